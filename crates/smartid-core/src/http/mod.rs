@@ -1,0 +1,48 @@
+//! HTTP: settings, requests, responses and the client that sends them.
+
+mod client;
+mod request;
+mod settings;
+
+pub use client::HttpClient;
+pub use request::{HttpRequest, HttpResponse, Method};
+pub use settings::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    DangerousHttpSettings, HttpSettings, ProxySettings,
+};
+
+/// A URL fit for messages: no credentials, no query, no fragment.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => {
+            let cut = url.find(['?', '#']).unwrap_or(url.len());
+            let base = &url[..cut];
+            match (base.find("://"), base.rfind('@')) {
+                (Some(s), Some(at)) if at > s => format!("{}{}", &base[..s + 3], &base[at + 1..]),
+                _ => base.to_owned(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redaction_drops_credentials_and_query() {
+        assert_eq!(
+            redact_url("https://user:pw@host:8443/a/b?token=x#f"),
+            "https://host:8443/a/b"
+        );
+        assert_eq!(redact_url("nonsense://u:p@h?x"), "nonsense://h");
+        assert_eq!(redact_url("not a url?secret"), "not a url");
+    }
+}

@@ -1,0 +1,388 @@
+//! Requests and responses: plain data, no I/O, so that the clients' request
+//! building and response parsing can be tested without a socket.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// HTTP methods used by the clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+#[derive(Clone)]
+enum HeaderValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+/// A request to send with [`crate::HttpClient::send`].
+///
+/// Headers set with [`HttpRequest::secret_header`] or
+/// [`HttpRequest::basic_auth`] are redacted in `Debug` and marked sensitive
+/// on the wire.
+#[derive(Clone)]
+pub struct HttpRequest {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    headers: Vec<(String, HeaderValue)>,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<_> = self
+            .headers
+            .iter()
+            .map(|(k, v)| match v {
+                HeaderValue::Plain(v) => format!("{k}: {v}"),
+                HeaderValue::Secret(_) => format!("{k}: [redacted]"),
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &crate::http::redact_url(&self.url))
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl HttpRequest {
+    /// A request with the given method and URL.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Self {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+            timeout: None,
+        }
+    }
+
+    /// A GET request.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::Get, url)
+    }
+
+    /// A POST request.
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::Post, url)
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers
+            .push((name.into(), HeaderValue::Plain(value.into())));
+        self
+    }
+
+    /// Adds a header whose value is a secret (an API key, a token).
+    #[must_use]
+    pub fn secret_header(mut self, name: impl Into<String>, value: Secret) -> Self {
+        self.headers.push((name.into(), HeaderValue::Secret(value)));
+        self
+    }
+
+    /// Adds `Authorization: Basic base64(user:password)`.
+    #[must_use]
+    pub fn basic_auth(self, user: &str, password: &Secret) -> Self {
+        let raw = zeroize::Zeroizing::new(format!("{user}:{}", password.expose_secret()));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(raw.as_bytes());
+        self.secret_header("Authorization", Secret::new(format!("Basic {encoded}")))
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    #[must_use]
+    pub fn bearer_auth(self, token: &Secret) -> Self {
+        self.secret_header(
+            "Authorization",
+            Secret::new(format!("Bearer {}", token.expose_secret())),
+        )
+    }
+
+    /// Sets a body with its content type.
+    #[must_use]
+    pub fn body(self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        let mut this = self.header("Content-Type", content_type);
+        this.body = Some(body.into());
+        this
+    }
+
+    /// Sets an `application/x-www-form-urlencoded` body.
+    #[must_use]
+    pub fn form(self, pairs: &[(&str, &str)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body("application/x-www-form-urlencoded", body)
+    }
+
+    /// Sets a JSON body.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when `value` cannot be serialized.
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Self> {
+        let body = serde_json::to_vec(value).map_err(|e| Error::InvalidSetting {
+            field: "body",
+            message: format!("cannot serialize the request body as JSON: {e}"),
+        })?;
+        Ok(self.body("application/json", body))
+    }
+
+    /// Overrides the client's request timeout for this request.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The value of a header that is not secret (case-insensitive name).
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|(k, v)| match v {
+            HeaderValue::Plain(v) if k.eq_ignore_ascii_case(name) => Some(v.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The body, if any.
+    pub fn body_bytes(&self) -> Option<&[u8]> {
+        self.body.as_deref()
+    }
+
+    pub(crate) fn header_pairs(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        self.headers.iter().map(|(k, v)| match v {
+            HeaderValue::Plain(v) => (k.as_str(), v.as_str(), false),
+            HeaderValue::Secret(s) => (k.as_str(), s.expose_secret(), true),
+        })
+    }
+}
+
+/// A response: status, headers and the whole body (bounded by
+/// [`crate::HttpSettings::max_response_bytes`]).
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    url: String,
+}
+
+impl HttpResponse {
+    /// Builds a response (for tests of parsing code, and for the client).
+    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>, url: &str) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            url: crate::http::redact_url(url),
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// A header value (case-insensitive name; the first one if repeated).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The media type of `Content-Type`, lower-cased, without parameters.
+    pub fn content_type(&self) -> Option<String> {
+        self.header("content-type")
+            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Takes the body.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The URL the response came from (without credentials or query).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Parses the body as JSON.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] with the parser's message and the start of the body.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::InvalidResponse {
+            url: self.url.clone(),
+            message: format!(
+                "expected JSON ({e}); status {}, content type {}, body starts: {}",
+                self.status,
+                self.content_type().unwrap_or_else(|| "none".into()),
+                snippet(&self.body)
+            ),
+        })
+    }
+
+    /// `Retry-After` as a duration, when given in seconds (HTTP dates are
+    /// converted relative to now).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        let when = httpdate_parse(value)?;
+        Some(
+            when.duration_since(std::time::SystemTime::now())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// `Ok(self)` for 2xx, else [`Error::HttpStatus`] with the body.
+    ///
+    /// # Errors
+    /// [`Error::HttpStatus`].
+    pub fn error_for_status(self) -> Result<Self> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(Error::HttpStatus {
+                url: self.url.clone(),
+                status: self.status,
+                body: snippet(&self.body),
+            })
+        }
+    }
+}
+
+/// The start of a body for an error message: at most 2 KiB, lossy UTF-8.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 2048;
+    let cut = &body[..body.len().min(MAX)];
+    let mut s = String::from_utf8_lossy(cut).into_owned();
+    if body.len() > MAX {
+        s.push_str(&format!("... ({} bytes in all)", body.len()));
+    }
+    s
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: i64 = parts[1].parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == parts[2])? as i64
+        + 1;
+    let year: i64 = parts[3].parse().ok()?;
+    let hms: Vec<i64> = parts[4].split(':').filter_map(|x| x.parse().ok()).collect();
+    if hms.len() != 3 {
+        return None;
+    }
+    // days_from_civil (H. Hinnant's public algorithm)
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2];
+    let secs = u64::try_from(secs).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let req = HttpRequest::post("https://u:pw@h/x?token=abc")
+            .basic_auth("client", &Secret::new("s3cr3t-value"))
+            .secret_header("X-Api-Key", Secret::new("api-key-value"));
+        let dbg = format!("{req:?}");
+        for leaked in ["s3cr3t", "api-key-value", "token=abc", ":pw@", "Y2xpZW50"] {
+            assert!(!dbg.contains(leaked), "{leaked} in {dbg}");
+        }
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_dates() {
+        let r = |v: &str| {
+            HttpResponse::new(200, vec![("Retry-After".into(), v.into())], vec![], "https://h")
+                .retry_after()
+        };
+        assert_eq!(r("7"), Some(Duration::from_secs(7)));
+        assert_eq!(r("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(r("soon"), None);
+        assert_eq!(
+            httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(std::time::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+    }
+
+    #[test]
+    fn json_errors_carry_status_and_body() {
+        let resp = HttpResponse::new(502, vec![], b"<html>bad gateway</html>".to_vec(), "https://h/x");
+        let err = resp.json::<serde_json::Value>().err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("502") && e.contains("bad gateway")));
+    }
+
+    #[test]
+    fn form_encoding() {
+        let req = HttpRequest::post("https://h").form(&[("a", "x y"), ("b", "&=")]);
+        assert_eq!(req.body_bytes(), Some(&b"a=x+y&b=%26%3D"[..]));
+        assert_eq!(req.header_value("content-type"), Some("application/x-www-form-urlencoded"));
+    }
+}

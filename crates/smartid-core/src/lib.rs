@@ -1,0 +1,56 @@
+//! The shared core of the smartid clients: TLS trust stores, client
+//! identities for mutual TLS, HTTP settings and the HTTP client built from
+//! them, secrets, and errors.
+//!
+//! ```no_run
+//! use smartid_core::{ClientIdentity, HttpClient, HttpRequest, HttpSettings, Secret, TrustRoots, TrustStore};
+//!
+//! # async fn run() -> Result<(), smartid_core::Error> {
+//! let settings = HttpSettings::new()
+//!     .trust(TrustRoots::Only(TrustStore::from_path("server-ca.cer", None)?))
+//!     .identity(ClientIdentity::from_pkcs12_file("client.p12", &Secret::new("123456"))?);
+//! let client = HttpClient::new(&settings, "my-service/1.0")?;
+//! let response = client.send(HttpRequest::get("https://example.com/")).await?;
+//! println!("{}", response.status());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Overview
+//! - [`Keystore`] reads PEM, DER `.cer`, PKCS#12 (OpenSSL 3 and legacy,
+//!   keytool, `-nokeys`, the password-less JDK 18+ `cacerts`) and Java JKS,
+//!   recognised by content. [`TrustStore`] takes its trusted certificates (an
+//!   empty store is an error) and [`TrustRoots`] says whether they replace or
+//!   extend the platform's roots.
+//! - [`ClientIdentity`] is a private key with its chain, checked to match.
+//! - [`HttpSettings`] holds timeouts, proxy, trust and identity;
+//!   [`HttpClient`] is the one place where TLS is configured (TLS 1.2
+//!   minimum, HTTPS required unless [`HttpSettings::dangerous`] allows plain
+//!   HTTP for local tests).
+//! - [`Secret`] redacts itself in `Debug` and is zeroized on drop.
+//!
+//! # Errors
+//! Every fallible function returns [`Error`], whose variants say what to
+//! change and name the file or URL (never a secret).
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod cert;
+mod error;
+mod http;
+mod identity;
+mod keystore;
+mod secret;
+mod trust;
+
+pub use cert::{Certificate, pem_encode};
+pub use error::{Error, Result};
+pub use http::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    DangerousHttpSettings, HttpClient, HttpRequest, HttpResponse, HttpSettings, Method,
+    ProxySettings, redact_url,
+};
+pub use identity::ClientIdentity;
+pub use keystore::{IdentityEntry, Keystore, KeystoreEntry, KeystoreFormat};
+pub use secret::{Secret, SecretBytes};
+pub use trust::{TrustRoots, TrustStore};
