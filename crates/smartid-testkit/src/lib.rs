@@ -18,7 +18,10 @@
 //! to loopback addresses.
 #![deny(missing_docs)]
 
+pub mod audkenni;
+pub mod dtrust;
 mod error;
+pub mod hermod;
 mod pki;
 mod proxy;
 mod tls;

@@ -1,0 +1,1 @@
+//! Audkenni-like OpenID Connect CIBA provider (filled by the audkenni-ciba work).

@@ -1,0 +1,1 @@
+//! Hermod-like Smart ID Messaging service (filled by the hermod-client work).
