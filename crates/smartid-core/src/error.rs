@@ -11,7 +11,9 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// The file or directory does not exist.
-    #[error("{source_name}: file not found; check the path (relative paths are resolved from {cwd})")]
+    #[error(
+        "{source_name}: file not found; check the path (relative paths are resolved from {cwd})"
+    )]
     FileNotFound {
         /// The path as given.
         source_name: String,
@@ -27,7 +29,9 @@ pub enum Error {
         message: String,
     },
     /// The keystore's integrity check or decryption failed with the given password.
-    #[error("wrong password for {source_name}: the keystore's integrity check failed; pass the password it was created with")]
+    #[error(
+        "wrong password for {source_name}: the keystore's integrity check failed; pass the password it was created with"
+    )]
     WrongPassword {
         /// The keystore.
         source_name: String,
@@ -47,7 +51,9 @@ pub enum Error {
         detail: String,
     },
     /// The data is in none of the supported formats.
-    #[error("{source_name}: unsupported format ({detail}); tried PEM, DER X.509 certificate, PKCS#12 and Java JKS")]
+    #[error(
+        "{source_name}: unsupported format ({detail}); tried PEM, DER X.509 certificate, PKCS#12 and Java JKS"
+    )]
     UnsupportedFormat {
         /// The file.
         source_name: String,
@@ -63,13 +69,17 @@ pub enum Error {
         hint: String,
     },
     /// No client identity (private key with certificate) was found.
-    #[error("{source_name}: holds no private key with a certificate; a client identity needs both (for PEM, give the key file and the certificate chain)")]
+    #[error(
+        "{source_name}: holds no private key with a certificate; a client identity needs both (for PEM, give the key file and the certificate chain)"
+    )]
     NoIdentity {
         /// The file.
         source_name: String,
     },
     /// The private key is not the key of the leaf certificate.
-    #[error("{source_name}: the private key does not match the certificate {subject}; the key and certificate come from different requests")]
+    #[error(
+        "{source_name}: the private key does not match the certificate {subject}; the key and certificate come from different requests"
+    )]
     KeyMismatch {
         /// The file.
         source_name: String,
@@ -101,7 +111,9 @@ pub enum Error {
         message: String,
     },
     /// The connection could not be made.
-    #[error("cannot connect to {url}: {message}; check the URL, the proxy settings and that the service is reachable")]
+    #[error(
+        "cannot connect to {url}: {message}; check the URL, the proxy settings and that the service is reachable"
+    )]
     Connect {
         /// The URL, without credentials or query.
         url: String,
@@ -109,7 +121,9 @@ pub enum Error {
         message: String,
     },
     /// The connection or the request took longer than allowed.
-    #[error("{url} did not answer within {after:?}; check that the service is up, or raise the timeout")]
+    #[error(
+        "{url} did not answer within {after:?}; check that the service is up, or raise the timeout"
+    )]
     Timeout {
         /// The URL, without credentials or query.
         url: String,

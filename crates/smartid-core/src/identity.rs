@@ -34,7 +34,11 @@ impl fmt::Debug for ClientIdentity {
             .field("source", &self.source_name)
             .field(
                 "chain",
-                &self.chain.iter().map(Certificate::subject).collect::<Vec<_>>(),
+                &self
+                    .chain
+                    .iter()
+                    .map(Certificate::subject)
+                    .collect::<Vec<_>>(),
             )
             .field("key", &"[redacted]")
             .finish()
@@ -42,7 +46,11 @@ impl fmt::Debug for ClientIdentity {
 }
 
 impl ClientIdentity {
-    pub(crate) fn from_parts(chain: Vec<Certificate>, key: PrivateKey, source_name: String) -> Self {
+    pub(crate) fn from_parts(
+        chain: Vec<Certificate>,
+        key: PrivateKey,
+        source_name: String,
+    ) -> Self {
         Self {
             chain,
             key,
@@ -98,7 +106,8 @@ impl ClientIdentity {
     /// # Errors
     /// As [`ClientIdentity::from_pem_files`].
     pub fn from_pem(chain_pem: &[u8], key_pem: &[u8], source_name: &str) -> Result<Self> {
-        let mut joined = zeroize::Zeroizing::new(Vec::with_capacity(chain_pem.len() + key_pem.len() + 1));
+        let mut joined =
+            zeroize::Zeroizing::new(Vec::with_capacity(chain_pem.len() + key_pem.len() + 1));
         joined.extend_from_slice(key_pem);
         joined.push(b'\n');
         joined.extend_from_slice(chain_pem);

@@ -47,7 +47,13 @@ impl TrustStore {
     /// # Errors
     /// [`Error::EmptyTrustStore`] when it has none.
     pub fn from_keystore(keystore: &Keystore) -> Result<Self> {
-        let certificates: Vec<_> = keystore.trusted_certificates().cloned().collect();
+        let mut certificates: Vec<Certificate> = Vec::new();
+        for cert in keystore.trusted_certificates() {
+            // Directories such as /etc/ssl/certs hold the same root several times.
+            if !certificates.contains(cert) {
+                certificates.push(cert.clone());
+            }
+        }
         if certificates.is_empty() {
             let hint = if keystore.identities().next().is_some() {
                 "; it holds a private key, so it is a client keystore, not a truststore: \

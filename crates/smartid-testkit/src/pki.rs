@@ -9,8 +9,8 @@ use p12_keystore::{
     PrivateKey as P12PrivateKey, PrivateKeyChain,
 };
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use smartid_core::{Certificate, ClientIdentity, Secret, SecretBytes, TrustStore};
 
@@ -99,14 +99,12 @@ impl CertSpec {
             "emailAddress" => DnType::CustomDnType(vec![1, 2, 840, 113_549, 1, 9, 1]),
             "GN" => DnType::CustomDnType(vec![2, 5, 4, 42]),
             "SN" => DnType::CustomDnType(vec![2, 5, 4, 4]),
-            other => DnType::CustomDnType(
-                other
-                    .split('.')
-                    .filter_map(|p| p.parse().ok())
-                    .collect(),
-            ),
+            other => {
+                DnType::CustomDnType(other.split('.').filter_map(|p| p.parse().ok()).collect())
+            }
         };
-        self.subject.insert(self.subject.len() - 1, (ty, value.to_owned()));
+        self.subject
+            .insert(self.subject.len() - 1, (ty, value.to_owned()));
         self
     }
 
@@ -188,7 +186,11 @@ impl TestCa {
     ///
     /// # Errors
     /// [`TestkitError::Pki`] when generation fails.
-    pub fn new_root_with_key(common_name: &str, organization: &str, key: KeyAlgorithm) -> Result<Self> {
+    pub fn new_root_with_key(
+        common_name: &str,
+        organization: &str,
+        key: KeyAlgorithm,
+    ) -> Result<Self> {
         let params = ca_params(common_name, organization, None)?;
         let key = key.generate()?;
         let cert = params.self_signed(&key)?;
@@ -248,7 +250,9 @@ impl TestCa {
         params.use_authority_key_identifier_extension = true;
         for name in &spec.dns_names {
             params.subject_alt_names.push(SanType::DnsName(
-                name.clone().try_into().map_err(|e: rcgen::Error| TestkitError::Pki(e.to_string()))?,
+                name.clone()
+                    .try_into()
+                    .map_err(|e: rcgen::Error| TestkitError::Pki(e.to_string()))?,
             ));
         }
         for ip in &spec.ips {
@@ -256,24 +260,42 @@ impl TestCa {
         }
         for email in &spec.emails {
             params.subject_alt_names.push(SanType::Rfc822Name(
-                email.clone().try_into().map_err(|e: rcgen::Error| TestkitError::Pki(e.to_string()))?,
+                email
+                    .clone()
+                    .try_into()
+                    .map_err(|e: rcgen::Error| TestkitError::Pki(e.to_string()))?,
             ));
         }
         let (ku, eku): (&[KeyUsagePurpose], &[ExtendedKeyUsagePurpose]) = match spec.usage {
             CertUsage::Server => (
-                &[KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment],
+                &[
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ],
                 &[ExtendedKeyUsagePurpose::ServerAuth],
             ),
             CertUsage::Client => (
-                &[KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment],
+                &[
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ],
                 &[ExtendedKeyUsagePurpose::ClientAuth],
             ),
             CertUsage::ServerAndClient => (
-                &[KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment],
-                &[ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+                &[
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ],
+                &[
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ],
             ),
             CertUsage::Signing => (
-                &[KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment],
+                &[
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::ContentCommitment,
+                ],
                 &[ExtendedKeyUsagePurpose::ClientAuth],
             ),
         };
@@ -326,7 +348,11 @@ impl TestCa {
     }
 }
 
-fn ca_params(common_name: &str, organization: &str, path_len: Option<u8>) -> Result<CertificateParams> {
+fn ca_params(
+    common_name: &str,
+    organization: &str,
+    path_len: Option<u8>,
+) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, organization);
@@ -429,7 +455,12 @@ impl TestIdentity {
     ///
     /// # Errors
     /// [`TestkitError::Pki`] when encoding fails.
-    pub fn to_pkcs12(&self, password: &Secret, encryption: Pkcs12Encryption, alias: &str) -> Result<Vec<u8>> {
+    pub fn to_pkcs12(
+        &self,
+        password: &Secret,
+        encryption: Pkcs12Encryption,
+        alias: &str,
+    ) -> Result<Vec<u8>> {
         let pki = |e: p12_keystore::error::Error| TestkitError::Pki(format!("PKCS#12: {e}"));
         let certs = self
             .chain
@@ -507,8 +538,10 @@ impl TestPki {
     /// # Errors
     /// [`TestkitError::Pki`] when generation fails.
     pub fn client(&self, common_name: &str) -> Result<TestIdentity> {
-        self.intermediate
-            .issue(&CertSpec::new(common_name, CertUsage::Client).subject_attribute("O", "smartid testkit"))
+        self.intermediate.issue(
+            &CertSpec::new(common_name, CertUsage::Client)
+                .subject_attribute("O", "smartid testkit"),
+        )
     }
 
     /// The root as a trust store.

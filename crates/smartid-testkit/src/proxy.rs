@@ -41,7 +41,11 @@ impl ConnectProxy {
                 });
             }
         });
-        Ok(Self { addr, targets, task })
+        Ok(Self {
+            addr,
+            targets,
+            task,
+        })
     }
 
     /// The proxy host (`127.0.0.1`).

@@ -34,7 +34,10 @@ pub enum ClientAuth {
 ///
 /// # Errors
 /// [`TestkitError::Tls`] when rustls refuses the identity or the CA certificates.
-pub fn server_config(identity: &TestIdentity, client_auth: &ClientAuth) -> Result<Arc<rustls::ServerConfig>> {
+pub fn server_config(
+    identity: &TestIdentity,
+    client_auth: &ClientAuth,
+) -> Result<Arc<rustls::ServerConfig>> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = |e: &dyn std::fmt::Display| TestkitError::Tls(e.to_string());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -82,7 +85,11 @@ impl TlsFront {
     /// # Errors
     /// [`TestkitError::Io`] when no port can be bound, [`TestkitError::Tls`]
     /// for a bad identity.
-    pub async fn start(backend: SocketAddr, identity: &TestIdentity, client_auth: ClientAuth) -> Result<Self> {
+    pub async fn start(
+        backend: SocketAddr,
+        identity: &TestIdentity,
+        client_auth: ClientAuth,
+    ) -> Result<Self> {
         let acceptor = TlsAcceptor::from(server_config(identity, &client_auth)?);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;

@@ -4,9 +4,9 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::http::redact_url;
 use crate::http::request::{HttpRequest, HttpResponse, Method};
 use crate::http::settings::HttpSettings;
-use crate::http::redact_url;
 use crate::trust::TrustRoots;
 
 /// An HTTPS client built from [`HttpSettings`]: TLS 1.2 or newer, the
@@ -36,17 +36,20 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none());
         builder = match &settings.trust {
             TrustRoots::Platform => builder,
-            TrustRoots::Only(store) => builder.tls_certs_only(to_reqwest_certs(store.certificates())?),
+            TrustRoots::Only(store) => {
+                builder.tls_certs_only(to_reqwest_certs(store.certificates())?)
+            }
             TrustRoots::PlatformPlus(store) => {
                 builder.tls_certs_merge(to_reqwest_certs(store.certificates())?)
             }
         };
         if let Some(identity) = &settings.identity {
             let pem = identity.to_pem_bundle();
-            let id = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| Error::InvalidKey {
-                source_name: identity.source_name().to_owned(),
-                detail: format!("the TLS library refused the client identity ({e})"),
-            })?;
+            let id =
+                reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| Error::InvalidKey {
+                    source_name: identity.source_name().to_owned(),
+                    detail: format!("the TLS library refused the client identity ({e})"),
+                })?;
             builder = builder.identity(id);
         }
         builder = match &settings.proxy {
@@ -101,7 +104,9 @@ impl HttpClient {
             let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
                 Error::InvalidSetting {
                     field: "header",
-                    message: format!("the value of header {name} has characters HTTP does not allow"),
+                    message: format!(
+                        "the value of header {name} has characters HTTP does not allow"
+                    ),
                 }
             })?;
             value.set_sensitive(sensitive);
@@ -118,10 +123,18 @@ impl HttpClient {
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let limit = self.settings.max_response_bytes;
-        if response.content_length().is_some_and(|len| len > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
             return Err(Error::BodyTooLarge { url: shown, limit });
         }
         let mut body = Vec::new();
@@ -153,7 +166,10 @@ fn to_reqwest_certs(certs: &[crate::Certificate]) -> Result<Vec<reqwest::Certifi
         .map(|c| {
             reqwest::Certificate::from_der(c.der()).map_err(|e| Error::InvalidSetting {
                 field: "trust",
-                message: format!("the TLS library refused the certificate {} ({e})", c.subject()),
+                message: format!(
+                    "the TLS library refused the certificate {} ({e})",
+                    c.subject()
+                ),
             })
         })
         .collect()
@@ -173,20 +189,22 @@ fn chain_text(e: &(dyn StdError + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Finds a rustls error in the chain (it travels inside `io::Error`s).
+/// Finds a rustls error in the chain. It travels inside (nested)
+/// `io::Error`s, whose `source()` skips the wrapped error itself, so those
+/// are unwrapped with `get_ref()`.
 fn find_rustls_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(r) = err.downcast_ref::<rustls::Error>() {
             return Some(r);
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(r) = inner.downcast_ref::<rustls::Error>()
+        cur = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
         {
-            return Some(r);
-        }
-        cur = err.source();
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => err.source(),
+        };
     }
     None
 }
@@ -194,7 +212,7 @@ fn find_rustls_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::
 fn tls_hint(e: &rustls::Error) -> String {
     use rustls::{AlertDescription as A, CertificateError as C, Error as R};
     let hint = match e {
-        R::InvalidCertificate(C::UnknownIssuer) => {
+        R::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
             "the server's certificate does not chain to a trusted root; add the issuing CA \
              to the trust store (TrustRoots::Only or PlatformPlus)"
         }
@@ -245,7 +263,9 @@ fn map_error(e: &reqwest::Error, url: &str, timeout: Duration) -> Error {
     }
     // A server that closes the connection during the handshake, as a server
     // does when it wants a client certificate under TLS 1.3.
-    if text.contains("tls handshake eof") || text.contains("peer closed connection without sending TLS close_notify") {
+    if text.contains("tls handshake eof")
+        || text.contains("peer closed connection without sending TLS close_notify")
+    {
         return Error::Tls {
             url: url.to_owned(),
             message: format!(

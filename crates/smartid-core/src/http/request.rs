@@ -229,8 +229,13 @@ impl HttpResponse {
 
     /// The media type of `Content-Type`, lower-cased, without parameters.
     pub fn content_type(&self) -> Option<String> {
-        self.header("content-type")
-            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        self.header("content-type").map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
     }
 
     /// The body.
@@ -360,8 +365,13 @@ mod tests {
     #[test]
     fn retry_after_parses_seconds_and_dates() {
         let r = |v: &str| {
-            HttpResponse::new(200, vec![("Retry-After".into(), v.into())], vec![], "https://h")
-                .retry_after()
+            HttpResponse::new(
+                200,
+                vec![("Retry-After".into(), v.into())],
+                vec![],
+                "https://h",
+            )
+            .retry_after()
         };
         assert_eq!(r("7"), Some(Duration::from_secs(7)));
         assert_eq!(r("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
@@ -374,8 +384,16 @@ mod tests {
 
     #[test]
     fn json_errors_carry_status_and_body() {
-        let resp = HttpResponse::new(502, vec![], b"<html>bad gateway</html>".to_vec(), "https://h/x");
-        let err = resp.json::<serde_json::Value>().err().map(|e| e.to_string());
+        let resp = HttpResponse::new(
+            502,
+            vec![],
+            b"<html>bad gateway</html>".to_vec(),
+            "https://h/x",
+        );
+        let err = resp
+            .json::<serde_json::Value>()
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("502") && e.contains("bad gateway")));
     }
 
@@ -383,6 +401,9 @@ mod tests {
     fn form_encoding() {
         let req = HttpRequest::post("https://h").form(&[("a", "x y"), ("b", "&=")]);
         assert_eq!(req.body_bytes(), Some(&b"a=x+y&b=%26%3D"[..]));
-        assert_eq!(req.header_value("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(
+            req.header_value("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
     }
 }

@@ -37,7 +37,11 @@ impl ProxySettings {
         if host.is_empty() {
             return Err(bad("the proxy host is empty".into()));
         }
-        if host.contains("://") || host.contains('/') || host.contains('@') || host.contains(char::is_whitespace) {
+        if host.contains("://")
+            || host.contains('/')
+            || host.contains('@')
+            || host.contains(char::is_whitespace)
+        {
             return Err(bad(format!(
                 "give the proxy host name alone (like proxy.example.com), not {host:?}; \
                  proxy authentication is not supported"
@@ -58,10 +62,12 @@ impl ProxySettings {
     /// # Errors
     /// [`Error::InvalidSetting`] when the text is not `host:port`.
     pub fn parse(host_port: &str) -> Result<Self> {
-        let (host, port) = host_port.rsplit_once(':').ok_or_else(|| Error::InvalidSetting {
-            field: "proxy",
-            message: format!("expected host:port, got {host_port:?}"),
-        })?;
+        let (host, port) = host_port
+            .rsplit_once(':')
+            .ok_or_else(|| Error::InvalidSetting {
+                field: "proxy",
+                message: format!("expected host:port, got {host_port:?}"),
+            })?;
         let port = port.parse().map_err(|_| Error::InvalidSetting {
             field: "proxy",
             message: format!("the port in {host_port:?} is not a number from 1 to 65535"),
@@ -243,7 +249,10 @@ impl HttpSettings {
     pub fn check_url(&self, field: &'static str, url: &str) -> Result<url::Url> {
         let parsed = url::Url::parse(url).map_err(|e| Error::InvalidSetting {
             field,
-            message: format!("{:?} is not an absolute URL ({e})", crate::http::redact_url(url)),
+            message: format!(
+                "{:?} is not an absolute URL ({e})",
+                crate::http::redact_url(url)
+            ),
         })?;
         match parsed.scheme() {
             "https" => Ok(parsed),
@@ -291,7 +300,10 @@ mod tests {
         assert!(ProxySettings::new("user:pw@proxy", 3128).is_err());
         assert!(ProxySettings::new("proxy", 0).is_err());
         let p = ProxySettings::parse("proxy.local:8080").ok();
-        assert_eq!(p.map(|p| (p.host().to_owned(), p.port())), Some(("proxy.local".into(), 8080)));
+        assert_eq!(
+            p.map(|p| (p.host().to_owned(), p.port())),
+            Some(("proxy.local".into(), 8080))
+        );
         assert!(ProxySettings::parse("proxy.local").is_err());
         assert!(ProxySettings::parse("proxy.local:http").is_err());
         assert!(ProxySettings::parse("[::1]:3128").is_ok());
@@ -301,7 +313,10 @@ mod tests {
     fn https_required_unless_dangerously_allowed() {
         let mut s = HttpSettings::new();
         assert!(s.check_url("url", "https://example.com/x").is_ok());
-        let err = s.check_url("url", "http://example.com/x").err().map(|e| e.to_string());
+        let err = s
+            .check_url("url", "http://example.com/x")
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("allow_plain_http")));
         assert!(s.check_url("url", "ftp://example.com").is_err());
         assert!(s.check_url("url", "not a url").is_err());

@@ -95,7 +95,11 @@ fn password_bytes(password: &str) -> zeroize::Zeroizing<Vec<u8>> {
     )
 }
 
-pub(crate) fn parse(data: &[u8], password: Option<&str>, source_name: &str) -> Result<Vec<JksEntry>> {
+pub(crate) fn parse(
+    data: &[u8],
+    password: Option<&str>,
+    source_name: &str,
+) -> Result<Vec<JksEntry>> {
     let mut r = Reader {
         data,
         pos: 0,

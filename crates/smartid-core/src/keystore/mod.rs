@@ -216,10 +216,7 @@ impl Keystore {
             (KeystoreFormat::Pem, from_pem(bytes, source_name)?)
         } else if der::looks_like_pfx(bytes) {
             let (keys, certs) = pkcs12::parse(bytes, password, source_name)?;
-            (
-                KeystoreFormat::Pkcs12,
-                assemble(keys, certs, source_name)?,
-            )
+            (KeystoreFormat::Pkcs12, assemble(keys, certs, source_name)?)
         } else if bytes.first() == Some(&0x30) {
             let cert = Certificate::from_der(bytes, source_name).map_err(|_| {
                 unsupported("binary DER data that is neither an X.509 certificate nor PKCS#12")
@@ -342,10 +339,14 @@ fn from_jks(bytes: &[u8], password: Option<&str>, source_name: &str) -> Result<V
             }
         }
     }
-    keys.extend(certs.into_iter().map(|c| KeystoreEntry::TrustedCertificate {
-        alias: c.alias,
-        certificate: c.cert,
-    }));
+    keys.extend(
+        certs
+            .into_iter()
+            .map(|c| KeystoreEntry::TrustedCertificate {
+                alias: c.alias,
+                certificate: c.cert,
+            }),
+    );
     Ok(keys)
 }
 
@@ -405,10 +406,14 @@ fn assemble(
             None => {
                 let mut found = None;
                 for (i, c) in certs.iter().enumerate() {
-                    if raw.key.matches(&c.cert).map_err(|detail| Error::InvalidKey {
-                        source_name: source_name.to_owned(),
-                        detail,
-                    })? {
+                    if raw
+                        .key
+                        .matches(&c.cert)
+                        .map_err(|detail| Error::InvalidKey {
+                            source_name: source_name.to_owned(),
+                            detail,
+                        })?
+                    {
                         found = Some(i);
                         break;
                     }
@@ -429,9 +434,10 @@ fn assemble(
                 if current.subject() == current.issuer() {
                     break;
                 }
-                let next = certs.iter().enumerate().position(|(j, c)| {
-                    !used[j] && c.cert.subject() == current.issuer()
-                });
+                let next = certs
+                    .iter()
+                    .enumerate()
+                    .position(|(j, c)| !used[j] && c.cert.subject() == current.issuer());
                 match next {
                     Some(j) => i = j,
                     None => break,

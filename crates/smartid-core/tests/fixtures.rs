@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! smartid-core against keystores made by OpenSSL 3 and JDK keytool
 //! (tests/fixtures/make-fixtures.sh).
 
@@ -10,7 +11,7 @@ const OTHER: &str = "C=DE, O=smartid fixtures, CN=Fixture Other Root";
 const CLIENT: &str = "C=IS, O=smartid fixtures, serialNumber=0101303369, CN=Jón Þórsson";
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn pw(s: &str) -> Secret {
@@ -58,8 +59,16 @@ fn format_is_detected_by_content_not_extension() -> Result<(), Error> {
 
 #[test]
 fn openssl3_and_legacy_pkcs12_identities() -> Result<(), Error> {
-    for file in ["client-openssl3.p12", "client-legacy.p12", "keystore-keytool.p12"] {
-        let password = if file.starts_with("keystore") { "changeit" } else { "fixture-pw" };
+    for file in [
+        "client-openssl3.p12",
+        "client-legacy.p12",
+        "keystore-keytool.p12",
+    ] {
+        let password = if file.starts_with("keystore") {
+            "changeit"
+        } else {
+            "fixture-pw"
+        };
         let id = ClientIdentity::from_pkcs12_file(fixture(file), &pw(password))?;
         assert_eq!(id.certificate().subject(), CLIENT, "{file}");
         assert_eq!(id.chain().len(), 2, "{file}: leaf and CA");
@@ -89,7 +98,10 @@ fn wrong_password_is_named_as_such() {
 #[test]
 fn pkcs12_without_password_asks_for_one() {
     let err = Keystore::open(fixture("client-openssl3.p12"), None).err();
-    assert!(matches!(err, Some(Error::PasswordRequired { .. })), "{err:?}");
+    assert!(
+        matches!(err, Some(Error::PasswordRequired { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -101,7 +113,8 @@ fn pkcs12_truststores_openssl_keytool_and_passwordless() -> Result<(), Error> {
     // JDK 18+ style: no MAC, no encryption; loads with no password and with any.
     let cacerts = TrustStore::from_path(fixture("cacerts-passwordless.p12"), None)?;
     assert_eq!(subjects(&cacerts), [ROOT]);
-    let cacerts = TrustStore::from_path(fixture("cacerts-passwordless.p12"), Some(&pw("changeit")))?;
+    let cacerts =
+        TrustStore::from_path(fixture("cacerts-passwordless.p12"), Some(&pw("changeit")))?;
     assert_eq!(subjects(&cacerts), [ROOT]);
     Ok(())
 }
@@ -132,7 +145,9 @@ fn jks_truststore_with_and_without_password() -> Result<(), Error> {
 fn jks_keystore_with_private_key() -> Result<(), Error> {
     let ks = Keystore::open(fixture("keystore.jks"), Some(&pw("changeit")))?;
     let id = ks.identities().next().cloned();
-    let id = id.ok_or_else(|| Error::NoIdentity { source_name: "keystore.jks".into() })?;
+    let id = id.ok_or_else(|| Error::NoIdentity {
+        source_name: "keystore.jks".into(),
+    })?;
     assert!(id.key_matches());
     assert_eq!(id.alias(), Some("fixture client"));
     let id = id.into_client_identity()?;
@@ -147,10 +162,12 @@ fn jks_keystore_with_private_key() -> Result<(), Error> {
 
 #[test]
 fn pem_identity_and_key_mismatch() -> Result<(), Error> {
-    let id = ClientIdentity::from_pem_files(fixture("client-chain.pem"), fixture("client-key.pem"))?;
+    let id =
+        ClientIdentity::from_pem_files(fixture("client-chain.pem"), fixture("client-key.pem"))?;
     assert_eq!(id.certificate().subject(), CLIENT);
     assert_eq!(id.chain().len(), 2);
-    let err = ClientIdentity::from_pem_files(fixture("client-chain.pem"), fixture("other-key.pem")).err();
+    let err =
+        ClientIdentity::from_pem_files(fixture("client-chain.pem"), fixture("other-key.pem")).err();
     assert!(matches!(err, Some(Error::KeyMismatch { .. })), "{err:?}");
     Ok(())
 }
@@ -159,7 +176,10 @@ fn pem_identity_and_key_mismatch() -> Result<(), Error> {
 fn directory_of_certificates() -> Result<(), Error> {
     let dir = std::env::temp_dir().join(format!("smartid-dir-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let io = |e: std::io::Error| Error::Io { source_name: "tmp".into(), message: e.to_string() };
+    let io = |e: std::io::Error| Error::Io {
+        source_name: "tmp".into(),
+        message: e.to_string(),
+    };
     std::fs::create_dir_all(&dir).map_err(io)?;
     std::fs::copy(fixture("ca.cer"), dir.join("a.cer")).map_err(io)?;
     std::fs::copy(fixture("other-ca.pem"), dir.join("b.crt")).map_err(io)?;
@@ -182,7 +202,12 @@ fn bad_inputs_give_typed_errors() {
         Keystore::open(fixture("does-not-exist.p12"), None),
         Err(Error::FileNotFound { .. })
     ));
-    for junk in [&b""[..], b"hello world", b"\x30\x82\xff\xff", b"\xfe\xed\xfe\xed\x00"] {
+    for junk in [
+        &b""[..],
+        b"hello world",
+        b"\x30\x82\xff\xff",
+        b"\xfe\xed\xfe\xed\x00",
+    ] {
         let err = Keystore::from_bytes(junk, "junk.bin", Some(&pw("x"))).err();
         assert!(
             matches!(err, Some(Error::UnsupportedFormat { .. })),
@@ -193,13 +218,19 @@ fn bad_inputs_give_typed_errors() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(text.contains("PEM") && text.contains("PKCS#12") && text.contains("JKS"), "{text}");
+    assert!(
+        text.contains("PEM") && text.contains("PKCS#12") && text.contains("JKS"),
+        "{text}"
+    );
     // A client keystore is not a truststore, and the error says so.
     let err = TrustStore::from_path(fixture("client-openssl3.p12"), Some(&pw("fixture-pw")))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(err.contains("holds no trusted certificate") && err.contains("private key"), "{err}");
+    assert!(
+        err.contains("holds no trusted certificate") && err.contains("private key"),
+        "{err}"
+    );
 }
 
 #[test]

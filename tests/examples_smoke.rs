@@ -1,0 +1,82 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Runs the example binaries that `cargo test` has built and checks what a
+//! person would see.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn example(name: &str) -> PathBuf {
+    // target/debug/deps/examples_smoke-HASH -> target/debug/examples/NAME
+    let mut dir = std::env::current_exe().expect("test executable path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(name)
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(name: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(example(name))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run example {name}: {e} (build it with cargo test or cargo build --examples)"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn trust_inspect_lists_identities_and_certificates() {
+    let (code, out, _) = run(
+        "trust_inspect",
+        &[&fixture("client-legacy.p12"), "--password", "fixture-pw"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<_> = out.lines().collect();
+    assert!(lines[0].ends_with("PKCS#12 with 1 entries"), "{out}");
+    assert!(
+        lines[1].starts_with("identity alias=\"fixture client\""),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("CN=Jón Þórsson") && lines[1].contains("key_matches=yes"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("not_after=20")
+            && lines[1].contains("issuer=\"C=IS, O=smartid fixtures, CN=Fixture Root CA\"")
+    );
+
+    let (code, out, _) = run("trust_inspect", &[&fixture("truststore.jks")]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("trusted-certificate"))
+            .count(),
+        2,
+        "{out}"
+    );
+}
+
+#[test]
+fn trust_inspect_reports_wrong_password_and_unknown_formats() {
+    let path = fixture("client-openssl3.p12");
+    let (code, out, err) = run("trust_inspect", &[&path, "--password", "not-it"]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty());
+    assert!(err.contains(&format!("wrong password for {path}")), "{err}");
+    assert!(!err.contains("not-it"));
+
+    let manifest = format!("{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"));
+    let (code, _, err) = run("trust_inspect", &[&manifest]);
+    assert_ne!(code, 0);
+    for format in ["PEM", "DER", "PKCS#12", "JKS"] {
+        assert!(err.contains(format), "{err}");
+    }
+}
