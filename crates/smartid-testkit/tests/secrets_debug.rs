@@ -70,6 +70,17 @@ fn debug_output_never_contains_secrets() {
             format!("{settings:#?}"),
         ),
         (
+            "HttpClient",
+            format!(
+                "{:?}",
+                smartid_core::HttpClient::new(&settings, "t/0").unwrap()
+            ),
+            format!(
+                "{:#?}",
+                smartid_core::HttpClient::new(&settings, "t/0").unwrap()
+            ),
+        ),
+        (
             "HttpRequest",
             format!("{request:?}"),
             format!("{request:#?}"),
