@@ -108,6 +108,9 @@ fn pkcs12_without_password_asks_for_one() {
 fn pkcs12_truststores_openssl_keytool_and_passwordless() -> Result<(), Error> {
     let nokeys = TrustStore::from_path(fixture("truststore-nokeys.p12"), Some(&pw("fixture-pw")))?;
     assert_eq!(subjects(&nokeys), [OTHER, ROOT]);
+    // OpenSSL -nokeys with an empty password: loads with no password given.
+    let nopass = TrustStore::from_path(fixture("truststore-nokeys-nopass.p12"), None)?;
+    assert_eq!(subjects(&nopass), [OTHER, ROOT]);
     let keytool = TrustStore::from_path(fixture("truststore-keytool.p12"), Some(&pw("changeit")))?;
     assert_eq!(subjects(&keytool), [OTHER, ROOT]);
     // JDK 18+ style: no MAC, no encryption; loads with no password and with any.
