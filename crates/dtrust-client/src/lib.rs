@@ -1,1 +1,151 @@
-//! dtrust-client
+//! Client for the D-Trust certificate service (CSM): list the certificate
+//! products of an account, order certificates (PKCS#10 with your own key,
+//! or PKCS#12 with a key made by D-Trust), wait for issuance, fetch the
+//! result and revoke, over REST (recommended) or the legacy SOAP interface,
+//! with mutual TLS.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use dtrust_client::{
+//!     DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy,
+//!     SubjectDn, WaitOptions, generate_revocation_password, SystemClock,
+//! };
+//! use smartid_core::Secret;
+//!
+//! # async fn run() -> Result<(), dtrust_client::Error> {
+//! let config = DtrustConfig::rest("https://dtrust.example/csm/rest")
+//!     .client_pkcs12_file("client.p12", Secret::new("123456"))
+//!     .server_certificate_file("D-TRUST_SSL_Class_3_CA_1_2009.cer")
+//!     .build()?;
+//! let client = DtrustClient::new(config)?;
+//! let product = client.list_products().await?.into_iter().next().expect("a product");
+//!
+//! let subject = SubjectDn::new("www.example.de").organization("Example GmbH").country("DE");
+//! let csr = GeneratedCsr::generate(Some(&product), &subject, &[], KeySpec::Rsa3072)?;
+//! let password = generate_revocation_password(&PasswordPolicy::default())?; // store it!
+//! let order = OrderRequest::pkcs10(&product.id, subject, &csr.csr_der).revocation_password(password.clone());
+//!
+//! let pending = client.submit(&order).await?; // returns at once; serialize it to resume later
+//! let options = WaitOptions::for_duration(&SystemClock, Duration::from_secs(4 * 3600))
+//!     .poll_interval(Duration::from_secs(300));
+//! client.wait_for_issuance(&pending, &options).await?;
+//! let issued = client.fetch_certificate(&pending.request_id).await?;
+//! println!("{}", issued.certificate.subject());
+//! client.revoke(issued.certificate.serial_hex(), &password, None).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Overview
+//! - [`DtrustConfig`] holds the transport ([`Transport::Rest`] with a base
+//!   URL, or the legacy [`Transport::Soap`] with endpoint, namespace URI and
+//!   local part), the client PKCS#12 (old RC2/3DES files work), the D-Trust
+//!   server certificate, an optional proxy, the connector's
+//!   [`CertificateTemplates`], verified e-mail domains and the revocation
+//!   [`PasswordPolicy`]. [`DtrustConfigBuilder::build`] lists every problem at once.
+//! - [`DtrustClient`] has the same operations whatever the transport. The
+//!   wire mapping (paths, fields, envelopes) is private and documented in
+//!   `docs/dtrust-wire.md`; D-Trust publishes no interface description.
+//! - Orders are checked before sending ([`check_order`]): a CN containing
+//!   `CN=`, a request kind that does not match the CSR, no CN without a
+//!   revocation password, a password failing the policy, an e-mail outside
+//!   the verified domains.
+//! - Issuance can take hours: [`DtrustClient::submit`] returns a
+//!   serializable [`PendingOrder`] at once; [`DtrustClient::wait_for_issuance`]
+//!   polls with a deadline, honours the server's hints, is cancel-safe and
+//!   takes an injectable [`Clock`]. Every order carries a client reference,
+//!   looked up before any re-submission, so a lost answer never orders twice.
+//! - [`DtrustClient::fetch_certificate`] verifies every signature along
+//!   the returned chain and, when configured
+//!   ([`DtrustConfigBuilder::issuing_ca_file`]), that it ends at a D-Trust CA.
+//! - Helpers: [`GeneratedCsr`] (RSA 2048/3072/4096, P-256, P-384, DN with
+//!   organisationIdentifier, e-mail SANs), [`generate_revocation_password`],
+//!   and, for revoking old certificates only, [`legacy_revocation_password`].
+//!
+//! # Errors
+//! [`Error`]: D-Trust's codes become [`ServerError`] with a
+//! [`ServerErrorKind`], the likely cause and the remedy; unknown codes keep
+//! the code and the raw body. No message carries a password or key.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod checks;
+mod client;
+mod config;
+mod csr;
+mod error;
+mod order;
+mod password;
+mod product;
+mod server_error;
+mod status;
+mod templates;
+mod verify;
+mod wait;
+mod wire;
+
+pub use checks::check_order;
+pub use client::DtrustClient;
+pub use config::{
+    DangerousDtrustConfig, DtrustConfig, DtrustConfigBuilder, IDM_DEFAULT_P12_PASSWORD,
+    SoapVersion, Transport,
+};
+pub use csr::{GeneratedCsr, KeySpec};
+pub use error::{Error, Result};
+pub use order::{OrderRequest, SubjectDn};
+pub use password::{PasswordPolicy, generate_revocation_password, legacy_revocation_password};
+pub use product::{Product, RequestKind};
+pub use server_error::{ServerError, ServerErrorKind};
+pub use status::{IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport};
+pub use templates::CertificateTemplates;
+pub use wait::{Clock, PendingOrder, SystemClock, WaitOptions};
+
+/// Entry points for the crate's benchmark; not part of the supported API.
+#[doc(hidden)]
+pub mod __bench {
+    use smartid_core::HttpResponse;
+
+    /// Parses a SOAP 1.1/1.2 `getCertificateResponse` as the client does and
+    /// returns the number of certificates (leaf and chain).
+    ///
+    /// # Errors
+    /// As the client's parser.
+    pub fn parse_soap_certificate_response(body: &[u8], namespace: &str) -> crate::Result<usize> {
+        let wire = crate::wire::soap::SoapWire::new(
+            "https://bench",
+            namespace,
+            "S",
+            crate::SoapVersion::V11,
+        );
+        let r = HttpResponse::new(
+            200,
+            vec![("Content-Type".into(), "text/xml".into())],
+            body.to_vec(),
+            "https://bench",
+        );
+        wire.parse_certificate(&r, "1").map(|c| 1 + c.chain.len())
+    }
+
+    /// Parses an XML document with the client's bounded reader and returns
+    /// the number of elements (XML cost alone, without X.509 decoding).
+    ///
+    /// # Errors
+    /// The parser's message.
+    pub fn parse_xml_tree(body: &[u8]) -> Result<usize, String> {
+        fn count(e: &crate::wire::xml::Element) -> usize {
+            1 + e.children.iter().map(count).sum::<usize>()
+        }
+        crate::wire::xml::parse(body).map(|root| count(&root))
+    }
+
+    /// Parses a REST certificate document as the client does and returns
+    /// the number of certificates.
+    ///
+    /// # Errors
+    /// As the client's parser.
+    pub fn parse_rest_certificate_response(body: &[u8]) -> crate::Result<usize> {
+        let wire = crate::wire::rest::RestWire::new("https://bench");
+        let r = HttpResponse::new(200, vec![], body.to_vec(), "https://bench");
+        wire.parse_certificate(&r, "1").map(|c| 1 + c.chain.len())
+    }
+}

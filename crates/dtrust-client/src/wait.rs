@@ -1,0 +1,136 @@
+//! Waiting for issuance: the pending order (serializable), the clock seam,
+//! and the poll loop.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use crate::product::RequestKind;
+
+/// A submitted order, returned before any waiting. Serialize it to resume
+/// the wait after a restart (it holds no secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct PendingOrder {
+    /// D-Trust's request identifier.
+    pub request_id: String,
+    /// The client reference sent with the order.
+    pub client_reference: String,
+    /// The product ordered, when known.
+    pub product_id: Option<String>,
+    /// The request kind, when known.
+    pub kind: Option<RequestKind>,
+    /// When the order was submitted (seconds since the Unix epoch), when known.
+    pub submitted_at_unix: Option<u64>,
+}
+
+impl PendingOrder {
+    /// A pending order known only by its identifiers (e.g. from
+    /// [`crate::DtrustClient::find_by_client_reference`]).
+    pub fn new(request_id: impl Into<String>, client_reference: impl Into<String>) -> Self {
+        Self {
+            request_id: request_id.into(),
+            client_reference: client_reference.into(),
+            product_id: None,
+            kind: None,
+            submitted_at_unix: None,
+        }
+    }
+}
+
+/// The time source and sleeper of the wait loop; replace it in tests so
+/// hours of waiting run in microseconds.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+    /// Sleeps for `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// The real clock: `SystemTime::now` and `tokio::time::sleep`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// How long and how often to wait.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct WaitOptions {
+    /// Give up (with [`crate::Error::DeadlineExceeded`]) at this time.
+    pub deadline: SystemTime,
+    /// Time between status queries; a longer `Retry-After` hint from the
+    /// server wins. Defaults to 60 seconds.
+    pub poll_interval: Duration,
+}
+
+impl WaitOptions {
+    /// Wait until `deadline`, polling every 60 seconds.
+    pub fn until(deadline: SystemTime) -> Self {
+        Self {
+            deadline,
+            poll_interval: Duration::from_secs(60),
+        }
+    }
+
+    /// Wait for `duration` from now (by `clock`).
+    pub fn for_duration(clock: &dyn Clock, duration: Duration) -> Self {
+        Self::until(clock.now() + duration)
+    }
+
+    /// Sets the poll interval (at least 1 ms).
+    #[must_use]
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long to sleep after a pending answer with the server's `hint`.
+    pub(crate) fn next_sleep(&self, now: SystemTime, hint: Option<Duration>) -> Option<Duration> {
+        let left = self
+            .deadline
+            .duration_since(now)
+            .ok()
+            .filter(|d| !d.is_zero())?;
+        let wanted = self.poll_interval.max(hint.unwrap_or_default());
+        Some(wanted.min(left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_hint_wins_and_the_deadline_caps() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let o = WaitOptions::until(t0 + Duration::from_secs(600))
+            .poll_interval(Duration::from_secs(30));
+        assert_eq!(o.next_sleep(t0, None), Some(Duration::from_secs(30)));
+        assert_eq!(
+            o.next_sleep(t0, Some(Duration::from_secs(120))),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            o.next_sleep(t0 + Duration::from_secs(590), None),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(o.next_sleep(t0 + Duration::from_secs(600), None), None);
+    }
+
+    #[test]
+    fn pending_orders_survive_serialization() {
+        let mut p = PendingOrder::new("R-1", "ref");
+        p.kind = Some(RequestKind::Pkcs12);
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"PKCS12\""));
+        assert_eq!(serde_json::from_str::<PendingOrder>(&json).unwrap(), p);
+    }
+}
