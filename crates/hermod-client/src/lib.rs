@@ -1,1 +1,99 @@
-//! hermod-client
+//! A client for Smart ID Messaging (Hermod): start commands (provision,
+//! certificate, authenticate, sign, ping) for a user's Smart ID Desktop App
+//! or Mobile App, hand the user a link that opens the app, and get the
+//! device's answer through Hermod's callback.
+//!
+//! ```no_run
+//! use hermod_client::{Command, CommandTiming, HermodClient, HermodConfig, SignParams, ToBeSigned, Tracker};
+//!
+//! # async fn run() -> Result<(), hermod_client::Error> {
+//! let config = HermodConfig::builder("https://hermod.example.com:20400/hermod/rest/command")
+//!     .token_base64(std::env::var("HERMOD_TOKEN").unwrap_or_default())
+//!     .timing(CommandTiming::from_secs(300, 120, 10)?)
+//!     .build()?;
+//! let client = HermodClient::new(config)?;
+//! let tracker = Tracker::new(); // fed by the callback receiver
+//!
+//! let sent = client
+//!     .send(&Command::sign(SignParams::new("Sign the contract", vec![
+//!         ToBeSigned::text("doc", "Contract 17", "I agree to contract 17"),
+//!     ])))
+//!     .await?;
+//! println!("open {}", sent.answer.desktop_link()?);
+//! let outcome = tracker.track(sent.tracked).await;
+//! println!("{}", outcome.state());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Overview
+//! - [`HermodConfig`]: the command URL (Hermod's base `https://host:port/hermod/`
+//!   or Identity Manager's form ending in `/hermod/rest/command`), the API
+//!   token ([`ApiToken`], `base64(client-id:key)` sent as `X-Api-Key`), the
+//!   [`CommandTiming`] (session-start < timeout < lifespan, checked when
+//!   built) and the [`smartid_core::HttpSettings`] (trust, proxy, timeouts;
+//!   HTTPS required).
+//! - [`Command`]: typed bodies ([`ProvisionCommand`], [`CertificateParams`],
+//!   [`SignParams`] for sign and authenticate, ping). [`HermodClient::send`]
+//!   returns Hermod's [`CommandAnswer`] with its [`Destination`]s, which give
+//!   the [`DesktopLink`] and [`MobileLink`].
+//! - [`Tracker`]: correlates [`Callback`]s by command id and external id and
+//!   resolves one [`Pending`] future per command into an [`Outcome`]: the
+//!   device's answer, or session never started, timed out, expired. The
+//!   clock is injectable ([`Clock`], [`ManualClock`]); [`TrackedCommand`] is
+//!   serde so that another process can resume the wait.
+//! - `CallbackReceiver` (feature `callback-server`, on by default): an axum
+//!   router serving `/rest/callback/{provision,certificate,authenticate,sign,ping}`
+//!   and the alive endpoint, with HTTP Basic auth checked in constant time.
+//! - [`check_alive`]: checks a callback URL's alive endpoint, reporting
+//!   status, TLS problems and latency.
+//!
+//! # Errors
+//! [`Error`] separates a refused API key ([`Error::Unauthorized`]), Hermod's
+//! error answers ([`Error::Api`] with its message and body), unreadable
+//! answers, timing rule violations ([`TimingError`]) and TLS/connection/
+//! timeout failures from smartid-core ([`Error::Core`]). No message contains
+//! the token, the key or a callback password.
+//!
+//! What of Hermod's protocol is documented and what is inferred (callback
+//! bodies, states other than `IN_PROGRESS`) is listed in `docs/hermod.md`.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod alive;
+mod answer;
+mod callback;
+mod client;
+mod clock;
+mod command;
+mod config;
+mod deeplink;
+mod error;
+#[cfg(feature = "callback-server")]
+mod receiver;
+mod timing;
+mod token;
+mod tracker;
+mod vocab;
+
+pub use alive::{AliveProblem, AliveReport, check_alive};
+pub use answer::{CommandAnswer, Destination};
+pub use callback::Callback;
+pub use client::{
+    API_KEY_HEADER, HermodClient, SentCommand, TrackedCommand, build_command_request,
+    parse_command_response,
+};
+pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use command::{
+    CertificateParams, Command, CommandBody, CommandHeader, KeyFilter, KeyGenRequest,
+    ProvisionCommand, ProvisionProfile, SignParams, TEMPORARY_RECIPIENT, ToBeSigned,
+};
+pub use config::{HermodConfig, HermodConfigBuilder};
+pub use deeplink::{DESKTOP_SCHEME, DesktopLink, MOBILE_SCHEME, MobileLink, MobileTarget};
+pub use error::{Error, Result};
+#[cfg(feature = "callback-server")]
+pub use receiver::{CallbackReceiver, CallbackStats};
+pub use timing::{CommandTiming, DEFAULT_SESSION_START_TIMEOUT, TimingError};
+pub use token::ApiToken;
+pub use tracker::{Delivery, Outcome, Pending, Tracker, TrackerBuilder};
+pub use vocab::{CommandKind, CommandState, CommandType};

@@ -1,0 +1,179 @@
+//! Hermod's synchronous answer to a command.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::deeplink::{DesktopLink, MobileLink};
+use crate::error::{Error, Result};
+use crate::vocab::{CommandState, CommandType};
+
+/// Where a command was delivered: one message box per recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Destination {
+    /// The recipient, e.g. `@tmp`.
+    pub to: String,
+    /// The message box id.
+    pub bid: String,
+    /// The message id.
+    pub mid: String,
+    /// The Desktop App link (`com.nexusgroup.plugout:///?url=...&token=...`).
+    #[serde(default)]
+    pub uri: String,
+    /// The message's URL at Hermod (`.../hermod/rest/ms/<bid>/<mid>`).
+    #[serde(default)]
+    pub location: String,
+    /// Fields this version does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Destination {
+    /// The Desktop App link, parsed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLink`] when `uri` is not a `com.nexusgroup.plugout:` link.
+    pub fn desktop_link(&self) -> Result<DesktopLink> {
+        DesktopLink::parse(&self.uri)
+    }
+
+    /// A Mobile App link to this message (`personal://<host>/hermod/rest/ms/<bid>/<mid>`),
+    /// with the title the app shows and an optional redirect after it is done.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLink`] when `location` is not an http(s) URL.
+    pub fn mobile_link(&self, title: &str, redirect: Option<&str>) -> Result<MobileLink> {
+        MobileLink::for_message(&self.location, title, redirect)
+    }
+}
+
+/// The answer to a new command (HTTP 200):
+/// `{"commandId":"688","destinations":[...],"commandType":"SIGN","state":"IN_PROGRESS","fqdn":"..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CommandAnswer {
+    /// Hermod's id of the command (a number sent as a string; numbers are accepted too).
+    #[serde(deserialize_with = "string_or_number")]
+    pub command_id: String,
+    /// One entry per recipient.
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
+    /// The command type.
+    pub command_type: CommandType,
+    /// The state, `IN_PROGRESS` for a new command.
+    pub state: CommandState,
+    /// The Hermod host that handled the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// Fields this version does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl CommandAnswer {
+    /// Parses an answer body.
+    ///
+    /// # Errors
+    /// [`Error::InvalidAnswer`] naming what is missing, with the start of the body.
+    pub fn from_json(body: &[u8], url: &str) -> Result<Self> {
+        let answer: Self = serde_json::from_slice(body).map_err(|e| Error::InvalidAnswer {
+            url: url.to_owned(),
+            message: format!(
+                "expected a command answer with commandId, commandType and state ({e}); body starts: {}",
+                crate::error::snippet(body)
+            ),
+        })?;
+        if answer.command_id.is_empty() {
+            return Err(Error::InvalidAnswer {
+                url: url.to_owned(),
+                message: "the answer's commandId is empty".into(),
+            });
+        }
+        Ok(answer)
+    }
+
+    /// The first destination's Desktop App link.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLink`] when there is no destination or its `uri` is not a link.
+    pub fn desktop_link(&self) -> Result<DesktopLink> {
+        self.destinations
+            .first()
+            .ok_or_else(|| Error::InvalidLink("the answer has no destination".into()))?
+            .desktop_link()
+    }
+}
+
+pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or number, got {other}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample answer from Nexus' documentation (host names shortened).
+    pub(crate) const SAMPLE: &str = r#"{"commandId":"688","destinations":[{"to":"@tmp","bid":"3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11","mid":"8f2d6c1e-1d1b-4f2a-9d51-7e0c6a2b9a77","uri":"com.nexusgroup.plugout:///?url=https%3A%2F%2Fhermod.example.com%3A20400%2Fhermod%2Frest%2Fms%2F3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11&token=0c7e6b8e-44a3-4d0c-b6a1-5f8f5cf4b9d2","location":"https://hermod.example.com:20400/hermod/rest/ms/3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11/8f2d6c1e-1d1b-4f2a-9d51-7e0c6a2b9a77"}],"commandType":"SIGN","state":"IN_PROGRESS","fqdn":"hermod.example.com","newField":{"x":1}}"#;
+
+    #[test]
+    fn documented_sample_answer_parses() {
+        let a = CommandAnswer::from_json(SAMPLE.as_bytes(), "https://h").unwrap();
+        assert_eq!(a.command_id, "688");
+        assert_eq!(a.command_type, CommandType::Sign);
+        assert_eq!(a.state, CommandState::InProgress);
+        assert_eq!(a.fqdn.as_deref(), Some("hermod.example.com"));
+        assert_eq!(a.extra["newField"]["x"], 1);
+        let d = &a.destinations[0];
+        assert_eq!(d.to, "@tmp");
+        let link = a.desktop_link().unwrap();
+        assert_eq!(
+            link.message_box_url(),
+            "https://hermod.example.com:20400/hermod/rest/ms/3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11"
+        );
+        assert_eq!(link.token(), "0c7e6b8e-44a3-4d0c-b6a1-5f8f5cf4b9d2");
+        assert_eq!(link.to_string(), d.uri);
+        let mobile = d
+            .mobile_link("Sign in", Some("https://idm.example.com/done"))
+            .unwrap();
+        assert_eq!(
+            mobile.to_string(),
+            "personal://hermod.example.com:20400/hermod/rest/ms/3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11/8f2d6c1e-1d1b-4f2a-9d51-7e0c6a2b9a77?title=Sign+in&redirect=https%3A%2F%2Fidm.example.com%2Fdone"
+        );
+        // Unknown fields survive a round trip.
+        let again: CommandAnswer =
+            serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
+        assert_eq!(again, a);
+    }
+
+    #[test]
+    fn numeric_ids_and_unknown_states() {
+        let a = CommandAnswer::from_json(
+            br#"{"commandId":689,"commandType":"WIPE","state":"QUEUED"}"#,
+            "https://h",
+        )
+        .unwrap();
+        assert_eq!(a.command_id, "689");
+        assert_eq!(a.command_type, CommandType::Unknown("WIPE".into()));
+        assert_eq!(a.state, CommandState::Unknown("QUEUED".into()));
+        assert!(a.desktop_link().is_err());
+    }
+
+    #[test]
+    fn bad_answers_say_what_is_missing() {
+        let e = CommandAnswer::from_json(b"<html>502</html>", "https://h/x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("commandId") && e.contains("<html>"), "{e}");
+        let e = CommandAnswer::from_json(br#"{"state":"IN_PROGRESS"}"#, "https://h")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("commandId"), "{e}");
+    }
+}

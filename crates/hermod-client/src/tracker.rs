@@ -1,0 +1,582 @@
+//! Correlates Hermod's callbacks with sent commands and resolves one future
+//! per command with the device's answer or a timing outcome.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::callback::Callback;
+use crate::client::TrackedCommand;
+use crate::clock::{Clock, SystemClock};
+use crate::vocab::CommandState;
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Hermod reported a final state with the device's result: `COMPLETED`,
+    /// `DECLINED`, `FAILED`, `CANCELLED` or a state this version does not know.
+    Answered(Callback),
+    /// The session-start timeout passed and the user never started the app
+    /// (the pop-up was ignored or cancelled).
+    SessionNotStarted,
+    /// The timeout passed with the command still unopened in the message box
+    /// (or Hermod reported `TIMEOUT`).
+    TimedOut,
+    /// The lifespan passed without an answer (or Hermod reported `EXPIRED`).
+    Expired,
+}
+
+impl Outcome {
+    /// The state: the callback's, or `TIMEOUT`/`EXPIRED`, or the unknown
+    /// state `SESSION_NOT_STARTED`.
+    pub fn state(&self) -> CommandState {
+        match self {
+            Outcome::Answered(cb) => cb.state.clone(),
+            Outcome::SessionNotStarted => CommandState::Unknown("SESSION_NOT_STARTED".into()),
+            Outcome::TimedOut => CommandState::Timeout,
+            Outcome::Expired => CommandState::Expired,
+        }
+    }
+
+    /// The callback, for [`Outcome::Answered`].
+    pub fn callback(&self) -> Option<&Callback> {
+        match self {
+            Outcome::Answered(cb) => Some(cb),
+            _ => None,
+        }
+    }
+}
+
+/// What the tracker did with a callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// A final answer that resolved a waiting command.
+    Resolved,
+    /// A progress report (`IN_PROGRESS`, `STARTED`): the session has started.
+    Progress,
+    /// The same final callback again: ignored.
+    Duplicate,
+    /// A callback after the command already ended (locally timed out, or a
+    /// different final state): ignored.
+    Late,
+    /// A callback for a command not tracked (yet): kept for a while, since
+    /// Hermod can call back before the command's answer was registered.
+    Early,
+    /// A callback for an unknown command while the store of early callbacks
+    /// is full: refused, Hermod should retry.
+    Refused,
+}
+
+#[derive(Debug, Clone)]
+enum Status {
+    Waiting { session_started: bool },
+    Done(Outcome),
+}
+
+struct Entry {
+    tracked: TrackedCommand,
+    status: Arc<watch::Sender<Status>>,
+}
+
+struct EarlyCallback {
+    callback: Callback,
+    received: SystemTime,
+}
+
+struct State {
+    entries: HashMap<String, Entry>,
+    by_external: HashMap<String, String>,
+    early: HashMap<String, EarlyCallback>,
+    early_order: VecDeque<String>,
+    prune_at: usize,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            by_external: HashMap::new(),
+            early: HashMap::new(),
+            early_order: VecDeque::new(),
+            prune_at: 1024,
+        }
+    }
+}
+
+struct Shared {
+    clock: Arc<dyn Clock>,
+    session_start_check: bool,
+    max_early: usize,
+    early_ttl: Duration,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps inconsistent
+        // in a way that matters more than losing the tracker: keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Correlates callbacks with commands (by command id, then external id) and
+/// resolves a [`Pending`] future per command.
+///
+/// Deadlines come from each command's [`TrackedCommand`] timing on the
+/// tracker's [`Clock`]:
+/// - no sign of the session by the session-start timeout: [`Outcome::SessionNotStarted`]
+///   (a progress callback or [`Tracker::mark_session_started`] is the sign;
+///   switch the check off with [`TrackerBuilder::session_start_check`] when
+///   your Hermod sends no progress callbacks);
+/// - still unopened at the timeout: [`Outcome::TimedOut`];
+/// - opened but unanswered at the lifespan: [`Outcome::Expired`].
+///
+/// Cheap to clone; clones share the state.
+#[derive(Clone)]
+pub struct Tracker {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("Tracker")
+            .field("tracked", &state.entries.len())
+            .field("early_callbacks", &state.early.len())
+            .field("session_start_check", &self.shared.session_start_check)
+            .finish()
+    }
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builder of [`Tracker`].
+#[must_use]
+pub struct TrackerBuilder {
+    clock: Arc<dyn Clock>,
+    session_start_check: bool,
+    max_early: usize,
+    early_ttl: Duration,
+}
+
+impl fmt::Debug for TrackerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackerBuilder")
+            .field("session_start_check", &self.session_start_check)
+            .field("max_early", &self.max_early)
+            .field("early_ttl", &self.early_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TrackerBuilder {
+    /// The clock. Defaults to [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Whether a command whose session has not visibly started by the
+    /// session-start timeout ends as [`Outcome::SessionNotStarted`].
+    /// Defaults to `true`.
+    pub fn session_start_check(mut self, enabled: bool) -> Self {
+        self.session_start_check = enabled;
+        self
+    }
+
+    /// How many callbacks for untracked commands are kept, and for how long.
+    /// Defaults to 10,000 for 5 minutes.
+    pub fn early_callbacks(mut self, max: usize, ttl: Duration) -> Self {
+        self.max_early = max;
+        self.early_ttl = ttl;
+        self
+    }
+
+    /// Builds the tracker.
+    pub fn build(self) -> Tracker {
+        Tracker {
+            shared: Arc::new(Shared {
+                clock: self.clock,
+                session_start_check: self.session_start_check,
+                max_early: self.max_early,
+                early_ttl: self.early_ttl,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+}
+
+impl Tracker {
+    /// A tracker on the system clock with the session-start check on.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder.
+    pub fn builder() -> TrackerBuilder {
+        TrackerBuilder {
+            clock: Arc::new(SystemClock),
+            session_start_check: true,
+            max_early: 10_000,
+            early_ttl: Duration::from_secs(300),
+        }
+    }
+
+    /// Starts tracking a command and returns the future of its outcome.
+    /// Tracking a command again returns a future on the same state. A
+    /// callback that arrived before is applied at once.
+    pub fn track(&self, tracked: TrackedCommand) -> Pending {
+        let mut state = self.shared.lock();
+        // Amortized: a full scan only when the map doubled since the last one.
+        if state.entries.len() >= state.prune_at {
+            self.prune(&mut state);
+            state.prune_at = (state.entries.len() * 2).max(1024);
+        }
+        let id = tracked.command_id.clone();
+        if let Some(entry) = state.entries.get(&id) {
+            return Pending::new(
+                self.shared.clone(),
+                entry.tracked.clone(),
+                entry.status.clone(),
+            );
+        }
+        let status = Arc::new(watch::Sender::new(Status::Waiting {
+            session_started: false,
+        }));
+        if let Some(ext) = &tracked.external_id {
+            state.by_external.insert(ext.clone(), id.clone());
+        }
+        let early: Vec<Callback> = [Some(&id), tracked.external_id.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|key| state.early.remove(key.as_str()))
+            .map(|e| e.callback)
+            .collect();
+        state.entries.insert(
+            id,
+            Entry {
+                tracked: tracked.clone(),
+                status: status.clone(),
+            },
+        );
+        drop(state);
+        for cb in early {
+            apply(&status, cb);
+        }
+        Pending::new(self.shared.clone(), tracked, status)
+    }
+
+    /// A future on a tracked command's outcome (e.g. after the first one was
+    /// dropped), or `None` when the command is not tracked.
+    pub fn wait(&self, command_id: &str) -> Option<Pending> {
+        let state = self.shared.lock();
+        let entry = state.entries.get(command_id)?;
+        Some(Pending::new(
+            self.shared.clone(),
+            entry.tracked.clone(),
+            entry.status.clone(),
+        ))
+    }
+
+    /// The outcome of a command if it has ended.
+    pub fn outcome(&self, command_id: &str) -> Option<Outcome> {
+        let state = self.shared.lock();
+        match &*state.entries.get(command_id)?.status.borrow() {
+            Status::Done(o) => Some(o.clone()),
+            Status::Waiting { .. } => None,
+        }
+    }
+
+    /// The commands still waiting (for saving before a shutdown).
+    pub fn waiting(&self) -> Vec<TrackedCommand> {
+        let state = self.shared.lock();
+        state
+            .entries
+            .values()
+            .filter(|e| matches!(*e.status.borrow(), Status::Waiting { .. }))
+            .map(|e| e.tracked.clone())
+            .collect()
+    }
+
+    /// Records that the user started the session (the app opened the command).
+    /// Returns `false` when the command is not tracked.
+    pub fn mark_session_started(&self, command_id: &str) -> bool {
+        let state = self.shared.lock();
+        let Some(entry) = state.entries.get(command_id) else {
+            return false;
+        };
+        entry.status.send_if_modified(|s| match s {
+            Status::Waiting { session_started } if !*session_started => {
+                *session_started = true;
+                true
+            }
+            _ => false,
+        });
+        true
+    }
+
+    /// Stops tracking a command; its futures keep waiting for their deadlines.
+    pub fn forget(&self, command_id: &str) {
+        let mut state = self.shared.lock();
+        if let Some(entry) = state.entries.remove(command_id)
+            && let Some(ext) = entry.tracked.external_id
+        {
+            state.by_external.remove(&ext);
+        }
+    }
+
+    /// Number of commands tracked (waiting or ended, until pruned after
+    /// their lifespan).
+    pub fn len(&self) -> usize {
+        self.shared.lock().entries.len()
+    }
+
+    /// Whether no command is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Feeds a callback: resolves its command, or keeps it for a command
+    /// not yet tracked.
+    pub fn deliver(&self, callback: Callback) -> Delivery {
+        let mut state = self.shared.lock();
+        let id = callback
+            .command_id
+            .as_ref()
+            .filter(|id| state.entries.contains_key(id.as_str()))
+            .cloned()
+            .or_else(|| {
+                callback
+                    .external_id
+                    .as_ref()
+                    .and_then(|ext| state.by_external.get(ext))
+                    .cloned()
+            });
+        if let Some(status) = id
+            .and_then(|id| state.entries.get(&id))
+            .map(|e| e.status.clone())
+        {
+            drop(state);
+            return apply(&status, callback);
+        }
+        // Not tracked (yet).
+        let Some(key) = callback
+            .command_id
+            .clone()
+            .or_else(|| callback.external_id.clone())
+        else {
+            return Delivery::Refused;
+        };
+        if let Some(existing) = state.early.get(&key) {
+            if existing.callback.state == callback.state || existing.callback.state.is_final() {
+                return Delivery::Duplicate;
+            }
+        } else {
+            let now = self.shared.clock.now();
+            self.prune_early(&mut state, now);
+            if state.early.len() >= self.shared.max_early {
+                return Delivery::Refused;
+            }
+            state.early_order.push_back(key.clone());
+        }
+        let received = self.shared.clock.now();
+        state
+            .early
+            .insert(key, EarlyCallback { callback, received });
+        Delivery::Early
+    }
+
+    fn prune_early(&self, state: &mut State, now: SystemTime) {
+        while let Some(key) = state.early_order.front() {
+            let expired = match state.early.get(key) {
+                Some(e) => {
+                    now.duration_since(e.received).unwrap_or_default() > self.shared.early_ttl
+                }
+                None => true,
+            };
+            if !expired {
+                break;
+            }
+            if let Some(key) = state.early_order.pop_front() {
+                state.early.remove(&key);
+            }
+        }
+    }
+
+    /// Drops ended commands whose lifespan passed.
+    fn prune(&self, state: &mut State) {
+        let now = self.shared.clock.now();
+        let gone: Vec<String> = state
+            .entries
+            .iter()
+            .filter(|(_, e)| {
+                matches!(*e.status.borrow(), Status::Done(_))
+                    && e.tracked.lifespan_deadline() <= now
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in gone {
+            if let Some(entry) = state.entries.remove(&id)
+                && let Some(ext) = entry.tracked.external_id
+            {
+                state.by_external.remove(&ext);
+            }
+        }
+        self.prune_early(state, now);
+    }
+}
+
+fn apply(status: &watch::Sender<Status>, callback: Callback) -> Delivery {
+    let mut result = Delivery::Late;
+    status.send_if_modified(|s| match s {
+        Status::Waiting { session_started } => {
+            if callback.state.is_final() {
+                *s = Status::Done(outcome_of(callback));
+                result = Delivery::Resolved;
+                true
+            } else {
+                result = Delivery::Progress;
+                let changed = !*session_started;
+                *session_started = true;
+                changed
+            }
+        }
+        Status::Done(done) => {
+            let same = match done {
+                Outcome::Answered(prev) => {
+                    prev.state == callback.state && prev.result == callback.result
+                }
+                Outcome::TimedOut => callback.state == CommandState::Timeout,
+                Outcome::Expired => callback.state == CommandState::Expired,
+                Outcome::SessionNotStarted => false,
+            };
+            result = if same || !callback.state.is_final() {
+                Delivery::Duplicate
+            } else {
+                Delivery::Late
+            };
+            false
+        }
+    });
+    result
+}
+
+fn outcome_of(callback: Callback) -> Outcome {
+    match callback.state {
+        CommandState::Timeout => Outcome::TimedOut,
+        CommandState::Expired => Outcome::Expired,
+        _ => Outcome::Answered(callback),
+    }
+}
+
+/// The outcome a command has reached by `now` from its deadlines alone.
+fn local_outcome(
+    t: &TrackedCommand,
+    started: bool,
+    check_session: bool,
+    now: SystemTime,
+) -> Option<Outcome> {
+    if now >= t.lifespan_deadline() {
+        return Some(Outcome::Expired);
+    }
+    if !started {
+        if check_session && now >= t.session_start_deadline() {
+            return Some(Outcome::SessionNotStarted);
+        }
+        if now >= t.timeout_deadline() {
+            return Some(Outcome::TimedOut);
+        }
+    }
+    None
+}
+
+fn next_deadline(t: &TrackedCommand, started: bool, check_session: bool) -> SystemTime {
+    if started {
+        t.lifespan_deadline()
+    } else if check_session {
+        t.session_start_deadline()
+    } else {
+        t.timeout_deadline()
+    }
+}
+
+/// The future of a command's [`Outcome`]. Dropping it cancels nothing: the
+/// tracker keeps the command, and [`Tracker::wait`] gives a new future.
+pub struct Pending {
+    command_id: String,
+    inner: Pin<Box<dyn Future<Output = Outcome> + Send>>,
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("command_id", &self.command_id)
+            .finish()
+    }
+}
+
+impl Pending {
+    fn new(
+        shared: Arc<Shared>,
+        tracked: TrackedCommand,
+        status: Arc<watch::Sender<Status>>,
+    ) -> Self {
+        let command_id = tracked.command_id.clone();
+        let inner = Box::pin(async move {
+            let mut rx = status.subscribe();
+            loop {
+                let started = match &*rx.borrow_and_update() {
+                    Status::Done(o) => return o.clone(),
+                    Status::Waiting { session_started } => *session_started,
+                };
+                let check = shared.session_start_check;
+                if let Some(outcome) = local_outcome(&tracked, started, check, shared.clock.now()) {
+                    status.send_if_modified(|s| match s {
+                        Status::Waiting { .. } => {
+                            *s = Status::Done(outcome.clone());
+                            true
+                        }
+                        Status::Done(_) => false,
+                    });
+                    continue;
+                }
+                let sleep = shared
+                    .clock
+                    .sleep_until(next_deadline(&tracked, started, check));
+                tokio::select! {
+                    _ = rx.changed() => {}
+                    () = sleep => {}
+                }
+            }
+        });
+        Self { command_id, inner }
+    }
+
+    /// The command id.
+    pub fn command_id(&self) -> &str {
+        &self.command_id
+    }
+}
+
+impl Future for Pending {
+    type Output = Outcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests;

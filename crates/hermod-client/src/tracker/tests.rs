@@ -1,0 +1,203 @@
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::timing::CommandTiming;
+use crate::vocab::CommandKind;
+
+fn setup(check: bool) -> (ManualClock, Tracker) {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000));
+    let tracker = Tracker::builder()
+        .clock(clock.clone())
+        .session_start_check(check)
+        .build();
+    (clock, tracker)
+}
+
+fn cmd(clock: &ManualClock, id: &str, ext: Option<&str>) -> TrackedCommand {
+    TrackedCommand::new(
+        id,
+        ext.map(str::to_owned),
+        CommandKind::Sign,
+        CommandTiming::from_secs(60, 30, 10).unwrap(),
+        clock.now(),
+    )
+}
+
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn callback_resolves_by_command_id_and_duplicates_are_ignored() {
+    let (clock, tracker) = setup(true);
+    let pending = tracker.track(cmd(&clock, "688", None));
+    let mut cb = Callback::new("688", CommandState::Completed);
+    cb.result = Some(serde_json::json!({"signature": "MIIB"}));
+    assert_eq!(tracker.deliver(cb.clone()), Delivery::Resolved);
+    assert_eq!(tracker.deliver(cb.clone()), Delivery::Duplicate);
+    let outcome = pending.await;
+    assert_eq!(outcome, Outcome::Answered(cb));
+    // A second future on the same command sees the same outcome.
+    assert!(matches!(
+        tracker.wait("688").unwrap().await,
+        Outcome::Answered(_)
+    ));
+    let declined = Callback::new("688", CommandState::Declined);
+    assert_eq!(tracker.deliver(declined), Delivery::Late);
+}
+
+#[tokio::test]
+async fn callback_resolves_by_external_id() {
+    let (clock, tracker) = setup(true);
+    let pending = tracker.track(cmd(&clock, "1", Some("order-9")));
+    let mut cb = Callback::new("x", CommandState::Declined);
+    cb.command_id = None;
+    cb.external_id = Some("order-9".into());
+    assert_eq!(tracker.deliver(cb), Delivery::Resolved);
+    assert_eq!(pending.await.state(), CommandState::Declined);
+}
+
+#[tokio::test]
+async fn early_callbacks_are_kept_until_tracked() {
+    let (clock, tracker) = setup(true);
+    assert_eq!(
+        tracker.deliver(Callback::new("7", CommandState::Completed)),
+        Delivery::Early
+    );
+    assert_eq!(
+        tracker.deliver(Callback::new("7", CommandState::Completed)),
+        Delivery::Duplicate
+    );
+    let outcome = tracker.track(cmd(&clock, "7", None)).await;
+    assert_eq!(outcome.state(), CommandState::Completed);
+}
+
+#[tokio::test]
+async fn early_store_is_bounded_and_expires() {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+    let tracker = Tracker::builder()
+        .clock(clock.clone())
+        .early_callbacks(2, Duration::from_secs(10))
+        .build();
+    assert_eq!(
+        tracker.deliver(Callback::new("a", CommandState::Completed)),
+        Delivery::Early
+    );
+    assert_eq!(
+        tracker.deliver(Callback::new("b", CommandState::Completed)),
+        Delivery::Early
+    );
+    assert_eq!(
+        tracker.deliver(Callback::new("c", CommandState::Completed)),
+        Delivery::Refused
+    );
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(
+        tracker.deliver(Callback::new("c", CommandState::Completed)),
+        Delivery::Early
+    );
+}
+
+#[tokio::test]
+async fn session_never_started() {
+    let (clock, tracker) = setup(true);
+    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    settle().await;
+    clock.advance(Duration::from_secs(9));
+    settle().await;
+    assert!(!pending.is_finished());
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(pending.await.unwrap(), Outcome::SessionNotStarted);
+    assert_eq!(tracker.outcome("1"), Some(Outcome::SessionNotStarted));
+    // The device answering afterwards is late.
+    assert_eq!(
+        tracker.deliver(Callback::new("1", CommandState::Completed)),
+        Delivery::Late
+    );
+}
+
+#[tokio::test]
+async fn timed_out_in_the_message_box() {
+    let (clock, tracker) = setup(false);
+    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    settle().await;
+    clock.advance(Duration::from_secs(29));
+    settle().await;
+    assert!(!pending.is_finished());
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(pending.await.unwrap(), Outcome::TimedOut);
+}
+
+#[tokio::test]
+async fn started_session_waits_until_the_lifespan() {
+    let (clock, tracker) = setup(true);
+    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    settle().await;
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        tracker.deliver(Callback::new("1", CommandState::Started)),
+        Delivery::Progress
+    );
+    settle().await;
+    // Past the session start and the timeout: still waiting, the device has it.
+    clock.advance(Duration::from_secs(40));
+    settle().await;
+    assert!(!pending.is_finished());
+    clock.advance(Duration::from_secs(15));
+    assert_eq!(pending.await.unwrap(), Outcome::Expired);
+}
+
+#[tokio::test]
+async fn answer_after_the_timeout_from_an_opened_session_counts() {
+    let (clock, tracker) = setup(true);
+    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    assert!(tracker.mark_session_started("1"));
+    clock.advance(Duration::from_secs(45));
+    settle().await;
+    assert_eq!(
+        tracker.deliver(Callback::new("1", CommandState::Completed)),
+        Delivery::Resolved
+    );
+    assert_eq!(pending.await.unwrap().state(), CommandState::Completed);
+}
+
+#[tokio::test]
+async fn hermod_timeout_and_expiry_callbacks_map_to_outcomes() {
+    let (clock, tracker) = setup(true);
+    let a = tracker.track(cmd(&clock, "a", None));
+    let b = tracker.track(cmd(&clock, "b", None));
+    assert_eq!(
+        tracker.deliver(Callback::new("a", CommandState::Timeout)),
+        Delivery::Resolved
+    );
+    assert_eq!(
+        tracker.deliver(Callback::new("b", CommandState::Expired)),
+        Delivery::Resolved
+    );
+    assert_eq!(
+        tracker.deliver(Callback::new("b", CommandState::Expired)),
+        Delivery::Duplicate
+    );
+    assert_eq!(a.await, Outcome::TimedOut);
+    assert_eq!(b.await, Outcome::Expired);
+}
+
+#[tokio::test]
+async fn dropped_future_can_be_resumed_and_state_serializes() {
+    let (clock, tracker) = setup(true);
+    let t = cmd(&clock, "42", Some("e"));
+    drop(tracker.track(t.clone()));
+    let saved = serde_json::to_string(&tracker.waiting()).unwrap();
+    let restored: Vec<TrackedCommand> = serde_json::from_str(&saved).unwrap();
+    assert_eq!(restored, vec![t.clone()]);
+    // Another tracker (another process) picks it up.
+    let other = Tracker::builder().clock(clock.clone()).build();
+    let pending = other.track(restored[0].clone());
+    other.deliver(Callback::new("42", CommandState::Completed));
+    assert_eq!(pending.await.state(), CommandState::Completed);
+    tracker.forget("42");
+    assert!(tracker.is_empty());
+}

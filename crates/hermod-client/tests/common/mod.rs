@@ -1,0 +1,129 @@
+//! Shared set-up: a test PKI, the Hermod simulator over TLS, and a callback
+//! receiver over TLS feeding a tracker.
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::{Duration, Instant, SystemTime};
+
+use hermod_client::{
+    CallbackReceiver, Clock, CommandTiming, HermodClient, HermodConfig, Sleep, Tracker,
+};
+use smartid_core::{HttpSettings, Secret, TrustRoots};
+use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
+use smartid_testkit::{ClientAuth, TestPki, TlsFront};
+
+pub const CLIENT_ID: &str = "prime1";
+pub const KEY: &str = "079b6a64d75b4e9585bd0c24f36a7deba0ad03498ecf4d69b5766f24fa02e045";
+pub const CB_USER: &str = "hermod";
+pub const CB_PASSWORD: &str = "callback-pw";
+
+/// A clock running `factor` times faster than real time, so that the
+/// tracker's deadlines agree with a simulator whose seconds are compressed.
+#[derive(Clone)]
+pub struct FastClock {
+    origin: SystemTime,
+    real: Instant,
+    factor: u32,
+}
+
+impl FastClock {
+    pub fn new(factor: u32) -> Self {
+        Self {
+            origin: SystemTime::now(),
+            real: Instant::now(),
+            factor,
+        }
+    }
+}
+
+impl Clock for FastClock {
+    fn now(&self) -> SystemTime {
+        self.origin + self.real.elapsed() * self.factor
+    }
+
+    fn sleep_until(&self, deadline: SystemTime) -> Sleep {
+        let wait = deadline.duration_since(self.now()).unwrap_or_default() / self.factor;
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+pub struct Env {
+    pub pki: TestPki,
+    pub sim: HermodSimulator,
+    pub receiver: CallbackReceiver,
+    pub receiver_front: TlsFront,
+    pub tracker: Tracker,
+    pub client: HermodClient,
+    pub trust: HttpSettings,
+}
+
+pub struct EnvOptions {
+    pub device: DeviceBehavior,
+    /// Length of one protocol second in the simulator (and the tracker's clock).
+    pub second: Duration,
+    pub timing: CommandTiming,
+    pub session_start_check: bool,
+    pub callback_password: &'static str,
+}
+
+impl Default for EnvOptions {
+    fn default() -> Self {
+        Self {
+            device: DeviceBehavior::answers_after(Duration::from_millis(20)),
+            second: Duration::from_millis(50),
+            timing: CommandTiming::from_secs(60, 30, 10).unwrap(),
+            session_start_check: true,
+            callback_password: CB_PASSWORD,
+        }
+    }
+}
+
+pub async fn env(options: EnvOptions) -> Env {
+    let pki = TestPki::generate().unwrap();
+    let factor = u32::try_from(1000 / options.second.as_millis().max(1))
+        .unwrap()
+        .max(1);
+    let clock = FastClock::new(factor);
+    let tracker = Tracker::builder()
+        .clock(clock.clone())
+        .session_start_check(options.session_start_check)
+        .build();
+    let receiver =
+        CallbackReceiver::new(tracker.clone()).basic_auth(CB_USER, &Secret::new(CB_PASSWORD));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(receiver.clone().serve(listener));
+    let receiver_front = TlsFront::start(addr, &pki.localhost_server().unwrap(), ClientAuth::None)
+        .await
+        .unwrap();
+    let api = ApiClient::new(
+        CLIENT_ID,
+        Secret::new(KEY),
+        &receiver_front.url(),
+        pki.root_trust_store().unwrap(),
+    )
+    .callback_basic_auth(CB_USER, Secret::new(options.callback_password));
+    let sim = HermodSimulator::builder(pki.localhost_server().unwrap())
+        .client(api)
+        .device(options.device)
+        .second(options.second)
+        .start()
+        .await
+        .unwrap();
+    let trust = HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store().unwrap()));
+    let config = HermodConfig::builder(sim.command_url())
+        .client(CLIENT_ID, Secret::new(KEY))
+        .timing(options.timing)
+        .http(trust.clone())
+        .build()
+        .unwrap();
+    let client = HermodClient::new(config).unwrap().with_clock(clock);
+    Env {
+        pki,
+        sim,
+        receiver,
+        receiver_front,
+        tracker,
+        client,
+        trust,
+    }
+}

@@ -1,0 +1,277 @@
+//! The simulator's state: API users, commands, message boxes, the device
+//! key and the log of callbacks.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::rand::SecureRandom as _;
+use aws_lc_rs::signature::KeyPair as _;
+use serde::Serialize;
+use smartid_core::{HttpClient, HttpSettings, TrustRoots};
+use tokio::sync::watch;
+
+use super::{ApiClient, DeviceBehavior};
+use crate::error::{Result, TestkitError};
+
+/// A command as the simulator holds it.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SimCommand {
+    /// The command id.
+    pub command_id: String,
+    /// The API user that sent it.
+    pub client_id: String,
+    /// `provision`, `certificate`, `authenticate`, `sign` or `ping`.
+    pub kind: String,
+    /// The header's `externalId`.
+    pub external_id: Option<String>,
+    /// The header's lifespan in seconds.
+    pub lifespan: u64,
+    /// The header's timeout in seconds.
+    pub timeout: u64,
+    /// The first destination's message box id.
+    pub bid: String,
+    /// The first destination's message id.
+    pub mid: String,
+    /// `IN_PROGRESS`, `STARTED`, `COMPLETED`, `DECLINED`, `TIMEOUT` or `EXPIRED`.
+    pub state: String,
+    /// The command document as received.
+    pub body: serde_json::Value,
+}
+
+/// One callback POSTed by the simulator.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CallbackRecord {
+    /// The command id.
+    pub command_id: String,
+    /// The URL posted to.
+    pub url: String,
+    /// The state reported.
+    pub state: String,
+    /// The body sent.
+    pub body: serde_json::Value,
+    /// The receiver's last HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// The last transport error, if any.
+    pub error: Option<String>,
+    /// How many attempts were made (failed and 5xx deliveries are retried).
+    pub attempts: u32,
+}
+
+pub(crate) struct ClientEntry {
+    pub(crate) api: ApiClient,
+    pub(crate) http: HttpClient,
+}
+
+pub(crate) struct Signer {
+    key: aws_lc_rs::rsa::KeyPair,
+    rng: aws_lc_rs::rand::SystemRandom,
+}
+
+impl Signer {
+    fn generate() -> Result<Self> {
+        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(|_| TestkitError::Pki("cannot generate the device's RSA key".into()))?;
+        Ok(Self {
+            key,
+            rng: aws_lc_rs::rand::SystemRandom::new(),
+        })
+    }
+
+    /// RSA PKCS#1 v1.5 with SHA-256 (`CKM_SHA256_RSA_PKCS`).
+    pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let mut sig = vec![0; self.key.public_modulus_len()];
+        match self.key.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &self.rng,
+            message,
+            &mut sig,
+        ) {
+            Ok(()) => sig,
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub(crate) fn public_key_der(&self) -> Vec<u8> {
+        self.key.public_key().as_ref().to_vec()
+    }
+
+    pub(crate) fn uuid(&self) -> String {
+        let mut b = [0u8; 16];
+        let _ = self.rng.fill(&mut b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+}
+
+struct Live {
+    command: SimCommand,
+    in_box_until: Instant,
+}
+
+pub(crate) struct SimState {
+    pub(crate) base_url: String,
+    pub(crate) clients: Vec<ClientEntry>,
+    device: Mutex<DeviceBehavior>,
+    pub(crate) second: Duration,
+    next_id: AtomicU64,
+    commands: Mutex<HashMap<String, Live>>,
+    boxes: Mutex<HashMap<(String, String), String>>,
+    callbacks: Mutex<Vec<CallbackRecord>>,
+    callback_count: watch::Sender<usize>,
+    refused: AtomicUsize,
+    pub(crate) signer: Signer,
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimState")
+            .field("base_url", &self.base_url)
+            .field("clients", &self.clients.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SimState {
+    pub(crate) fn new(
+        clients: Vec<ApiClient>,
+        device: DeviceBehavior,
+        second: Duration,
+        first_id: u64,
+        base_url: String,
+    ) -> Result<Self> {
+        let clients = clients
+            .into_iter()
+            .map(|api| {
+                let settings = HttpSettings::new()
+                    .trust(TrustRoots::Only(api.callback_trust.clone()))
+                    .request_timeout(Duration::from_secs(10));
+                let http = HttpClient::new(
+                    &settings,
+                    concat!("hermod-simulator/", env!("CARGO_PKG_VERSION")),
+                )?;
+                Ok(ClientEntry { api, http })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            base_url,
+            clients,
+            device: Mutex::new(device),
+            second,
+            next_id: AtomicU64::new(first_id),
+            commands: Mutex::new(HashMap::new()),
+            boxes: Mutex::new(HashMap::new()),
+            callbacks: Mutex::new(Vec::new()),
+            callback_count: watch::Sender::new(0),
+            refused: AtomicUsize::new(0),
+            signer: Signer::generate()?,
+            shutdown: watch::Sender::new(false),
+        })
+    }
+
+    pub(crate) fn device(&self) -> DeviceBehavior {
+        *lock(&self.device)
+    }
+
+    pub(crate) fn set_device(&self, device: DeviceBehavior) {
+        *lock(&self.device) = device;
+    }
+
+    pub(crate) fn next_command_id(&self) -> String {
+        self.next_id.fetch_add(1, Ordering::SeqCst).to_string()
+    }
+
+    pub(crate) fn refuse(&self) {
+        self.refused.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn refused_api_keys(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    /// Seconds of the protocol in simulated time.
+    pub(crate) fn scaled(&self, secs: u64) -> Duration {
+        self.second
+            .saturating_mul(u32::try_from(secs).unwrap_or(u32::MAX))
+    }
+
+    pub(crate) fn insert(&self, command: SimCommand) {
+        let in_box_until = Instant::now() + self.scaled(command.timeout);
+        lock(&self.boxes).insert(
+            (command.bid.clone(), command.mid.clone()),
+            command.command_id.clone(),
+        );
+        lock(&self.commands).insert(
+            command.command_id.clone(),
+            Live {
+                command,
+                in_box_until,
+            },
+        );
+    }
+
+    pub(crate) fn set_state(&self, command_id: &str, state: &str) {
+        if let Some(live) = lock(&self.commands).get_mut(command_id) {
+            live.command.state = state.to_owned();
+        }
+    }
+
+    /// The command in a message box, while it is there.
+    pub(crate) fn in_box(&self, bid: &str, mid: &str) -> Option<SimCommand> {
+        let id = lock(&self.boxes)
+            .get(&(bid.to_owned(), mid.to_owned()))
+            .cloned()?;
+        let commands = lock(&self.commands);
+        let live = commands.get(&id)?;
+        let open = matches!(live.command.state.as_str(), "IN_PROGRESS" | "STARTED");
+        (open && Instant::now() < live.in_box_until).then(|| live.command.clone())
+    }
+
+    pub(crate) fn commands(&self) -> Vec<SimCommand> {
+        let mut v: Vec<SimCommand> = lock(&self.commands)
+            .values()
+            .map(|l| l.command.clone())
+            .collect();
+        v.sort_by_key(|c| c.command_id.parse::<u64>().unwrap_or(u64::MAX));
+        v
+    }
+
+    pub(crate) fn record_callback(&self, record: CallbackRecord) {
+        let n = {
+            let mut log = lock(&self.callbacks);
+            log.push(record);
+            log.len()
+        };
+        self.callback_count.send_replace(n);
+    }
+
+    pub(crate) fn callbacks(&self) -> Vec<CallbackRecord> {
+        lock(&self.callbacks).clone()
+    }
+
+    pub(crate) async fn wait_for_callbacks(&self, count: usize) {
+        let mut rx = self.callback_count.subscribe();
+        let _ = rx.wait_for(|n| *n >= count).await;
+    }
+
+    pub(crate) fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+}
