@@ -1,1 +1,120 @@
-//! audkenni-ciba
+//! OpenID Connect CIBA (Client-Initiated Backchannel Authentication) for
+//! Audkenni, Iceland's eID: ask a person to authenticate or sign on their
+//! phone, wait for the answer, and get back verified facts: who signed
+//! (name, kennitala, certificate) and exactly what was signed.
+//!
+//! ```
+//! use audkenni_ciba::{Acr, AuthRequest, CibaClient, JwsAlgorithm, RequestSigningKey, SignatureCheck, WaitOptions};
+//! use smartid_core::{HttpSettings, Secret, TrustRoots};
+//! # use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let sim = AudkenniSimulator::start(SimConfig::with_answer_after(std::time::Duration::from_secs(1)).interval(1)).await?;
+//! # let (issuer, client_id, secret, key_pem) = (sim.issuer(), sim.client_id(), sim.client_secret(), sim.client_key_pem());
+//! # let (tls_roots, signature_roots, phone) = (sim.tls_trust_store()?, sim.signature_trust_anchors(), hints::APPROVES);
+//! let client = CibaClient::builder(issuer, client_id) // discovery below the issuer
+//!     .client_secret(Secret::new(secret))
+//!     .signing_key(RequestSigningKey::from_pem(key_pem.as_bytes(), JwsAlgorithm::Rs256)?)
+//!     .http_settings(HttpSettings::new().trust(TrustRoots::Only(tls_roots)))
+//!     .build()
+//!     .await?;
+//!
+//! let request = AuthRequest::new(phone, Acr::SimSign).binding_message("Sign the lease");
+//! let mut pending = client.start(&request).await?; // serializable: finish anywhere
+//! let done = client.finish(&mut pending, &WaitOptions::default()).await?;
+//!
+//! let signed = done.id_token.verify_signature(
+//!     &SignatureCheck::with_trust_anchors(signature_roots).expect_text("Sign the lease"),
+//! )?;
+//! println!("{} ({}) signed {:?}", signed.name, signed.national_register_id, signed.signed_text());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Overview
+//! - [`CibaClient`]: discovery (the issuer is kept exactly as published,
+//!   `:443` included), signed request objects (RS256 default, PS256,
+//!   ES256), client authentication (client_secret_basic as Audkenni
+//!   expects, optionally form-urlencoded, client_secret_post,
+//!   private_key_jwt), [`CibaClient::start`] and the poll loop
+//!   [`CibaClient::wait`]: never earlier than the interval, +5 s per
+//!   `slow_down`, `Retry-After` honoured, bounded retries of transport
+//!   errors and 5xx, stops at `expires_in` or a deadline, cancel-safe, with
+//!   an injectable [`Clock`]. Ping mode is supported as an option
+//!   ([`AuthRequest::client_notification_token`],
+//!   [`parse_ping_notification`], [`CibaClient::fetch_tokens`]).
+//! - [`AuthRequest`]: login hint, [`Acr`] (every Audkenni value plus
+//!   `Other`), `RELATEDPARTY` scope, binding message (checked: 60
+//!   characters, one line in app modes), [`BindingContent`] (base64
+//!   SHA-256/SHA-512), `nexus_url` (required for `nexus-sign`).
+//!   [`verification_code`] computes the app's four-digit code.
+//! - [`VerifiedIdToken`]: signature from the cached JWKS (refetched once on
+//!   an unknown `kid`, rate-limited), algorithm allowlist (never `none` or
+//!   HMAC), exact `iss`, `aud`, `azp`, `exp`/`iat` with leeway, `at_hash`;
+//!   typed Audkenni claims plus all raw claims.
+//! - Signatures: [`VerifiedIdToken::verify_signature`] (CMS SignedData:
+//!   messageDigest, signature over the signed attributes, signer
+//!   certificate equals the `certificate` claim, chain to your trust
+//!   anchors at a given time, CN = `name`, serialNumber =
+//!   `nationalRegisterId`, content equals what you asked to sign) and
+//!   [`VerifiedIdToken::verify_pkcs1_signature`] for `sim-sign-pkcs1`.
+//!   [`verify_cms`] verifies a stored CMS on its own. [`Kennitala`] checks
+//!   the national id checksum.
+//!
+//! # Errors
+//! Every fallible function returns [`Error`]. Provider error documents are
+//! [`Error::Provider`] with a typed [`ErrorCode`] and the description
+//! (Audkenni's `mssp_*` codes via [`ProviderError::mssp_code`]);
+//! `authorization_pending` is never an error. Rejected tokens and
+//! signatures say which check failed ([`IdTokenError`], [`SignatureError`]).
+//! No message carries a secret.
+#![deny(missing_docs)]
+
+mod acr;
+mod binding;
+mod chain;
+mod client;
+mod client_auth;
+mod clock;
+mod cms;
+mod discovery;
+mod error;
+mod id_token;
+mod jwks;
+mod kennitala;
+mod pending;
+mod ping;
+mod poll;
+mod provider_error;
+mod request;
+mod response;
+mod signature;
+mod signing_key;
+#[cfg(test)]
+mod test_keys;
+mod tokens;
+mod verification_code;
+
+pub use acr::Acr;
+pub use binding::{
+    BindingContent, HashAlgorithm, MAX_APP_BINDING_MESSAGE, MAX_APP_BINDING_MESSAGE_LONG,
+};
+pub use client::{CIBA_GRANT_TYPE, CibaClient, CibaClientBuilder, Completed};
+pub use client_auth::ClientAuthMethod;
+pub use clock::{Clock, Sleep, SystemClock};
+pub use discovery::ProviderMetadata;
+pub use error::{Error, IdTokenError, Result, SignatureError};
+pub use id_token::VerifiedIdToken;
+pub use kennitala::Kennitala;
+pub use pending::{DEFAULT_INTERVAL, PendingAuth, SLOW_DOWN_STEP};
+pub use ping::parse_ping_notification;
+pub use poll::WaitOptions;
+pub use provider_error::{ErrorCode, ProviderError};
+pub use request::{AuthRequest, BASE_SCOPE};
+pub use signature::{
+    ChainStatus, SignatureCheck, SignedContent, TextEncoding, VerifiedSignature, verify_cms,
+    verify_pkcs1,
+};
+pub use signing_key::{JwsAlgorithm, RequestSigningKey};
+pub use tokens::Tokens;
+pub use verification_code::verification_code;

@@ -1,0 +1,448 @@
+//! The CIBA client: configuration, start, wait, verification.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret};
+
+use crate::client_auth::{ClientAuthMethod, ClientCredentials, authenticated_post};
+use crate::clock::{Clock, SystemClock};
+use crate::discovery::{ProviderMetadata, discovery_url};
+use crate::error::Error;
+use crate::id_token::{Expectations, VerifiedIdToken, validate};
+use crate::jwks::{JwksCache, parse_jwks};
+use crate::pending::PendingAuth;
+use crate::poll::{WaitOptions, poll_until_done};
+use crate::request::AuthRequest;
+use crate::response::{check_json, invalid};
+use crate::signing_key::RequestSigningKey;
+use crate::tokens::Tokens;
+
+const PRODUCT: &str = concat!("audkenni-ciba/", env!("CARGO_PKG_VERSION"));
+
+/// The CIBA grant type.
+pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
+
+/// Builds a [`CibaClient`]; [`CibaClientBuilder::build`] validates
+/// everything at once and runs discovery unless endpoints were given.
+pub struct CibaClientBuilder {
+    issuer: String,
+    client_id: String,
+    client_secret: Option<Secret>,
+    signing_key: Option<RequestSigningKey>,
+    auth: ClientAuthMethod,
+    http: HttpSettings,
+    metadata: Option<ProviderMetadata>,
+    leeway: Duration,
+    jwks_refetch: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for CibaClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CibaClientBuilder")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("signing_key", &self.signing_key)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CibaClientBuilder {
+    /// The client secret (for the client_secret_* methods).
+    #[must_use]
+    pub fn client_secret(mut self, secret: Secret) -> Self {
+        self.client_secret = Some(secret);
+        self
+    }
+
+    /// The key that signs request objects (required; the provider holds its public key).
+    #[must_use]
+    pub fn signing_key(mut self, key: RequestSigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// The client authentication method. Defaults to client_secret_basic as Audkenni expects.
+    #[must_use]
+    pub fn client_auth(mut self, method: ClientAuthMethod) -> Self {
+        self.auth = method;
+        self
+    }
+
+    /// HTTP settings: trust, proxy, timeouts. Defaults to the platform's roots.
+    #[must_use]
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
+        self
+    }
+
+    /// Uses these endpoints instead of discovery.
+    #[must_use]
+    pub fn metadata(mut self, metadata: ProviderMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// Clock skew tolerated when checking id_token times. Defaults to 30 s.
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The shortest time between two JWKS fetches caused by an unknown
+    /// `kid` (a token signed with a rotated key). Defaults to 60 s.
+    #[must_use]
+    pub fn jwks_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_refetch = interval;
+        self
+    }
+
+    /// The clock and sleep (tests inject one). Defaults to the system clock.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Validates the configuration, fetches the discovery document unless
+    /// endpoints were given, and builds the client.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a missing client id, key or secret;
+    /// [`Error::Core`] for HTTP settings, plain-http URLs or transport
+    /// failures; [`Error::InvalidResponse`] for a bad discovery document.
+    pub async fn build(self) -> Result<CibaClient, Error> {
+        let invalid_config = |field, message: &str| Error::InvalidConfig {
+            field,
+            message: message.to_owned(),
+        };
+        if self.client_id.trim().is_empty() {
+            return Err(invalid_config(
+                "client_id",
+                "empty: give the client id Audkenni issued",
+            ));
+        }
+        let signing_key = self.signing_key.ok_or_else(|| {
+            invalid_config(
+                "signing_key",
+                "missing: request objects must be signed with the relying party's key",
+            )
+        })?;
+        if self.auth.needs_secret() && self.client_secret.as_ref().is_none_or(Secret::is_empty) {
+            return Err(invalid_config(
+                "client_secret",
+                "missing: client_secret_basic/post need the client secret (or use private_key_jwt)",
+            ));
+        }
+        let http = HttpClient::new(&self.http, PRODUCT)?;
+        let metadata = match self.metadata {
+            Some(m) => m,
+            None => {
+                self.http.check_url("issuer", &self.issuer)?;
+                let url = discovery_url(&self.issuer);
+                let response = http
+                    .send(HttpRequest::get(&url).header("Accept", "application/json"))
+                    .await?;
+                if !response.is_success() {
+                    return Err(invalid(
+                        &response,
+                        "the discovery document could not be fetched",
+                    ));
+                }
+                check_json(&response)?;
+                ProviderMetadata::from_discovery_document(response.body(), &self.issuer, &url)?
+            }
+        };
+        self.http.check_url(
+            "backchannel_authentication_endpoint",
+            &metadata.backchannel_authentication_endpoint,
+        )?;
+        self.http
+            .check_url("token_endpoint", &metadata.token_endpoint)?;
+        self.http.check_url("jwks_uri", &metadata.jwks_uri)?;
+        Ok(CibaClient {
+            inner: Arc::new(Inner {
+                http,
+                metadata,
+                client_id: self.client_id,
+                client_secret: self.client_secret,
+                signing_key,
+                auth: self.auth,
+                leeway: self.leeway,
+                clock: self.clock,
+                jwks: JwksCache::new(self.jwks_refetch),
+            }),
+        })
+    }
+}
+
+/// A CIBA client for Audkenni (and other CIBA providers in poll mode).
+/// Cheap to clone.
+///
+/// The flow: [`CibaClient::start`] sends the signed request and returns a
+/// [`PendingAuth`]; [`CibaClient::finish`] polls until the user answers and
+/// returns the verified id_token; [`VerifiedIdToken::verify_signature`]
+/// then verifies what was signed.
+#[derive(Clone)]
+pub struct CibaClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: HttpClient,
+    metadata: ProviderMetadata,
+    client_id: String,
+    client_secret: Option<Secret>,
+    signing_key: RequestSigningKey,
+    auth: ClientAuthMethod,
+    leeway: Duration,
+    clock: Arc<dyn Clock>,
+    jwks: JwksCache,
+}
+
+impl fmt::Debug for CibaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CibaClient")
+            .field("issuer", &self.inner.metadata.issuer)
+            .field("client_id", &self.inner.client_id)
+            .field("auth", &self.inner.auth)
+            .field("signing_key", &self.inner.signing_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of [`CibaClient::finish`]: the tokens and the verified id_token.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Completed {
+    /// The tokens.
+    pub tokens: Tokens,
+    /// The verified id_token.
+    pub id_token: VerifiedIdToken,
+}
+
+impl CibaClient {
+    /// Starts building a client for `issuer` (discovery runs at
+    /// `/.well-known/openid-configuration` below it) and `client_id`.
+    pub fn builder(issuer: impl Into<String>, client_id: impl Into<String>) -> CibaClientBuilder {
+        CibaClientBuilder {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret: None,
+            signing_key: None,
+            auth: ClientAuthMethod::default(),
+            http: HttpSettings::new(),
+            metadata: None,
+            leeway: Duration::from_secs(30),
+            jwks_refetch: crate::jwks::MIN_REFETCH_INTERVAL,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The provider's metadata in use.
+    pub fn metadata(&self) -> &ProviderMetadata {
+        &self.inner.metadata
+    }
+
+    fn credentials(&self) -> ClientCredentials<'_> {
+        ClientCredentials {
+            method: self.inner.auth,
+            client_id: &self.inner.client_id,
+            secret: self.inner.client_secret.as_ref(),
+            key: &self.inner.signing_key,
+            audience: &self.inner.metadata.issuer,
+        }
+    }
+
+    /// The bc-authorize request for `request` (no I/O).
+    pub(crate) fn start_request(&self, request: &AuthRequest) -> Result<HttpRequest, Error> {
+        let now = self.inner.clock.now();
+        let jwt = request.signed_request_object(
+            &self.inner.signing_key,
+            &self.inner.client_id,
+            &self.inner.metadata.issuer,
+            now,
+        )?;
+        authenticated_post(
+            &self.inner.metadata.backchannel_authentication_endpoint,
+            &[("request", &jwt)],
+            &self.credentials(),
+            now,
+        )
+    }
+
+    /// Validates and signs `request`, posts it to bc-authorize and returns
+    /// the pending handle.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] before sending anything; [`Error::Provider`]
+    /// with the provider's code (for example `unknown_user_id`);
+    /// [`Error::InvalidResponse`]; [`Error::Core`] for transport failures.
+    pub async fn start(&self, request: &AuthRequest) -> Result<PendingAuth, Error> {
+        let http_request = self.start_request(request)?;
+        let response = self.inner.http.send(http_request).await?;
+        PendingAuth::from_response(
+            &response,
+            &self.inner.metadata.issuer,
+            self.inner.clock.now(),
+            request.acr().clone(),
+            request.binding_message_text().map(str::to_owned),
+            request.binding_content_value().cloned(),
+        )
+    }
+
+    /// Polls the token endpoint until the user answers, the request expires
+    /// or the deadline passes. `pending` is updated as polling goes (the
+    /// interval after `slow_down`, the next poll time); store it to resume
+    /// elsewhere. Dropping the future is safe.
+    ///
+    /// # Errors
+    /// [`Error::Provider`] (`access_denied`, `expired_token`...),
+    /// [`Error::Expired`], [`Error::DeadlineReached`], [`Error::PollFailed`].
+    pub async fn wait(
+        &self,
+        pending: &mut PendingAuth,
+        options: &WaitOptions,
+    ) -> Result<Tokens, Error> {
+        self.check_issuer(pending)?;
+        let auth_req_id = pending.auth_req_id().to_owned();
+        let clock = self.inner.clock.clone();
+        poll_until_done(pending, clock.as_ref(), options, || {
+            let request = authenticated_post(
+                &self.inner.metadata.token_endpoint,
+                &[
+                    ("grant_type", CIBA_GRANT_TYPE),
+                    ("auth_req_id", &auth_req_id),
+                ],
+                &self.credentials(),
+                self.inner.clock.now(),
+            );
+            let http = self.inner.http.clone();
+            async move {
+                match request {
+                    Ok(r) => http.send(r).await,
+                    Err(e) => Err(smartid_core::Error::InvalidSetting {
+                        field: "client_auth",
+                        message: e.to_string(),
+                    }),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Ping mode: after the provider's ping (checked with
+    /// [`crate::parse_ping_notification`]), fetches the tokens with one
+    /// token request, no polling. Verify them with
+    /// [`CibaClient::verify_id_token`].
+    ///
+    /// # Errors
+    /// [`Error::Provider`] (including `authorization_pending` if the ping
+    /// came early), [`Error::InvalidResponse`], [`Error::Core`].
+    pub async fn fetch_tokens(&self, pending: &PendingAuth) -> Result<Tokens, Error> {
+        self.check_issuer(pending)?;
+        let request = authenticated_post(
+            &self.inner.metadata.token_endpoint,
+            &[
+                ("grant_type", CIBA_GRANT_TYPE),
+                ("auth_req_id", pending.auth_req_id()),
+            ],
+            &self.credentials(),
+            self.inner.clock.now(),
+        )?;
+        let response = self.inner.http.send(request).await?;
+        if response.is_success() {
+            return Tokens::from_response(&response);
+        }
+        match crate::provider_error::parse_error_document(&response) {
+            Some(e) => Err(e.into()),
+            None => Err(invalid(
+                &response,
+                "HTTP error without an OAuth error document",
+            )),
+        }
+    }
+
+    fn check_issuer(&self, pending: &PendingAuth) -> Result<(), Error> {
+        if pending.issuer() != self.inner.metadata.issuer {
+            return Err(Error::InvalidRequest {
+                field: "pending",
+                message: format!(
+                    "the request was started at {}, this client talks to {}",
+                    pending.issuer(),
+                    self.inner.metadata.issuer
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Verifies the id_token of `tokens` (signature from the provider's
+    /// JWKS, issuer, audience, azp, times, at_hash).
+    ///
+    /// # Errors
+    /// [`Error::IdToken`] saying which check failed; JWKS fetch failures.
+    pub async fn verify_id_token(&self, tokens: &Tokens) -> Result<VerifiedIdToken, Error> {
+        self.verify_id_token_str(
+            tokens.unverified_id_token(),
+            Some(tokens.access_token().expose_secret()),
+        )
+        .await
+    }
+
+    /// Verifies an id_token given as a string (for example one stored
+    /// earlier); `access_token` enables the `at_hash` check.
+    ///
+    /// # Errors
+    /// As [`CibaClient::verify_id_token`].
+    pub async fn verify_id_token_str(
+        &self,
+        id_token: &str,
+        access_token: Option<&str>,
+    ) -> Result<VerifiedIdToken, Error> {
+        let now = self.inner.clock.now();
+        let expect = Expectations {
+            issuer: &self.inner.metadata.issuer,
+            client_id: &self.inner.client_id,
+            leeway: self.inner.leeway,
+            now,
+            access_token,
+        };
+        validate(id_token, &expect, |kid, alg| async move {
+            self.inner
+                .jwks
+                .key(kid.as_deref(), alg, now, || async {
+                    let response = self
+                        .inner
+                        .http
+                        .send(
+                            HttpRequest::get(&self.inner.metadata.jwks_uri)
+                                .header("Accept", "application/json"),
+                        )
+                        .await?;
+                    parse_jwks(&response)
+                })
+                .await
+        })
+        .await
+    }
+
+    /// [`CibaClient::wait`], then [`CibaClient::verify_id_token`].
+    ///
+    /// # Errors
+    /// As both.
+    pub async fn finish(
+        &self,
+        pending: &mut PendingAuth,
+        options: &WaitOptions,
+    ) -> Result<Completed, Error> {
+        let tokens = self.wait(pending, options).await?;
+        let id_token = self.verify_id_token(&tokens).await?;
+        Ok(Completed { tokens, id_token })
+    }
+}

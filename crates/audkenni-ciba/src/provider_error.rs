@@ -1,0 +1,243 @@
+//! The provider's OAuth 2.0 / CIBA error documents, typed.
+
+use std::fmt;
+
+use serde::Deserialize;
+use smartid_core::HttpResponse;
+
+/// An error code from the provider (RFC 6749 5.2, CIBA Core 11 and 13).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `authorization_pending`: the user has not answered yet (not an error while polling).
+    AuthorizationPending,
+    /// `slow_down`: poll less often (the interval grows by 5 s).
+    SlowDown,
+    /// `expired_token`: the auth_req_id expired before the user answered.
+    ExpiredToken,
+    /// `access_denied`: the user declined (or the provider refused).
+    AccessDenied,
+    /// `invalid_grant`: the auth_req_id is invalid or already used.
+    InvalidGrant,
+    /// `unknown_user_id`: no user for the login hint.
+    UnknownUserId,
+    /// `invalid_binding_message`: the binding message was refused.
+    InvalidBindingMessage,
+    /// `invalid_request`: a parameter is missing or malformed.
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed.
+    InvalidClient,
+    /// `unauthorized_client`: the client may not use CIBA or this mode.
+    UnauthorizedClient,
+    /// `invalid_scope`.
+    InvalidScope,
+    /// `expired_login_hint_token`.
+    ExpiredLoginHintToken,
+    /// `missing_user_code` / `invalid_user_code`.
+    InvalidUserCode,
+    /// `transaction_failed`.
+    TransactionFailed,
+    /// Any other code, kept as sent.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// Parses a code as sent by the provider.
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "authorization_pending" => Self::AuthorizationPending,
+            "slow_down" => Self::SlowDown,
+            "expired_token" => Self::ExpiredToken,
+            "access_denied" => Self::AccessDenied,
+            "invalid_grant" => Self::InvalidGrant,
+            "unknown_user_id" => Self::UnknownUserId,
+            "invalid_binding_message" => Self::InvalidBindingMessage,
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "invalid_scope" => Self::InvalidScope,
+            "expired_login_hint_token" => Self::ExpiredLoginHintToken,
+            "missing_user_code" | "invalid_user_code" => Self::InvalidUserCode,
+            "transaction_failed" => Self::TransactionFailed,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The wire form (for [`ErrorCode::InvalidUserCode`], `invalid_user_code`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::AccessDenied => "access_denied",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnknownUserId => "unknown_user_id",
+            Self::InvalidBindingMessage => "invalid_binding_message",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::InvalidScope => "invalid_scope",
+            Self::ExpiredLoginHintToken => "expired_login_hint_token",
+            Self::InvalidUserCode => "invalid_user_code",
+            Self::TransactionFailed => "transaction_failed",
+            Self::Other(s) => s,
+        }
+    }
+
+    fn meaning(&self) -> &'static str {
+        match self {
+            Self::AuthorizationPending => "the user has not answered yet",
+            Self::SlowDown => "polling too fast",
+            Self::ExpiredToken => {
+                "the request expired before the user answered; start a new request"
+            }
+            Self::AccessDenied => "access denied by user",
+            Self::InvalidGrant => "the auth_req_id is invalid, used or expired",
+            Self::UnknownUserId => {
+                "no user with an eID for this login hint; check the phone number or id"
+            }
+            Self::InvalidBindingMessage => "the provider refused the binding message",
+            Self::InvalidRequest => "the provider refused the request as malformed",
+            Self::InvalidClient => {
+                "client authentication failed; check the client id, secret and authentication method"
+            }
+            Self::UnauthorizedClient => "this client may not use this grant or mode",
+            Self::InvalidScope => "the scope was refused",
+            Self::ExpiredLoginHintToken => "the login hint token expired",
+            Self::InvalidUserCode => "the user code is missing or wrong",
+            Self::TransactionFailed => "the provider could not complete the transaction",
+            Self::Other(_) => "the provider reported an error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error document from the provider: code, description, HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderError {
+    /// The error code.
+    pub code: ErrorCode,
+    /// `error_description`, as sent (Audkenni puts MSSP codes such as `mssp_105` here).
+    pub description: Option<String>,
+    /// The HTTP status of the answer.
+    pub status: u16,
+    /// The endpoint that answered.
+    pub url: String,
+}
+
+impl ProviderError {
+    /// The Audkenni MSSP code in the description (for example `mssp_105`), if any.
+    pub fn mssp_code(&self) -> Option<&str> {
+        let d = self.description.as_deref()?;
+        let start = d.find("mssp_")?;
+        let rest = &d[start..];
+        let end = rest
+            .char_indices()
+            .skip(5)
+            .find(|(_, c)| !c.is_ascii_digit())
+            .map_or(rest.len(), |(i, _)| i);
+        (end > 5).then(|| &rest[..end])
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}", self.code.meaning(), self.code)?;
+        if let Some(d) = &self.description {
+            write!(f, ": {d}")?;
+        }
+        write!(f, "; HTTP {} from {})", self.status, self.url)
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+#[derive(Deserialize)]
+struct ErrorDocument {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// The error document of a non-2xx answer, if the body is one.
+pub(crate) fn parse_error_document(response: &HttpResponse) -> Option<ProviderError> {
+    if response.is_success() {
+        return None;
+    }
+    let doc: ErrorDocument = serde_json::from_slice(response.body()).ok()?;
+    if doc.error.is_empty() {
+        return None;
+    }
+    Some(ProviderError {
+        code: ErrorCode::parse(&doc.error),
+        description: doc.error_description,
+        status: response.status(),
+        url: response.url().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> HttpResponse {
+        HttpResponse::new(
+            status,
+            vec![("content-type".into(), "application/json".into())],
+            body.as_bytes().to_vec(),
+            "https://idp/access_token",
+        )
+    }
+
+    #[test]
+    fn maps_every_ciba_code() {
+        for (wire, code) in [
+            ("authorization_pending", ErrorCode::AuthorizationPending),
+            ("slow_down", ErrorCode::SlowDown),
+            ("expired_token", ErrorCode::ExpiredToken),
+            ("access_denied", ErrorCode::AccessDenied),
+            ("invalid_grant", ErrorCode::InvalidGrant),
+            ("unknown_user_id", ErrorCode::UnknownUserId),
+            ("invalid_binding_message", ErrorCode::InvalidBindingMessage),
+            ("invalid_client", ErrorCode::InvalidClient),
+            ("transaction_failed", ErrorCode::TransactionFailed),
+        ] {
+            let e = parse_error_document(&resp(400, &format!(r#"{{"error":"{wire}"}}"#))).unwrap();
+            assert_eq!(e.code, code);
+            assert_eq!(e.code.as_str(), wire);
+        }
+        let e = parse_error_document(&resp(400, r#"{"error":"weird_thing"}"#)).unwrap();
+        assert_eq!(e.code, ErrorCode::Other("weird_thing".into()));
+    }
+
+    #[test]
+    fn keeps_description_and_mssp_code() {
+        let e = parse_error_document(&resp(
+            400,
+            r#"{"error":"unknown_user_id","error_description":"mssp_105: No valid ID for phone"}"#,
+        ))
+        .unwrap();
+        assert_eq!(e.mssp_code(), Some("mssp_105"));
+        let text = e.to_string();
+        assert!(
+            text.contains("mssp_105") && text.contains("unknown_user_id"),
+            "{text}"
+        );
+        let denied = parse_error_document(&resp(400, r#"{"error":"access_denied"}"#)).unwrap();
+        assert!(denied.to_string().starts_with("access denied by user"));
+        assert_eq!(denied.mssp_code(), None);
+    }
+
+    #[test]
+    fn non_documents_are_not_errors_documents() {
+        assert!(parse_error_document(&resp(500, "<html>")).is_none());
+        assert!(parse_error_document(&resp(400, r#"{"error":""}"#)).is_none());
+        assert!(parse_error_document(&resp(200, r#"{"error":"access_denied"}"#)).is_none());
+    }
+}

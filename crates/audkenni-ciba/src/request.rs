@@ -1,0 +1,463 @@
+//! The typed authentication/signing request and its signed request object.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::acr::Acr;
+use crate::binding::{
+    BindingContent, MAX_APP_BINDING_MESSAGE, MAX_APP_BINDING_MESSAGE_LONG, validate_message,
+};
+use crate::error::Error;
+use crate::signing_key::RequestSigningKey;
+
+/// The scopes every Audkenni request carries.
+pub const BASE_SCOPE: &str = "openid profile signature";
+
+/// How long a request object is valid.
+pub(crate) const REQUEST_OBJECT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// An authentication or signing request.
+///
+/// ```
+/// use audkenni_ciba::{Acr, AuthRequest, BindingContent};
+/// let request = AuthRequest::new("8422263", Acr::SimSign)
+///     .binding_message("Sign the lease for Laugavegur 1")
+///     .binding_content(BindingContent::sha256_of(b"%PDF-1.7 ..."))
+///     .related_party("exampleclient");
+/// assert_eq!(request.scope(), "openid profile signature RELATEDPARTY:exampleclient");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    login_hint: String,
+    acr: Acr,
+    related_party: Option<String>,
+    extra_scopes: Vec<String>,
+    binding_message: Option<String>,
+    binding_message_long: Option<String>,
+    confirmation_message: bool,
+    certificate_choice: bool,
+    binding_content: Option<BindingContent>,
+    nexus_url: Option<String>,
+    client_notification_token: Option<smartid_core::Secret>,
+}
+
+impl AuthRequest {
+    /// A request for the user identified by `login_hint` (mobile number for
+    /// SIM modes; kennitala or other id for app modes) with the method `acr`.
+    pub fn new(login_hint: impl Into<String>, acr: Acr) -> Self {
+        Self {
+            login_hint: login_hint.into(),
+            acr,
+            related_party: None,
+            extra_scopes: Vec::new(),
+            binding_message: None,
+            binding_message_long: None,
+            confirmation_message: false,
+            certificate_choice: false,
+            binding_content: None,
+            nexus_url: None,
+            client_notification_token: None,
+        }
+    }
+
+    /// Asks for ping mode (CIBA Core 10.2): the provider calls the client
+    /// notification endpoint registered for this client with this bearer
+    /// token when the user has answered. Check the call with
+    /// [`crate::parse_ping_notification`], then fetch the tokens with
+    /// [`crate::CibaClient::fetch_tokens`]. Polling with
+    /// [`crate::CibaClient::wait`] keeps working as a fallback.
+    #[must_use]
+    pub fn client_notification_token(mut self, token: smartid_core::Secret) -> Self {
+        self.client_notification_token = Some(token);
+        self
+    }
+
+    /// The text the user sees (at most 60 characters without line breaks in app modes).
+    #[must_use]
+    pub fn binding_message(mut self, message: impl Into<String>) -> Self {
+        self.binding_message = Some(message.into());
+        self
+    }
+
+    /// The longer text for app modes (`binding_message_long`, at most 200 characters).
+    #[must_use]
+    pub fn binding_message_long(mut self, message: impl Into<String>) -> Self {
+        self.binding_message_long = Some(message.into());
+        self
+    }
+
+    /// Asks the app to show a confirmation screen (`confirmation_message=true`).
+    #[must_use]
+    pub fn confirmation_message(mut self, on: bool) -> Self {
+        self.confirmation_message = on;
+        self
+    }
+
+    /// Lets the user choose the certificate in the app (`vchoice=true`).
+    #[must_use]
+    pub fn certificate_choice(mut self, on: bool) -> Self {
+        self.certificate_choice = on;
+        self
+    }
+
+    /// What gets signed (`binding_content`).
+    #[must_use]
+    pub fn binding_content(mut self, content: BindingContent) -> Self {
+        self.binding_content = Some(content);
+        self
+    }
+
+    /// The original relying party when this service signs on behalf of
+    /// another (`RELATEDPARTY:<name>` right after the standard scopes).
+    #[must_use]
+    pub fn related_party(mut self, name: impl Into<String>) -> Self {
+        self.related_party = Some(name.into());
+        self
+    }
+
+    /// Adds a scope after the standard ones (and after `RELATEDPARTY`).
+    #[must_use]
+    pub fn scope_extra(mut self, scope: impl Into<String>) -> Self {
+        self.extra_scopes.push(scope.into());
+        self
+    }
+
+    /// The URL of the user's Nexus personal connection; required for `nexus-sign`.
+    #[must_use]
+    pub fn nexus_url(mut self, url: impl Into<String>) -> Self {
+        self.nexus_url = Some(url.into());
+        self
+    }
+
+    /// The login hint.
+    pub fn login_hint(&self) -> &str {
+        &self.login_hint
+    }
+
+    /// The method.
+    pub fn acr(&self) -> &Acr {
+        &self.acr
+    }
+
+    /// The binding message, if set.
+    pub fn binding_message_text(&self) -> Option<&str> {
+        self.binding_message.as_deref()
+    }
+
+    /// The binding content, if set.
+    pub fn binding_content_value(&self) -> Option<&BindingContent> {
+        self.binding_content.as_ref()
+    }
+
+    /// The scope parameter: `openid profile signature`, then
+    /// `RELATEDPARTY:<name>` when set, then any extra scopes.
+    pub fn scope(&self) -> String {
+        let mut scope = String::from(BASE_SCOPE);
+        if let Some(rp) = &self.related_party {
+            scope.push_str(" RELATEDPARTY:");
+            scope.push_str(rp);
+        }
+        for s in &self.extra_scopes {
+            scope.push(' ');
+            scope.push_str(s);
+        }
+        scope
+    }
+
+    /// Checks the request without sending it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] naming the field: empty login hint, a
+    /// binding message too long or with line breaks in app modes, a missing
+    /// `nexus_url` for `nexus-sign`, a related party with spaces.
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |field, message: &str| Error::InvalidRequest {
+            field,
+            message: message.to_owned(),
+        };
+        if self.login_hint.trim().is_empty() {
+            return Err(invalid(
+                "login_hint",
+                "empty: give the phone number or the user's id",
+            ));
+        }
+        let app = self.acr.is_app();
+        if let Some(m) = &self.binding_message {
+            validate_message("binding_message", m, MAX_APP_BINDING_MESSAGE, app)?;
+        }
+        if let Some(m) = &self.binding_message_long {
+            validate_message("binding_message_long", m, MAX_APP_BINDING_MESSAGE_LONG, app)?;
+        }
+        if self.acr == Acr::NexusSign
+            && self
+                .nexus_url
+                .as_deref()
+                .is_none_or(|u| u.trim().is_empty())
+        {
+            return Err(invalid(
+                "nexus_url",
+                "nexus-sign needs the URL of the user's Nexus personal connection: call .nexus_url(..)",
+            ));
+        }
+        if let Some(u) = &self.nexus_url
+            && url::Url::parse(u)
+                .map(|u| u.scheme() != "https")
+                .unwrap_or(true)
+        {
+            return Err(invalid("nexus_url", "must be an https URL"));
+        }
+        if let Some(t) = &self.client_notification_token
+            && (t.expose_secret().len() < 16 || t.expose_secret().len() > 1024)
+        {
+            return Err(invalid(
+                "client_notification_token",
+                "must be 16 to 1024 characters (CIBA asks for at least 128 bits of entropy)",
+            ));
+        }
+        if let Some(t) = &self.client_notification_token
+            && (t.expose_secret().len() < 16 || t.expose_secret().len() > 1024)
+        {
+            return Err(invalid(
+                "client_notification_token",
+                "must be 16 to 1024 characters (CIBA asks for at least 128 bits of entropy)",
+            ));
+        }
+        if let Some(rp) = &self.related_party
+            && (rp.is_empty() || rp.contains(char::is_whitespace))
+        {
+            return Err(invalid(
+                "related_party",
+                "must be one non-empty word without spaces",
+            ));
+        }
+        if self.acr.returns_cms() && self.binding_message.is_none() && self.acr != Acr::NexusSign {
+            return Err(invalid(
+                "binding_message",
+                "signing modes need a binding message: it is the text the user sees (and, for SIM signing, signs)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The claims of the request object, at time `now`.
+    pub(crate) fn claims<'a>(
+        &'a self,
+        client_id: &'a str,
+        audience: &'a str,
+        now: SystemTime,
+        jti: String,
+    ) -> RequestObjectClaims<'a> {
+        let iat = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        RequestObjectClaims {
+            iss: client_id,
+            aud: audience,
+            iat,
+            nbf: iat,
+            exp: iat + REQUEST_OBJECT_LIFETIME.as_secs(),
+            jti,
+            login_hint: &self.login_hint,
+            scope: self.scope(),
+            acr_values: self.acr.as_str(),
+            binding_message: self.binding_message.as_deref(),
+            binding_message_long: self.binding_message_long.as_deref(),
+            confirmation_message: self.confirmation_message.then_some("true"),
+            vchoice: self.certificate_choice.then_some("true"),
+            binding_content: self.binding_content.as_ref().map(BindingContent::as_str),
+            nexus_url: self.nexus_url.as_deref(),
+            client_notification_token: self
+                .client_notification_token
+                .as_ref()
+                .map(smartid_core::Secret::expose_secret),
+        }
+    }
+
+    /// Validates and signs the request object.
+    pub(crate) fn signed_request_object(
+        &self,
+        key: &RequestSigningKey,
+        client_id: &str,
+        audience: &str,
+        now: SystemTime,
+    ) -> Result<String, Error> {
+        self.validate()?;
+        key.sign(&self.claims(client_id, audience, now, random_id()))
+    }
+}
+
+/// The request object's claims.
+#[derive(Debug, Serialize)]
+pub(crate) struct RequestObjectClaims<'a> {
+    pub(crate) iss: &'a str,
+    pub(crate) aud: &'a str,
+    pub(crate) iat: u64,
+    pub(crate) nbf: u64,
+    pub(crate) exp: u64,
+    pub(crate) jti: String,
+    pub(crate) login_hint: &'a str,
+    pub(crate) scope: String,
+    pub(crate) acr_values: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) binding_message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) binding_message_long: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) confirmation_message: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) vchoice: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) binding_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) nexus_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_notification_token: Option<&'a str>,
+}
+
+/// 128 random bits as hex, for `jti`.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // aws-lc's RNG does not fail in practice; fall back to the clock.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = nanos.to_be_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing_key::JwsAlgorithm;
+    use base64::Engine as _;
+
+    use crate::test_keys::{ec_pem, rsa_pem};
+
+    fn payload(jwt: &str) -> (serde_json::Value, serde_json::Value) {
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let dec = |p: &str| {
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        (dec(parts[0]), dec(parts[1]))
+    }
+
+    #[test]
+    fn seed_example_scope_and_claims() {
+        let req = AuthRequest::new("8422263", Acr::SimSign)
+            .binding_message("binding display message")
+            .binding_content(BindingContent::raw("binding content"))
+            .related_party("clientname");
+        assert_eq!(
+            req.scope(),
+            "openid profile signature RELATEDPARTY:clientname"
+        );
+        let issuer = "https://idp.audkenni.is:443/sso/oauth2/realms/root/realms/audkenni";
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let claims =
+            serde_json::to_value(req.claims("clientid", issuer, now, "j1".into())).unwrap();
+        assert_eq!(claims["aud"], issuer);
+        assert_eq!(claims["iss"], "clientid");
+        assert_eq!(claims["acr_values"], "sim-sign");
+        assert_eq!(claims["iat"], 1_700_000_000u64);
+        assert_eq!(claims["nbf"], 1_700_000_000u64);
+        assert_eq!(claims["exp"], 1_700_000_300u64);
+        assert_eq!(claims["jti"], "j1");
+        assert_eq!(claims["binding_content"], "binding content");
+        assert!(claims.get("nexus_url").is_none());
+        assert!(claims.get("vchoice").is_none());
+    }
+
+    #[test]
+    fn signs_with_each_algorithm() {
+        let now = SystemTime::now();
+        let req = AuthRequest::new("0101303369", Acr::AppAuth)
+            .binding_message("Login")
+            .confirmation_message(true)
+            .certificate_choice(true);
+        let (rsa, ec) = (rsa_pem(), ec_pem());
+        for (pem, alg) in [
+            (&rsa, JwsAlgorithm::Rs256),
+            (&rsa, JwsAlgorithm::Ps256),
+            (&ec, JwsAlgorithm::Es256),
+        ] {
+            let key = RequestSigningKey::from_pem(pem.as_bytes(), alg)
+                .unwrap()
+                .with_kid("k1");
+            let jwt = req
+                .signed_request_object(&key, "cid", "https://idp", now)
+                .unwrap();
+            let (header, claims) = payload(&jwt);
+            assert_eq!(header["alg"], alg.as_str());
+            assert_eq!(header["typ"], "JWT");
+            assert_eq!(header["kid"], "k1");
+            assert_eq!(claims["confirmation_message"], "true");
+            assert_eq!(claims["vchoice"], "true");
+            assert_eq!(claims["jti"].as_str().unwrap().len(), 32);
+        }
+        assert!(RequestSigningKey::from_pem(ec.as_bytes(), JwsAlgorithm::Rs256).is_err());
+        assert!(RequestSigningKey::from_pem(b"nonsense", JwsAlgorithm::Es256).is_err());
+        let dbg = format!(
+            "{:?}",
+            RequestSigningKey::from_pem(rsa.as_bytes(), JwsAlgorithm::Rs256).unwrap()
+        );
+        assert!(dbg.contains("redacted") && !dbg.contains("MII"));
+    }
+
+    #[test]
+    fn validation_errors_name_the_field() {
+        let field = |r: AuthRequest| match r.validate() {
+            Err(Error::InvalidRequest { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(AuthRequest::new(" ", Acr::SimAuth)), "login_hint");
+        assert_eq!(
+            field(AuthRequest::new("1", Acr::AppSign).binding_message("x".repeat(61))),
+            "binding_message"
+        );
+        assert_eq!(
+            field(AuthRequest::new("1", Acr::AppAuth).binding_message("two\nlines")),
+            "binding_message"
+        );
+        assert_eq!(
+            field(AuthRequest::new("1", Acr::AppAuth).binding_message_long("y".repeat(201))),
+            "binding_message_long"
+        );
+        assert_eq!(field(AuthRequest::new("1", Acr::NexusSign)), "nexus_url");
+        assert_eq!(
+            field(AuthRequest::new("1", Acr::NexusSign).nexus_url("http://plain")),
+            "nexus_url"
+        );
+        assert_eq!(
+            field(AuthRequest::new("1", Acr::SimSign)),
+            "binding_message"
+        );
+        assert_eq!(
+            field(AuthRequest::new("1", Acr::SimAuth).related_party("two words")),
+            "related_party"
+        );
+        assert!(
+            AuthRequest::new("1", Acr::NexusSign)
+                .nexus_url("https://ms.audkenni.is/x")
+                .validate()
+                .is_ok()
+        );
+        // SIM modes allow longer messages with line breaks.
+        assert!(
+            AuthRequest::new("1", Acr::SimSign)
+                .binding_message("a\n".repeat(40))
+                .validate()
+                .is_ok()
+        );
+    }
+}

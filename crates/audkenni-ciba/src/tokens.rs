@@ -1,0 +1,94 @@
+//! The token endpoint's successful answer.
+
+use std::fmt;
+
+use serde::Deserialize;
+use smartid_core::{HttpResponse, Secret};
+
+use crate::error::Error;
+use crate::response::{check_json, invalid};
+
+/// The tokens of a finished flow. The id_token is only available verified
+/// (see [`crate::CibaClient::verify_id_token`]) or, by name, unverified.
+#[derive(Clone)]
+pub struct Tokens {
+    access_token: Secret,
+    token_type: String,
+    expires_in: Option<u64>,
+    refresh_token: Option<Secret>,
+    id_token: String,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("id_token", &"[redacted]")
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    token_type: Option<String>,
+    expires_in: Option<serde_json::Value>,
+    refresh_token: Option<String>,
+    id_token: Option<String>,
+}
+
+impl Tokens {
+    pub(crate) fn from_response(response: &HttpResponse) -> Result<Self, Error> {
+        check_json(response)?;
+        let a: TokenAnswer = serde_json::from_slice(response.body())
+            .map_err(|e| invalid(response, &format!("not a JSON token response ({e})")))?;
+        let access_token = a
+            .access_token
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| invalid(response, "access_token is missing"))?;
+        let id_token = a.id_token.filter(|s| !s.is_empty()).ok_or_else(|| {
+            invalid(
+                response,
+                "id_token is missing (the scope must include openid)",
+            )
+        })?;
+        Ok(Self {
+            access_token: Secret::new(access_token),
+            token_type: a.token_type.unwrap_or_else(|| "Bearer".into()),
+            expires_in: a.expires_in.and_then(|v| v.as_u64()),
+            refresh_token: a.refresh_token.map(Secret::new),
+            id_token,
+        })
+    }
+
+    /// The access token.
+    pub fn access_token(&self) -> &Secret {
+        &self.access_token
+    }
+
+    /// The token type (normally `Bearer`).
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+
+    /// The access token's lifetime in seconds, if given.
+    pub fn expires_in(&self) -> Option<u64> {
+        self.expires_in
+    }
+
+    /// The refresh token, if any.
+    pub fn refresh_token(&self) -> Option<&Secret> {
+        self.refresh_token.as_ref()
+    }
+
+    /// The raw id_token, NOT verified. Prefer [`crate::CibaClient::verify_id_token`].
+    pub fn unverified_id_token(&self) -> &str {
+        &self.id_token
+    }
+}

@@ -1,0 +1,651 @@
+//! The HTTP side: axum routes behind a [`TlsFront`], client
+//! authentication, request object checks, and token issuance.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RsaKeyPair};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Value, json};
+use smartid_core::{Certificate, TrustStore};
+use tokio::task::JoinHandle;
+
+use super::cms::{sign, sign_hash_pkcs1, utf16be};
+use super::pki::SimPki;
+use super::state::{Flow, Flows, PollAnswer};
+use super::{Behaviour, SimClientAuth, SimConfig};
+use crate::error::{Result, TestkitError};
+use crate::pki::{KeyAlgorithm, TestPki};
+use crate::tls::{ClientAuth, TlsFront};
+
+/// The path of the realm, as at Audkenni.
+pub const BASE_PATH: &str = "/sso/oauth2/realms/root/realms/audkenni";
+const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
+
+fn ensure_jwt_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    });
+}
+
+struct IdTokenKeys {
+    current: EncodingKey,
+    kid: String,
+    published: Vec<Jwk>,
+}
+
+impl IdTokenKeys {
+    fn new(pem: &str, kid: String, mut published: Vec<Jwk>) -> Result<Self> {
+        let jwt_err = |e: jsonwebtoken::errors::Error| TestkitError::Pki(format!("JWT key: {e}"));
+        let current = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(jwt_err)?;
+        let mut jwk = Jwk::from_encoding_key(&current, Algorithm::RS256).map_err(jwt_err)?;
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+        published.insert(0, jwk);
+        Ok(Self {
+            current,
+            kid,
+            published,
+        })
+    }
+}
+
+struct SimState {
+    config: SimConfig,
+    issuer: String,
+    pki: Arc<SimPki>,
+    flows: Flows,
+    keys: RwLock<IdTokenKeys>,
+    client_key: DecodingKey,
+    client_algs: Vec<Algorithm>,
+}
+
+/// A running simulator. Stops when dropped.
+pub struct AudkenniSimulator {
+    state: Arc<SimState>,
+    front: TlsFront,
+    server_pki: TestPki,
+    client_key_pem: String,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for AudkenniSimulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudkenniSimulator")
+            .field("issuer", &self.state.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for AudkenniSimulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    smartid_core::pem_encode(label, der)
+}
+
+fn pki_err(what: &str) -> impl Fn(aws_lc_rs::error::Unspecified) -> TestkitError + '_ {
+    move |_| TestkitError::Pki(format!("{what} failed"))
+}
+
+/// The id_token signing key, generated once per process.
+fn id_token_key_pem() -> Result<String> {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(k) = KEY.get() {
+        return Ok(k.clone());
+    }
+    let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .map_err(pki_err("RSA key generation"))?;
+    let der = rsa.as_der().map_err(pki_err("RSA key encoding"))?;
+    Ok(KEY.get_or_init(|| pem("PRIVATE KEY", der.as_ref())).clone())
+}
+
+impl AudkenniSimulator {
+    /// Generates the PKI and keys and starts the simulator on `127.0.0.1`.
+    ///
+    /// # Errors
+    /// [`TestkitError`] when a key cannot be generated or no port bound.
+    pub async fn start(config: SimConfig) -> Result<Self> {
+        ensure_jwt_provider();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let backend = listener.local_addr()?;
+        let server_pki = TestPki::generate()?;
+        let front =
+            TlsFront::start(backend, &server_pki.localhost_server()?, ClientAuth::None).await?;
+        let issuer = format!("{}{BASE_PATH}", front.url());
+
+        let jwt_err = |e: jsonwebtoken::errors::Error| TestkitError::Pki(format!("JWT key: {e}"));
+        let keys = RwLock::new(IdTokenKeys::new(
+            &id_token_key_pem()?,
+            "sim-key-1".into(),
+            Vec::new(),
+        )?);
+
+        let (client_key_pem, client_enc, client_algs) = match config.client_key {
+            KeyAlgorithm::EcdsaP256 => {
+                let k = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map_err(pki_err("EC key generation"))?;
+                let der = k.to_pkcs8v1().map_err(pki_err("EC key encoding"))?;
+                let p = pem("PRIVATE KEY", der.as_ref());
+                let enc = EncodingKey::from_ec_pem(p.as_bytes()).map_err(jwt_err)?;
+                (p, enc, vec![Algorithm::ES256])
+            }
+            _ => {
+                let k = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(pki_err("RSA key generation"))?;
+                let der = k.as_der().map_err(pki_err("RSA key encoding"))?;
+                let p = pem("PRIVATE KEY", der.as_ref());
+                let enc = EncodingKey::from_rsa_pem(p.as_bytes()).map_err(jwt_err)?;
+                (p, enc, vec![Algorithm::RS256, Algorithm::PS256])
+            }
+        };
+        let client_jwk = Jwk::from_encoding_key(
+            &client_enc,
+            client_algs.first().copied().unwrap_or(Algorithm::RS256),
+        )
+        .map_err(jwt_err)?;
+        let client_key = DecodingKey::from_jwk(&client_jwk).map_err(jwt_err)?;
+
+        let state = Arc::new(SimState {
+            pki: SimPki::for_users(&config.users)?,
+            config,
+            issuer,
+            flows: Flows::default(),
+            keys,
+            client_key,
+            client_algs,
+        });
+        let app = Router::new()
+            .route(
+                &format!("{BASE_PATH}/.well-known/openid-configuration"),
+                get(discovery),
+            )
+            .route(&format!("{BASE_PATH}/connect/jwk_uri"), get(jwks_handler))
+            .route(&format!("{BASE_PATH}/bc-authorize"), post(bc_authorize))
+            .route(&format!("{BASE_PATH}/access_token"), post(token))
+            .with_state(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            state,
+            front,
+            server_pki,
+            client_key_pem,
+            task,
+        })
+    }
+
+    /// The issuer (`https://localhost:PORT/sso/oauth2/realms/root/realms/audkenni`).
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The HTTPS front (for handshake counters).
+    pub fn front(&self) -> &TlsFront {
+        &self.front
+    }
+
+    /// The registered client id.
+    pub fn client_id(&self) -> &str {
+        &self.state.config.client_id
+    }
+
+    /// The registered client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.state.config.client_secret
+    }
+
+    /// The relying party's private key (PKCS#8 PEM) whose public key is registered.
+    pub fn client_key_pem(&self) -> &str {
+        &self.client_key_pem
+    }
+
+    /// A trust store with the root of the simulator's TLS certificate.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn tls_trust_store(&self) -> Result<TrustStore> {
+        self.server_pki.root_trust_store()
+    }
+
+    /// The root of the TLS certificate as PEM.
+    pub fn tls_root_pem(&self) -> String {
+        self.server_pki.root_pem()
+    }
+
+    /// The signing PKI's root ("IslandsrotTest Sim") and issuing CA, the
+    /// trust anchors for the users' signatures.
+    pub fn signature_trust_anchors(&self) -> Vec<Certificate> {
+        self.state.pki.anchors()
+    }
+
+    /// The signing PKI's root only.
+    pub fn signature_root(&self) -> Certificate {
+        self.state.pki.root.certificate().clone()
+    }
+
+    /// The issuing CA of the users' certificates.
+    pub fn signature_issuing_ca(&self) -> Certificate {
+        self.state.pki.issuing.certificate().clone()
+    }
+
+    /// Rotates the id_token signing key: a new RSA key with a new `kid`
+    /// signs from now on; the JWKS publishes it first, then the old ones.
+    ///
+    /// # Errors
+    /// [`TestkitError::Pki`] when key generation fails.
+    pub fn rotate_id_token_key(&self) -> Result<()> {
+        let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(pki_err("RSA key generation"))?;
+        let der = rsa.as_der().map_err(pki_err("RSA key encoding"))?;
+        let mut keys = self
+            .state
+            .keys
+            .write()
+            .map_err(|_| TestkitError::Pki("key lock poisoned".into()))?;
+        let kid = format!("sim-key-{}", keys.published.len() + 1);
+        *keys = IdTokenKeys::new(
+            &pem("PRIVATE KEY", der.as_ref()),
+            kid,
+            keys.published.clone(),
+        )?;
+        Ok(())
+    }
+
+    /// The `kid` of the current id_token signing key.
+    pub fn id_token_kid(&self) -> String {
+        self.state
+            .keys
+            .read()
+            .map(|k| k.kid.clone())
+            .unwrap_or_default()
+    }
+
+    /// Requests started so far.
+    pub fn started(&self) -> usize {
+        self.state.flows.started.load(Ordering::SeqCst)
+    }
+
+    /// Token endpoint polls so far.
+    pub fn polls(&self) -> usize {
+        self.state.flows.polls.load(Ordering::SeqCst)
+    }
+
+    /// `slow_down` answers so far.
+    pub fn slow_downs(&self) -> usize {
+        self.state.flows.slow_downs.load(Ordering::SeqCst)
+    }
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response()
+}
+
+fn bad(code: &str, description: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, code, description)
+}
+
+async fn discovery(State(s): State<Arc<SimState>>) -> Response {
+    let i = &s.issuer;
+    axum::Json(json!({
+        "issuer": i,
+        "backchannel_authentication_endpoint": format!("{i}/bc-authorize"),
+        "token_endpoint": format!("{i}/access_token"),
+        "jwks_uri": format!("{i}/connect/jwk_uri"),
+        "userinfo_endpoint": format!("{i}/userinfo"),
+        "introspection_endpoint": format!("{i}/introspect"),
+        "request_parameter_supported": true,
+        "scopes_supported": ["signature", "openid", "profile"],
+        "backchannel_token_delivery_modes_supported": ["poll"],
+        "backchannel_authentication_request_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "backchannel_user_code_parameter_supported": false,
+        "grant_types_supported": [CIBA_GRANT],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "acr_values_supported": ["sim-auth", "sim-sign", "sim-sign-pkcs1", "app-auth", "app-sign", "app-certificate-choice", "app-sign-with-certificate", "nexus", "nexus-sign", "default", "apidefault", "sim"],
+    }))
+    .into_response()
+}
+
+async fn jwks_handler(State(s): State<Arc<SimState>>) -> Response {
+    match s.keys.read() {
+        Ok(k) => axum::Json(json!({ "keys": k.published })).into_response(),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "key lock poisoned",
+        ),
+    }
+}
+
+fn parse_form(body: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Authenticates the client: Basic, post, or private_key_jwt.
+fn authenticate(
+    s: &SimState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> std::result::Result<(), Box<Response>> {
+    let denied = || {
+        Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        ))
+    };
+    let cfg = &s.config;
+    if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let encoded = value.strip_prefix("Basic ").ok_or_else(denied)?;
+        let raw = STANDARD.decode(encoded.trim()).map_err(|_| denied())?;
+        let raw = String::from_utf8(raw).map_err(|_| denied())?;
+        let (id, secret) = raw.split_once(':').ok_or_else(denied)?;
+        let (id, secret) = match cfg.client_auth {
+            SimClientAuth::BasicFormEncoded => (percent_decode(id), percent_decode(secret)),
+            SimClientAuth::Any => (id.to_owned(), secret.to_owned()),
+        };
+        return if id == cfg.client_id && secret == cfg.client_secret {
+            Ok(())
+        } else {
+            Err(denied())
+        };
+    }
+    if cfg.client_auth != SimClientAuth::Any {
+        return Err(denied());
+    }
+    if let Some(assertion) = form.get("client_assertion") {
+        let mut v = Validation::new(s.client_algs.first().copied().unwrap_or(Algorithm::RS256));
+        v.algorithms = s.client_algs.clone();
+        v.set_audience(&[
+            s.issuer.clone(),
+            format!("{}/access_token", s.issuer),
+            format!("{}/bc-authorize", s.issuer),
+        ]);
+        v.set_issuer(std::slice::from_ref(&cfg.client_id));
+        let data =
+            jsonwebtoken::decode::<Value>(assertion, &s.client_key, &v).map_err(|_| denied())?;
+        return if data.claims.get("sub").and_then(Value::as_str) == Some(cfg.client_id.as_str()) {
+            Ok(())
+        } else {
+            Err(denied())
+        };
+    }
+    match (form.get("client_id"), form.get("client_secret")) {
+        (Some(id), Some(secret)) if *id == cfg.client_id && *secret == cfg.client_secret => Ok(()),
+        _ => Err(denied()),
+    }
+}
+
+fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn bc_authorize(
+    State(s): State<Arc<SimState>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = parse_form(&body);
+    if let Err(r) = authenticate(&s, &headers, &form) {
+        return *r;
+    }
+    let Some(request) = form.get("request") else {
+        return bad(
+            "invalid_request",
+            "the request parameter (a signed request object) is missing",
+        );
+    };
+    let mut v = Validation::new(s.client_algs.first().copied().unwrap_or(Algorithm::RS256));
+    v.algorithms = s.client_algs.clone();
+    v.set_audience(std::slice::from_ref(&s.issuer));
+    v.set_issuer(std::slice::from_ref(&s.config.client_id));
+    v.set_required_spec_claims(&["exp", "aud", "iss"]);
+    let claims = match jsonwebtoken::decode::<Value>(request, &s.client_key, &v) {
+        Ok(d) => d.claims,
+        Err(e) => return bad("invalid_request", &format!("request object rejected: {e}")),
+    };
+    let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (Some(hint), Some(acr), Some(scope)) =
+        (text("login_hint"), text("acr_values"), text("scope"))
+    else {
+        return bad(
+            "invalid_request",
+            "login_hint, acr_values and scope are required",
+        );
+    };
+    if !scope.split(' ').any(|x| x == "openid") {
+        return bad("invalid_scope", "scope must contain openid");
+    }
+    let binding_message = text("binding_message");
+    if acr.starts_with("app-")
+        && let Some(m) = &binding_message
+        && (m.chars().count() > 60 || m.contains('\n'))
+    {
+        return bad(
+            "invalid_binding_message",
+            "at most 60 characters, no line breaks",
+        );
+    }
+    if acr == "nexus-sign" && text("nexus_url").is_none() {
+        return bad("invalid_request", "nexus_url is required for nexus-sign");
+    }
+    let binding_content = text("binding_content");
+    if acr == "sim-sign-pkcs1"
+        && binding_content
+            .as_deref()
+            .and_then(|c| STANDARD.decode(c).ok())
+            .is_none_or(|h| h.len() != 32 && h.len() != 64)
+    {
+        return bad(
+            "invalid_request",
+            "binding_content must be the base64 of a SHA-256 or SHA-512 hash",
+        );
+    }
+    let Some(user) = s
+        .config
+        .users
+        .iter()
+        .find(|u| u.login_hint == hint || u.kennitala == hint)
+    else {
+        return bad(
+            "unknown_user_id",
+            "mssp_105: No valid ID found for this login hint",
+        );
+    };
+    let id = random_hex(16);
+    let notification_token = text("client_notification_token");
+    let ping = match (&notification_token, &s.config.notification_endpoint) {
+        (None, _) => false,
+        (Some(_), None) => {
+            return bad(
+                "invalid_request",
+                "this client has no registered client notification endpoint (ping mode)",
+            );
+        }
+        (Some(token), Some(endpoint)) => {
+            let answer_after = match user.behaviour {
+                Behaviour::Approve(d) | Behaviour::Decline(d) => Some(d),
+                Behaviour::NeverAnswer => None,
+            };
+            if let Some(after) = answer_after {
+                tokio::spawn(send_ping(
+                    endpoint.clone(),
+                    token.clone(),
+                    id.clone(),
+                    after,
+                ));
+            }
+            true
+        }
+    };
+    let now = Instant::now();
+    s.flows.insert(
+        id.clone(),
+        Flow {
+            client_id: s.config.client_id.clone(),
+            user: user.clone(),
+            acr,
+            binding_message,
+            binding_content,
+            created: now,
+            expires: now + Duration::from_secs(s.config.expires_in),
+            interval: Duration::from_secs(s.config.interval),
+            last_poll: None,
+            ping,
+        },
+    );
+    axum::Json(json!({ "auth_req_id": id, "expires_in": s.config.expires_in, "interval": s.config.interval })).into_response()
+}
+
+/// Calls the client notification endpoint once the user has answered.
+async fn send_ping(endpoint: String, token: String, auth_req_id: String, after: Duration) {
+    tokio::time::sleep(after).await;
+    let mut settings = smartid_core::HttpSettings::new();
+    settings.dangerous().allow_plain_http();
+    let Ok(client) = smartid_core::HttpClient::new(&settings, "audkenni-simulator") else {
+        return;
+    };
+    let request = smartid_core::HttpRequest::post(endpoint)
+        .bearer_auth(&smartid_core::Secret::new(token))
+        .json(&json!({ "auth_req_id": auth_req_id }));
+    if let Ok(request) = request {
+        let _ = client.send(request).await;
+    }
+}
+
+async fn token(State(s): State<Arc<SimState>>, headers: HeaderMap, body: String) -> Response {
+    let form = parse_form(&body);
+    if let Err(r) = authenticate(&s, &headers, &form) {
+        return *r;
+    }
+    if form.get("grant_type").map(String::as_str) != Some(CIBA_GRANT) {
+        return bad("unsupported_grant_type", "only the CIBA grant is supported");
+    }
+    let Some(id) = form.get("auth_req_id") else {
+        return bad("invalid_request", "auth_req_id is missing");
+    };
+    match s.flows.poll(id, &s.config.client_id, Instant::now()) {
+        PollAnswer::Pending => bad("authorization_pending", "The user has not yet answered"),
+        PollAnswer::SlowDown => bad(
+            "slow_down",
+            "Polling too fast; add 5 seconds to the interval",
+        ),
+        PollAnswer::Expired => bad("expired_token", "The auth_req_id has expired"),
+        PollAnswer::Denied => error(
+            StatusCode::BAD_REQUEST,
+            "access_denied",
+            "mssp_401: The user cancelled the request",
+        ),
+        PollAnswer::UnknownRequest | PollAnswer::WrongClient => {
+            bad("invalid_grant", "unknown or already used auth_req_id")
+        }
+        PollAnswer::Approved(flow) => match issue_tokens(&s, &flow) {
+            Ok(v) => axum::Json(v).into_response(),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                &e.to_string(),
+            ),
+        },
+    }
+}
+
+fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
+    let user = &flow.user;
+    let cert = s
+        .pki
+        .users
+        .get(&user.kennitala)
+        .ok_or_else(|| TestkitError::Pki("no certificate for the user".into()))?;
+    let now = SystemTime::now();
+    let iat = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let access_token = random_hex(24);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+    let at_hash = URL_SAFE_NO_PAD.encode(digest.as_ref().get(..16).unwrap_or_default());
+    let mut claims = json!({
+        "at_hash": at_hash,
+        "sub": format!("sim-{}", user.kennitala),
+        "auditTrackingId": format!("{}-{}", random_hex(8), s.flows.polls.load(Ordering::SeqCst)),
+        "iss": s.issuer,
+        "tokenName": "id_token",
+        "aud": flow.client_id,
+        "acr": flow.acr,
+        "nationalRegisterId": user.kennitala,
+        "azp": flow.client_id,
+        "auth_time": iat,
+        "name": user.name,
+        "realm": "/audkenni",
+        "exp": iat + 3600,
+        "tokenType": "JWTToken",
+        "iat": iat,
+        "certificate": STANDARD.encode(cert.leaf_der()),
+    });
+    let signature = match flow.acr.as_str() {
+        "sim-sign" | "app-sign" | "app-sign-with-certificate" | "nexus-sign" => {
+            let text = flow.binding_message.as_deref().unwrap_or_default();
+            Some(sign(&utf16be(text), cert, now)?)
+        }
+        "sim-sign-pkcs1" => {
+            let hash = flow
+                .binding_content
+                .as_deref()
+                .and_then(|c| STANDARD.decode(c).ok())
+                .unwrap_or_default();
+            Some(sign_hash_pkcs1(&hash, cert)?)
+        }
+        _ => None,
+    };
+    if let (Some(sig), Some(obj)) = (signature, claims.as_object_mut()) {
+        obj.insert("signature".into(), Value::String(STANDARD.encode(sig)));
+    }
+    let keys = s
+        .keys
+        .read()
+        .map_err(|_| TestkitError::Pki("key lock poisoned".into()))?;
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(keys.kid.clone());
+    let id_token = jsonwebtoken::encode(&header, &claims, &keys.current)
+        .map_err(|e| TestkitError::Pki(format!("id_token signing: {e}")))?;
+    Ok(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": 3599,
+        "scope": "openid profile signature",
+        "id_token": id_token,
+    }))
+}
