@@ -22,6 +22,10 @@ fn fixture(name: &str) -> String {
 fn run(name: &str, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(example(name))
         .args(args)
+        // The examples use the bundled simulators unless these are set.
+        .env_remove("AUDKENNI_ISSUER")
+        .env_remove("DTRUST_URL")
+        .env_remove("HERMOD_URL")
         .output()
         .unwrap_or_else(|e| panic!("cannot run example {name}: {e} (build it with cargo test or cargo build --examples)"));
     (
@@ -79,4 +83,48 @@ fn trust_inspect_reports_wrong_password_and_unknown_formats() {
     for format in ["PEM", "DER", "PKCS#12", "JKS"] {
         assert!(err.contains(format), "{err}");
     }
+}
+
+fn last_line(out: &str) -> &str {
+    out.lines().last().unwrap_or("")
+}
+
+#[test]
+fn audkenni_sign_against_the_simulator() {
+    let (code, out, err) = run("audkenni_sign", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let last = last_line(&out);
+    assert!(
+        last.starts_with(
+            "verified name=Gervimaður Evrópa nationalRegisterId=1203902019 signed_text="
+        ) && last.ends_with(" chain=checked"),
+        "{out}"
+    );
+}
+
+#[test]
+fn dtrust_issue_against_the_simulator_on_both_transports() {
+    for args in [&[][..], &["--transport", "soap"][..]] {
+        let (code, out, err) = run("dtrust_issue", args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+        let last = last_line(&out);
+        assert!(
+            last.starts_with("issued subject=CN=")
+                && last.contains(" serial=")
+                && last.ends_with(" revoked=yes"),
+            "{args:?}: {out}"
+        );
+    }
+}
+
+#[test]
+fn hermod_sign_against_the_simulator() {
+    let (code, out, err) = run("hermod_sign", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("com.nexusgroup.plugout:"), "{out}");
+    let last = last_line(&out);
+    assert!(
+        last.starts_with("callback command=") && last.contains(" state="),
+        "{out}"
+    );
 }
