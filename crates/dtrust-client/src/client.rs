@@ -85,9 +85,10 @@ impl DtrustClient {
     /// Without a revocation password, the legacy password derived from the
     /// CN is sent ([`crate::legacy_revocation_password`]). If the answer is
     /// lost after the request may have reached D-Trust (timeout, broken
-    /// connection), the order is looked up by its client reference and
-    /// returned if found; only when it is not found is it sent once more,
-    /// with the same reference.
+    /// connection, a gateway's 502 or 504 without a D-Trust answer), the
+    /// order is looked up by its client reference and returned if found;
+    /// only when it is not found is it sent once more, with the same
+    /// reference.
     ///
     /// # Errors
     /// [`Error::InvalidOrder`] from the checks, [`Error::Server`] with
@@ -120,27 +121,48 @@ impl DtrustClient {
                 .ok()
                 .map(|d| d.as_secs()),
         };
-        match self.http.send(self.wire.submit(&wire_order)?).await {
-            Ok(r) => Ok(pending(self.wire.parse_submit(&r)?.request_id)),
-            Err(e) if outcome_unknown(&e) => {
-                let unknown = |cause: String| Error::SubmitOutcomeUnknown {
-                    client_reference: order.client_reference.clone(),
-                    cause,
-                };
-                match self.find_by_client_reference(&order.client_reference).await {
-                    Ok(Some(found)) => Ok(pending(found.request_id)),
-                    Ok(None) => {
-                        let r = self
-                            .http
-                            .send(self.wire.submit(&wire_order)?)
-                            .await
-                            .map_err(|e2| unknown(format!("{e}; re-sending failed: {e2}")))?;
-                        Ok(pending(self.wire.parse_submit(&r)?.request_id))
+        // D-Trust may quote the password it refuses: never pass it on.
+        let secret = wire_order
+            .revocation_password
+            .map(Secret::expose_secret)
+            .unwrap_or_default();
+        let parse_submit = |r: &HttpResponse| {
+            self.wire
+                .parse_submit(r)
+                .map_err(|e| e.without_secret(secret))
+        };
+        let e = match self.http.send(self.wire.submit(&wire_order)?).await {
+            Ok(r) => match parse_submit(&r) {
+                Ok(receipt) => return Ok(pending(receipt.request_id)),
+                // A gateway that gave up waiting for D-Trust, or lost its
+                // answer: the order may have been placed.
+                Err(e) if gateway_lost(&e) => e.to_string(),
+                Err(e) => return Err(e),
+            },
+            Err(e) if outcome_unknown(&e) => e.to_string(),
+            Err(e) => return Err(e.into()),
+        };
+        let unknown = |cause: String| Error::SubmitOutcomeUnknown {
+            client_reference: order.client_reference.clone(),
+            cause,
+        };
+        match self.find_by_client_reference(&order.client_reference).await {
+            Ok(Some(found)) => Ok(pending(found.request_id)),
+            Ok(None) => {
+                let r = self
+                    .http
+                    .send(self.wire.submit(&wire_order)?)
+                    .await
+                    .map_err(|e2| unknown(format!("{e}; re-sending failed: {e2}")))?;
+                match parse_submit(&r) {
+                    Ok(receipt) => Ok(pending(receipt.request_id)),
+                    Err(e2) if gateway_lost(&e2) => {
+                        Err(unknown(format!("{e}; re-sending failed: {e2}")))
                     }
-                    Err(e2) => Err(unknown(format!("{e}; look-up failed: {e2}"))),
+                    Err(e2) => Err(e2),
                 }
             }
-            Err(e) => Err(e.into()),
+            Err(e2) => Err(unknown(format!("{e}; look-up failed: {e2}"))),
         }
     }
 
@@ -154,7 +176,8 @@ impl DtrustClient {
             .wire
             .parse_find(&r)?
             .into_iter()
-            .next()
+            // A server that ignored the filter must not hand us another order.
+            .find(|x| x.client_reference.as_deref().is_none_or(|r| r == reference))
             .map(|x| PendingOrder::new(x.request_id, reference)))
     }
 
@@ -308,7 +331,9 @@ impl DtrustClient {
         let r = self
             .send(self.wire.revoke(&serial, password, reason)?)
             .await?;
-        self.wire.parse_revoke(&r)
+        self.wire
+            .parse_revoke(&r)
+            .map_err(|e| e.without_secret(password.expose_secret()))
     }
 }
 
@@ -317,6 +342,18 @@ fn outcome_unknown(e: &smartid_core::Error) -> bool {
     matches!(
         e,
         smartid_core::Error::Timeout { .. } | smartid_core::Error::Transport { .. }
+    )
+}
+
+/// A gateway's 502 or 504 without a D-Trust answer: the gateway gave up
+/// waiting for D-Trust or lost its answer, so the request may have reached it.
+fn gateway_lost(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::InvalidResponse {
+            status: 502 | 504,
+            ..
+        }
     )
 }
 

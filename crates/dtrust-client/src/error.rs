@@ -48,7 +48,8 @@ pub enum Error {
         status: u16,
         /// What was wrong.
         message: String,
-        /// The start of the body (at most 2 KiB).
+        /// The start of the body (at most 2 KiB); not shown for PKCS#12
+        /// answers, which carry the key and its transport password.
         body: String,
     },
     /// The server answered with MTOM/XOP (`multipart/related`), which this
@@ -133,6 +134,34 @@ impl Error {
         match self {
             Self::Server(e) => Some(e),
             _ => None,
+        }
+    }
+}
+
+/// What replaces a secret echoed by the server.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+impl Error {
+    /// The same error with every occurrence of `secret` (a password the
+    /// request carried) replaced, in case the server echoed it.
+    pub(crate) fn without_secret(self, secret: &str) -> Self {
+        if secret.is_empty() {
+            return self;
+        }
+        match self {
+            Self::Server(e) => Self::Server(Box::new(e.without_secret(secret))),
+            Self::InvalidResponse {
+                operation,
+                status,
+                message,
+                body,
+            } => Self::InvalidResponse {
+                operation,
+                status,
+                message: message.replace(secret, REDACTED),
+                body: body.replace(secret, REDACTED),
+            },
+            other => other,
         }
     }
 }

@@ -81,17 +81,14 @@ impl PasswordPolicy {
                 self.min_length, self.max_length
             ));
         }
-        if let Some(c) = p
+        // The position only: the character itself is part of the password.
+        if let Some(position) = p
             .chars()
-            .find(|c| !c.is_ascii_alphanumeric() && !self.special_characters.contains(*c))
+            .position(|c| !c.is_ascii_alphanumeric() && !self.special_characters.contains(c))
         {
-            let shown = if c.is_ascii_graphic() {
-                format!("'{c}'")
-            } else {
-                format!("U+{:04X}", c as u32)
-            };
             return fail(format!(
-                "contains {shown}, which the policy does not allow (allowed: A-Z a-z 0-9 and {})",
+                "character {} is one the policy does not allow (allowed: A-Z a-z 0-9 and {})",
+                position + 1,
                 self.special_characters
             ));
         }
@@ -135,6 +132,15 @@ impl PasswordPolicy {
         .iter()
         .filter(|x| **x)
         .count();
+        if self.min_length > LONGEST {
+            return Err(Error::InvalidConfig {
+                problems: vec![format!(
+                    "password_policy: a minimum length of {} is beyond any revocation password \
+                     policy; use at most {LONGEST}",
+                    self.min_length
+                )],
+            });
+        }
         if self.min_length == 0 || self.max_length < self.min_length || self.max_length < classes {
             return Err(Error::InvalidConfig {
                 problems: vec![format!(
@@ -153,6 +159,10 @@ impl PasswordPolicy {
         Ok(())
     }
 }
+
+/// The longest minimum length a policy may ask for (it bounds the work and
+/// memory of [`generate_revocation_password`]).
+const LONGEST: usize = 1024;
 
 const UPPER: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
 const LOWER: &str = "abcdefghijkmnopqrstuvwxyz";
@@ -316,8 +326,26 @@ mod tests {
             .check(&Secret::new("Umlaut\u{e4}Passw0rd"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("U+00E4"), "{err}");
+        assert!(
+            err.contains("character 7") && !err.contains('\u{e4}') && !err.contains("U+00E4"),
+            "{err}"
+        );
+        let err = p
+            .check(&Secret::new("Secret$Passw0rd"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("character 7") && !err.contains('$'), "{err}");
         assert!(generate_revocation_password(&PasswordPolicy::default().length(5, 2)).is_err());
+    }
+
+    #[test]
+    fn absurd_lengths_are_refused_not_allocated() {
+        let huge = PasswordPolicy::default().length(usize::MAX / 2, usize::MAX / 2);
+        let e = generate_revocation_password(&huge).unwrap_err().to_string();
+        assert!(e.contains("at most 1024"), "{e}");
+        let long = PasswordPolicy::default().length(1024, 1024);
+        long.check(&generate_revocation_password(&long).unwrap())
+            .unwrap();
     }
 
     #[test]

@@ -64,6 +64,16 @@ impl ServerError {
         }
     }
 
+    /// The same error with every occurrence of `secret` (a password the
+    /// request carried, echoed by the server) replaced.
+    pub(crate) fn without_secret(mut self, secret: &str) -> Self {
+        if !secret.is_empty() {
+            self.message = self.message.replace(secret, crate::error::REDACTED);
+            self.body = self.body.replace(secret, crate::error::REDACTED);
+        }
+        self
+    }
+
     /// The kind of error.
     pub fn kind(&self) -> &ServerErrorKind {
         &self.kind

@@ -60,6 +60,9 @@ impl Clock for SystemClock {
     }
 }
 
+/// The shortest time between two status queries.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(1);
+
 /// How long and how often to wait.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -80,15 +83,22 @@ impl WaitOptions {
         }
     }
 
-    /// Wait for `duration` from now (by `clock`).
+    /// Wait for `duration` from now (by `clock`). A duration too large for
+    /// the clock is capped at a century.
     pub fn for_duration(clock: &dyn Clock, duration: Duration) -> Self {
-        Self::until(clock.now() + duration)
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+        let now = clock.now();
+        let deadline = now
+            .checked_add(duration)
+            .or_else(|| now.checked_add(duration.min(CENTURY)))
+            .unwrap_or(now);
+        Self::until(deadline)
     }
 
     /// Sets the poll interval (at least 1 ms).
     #[must_use]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(Duration::from_millis(1));
+        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
         self
     }
 
@@ -99,7 +109,12 @@ impl WaitOptions {
             .duration_since(now)
             .ok()
             .filter(|d| !d.is_zero())?;
-        let wanted = self.poll_interval.max(hint.unwrap_or_default());
+        // The field is public (and serde): keep the setter's floor here too,
+        // so that a zero interval cannot turn the wait into a busy loop.
+        let wanted = self
+            .poll_interval
+            .max(MIN_POLL_INTERVAL)
+            .max(hint.unwrap_or_default());
         Some(wanted.min(left))
     }
 }
@@ -123,6 +138,15 @@ mod tests {
             Some(Duration::from_secs(10))
         );
         assert_eq!(o.next_sleep(t0 + Duration::from_secs(600), None), None);
+        let mut zero = o;
+        zero.poll_interval = Duration::ZERO;
+        assert_eq!(zero.next_sleep(t0, None), Some(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn huge_durations_are_capped_not_a_panic() {
+        let o = WaitOptions::for_duration(&SystemClock, Duration::MAX);
+        assert!(o.deadline > SystemTime::now() + Duration::from_secs(50 * 365 * 24 * 3600));
     }
 
     #[test]

@@ -279,3 +279,118 @@ async fn rest_hostile_json_is_refused() {
     let (_s, client) = rest_server(200, br#"{"products":[{"name":"no id"}]}"#.to_vec()).await;
     assert!(invalid_message(&client.list_products().await.unwrap_err()).contains("id"));
 }
+
+/// A REST account whose submissions end at a gateway with `status`, and
+/// whose look-up by reference answers `find` (with `{ref}` replaced by the
+/// order's reference).
+async fn gateway_server(status: u16, find: &str, reference: &str) -> (MockServer, DtrustClient) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/requests"))
+        .respond_with(ResponseTemplate::new(status).set_body_string("<html>gateway</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rest/requests"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string(find.replace("{ref}", reference)),
+        )
+        .mount(&server)
+        .await;
+    let client = plain(DtrustConfig::rest(format!("{}/rest", server.uri())));
+    (server, client)
+}
+
+async fn submissions(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count()
+}
+
+#[tokio::test]
+async fn gateway_timeout_on_submit_is_looked_up_not_reordered() {
+    let order =
+        dtrust_client::OrderRequest::pkcs12("P1", dtrust_client::SubjectDn::new("gw.example.de"))
+            .revocation_password(smartid_core::Secret::new("Abcdefgh1234"));
+    let found =
+        r#"{"requests":[{"requestId":"R-9","status":"PENDING","clientReference":"{ref}"}]}"#;
+    for status in [502, 504] {
+        let (server, client) = gateway_server(status, found, order.reference()).await;
+        let pending = client.submit(&order).await.unwrap();
+        assert_eq!(pending.request_id, "R-9");
+        assert_eq!(
+            submissions(&server).await,
+            1,
+            "HTTP {status}: ordered twice"
+        );
+    }
+    // Not found, sent once more with the same reference, and lost again:
+    // the caller is told not to re-order.
+    let (server, client) = gateway_server(504, r#"{"requests":[]}"#, order.reference()).await;
+    let e = client.submit(&order).await.unwrap_err();
+    assert!(
+        matches!(e, Error::SubmitOutcomeUnknown { ref client_reference, .. } if client_reference == order.reference()),
+        "{e}"
+    );
+    assert_eq!(submissions(&server).await, 2);
+}
+
+#[tokio::test]
+async fn a_look_up_that_ignores_the_reference_finds_nothing() {
+    let order =
+        dtrust_client::OrderRequest::pkcs12("P1", dtrust_client::SubjectDn::new("gw.example.de"))
+            .revocation_password(smartid_core::Secret::new("Abcdefgh1234"));
+    // The server answers the look-up with someone else's order.
+    let other =
+        r#"{"requests":[{"requestId":"OTHER","status":"ISSUED","clientReference":"not-{ref}"}]}"#;
+    let (_server, client) = gateway_server(504, other, order.reference()).await;
+    assert!(
+        client
+            .find_by_client_reference(order.reference())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn passwords_echoed_by_the_server_are_not_passed_on() {
+    const PW: &str = "Echoed-Pw-4711";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/requests"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(format!(
+            r#"{{"errorCode":"GENERIC_PASSWORD_REGEXERROR","message":"revocationPassword '{PW}' does not match"}}"#
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/certificates/0A/revocation"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(format!(
+            r#"{{"errorCode":"REVOCATION_PASSWORD_WRONG","message":"{PW} is wrong"}}"#
+        )))
+        .mount(&server)
+        .await;
+    let client = plain(DtrustConfig::rest(format!("{}/rest", server.uri())).pre_send_checks(false));
+    let order = dtrust_client::OrderRequest::pkcs12("P1", dtrust_client::SubjectDn::new("a.de"))
+        .revocation_password(smartid_core::Secret::new(PW));
+    let e = client.submit(&order).await.unwrap_err();
+    assert_eq!(
+        e.server_error().map(|s| s.kind().clone()),
+        Some(ServerErrorKind::RevocationPasswordPolicy)
+    );
+    let e2 = client
+        .revoke("0A", &smartid_core::Secret::new(PW), None)
+        .await
+        .unwrap_err();
+    for e in [e, e2] {
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains(PW) && text.contains("[redacted]"), "{text}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use smartid_core::{HttpClient, HttpRequest, HttpResponse};
@@ -56,18 +56,29 @@ impl TrackedCommand {
 
     /// When the user must have started the session.
     pub fn session_start_deadline(&self) -> SystemTime {
-        self.sent_at + self.timing.session_start_timeout()
+        after(self.sent_at, self.timing.session_start_timeout())
     }
 
     /// When the command leaves the message box.
     pub fn timeout_deadline(&self) -> SystemTime {
-        self.sent_at + self.timing.timeout()
+        after(self.sent_at, self.timing.timeout())
     }
 
     /// When the command is removed from Hermod's history.
     pub fn lifespan_deadline(&self) -> SystemTime {
-        self.sent_at + self.timing.lifespan()
+        after(self.sent_at, self.timing.lifespan())
     }
+}
+
+/// `start + wait`, without the panic of `+` when a (valid but huge) timing
+/// or a restored `sent_at` would overflow: such deadlines end up a century
+/// away, which is never for a command.
+fn after(start: SystemTime, wait: Duration) -> SystemTime {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    start
+        .checked_add(wait)
+        .or_else(|| start.checked_add(wait.min(CENTURY)))
+        .unwrap_or(start)
 }
 
 /// A command Hermod accepted: its answer (with the links for the user) and
@@ -241,6 +252,20 @@ mod tests {
         assert!(!format!("{req:?}").contains("cHJpbWUx"));
         let body: serde_json::Value = serde_json::from_slice(req.body_bytes().unwrap()).unwrap();
         assert_eq!(body["commandHeader"]["lifespan"], 300);
+    }
+
+    #[test]
+    fn huge_timings_give_far_deadlines_not_panics() {
+        let timing = CommandTiming::from_secs(u64::MAX, u64::MAX - 1, u64::MAX - 2).unwrap();
+        let now = SystemTime::now();
+        let t = TrackedCommand::new("1", None, CommandKind::Sign, timing, now);
+        for deadline in [
+            t.session_start_deadline(),
+            t.timeout_deadline(),
+            t.lifespan_deadline(),
+        ] {
+            assert!(deadline > now + Duration::from_secs(50 * 365 * 24 * 3600));
+        }
     }
 
     #[test]

@@ -29,10 +29,27 @@ pub const DEFAULT_SESSION_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// # Ok::<(), hermod_client::TimingError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "TimingFields")]
 pub struct CommandTiming {
     lifespan: Duration,
     timeout: Duration,
     session_start_timeout: Duration,
+}
+
+/// The serialized form, checked by the same rules when read back.
+#[derive(Deserialize)]
+struct TimingFields {
+    lifespan: Duration,
+    timeout: Duration,
+    session_start_timeout: Duration,
+}
+
+impl TryFrom<TimingFields> for CommandTiming {
+    type Error = TimingError;
+
+    fn try_from(f: TimingFields) -> Result<Self, TimingError> {
+        Self::with_session_start(f.lifespan, f.timeout, f.session_start_timeout)
+    }
 }
 
 /// A broken timing rule. Each variant says which rule and what it means.
@@ -207,6 +224,20 @@ mod tests {
         assert_eq!(t.session_start_timeout(), DEFAULT_SESSION_START_TIMEOUT);
         // The default session start makes timeouts of 10 s or less fail.
         assert!(CommandTiming::new(Duration::from_secs(60), Duration::from_secs(10)).is_err());
+    }
+
+    #[test]
+    fn deserialized_timings_obey_the_rules() {
+        let d = CommandTiming::default();
+        let json = serde_json::to_value(d).unwrap();
+        assert_eq!(
+            serde_json::from_value::<CommandTiming>(json.clone()).unwrap(),
+            d
+        );
+        let mut broken = json;
+        broken["timeout"] = broken["lifespan"].clone();
+        let e = serde_json::from_value::<CommandTiming>(broken).unwrap_err();
+        assert!(e.to_string().contains("shorter than lifespan"), "{e}");
     }
 
     #[test]

@@ -415,23 +415,31 @@ impl Tracker {
         }
     }
 
-    /// Drops ended commands whose lifespan passed.
+    /// Drops commands whose lifespan passed. Those still waiting (their
+    /// futures were dropped, so nothing resolved them) end as
+    /// [`Outcome::Expired`] first, as their deadlines say.
     fn prune(&self, state: &mut State) {
         let now = self.shared.clock.now();
         let gone: Vec<String> = state
             .entries
             .iter()
-            .filter(|(_, e)| {
-                matches!(*e.status.borrow(), Status::Done(_))
-                    && e.tracked.lifespan_deadline() <= now
-            })
+            .filter(|(_, e)| e.tracked.lifespan_deadline() <= now)
             .map(|(k, _)| k.clone())
             .collect();
         for id in gone {
-            if let Some(entry) = state.entries.remove(&id)
-                && let Some(ext) = entry.tracked.external_id
-            {
-                state.by_external.remove(&ext);
+            if let Some(entry) = state.entries.remove(&id) {
+                entry.status.send_if_modified(|s| match s {
+                    Status::Waiting { .. } => {
+                        *s = Status::Done(Outcome::Expired);
+                        true
+                    }
+                    Status::Done(_) => false,
+                });
+                if let Some(ext) = entry.tracked.external_id
+                    && state.by_external.get(&ext) == Some(&id)
+                {
+                    state.by_external.remove(&ext);
+                }
             }
         }
         self.prune_early(state, now);

@@ -33,6 +33,8 @@ pub(crate) struct WireOrder<'a> {
 pub(crate) struct Receipt {
     pub(crate) request_id: String,
     pub(crate) status: RequestStatus,
+    /// The client reference, when the answer names it.
+    pub(crate) client_reference: Option<String>,
 }
 
 /// The transport's request builders and response parsers.
@@ -158,16 +160,28 @@ impl Wire {
 /// The error code with which both transports say "not issued yet".
 pub(crate) const NOT_ISSUED_CODE: &str = "REQUEST_NOT_ISSUED";
 
+/// The operation whose answers carry a PKCS#12 and its transport password:
+/// their bodies never go into an error.
+pub(crate) const PKCS12_OPERATION: &str = "pkcs12";
+
 pub(crate) fn invalid(
     operation: &'static str,
     r: &HttpResponse,
     message: impl Into<String>,
 ) -> Error {
+    let body = if operation == PKCS12_OPERATION {
+        format!(
+            "[not shown: a PKCS#12 answer carries the key and its transport password; {} bytes]",
+            r.body().len()
+        )
+    } else {
+        snippet(r.body())
+    };
     Error::InvalidResponse {
         operation,
         status: r.status(),
         message: message.into(),
-        body: snippet(r.body()),
+        body,
     }
 }
 

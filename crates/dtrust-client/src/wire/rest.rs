@@ -79,6 +79,8 @@ struct SubmitDoc<'a> {
 struct ReceiptDoc {
     request_id: String,
     status: String,
+    #[serde(default)]
+    client_reference: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -288,7 +290,19 @@ impl RestWire {
 
     pub(crate) fn parse_pkcs12(&self, r: &HttpResponse, id: &str) -> Result<IssuedPkcs12> {
         Self::check("pkcs12", r, Some(id))?;
-        let d: Pkcs12Doc = Self::json("pkcs12", r)?;
+        // Not `Self::json`: serde's message may quote a value, here the password.
+        let d: Pkcs12Doc = serde_json::from_slice(r.body()).map_err(|e| {
+            invalid(
+                "pkcs12",
+                r,
+                format!(
+                    "expected JSON with pkcs12 and password ({:?} error at line {}, column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
         let bytes = decode_b64(&d.pkcs12)
             .ok_or_else(|| invalid("pkcs12", r, "pkcs12 is not valid base64"))?;
         Ok(IssuedPkcs12 {
@@ -334,6 +348,7 @@ fn receipt(operation: &'static str, r: &HttpResponse, d: ReceiptDoc) -> Result<R
     Ok(Receipt {
         request_id: d.request_id,
         status: RequestStatus::from_wire(&d.status),
+        client_reference: d.client_reference,
     })
 }
 
@@ -405,6 +420,23 @@ mod tests {
                 .is_err()
         );
         assert!(w.parse_submit(&resp(201, &"[".repeat(100_000))).is_err());
+    }
+
+    #[test]
+    fn unreadable_pkcs12_answers_never_show_the_password_or_the_key() {
+        let w = RestWire::new("https://h");
+        for body in [
+            r#"{"pkcs12":"MIIK!!not-base64","password":"Tr4nsport-Secret"}"#,
+            r#"{"pkcs12":"MIIKAAEC","password":7391046825}"#,
+            r#"{"pkcs12":"MIIKAAEC","password":"Tr4nsport-Secret","extra":["#,
+        ] {
+            let e = w.parse_pkcs12(&resp(200, body), "1").unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(matches!(e, Error::InvalidResponse { .. }), "{text}");
+            for secret in ["Tr4nsport-Secret", "7391046825", "MIIK"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
     }
 
     #[test]

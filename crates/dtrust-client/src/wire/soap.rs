@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | products | `getProducts` | `getProductsResponse/product*(id,name,requestType*,keySize*)` |
 //! | submit | `submitRequest(productId,requestType,clientReference,subject(C,ST,L,O,OU,organizationIdentifier,serialNumber,emailAddress,CN),email*,pkcs10?,revocationPassword?)` | `submitRequestResponse(requestId,status)` |
-//! | find | `findRequests(clientReference)` | `findRequestsResponse/request*(requestId,status)` |
+//! | find | `findRequests(clientReference)` | `findRequestsResponse/request*(requestId,status,clientReference?)` |
 //! | status | `getRequestStatus(requestId)` | `getRequestStatusResponse(requestId,status,message?,retryAfterSeconds?)` |
 //! | certificate | `getCertificate(requestId)` | `getCertificateResponse(certificate,chainCertificate*)` |
 //! | pkcs12 | `getPkcs12(requestId)` | `getPkcs12Response(pkcs12,password)` |
@@ -155,14 +155,16 @@ impl SoapWire {
         request_id: Option<&str>,
     ) -> Error {
         let (fault_code, text, detail) = if env_ns == SOAP11_NS {
+            // Unqualified as SOAP 1.1 says, or in the envelope's namespace
+            // when the envelope declares it as the default namespace.
             (
                 fault
-                    .child("", "faultcode")
+                    .child(env_ns, "faultcode")
                     .map(|c| c.text.trim().to_owned()),
                 fault
-                    .child("", "faultstring")
+                    .child(env_ns, "faultstring")
                     .map(|c| c.text.trim().to_owned()),
-                fault.child("", "detail"),
+                fault.child(env_ns, "detail"),
             )
         } else {
             let code = fault.child(env_ns, "Code");
@@ -281,6 +283,9 @@ impl SoapWire {
         Ok(Receipt {
             request_id: self.text(operation, r, el, "requestId")?,
             status: RequestStatus::from_wire(&self.text(operation, r, el, "status")?),
+            client_reference: el
+                .child_text(&self.ns, "clientReference")
+                .filter(|c| !c.is_empty()),
         })
     }
 
@@ -468,6 +473,33 @@ AwQ=</pkcs12><q:password>p&amp;w</q:password></q:getPkcs12Response></x:Body></x:
     }
 
     #[test]
+    fn unreadable_pkcs12_answers_never_show_the_password_or_the_key() {
+        for (status, inner) in [
+            (
+                200,
+                "<pkcs12>MIIK!!not-base64</pkcs12><password>Tr4nsport-Secret</password>",
+            ),
+            (200, "<password>Tr4nsport-Secret</password>"),
+            (
+                500,
+                "<pkcs12>MIIKAAEC</pkcs12><password>Tr4nsport-Secret</password>",
+            ),
+        ] {
+            let body = format!(
+                r#"<S:Envelope xmlns:S="{SOAP11_NS}"><S:Body><q:getPkcs12Response xmlns:q="{NS}">{inner}</q:getPkcs12Response></S:Body></S:Envelope>"#
+            );
+            let e = wire(SoapVersion::V11)
+                .parse_pkcs12(&resp(status, "text/xml", &body), "1")
+                .unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(matches!(e, Error::InvalidResponse { .. }), "{text}");
+            for secret in ["Tr4nsport-Secret", "MIIK"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+    }
+
+    #[test]
     fn faults_are_found_whatever_the_status() {
         let f11 = format!(
             r#"<S:Envelope xmlns:S="{SOAP11_NS}"><S:Body><S:Fault><faultcode>S:Client</faultcode><faultstring>CN bad</faultstring><detail><d:error xmlns:d="{NS}"><d:code>GENERIC_RDN_REGEXERROR</d:code></d:error></detail></S:Fault></S:Body></S:Envelope>"#
@@ -481,6 +513,18 @@ AwQ=</pkcs12><q:password>p&amp;w</q:password></q:getPkcs12Response></x:Body></x:
                 &crate::ServerErrorKind::RdnPattern
             );
         }
+        // The envelope's namespace as the default one: faultcode and detail inherit it.
+        let default_ns = format!(
+            r#"<Envelope xmlns="{SOAP11_NS}"><Body><Fault><faultcode>Client</faultcode><faultstring>CN bad</faultstring><detail><error xmlns="{NS}"><code>GENERIC_RDN_REGEXERROR</code></error></detail></Fault></Body></Envelope>"#
+        );
+        let e = wire(SoapVersion::V11)
+            .parse_submit(&resp(500, "text/xml", &default_ns))
+            .unwrap_err();
+        let se = e.server_error().unwrap();
+        assert_eq!(
+            (se.kind(), se.message()),
+            (&crate::ServerErrorKind::RdnPattern, "CN bad")
+        );
         let f12 = format!(
             r#"<e:Envelope xmlns:e="{SOAP12_NS}"><e:Body><e:Fault><e:Code><e:Value>e:Sender</e:Value></e:Code><e:Reason><e:Text xml:lang="en">Invalid request (certificate request type does not seem to match its content)</e:Text></e:Reason></e:Fault></e:Body></e:Envelope>"#
         );

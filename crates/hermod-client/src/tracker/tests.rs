@@ -201,3 +201,20 @@ async fn dropped_future_can_be_resumed_and_state_serializes() {
     tracker.forget("42");
     assert!(tracker.is_empty());
 }
+
+#[tokio::test]
+async fn abandoned_commands_are_pruned_after_their_lifespan() {
+    let (clock, tracker) = setup(true);
+    let kept = tracker.track(cmd(&clock, "0", Some("e0")));
+    // Futures dropped at once: nothing resolves these commands.
+    for i in 1..1024 {
+        drop(tracker.track(cmd(&clock, &i.to_string(), Some(&format!("e{i}")))));
+    }
+    assert_eq!(tracker.waiting().len(), 1024);
+    clock.advance(Duration::from_secs(61));
+    drop(tracker.track(cmd(&clock, "new", None)));
+    assert_eq!(tracker.len(), 1, "expired commands are still tracked");
+    assert_eq!(tracker.waiting().len(), 1);
+    // A future still held on a pruned command ends as its deadline says.
+    assert_eq!(kept.await, Outcome::Expired);
+}
