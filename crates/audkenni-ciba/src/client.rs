@@ -446,3 +446,21 @@ impl CibaClient {
         Ok(Completed { tokens, id_token })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The futures must stay `Send` (services spawn them), including while
+    /// the JWKS cache lock is held across a fetch.
+    #[test]
+    fn futures_are_send() {
+        fn is_send<T: Send>(_: &T) {}
+        fn check(client: &CibaClient, pending: &mut PendingAuth, tokens: &Tokens) {
+            is_send(&client.verify_id_token(tokens));
+            is_send(&client.verify_id_token_str("", None));
+            is_send(&client.finish(pending, &WaitOptions::default()));
+        }
+        let _ = check; // Compiling is the test.
+    }
+}

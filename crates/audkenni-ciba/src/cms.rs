@@ -8,7 +8,7 @@ use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
-use der::{Any, Decode, Encode, Tag, Tagged};
+use der::{Any, AnyRef, Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use x509_cert::Certificate as X509;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
@@ -86,8 +86,11 @@ pub(crate) fn verify_signed_data(der_bytes: &[u8]) -> Result<VerifiedCms, Signat
     };
     let signer = find_signer(&certificates, &signer_info.sid)?;
     let digest_alg = digest_algorithm(&signer_info.digest_alg.oid)?;
+    let raw_attrs = raw_signed_attributes(der_bytes)
+        .map_err(|e| malformed(format!("cannot locate the signed attributes ({e})")))?;
     let (signed_bytes, signing_time) = check_signed_attributes(
         signer_info,
+        raw_attrs,
         &sd.encap_content_info.econtent_type,
         digest_alg,
         &content,
@@ -170,10 +173,57 @@ fn digest_algorithm(oid: &ObjectIdentifier) -> Result<DigestAlg, SignatureError>
     }
 }
 
+/// The signedAttrs of the (single) SignerInfo exactly as they appear in
+/// `der_bytes`, re-tagged from `[0] IMPLICIT` to SET: the encoding the
+/// signer signed (RFC 5652 5.4). Re-encoding the parsed attributes is not
+/// the same: decoding sorts a SET OF, so attributes a signer did not sort
+/// would no longer match the signature.
+fn raw_signed_attributes(der_bytes: &[u8]) -> Result<Option<Vec<u8>>, der::Error> {
+    fn inner(any: AnyRef<'_>) -> Result<SliceReader<'_>, der::Error> {
+        SliceReader::new(any.value())
+    }
+    // ContentInfo: contentType, [0] EXPLICIT SignedData.
+    let mut info = inner(AnyRef::from_der(der_bytes)?)?;
+    info.decode::<AnyRef<'_>>()?;
+    let explicit: AnyRef<'_> = info.decode()?;
+    // SignedData: version, digestAlgorithms, encapContentInfo,
+    // [0] certificates and [1] crls (optional), signerInfos (a SET).
+    let mut sd = inner(AnyRef::from_der(explicit.value())?)?;
+    for _ in 0..3 {
+        sd.decode::<AnyRef<'_>>()?;
+    }
+    let signer_infos = loop {
+        let next: AnyRef<'_> = sd.decode()?;
+        if next.tag() == Tag::Set {
+            break next;
+        }
+    };
+    let mut signer_infos = inner(signer_infos)?;
+    // SignerInfo: version, sid, digestAlgorithm, [0] IMPLICIT signedAttrs (optional).
+    let mut si = inner(signer_infos.decode()?)?;
+    for _ in 0..3 {
+        si.decode::<AnyRef<'_>>()?;
+    }
+    if si.is_finished() {
+        return Ok(None);
+    }
+    let attrs: AnyRef<'_> = si.decode()?;
+    let signed_attrs_tag = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber(0),
+    };
+    if attrs.tag() != signed_attrs_tag {
+        return Ok(None);
+    }
+    Ok(Some(Any::new(Tag::Set, attrs.value())?.to_der()?))
+}
+
 /// Checks contentType and messageDigest, and returns the bytes the
-/// signature covers (the DER SET OF signed attributes, or the content).
+/// signature covers (the signed attributes as a DER SET, re-tagged from
+/// their encoding in the message, or the content).
 fn check_signed_attributes(
     si: &SignerInfo,
+    raw_attrs: Option<Vec<u8>>,
     econtent_type: &ObjectIdentifier,
     alg: DigestAlg,
     content: &[u8],
@@ -218,9 +268,7 @@ fn check_signed_attributes(
         ),
         None => None,
     };
-    let signed = attrs
-        .to_der()
-        .map_err(|e| malformed(format!("cannot encode the signed attributes ({e})")))?;
+    let signed = raw_attrs.ok_or_else(|| malformed("cannot locate the signed attributes"))?;
     Ok((signed, signing_time))
 }
 
@@ -330,6 +378,113 @@ mod tests {
         let mut t = der.clone();
         t[md_at] ^= 0x01;
         assert!(verify_signed_data(&t).is_err());
+    }
+
+    /// DER TLV with a short or long-form length.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else if len < 0x100 {
+            out.extend([0x81, len as u8]);
+        } else {
+            out.extend([0x82, (len >> 8) as u8, len as u8]);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A CMS SignedData (ECDSA P-256) whose signed attributes are encoded
+    /// in the given order; `signed_order` is the order of the SET that is
+    /// signed, `sent_order` the order put in the message.
+    fn cms_with_attribute_order(signed_order: [usize; 2], sent_order: [usize; 2]) -> Vec<u8> {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+        use cms::cert::IssuerAndSerialNumber;
+        use smartid_testkit::{CertSpec, CertUsage, TestCa};
+        const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+
+        let ca = TestCa::new_root("Order CA", "Test").unwrap();
+        let signer = ca
+            .issue(&CertSpec::new("Order Signer", CertUsage::Signing))
+            .unwrap();
+        let cert = X509::from_der(signer.leaf_der()).unwrap();
+        let content = b"Sign this";
+        let oid = |o: ObjectIdentifier| o.to_der().unwrap();
+        let md = OctetString::new(digest::digest(&digest::SHA256, content).as_ref())
+            .unwrap()
+            .to_der()
+            .unwrap();
+        // messageDigest (30 2f ...) sorts after contentType (30 18 ...) in DER.
+        let attrs = [
+            tlv(
+                0x30,
+                &[oid(ID_CONTENT_TYPE), tlv(0x31, &oid(ID_DATA))].concat(),
+            ),
+            tlv(0x30, &[oid(ID_MESSAGE_DIGEST), tlv(0x31, &md)].concat()),
+        ];
+        let joined =
+            |order: [usize; 2]| [attrs[order[0]].clone(), attrs[order[1]].clone()].concat();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, signer.key_pkcs8_der())
+            .unwrap();
+        let sig = key
+            .sign(&SystemRandom::new(), &tlv(0x31, &joined(signed_order)))
+            .unwrap();
+        let sha256 = tlv(0x30, &oid(ID_SHA256));
+        let tbs = cert.tbs_certificate();
+        let sid = IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        }
+        .to_der()
+        .unwrap();
+        let signer_info = tlv(
+            0x30,
+            &[
+                vec![0x02, 0x01, 0x01],
+                sid,
+                sha256.clone(),
+                tlv(0xa0, &joined(sent_order)),
+                tlv(0x30, &oid(ECDSA_SHA256)),
+                tlv(0x04, sig.as_ref()),
+            ]
+            .concat(),
+        );
+        let signed_data = tlv(
+            0x30,
+            &[
+                vec![0x02, 0x01, 0x01],
+                tlv(0x31, &sha256),
+                tlv(
+                    0x30,
+                    &[oid(ID_DATA), tlv(0xa0, &tlv(0x04, content))].concat(),
+                ),
+                tlv(0xa0, signer.leaf_der()),
+                tlv(0x31, &signer_info),
+            ]
+            .concat(),
+        );
+        tlv(
+            0x30,
+            &[oid(ID_SIGNED_DATA), tlv(0xa0, &signed_data)].concat(),
+        )
+    }
+
+    #[test]
+    fn signed_attributes_are_verified_as_encoded_not_as_re_sorted() {
+        // DER order: verifies.
+        let v = verify_signed_data(&cms_with_attribute_order([0, 1], [0, 1])).unwrap();
+        assert_eq!(v.content, b"Sign this");
+        // A signer that did not sort its attributes signed them in the order
+        // sent (OpenSSL verifies over that encoding): must verify too.
+        let v = verify_signed_data(&cms_with_attribute_order([1, 0], [1, 0])).unwrap();
+        assert_eq!(v.content, b"Sign this");
+        // The signature covers the bytes sent: a reordering is not what was signed.
+        assert!(matches!(
+            verify_signed_data(&cms_with_attribute_order([0, 1], [1, 0])),
+            Err(SignatureError::BadSignature)
+        ));
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub enum Error {
     InvalidResponse {
         /// The endpoint (without query or credentials).
         url: String,
-        /// What was wrong, with the HTTP status and the start of the body.
+        /// What was wrong, with the HTTP status and the start of the body
+        /// (not for token responses, whose body may hold tokens).
         message: String,
     },
     /// The authentication request expired (its `expires_in` passed) before the user answered.
@@ -252,6 +253,10 @@ impl fmt::Display for SignatureError {
     }
 }
 
+impl std::error::Error for IdTokenError {}
+
+impl std::error::Error for SignatureError {}
+
 impl From<IdTokenError> for Error {
     fn from(e: IdTokenError) -> Self {
         Self::IdToken(e)
@@ -261,5 +266,28 @@ impl From<IdTokenError> for Error {
 impl From<SignatureError> for Error {
     fn from(e: SignatureError) -> Self {
         Self::Signature(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_error_types_are_std_errors() {
+        // `verify_cms(..)?` must work in a function returning Box<dyn Error>.
+        fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error> {
+            Box::new(e)
+        }
+        assert!(
+            boxed(SignatureError::ContentMismatch)
+                .to_string()
+                .contains("not what was asked")
+        );
+        assert!(
+            boxed(IdTokenError::BadSignature)
+                .to_string()
+                .contains("does not verify")
+        );
     }
 }

@@ -194,13 +194,23 @@ fn check_claims(
                 .map_err(|e| IdTokenError::Malformed(format!("certificate claim: {e}")))?,
         ),
     };
+    // `SystemTime + Duration` panics past the platform's range: check.
+    let time = |name: &'static str, secs: u64| {
+        UNIX_EPOCH
+            .checked_add(Duration::from_secs(secs))
+            .ok_or_else(|| IdTokenError::Malformed(format!("{name} {secs} is out of range")))
+    };
+    let auth_time = match num_claim("auth_time") {
+        Some(t) => Some(time("auth_time", t)?),
+        None => None,
+    };
     Ok(VerifiedIdToken {
         issuer: iss.to_owned(),
         subject,
         audience,
-        expires_at: UNIX_EPOCH + Duration::from_secs(exp),
-        issued_at: UNIX_EPOCH + Duration::from_secs(iat),
-        auth_time: num_claim("auth_time").map(|t| UNIX_EPOCH + Duration::from_secs(t)),
+        expires_at: time("exp", exp)?,
+        issued_at: time("iat", iat)?,
+        auth_time,
         acr: str_claim("acr").map(Acr::parse),
         name: str_claim("name").map(str::to_owned),
         national_register_id,
@@ -540,6 +550,22 @@ mod tests {
             check(&sign(&c, &enc), &jwk).unwrap_err(),
             IdTokenError::WrongAuthorizedParty(_)
         ));
+    }
+
+    #[test]
+    fn out_of_range_times_are_rejected_not_a_panic() {
+        let (enc, jwk) = key();
+        for (claim, value) in [("exp", u64::MAX), ("auth_time", u64::MAX)] {
+            let mut c = claims();
+            c[claim] = json!(value);
+            assert!(
+                matches!(
+                    check(&sign(&c, &enc), &jwk).unwrap_err(),
+                    IdTokenError::Malformed(_)
+                ),
+                "{claim} {value}"
+            );
+        }
     }
 
     #[test]

@@ -38,6 +38,15 @@ pub struct PendingAuth {
     binding_content: Option<BindingContent>,
 }
 
+/// The latest time a handle holds (9999-12-31T23:59:59Z): times from the
+/// provider or from a stored handle are clamped to it, since
+/// `SystemTime + Duration` panics past the platform's range.
+const MAX_UNIX_SECS: u64 = 253_402_300_799;
+
+fn at_unix_secs(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs.min(MAX_UNIX_SECS))
+}
+
 fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -108,7 +117,7 @@ impl PendingAuth {
             issuer: issuer.to_owned(),
             expires_at: unix_secs(now).saturating_add(expires_in),
             interval_secs: interval.max(1),
-            next_poll_at_ms: unix_ms(now).saturating_add(interval.max(1) * 1000),
+            next_poll_at_ms: unix_ms(now).saturating_add(interval.max(1).saturating_mul(1000)),
             acr,
             binding_message,
             binding_content,
@@ -127,17 +136,18 @@ impl PendingAuth {
 
     /// When the request expires.
     pub fn expires_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.expires_at)
+        at_unix_secs(self.expires_at)
     }
 
     /// The current polling interval (grows by 5 s on every `slow_down`).
     pub fn interval(&self) -> Duration {
-        Duration::from_secs(self.interval_secs)
+        // At least 1 s, as when parsed, even from an edited stored handle.
+        Duration::from_secs(self.interval_secs.max(1))
     }
 
     /// The earliest time of the next poll.
     pub fn next_poll_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.next_poll_at_ms)
+        UNIX_EPOCH + Duration::from_millis(self.next_poll_at_ms.min(MAX_UNIX_SECS * 1000))
     }
 
     /// The method requested.
@@ -160,7 +170,10 @@ impl PendingAuth {
     }
 
     pub(crate) fn schedule_next(&mut self, polled_at: SystemTime, delay: Duration) {
-        self.next_poll_at_ms = unix_ms(polled_at + delay);
+        let at = polled_at
+            .checked_add(delay)
+            .unwrap_or_else(|| at_unix_secs(MAX_UNIX_SECS));
+        self.next_poll_at_ms = unix_ms(at);
     }
 }
 
@@ -209,6 +222,30 @@ mod tests {
         assert_eq!(p.interval(), Duration::from_secs(2));
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(serde_json::from_str::<PendingAuth>(&json).unwrap(), p);
+    }
+
+    #[test]
+    fn huge_numbers_from_the_provider_or_a_stored_handle_do_not_panic() {
+        let max = u64::MAX;
+        let mut p = parse(&resp(
+            200,
+            "application/json",
+            &format!(r#"{{"auth_req_id":"a","expires_in":{max},"interval":{max}}}"#),
+        ))
+        .unwrap();
+        assert!(p.expires_at() > UNIX_EPOCH + Duration::from_secs(1000));
+        assert!(p.next_poll_at() > UNIX_EPOCH + Duration::from_secs(1000));
+        p.slow_down();
+        p.schedule_next(UNIX_EPOCH + Duration::from_secs(1000), p.interval());
+        p.schedule_next(SystemTime::now(), Duration::MAX);
+        assert!(p.next_poll_at() >= p.expires_at());
+        let mut stored = serde_json::to_value(&p).unwrap();
+        stored["expires_at"] = max.into();
+        stored["next_poll_at_ms"] = max.into();
+        stored["interval_secs"] = 0.into();
+        let resumed: PendingAuth = serde_json::from_value(stored).unwrap();
+        let _ = (resumed.expires_at(), resumed.next_poll_at());
+        assert_eq!(resumed.interval(), Duration::from_secs(1));
     }
 
     #[test]

@@ -138,6 +138,9 @@ where
         }
         let polled_at = clock.now();
         let interval = pending.interval();
+        // Scheduled before sending: if the future is dropped while the
+        // request is in flight, a resumed wait still keeps the interval.
+        pending.schedule_next(polled_at, interval);
         match classify(send().await) {
             PollOutcome::Done(tokens) => return Ok(tokens),
             PollOutcome::Pending(retry_after) => {
@@ -370,6 +373,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_huge_retry_after_ends_at_expiry_not_in_a_panic() {
+        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let mut p = pending(120, 5);
+        let steps = vec![Step::Json(
+            400,
+            r#"{"error":"authorization_pending"}"#,
+            Some("18446744073709551615"),
+        )];
+        let e = run(&mut p, &clock, WaitOptions::default(), steps)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Expired { .. }), "{e}");
+    }
+
+    #[tokio::test]
     async fn provider_errors_end_the_flow_typed() {
         for (body, code) in [
             (
@@ -402,6 +420,24 @@ mod tests {
         .await
         .unwrap_err();
         assert!(e.to_string().contains("access_token is missing"), "{e}");
+    }
+
+    #[test]
+    fn dropped_while_a_poll_is_in_flight_the_handle_keeps_the_interval() {
+        use std::future::Future as _;
+        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let mut p = pending(300, 5);
+        {
+            let never = || std::future::pending::<Result<HttpResponse, smartid_core::Error>>();
+            let opts = WaitOptions::default();
+            let wait = std::pin::pin!(poll_until_done(&mut p, &clock, &opts, never));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            // Sleeps to the first poll (T0 + 5), sends it, and is dropped waiting for the answer.
+            assert!(wait.poll(&mut cx).is_pending());
+        }
+        assert_eq!(clock.sleeps(), vec![5]);
+        // The provider saw a poll at T0 + 5: a resumed wait must not poll before T0 + 10.
+        assert_eq!(p.next_poll_at(), UNIX_EPOCH + Duration::from_secs(T0 + 10));
     }
 
     #[tokio::test]

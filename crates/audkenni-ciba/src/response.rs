@@ -19,6 +19,19 @@ pub(crate) fn invalid(response: &HttpResponse, what: &str) -> Error {
     }
 }
 
+/// An [`Error::InvalidResponse`] with the status and content type but not
+/// the body, for answers that may carry tokens.
+pub(crate) fn invalid_without_body(response: &HttpResponse, what: &str) -> Error {
+    Error::InvalidResponse {
+        url: response.url().to_owned(),
+        message: format!(
+            "{what} (HTTP {}, content type {}; body not shown, it may hold tokens)",
+            response.status(),
+            response.content_type().unwrap_or_else(|| "none".into()),
+        ),
+    }
+}
+
 /// Requires a JSON content type (`application/json` or `application/*+json`).
 pub(crate) fn check_json(response: &HttpResponse) -> Result<(), Error> {
     match response.content_type() {

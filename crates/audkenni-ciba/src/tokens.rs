@@ -6,7 +6,7 @@ use serde::Deserialize;
 use smartid_core::{HttpResponse, Secret};
 
 use crate::error::Error;
-use crate::response::{check_json, invalid};
+use crate::response::{check_json, invalid_without_body};
 
 /// The tokens of a finished flow. The id_token is only available verified
 /// (see [`crate::CibaClient::verify_id_token`]) or, by name, unverified.
@@ -45,19 +45,29 @@ struct TokenAnswer {
 
 impl Tokens {
     pub(crate) fn from_response(response: &HttpResponse) -> Result<Self, Error> {
-        check_json(response)?;
-        let a: TokenAnswer = serde_json::from_slice(response.body())
-            .map_err(|e| invalid(response, &format!("not a JSON token response ({e})")))?;
+        // No error shows the body (or serde's excerpt of it): it may hold tokens.
+        let invalid = |what: &str| invalid_without_body(response, what);
+        if check_json(response).is_err() {
+            return Err(invalid(
+                "expected JSON but the content type is not application/json",
+            ));
+        }
+        let a: TokenAnswer = serde_json::from_slice(response.body()).map_err(|e| {
+            invalid(&format!(
+                "not a JSON token response ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
         let access_token = a
             .access_token
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| invalid(response, "access_token is missing"))?;
-        let id_token = a.id_token.filter(|s| !s.is_empty()).ok_or_else(|| {
-            invalid(
-                response,
-                "id_token is missing (the scope must include openid)",
-            )
-        })?;
+            .ok_or_else(|| invalid("access_token is missing"))?;
+        let id_token = a
+            .id_token
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| invalid("id_token is missing (the scope must include openid)"))?;
         Ok(Self {
             access_token: Secret::new(access_token),
             token_type: a.token_type.unwrap_or_else(|| "Bearer".into()),
@@ -90,5 +100,40 @@ impl Tokens {
     /// The raw id_token, NOT verified. Prefer [`crate::CibaClient::verify_id_token`].
     pub fn unverified_id_token(&self) -> &str {
         &self.id_token
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_show_the_tokens() {
+        for (ct, body) in [
+            (
+                "application/json",
+                r#"{"access_token":"SECRET-AT","refresh_token":"SECRET-RT","token_type":"Bearer"}"#,
+            ),
+            (
+                "text/plain",
+                r#"{"access_token":"SECRET-AT","id_token":"SECRET-ID"}"#,
+            ),
+            ("application/json", r#""SECRET-AT""#),
+            (
+                "application/json",
+                r#"{"access_token":"SECRET-AT","id_token":["SECRET-ID"]}"#,
+            ),
+        ] {
+            let r = HttpResponse::new(
+                200,
+                vec![("content-type".into(), ct.into())],
+                body.into(),
+                "https://idp/access_token",
+            );
+            let e = Tokens::from_response(&r).unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("SECRET"), "{shown}");
+            assert!(shown.contains("HTTP 200"), "{shown}");
+        }
     }
 }
