@@ -135,7 +135,9 @@ pub mod __bench {
         fn count(e: &crate::wire::xml::Element) -> usize {
             1 + e.children.iter().map(count).sum::<usize>()
         }
-        crate::wire::xml::parse(body).map(|root| count(&root))
+        crate::wire::xml::parse(body)
+            .map(|root| count(&root))
+            .map_err(String::from)
     }
 
     /// Parses a REST certificate document as the client does and returns

@@ -27,6 +27,7 @@
 //!   [`HttpClient`] is the one place where TLS is configured (TLS 1.2
 //!   minimum, HTTPS required unless [`HttpSettings::dangerous`] allows plain
 //!   HTTP for local tests).
+//! - [`xml`] is a bounded, namespace-resolving XML reader for SOAP.
 //! - [`Secret`] redacts itself in `Debug` and is zeroized on drop.
 //!
 //! # Errors
@@ -42,6 +43,7 @@ mod identity;
 mod keystore;
 mod secret;
 mod trust;
+pub mod xml;
 
 pub use cert::{Certificate, pem_encode};
 pub use error::{Error, Result};

@@ -101,7 +101,7 @@ impl SoapWire {
                 content_type: ct,
             });
         }
-        let root = xml::parse(r.body()).map_err(|m| invalid(operation, r, m))?;
+        let root = xml::parse(r.body()).map_err(|m| invalid(operation, r, m.to_string()))?;
         let env_ns = if root.is(SOAP11_NS, "Envelope") {
             SOAP11_NS
         } else if root.is(SOAP12_NS, "Envelope") {
