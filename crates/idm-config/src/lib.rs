@@ -1,1 +1,92 @@
-//! idm-config
+//! Identity Manager configuration for Smart ID integrations: read the files
+//! an Identity Manager installation already has, find every mistake in one
+//! pass, and write them back without disturbing what you did not change.
+//!
+//! ```
+//! use idm_config::{CheckOptions, Code, DtrustConnectorConfig, PropertiesFile};
+//!
+//! let text = "url=https://dtrust.example/rest\n\
+//!             p12File=client.p12\n\
+//!             serverCertificate=D-TRUST_SSL_Class_3_CA_1_2009.cer\n\
+//!             namespaceURI=\n\
+//!             certificateTemplates=\n";
+//! let file = PropertiesFile::parse(text.as_bytes(), "dtrust.properties");
+//! let checked = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default());
+//! for d in &checked.diagnostics {
+//!     println!("{d}"); // dtrust.properties:4: error[D004]: namespaceURI is present but empty; ...
+//! }
+//! let codes: Vec<Code> = checked.diagnostics.iter().map(|d| d.code).collect();
+//! assert_eq!(codes, [Code::SoapKeyEmpty, Code::TemplatesEmpty]);
+//! ```
+//!
+//! # Overview
+//! - [`PropertiesFile`]: Java `.properties` with Java's rules (comments `#`
+//!   and `!`, separators `=` `:` and white space, continuations, `\uXXXX`,
+//!   escaped separators in keys, last duplicate wins), checked against
+//!   `java.util.Properties` itself in the test suite. Comments, order, line
+//!   numbers and line endings are kept: [`PropertiesFile::set`] rewrites one
+//!   entry and leaves every other line byte-identical. UTF-8 by default,
+//!   ISO-8859-1 when the bytes are not UTF-8 ([`Encoding`]).
+//! - [`DtrustConnectorConfig`]: the D-Trust connector's properties, typed and
+//!   checked (REST vs legacy SOAP, `certificateTemplates`, key backup, proxy,
+//!   unknown keys). [`CertificateTemplate`] checks the troubleshooting cases
+//!   of the seed (`CN=` inside the CN; e-mail domains not verified).
+//! - [`DtrustBundle`]: the zip uploaded to Identity Manager Admin, read with
+//!   limits ([`ZipLimits`]: no path traversal, no zip bomb), checked (the
+//!   files exist, the PKCS#12 opens with `p12Password` and holds a matching
+//!   key, certificates not expired, the `.cer` is a certificate) and written
+//!   from parts.
+//! - [`check_certificate_manager_properties`] checks `Nexus_CM.properties`.
+//! - [`MessagingServerEntry`] (Identity Manager -> Hermod) and
+//!   [`HermodClients`] (Hermod's per-client settings), and
+//!   [`check_agreement`] between the two.
+//! - [`Linter`]: all of the above by file, as the `idm_lint` example uses it.
+//! - Conversions into ready client configurations:
+//!   [`DtrustBundle::to_dtrust_config`] / [`DtrustConnectorConfig::to_dtrust_config_in`]
+//!   (a `dtrust_client::DtrustConfig`: transport chosen by the presence of
+//!   `namespaceURI`/`localPart`) and [`MessagingServerEntry::to_hermod_config`]
+//!   (a `hermod_client::HermodConfig`).
+//!
+//! # Diagnostics
+//! Checks return every problem at once as [`Diagnostic`]s: file, line where
+//! there is one, [`Severity`], a stable [`Code`] (listed with examples in
+//! `docs/idm-config.md`) and a message that says what to change. Secrets
+//! (passwords, keys, tokens) never appear in a diagnostic, an error or a
+//! `Debug` output.
+//!
+//! # Errors
+//! Reading files and zips fails with [`Error`]; a configuration with errors
+//! turns into [`Error::Invalid`] through [`Checked::into_result`].
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod agreement;
+mod bundle;
+mod certificate_manager;
+mod checked;
+mod diagnostic;
+mod dtrust;
+mod error;
+mod hermod;
+mod json_util;
+mod lint;
+mod messaging;
+mod properties;
+mod templates;
+mod to_dtrust;
+mod to_hermod;
+
+pub use agreement::check_agreement;
+pub use bundle::{DtrustBundle, ZipLimits};
+pub use certificate_manager::check_certificate_manager_properties;
+pub use checked::Checked;
+pub use diagnostic::{Code, Diagnostic, Severity, has_errors};
+pub use dtrust::{
+    CheckOptions, DEFAULT_P12_PASSWORD, DtrustConnectorConfig, DtrustTransport, ProxyConfig, keys,
+};
+pub use error::{Error, Result};
+pub use hermod::{HermodClientSettings, HermodClients};
+pub use lint::{FileKind, Linter};
+pub use messaging::{DEFAULT_SESSION_START_TIMEOUT_SECS, MessagingServerEntry};
+pub use properties::{Encoding, PropertiesFile, Property};
+pub use templates::CertificateTemplate;

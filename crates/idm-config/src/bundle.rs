@@ -1,0 +1,623 @@
+//! The zip bundle uploaded to Identity Manager Admin for the D-Trust
+//! connector: the properties file, the client PKCS#12 and the D-Trust
+//! server `.cer`. Read with size limits, checked, and written from parts.
+
+use std::fmt;
+use std::io::{Cursor, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use smartid_core::{Certificate, ClientIdentity, Secret};
+
+use crate::checked::Checked;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::dtrust::{CheckOptions, DtrustConnectorConfig, keys};
+use crate::error::{Error, Result};
+use crate::properties::PropertiesFile;
+
+/// Limits applied when reading a zip, against zip bombs and wrong uploads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ZipLimits {
+    /// Most entries (files and folders). Defaults to 32.
+    pub max_entries: usize,
+    /// Most bytes of one entry once uncompressed. Defaults to 4 MiB.
+    pub max_entry_bytes: u64,
+    /// Most bytes of all entries once uncompressed. Defaults to 16 MiB.
+    pub max_total_bytes: u64,
+}
+
+impl Default for ZipLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 32,
+            max_entry_bytes: 4 << 20,
+            max_total_bytes: 16 << 20,
+        }
+    }
+}
+
+impl ZipLimits {
+    /// Sets the most entries.
+    pub fn max_entries(mut self, n: usize) -> Self {
+        self.max_entries = n;
+        self
+    }
+
+    /// Sets the most bytes of one entry.
+    pub fn max_entry_bytes(mut self, n: u64) -> Self {
+        self.max_entry_bytes = n;
+        self
+    }
+
+    /// Sets the most bytes of all entries.
+    pub fn max_total_bytes(mut self, n: u64) -> Self {
+        self.max_total_bytes = n;
+        self
+    }
+}
+
+/// A D-Trust connector bundle: the zip's files, in archive order.
+///
+/// ```
+/// use idm_config::{DtrustBundle, PropertiesFile};
+///
+/// let props = PropertiesFile::parse(b"certificateTemplates=Advanced SSL ID (RSA)\n", "dtrust.properties");
+/// let bundle = DtrustBundle::from_parts(&props, vec![("client.p12".into(), vec![1, 2, 3])])?;
+/// let zip = bundle.to_zip()?;
+/// let again = DtrustBundle::read(&zip, "upload.zip")?;
+/// assert_eq!(again.file("client.p12"), Some(&[1u8, 2, 3][..]));
+/// # Ok::<(), idm_config::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct DtrustBundle {
+    source_name: String,
+    entries: Vec<(String, Vec<u8>)>,
+}
+
+impl fmt::Debug for DtrustBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DtrustBundle")
+            .field("source", &self.source_name)
+            .field(
+                "entries",
+                &self
+                    .entries
+                    .iter()
+                    .map(|(n, b)| (n, b.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// Checks a zip entry name: relative, no `..`, no drive, no backslash, no NUL.
+fn check_entry_name(name: &str, source_name: &str) -> Result<()> {
+    let unsafe_name = || Error::UnsafeEntryName {
+        source_name: source_name.to_owned(),
+        entry: name.escape_debug().to_string(),
+    };
+    if name.is_empty()
+        || name.starts_with('/')
+        || name.contains(['\\', '\0'])
+        || name.as_bytes().get(1) == Some(&b':')
+    {
+        return Err(unsafe_name());
+    }
+    for component in Path::new(name).components() {
+        match component {
+            Component::Normal(_) | Component::CurDir => {}
+            _ => return Err(unsafe_name()),
+        }
+    }
+    if name.split('/').any(|c| c == "..") {
+        return Err(unsafe_name());
+    }
+    Ok(())
+}
+
+fn too_big(source_name: &str, len: u64, limits: &ZipLimits) -> Error {
+    Error::ZipLimit {
+        source_name: source_name.to_owned(),
+        message: format!(
+            "the archive is {len} bytes, more than the limit of {} bytes",
+            limits.max_total_bytes
+        ),
+    }
+}
+
+fn zip_error(source_name: &str, e: impl fmt::Display) -> Error {
+    Error::Zip {
+        source_name: source_name.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+impl DtrustBundle {
+    /// Reads a zip held in memory with the default [`ZipLimits`].
+    ///
+    /// # Errors
+    /// [`Error::Zip`] for a damaged or truncated archive or an encrypted
+    /// entry, [`Error::UnsafeEntryName`] for absolute or `..` names,
+    /// [`Error::ZipLimit`] when a limit is exceeded.
+    pub fn read(bytes: &[u8], source_name: &str) -> Result<Self> {
+        Self::read_with_limits(bytes, source_name, &ZipLimits::default())
+    }
+
+    /// Reads a zip file with the default [`ZipLimits`].
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read, else as [`DtrustBundle::read`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let io = |e: std::io::Error| Error::Io {
+            path: name.clone(),
+            message: e.to_string(),
+        };
+        let limits = ZipLimits::default();
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > limits.max_total_bytes {
+            return Err(too_big(&name, len, &limits));
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        Self::read_with_limits(&bytes, &name, &limits)
+    }
+
+    /// Reads a zip held in memory. Sizes are counted while decompressing,
+    /// never taken from the headers.
+    ///
+    /// # Errors
+    /// As [`DtrustBundle::read`].
+    pub fn read_with_limits(bytes: &[u8], source_name: &str, limits: &ZipLimits) -> Result<Self> {
+        if bytes.len() as u64 > limits.max_total_bytes {
+            return Err(too_big(source_name, bytes.len() as u64, limits));
+        }
+        let mut archive =
+            zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| zip_error(source_name, e))?;
+        if archive.len() > limits.max_entries {
+            return Err(Error::ZipLimit {
+                source_name: source_name.to_owned(),
+                message: format!(
+                    "{} entries, more than the limit of {}",
+                    archive.len(),
+                    limits.max_entries
+                ),
+            });
+        }
+        let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut total: u64 = 0;
+        for index in 0..archive.len() {
+            let mut file = archive
+                .by_index(index)
+                .map_err(|e| zip_error(source_name, e))?;
+            let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+            check_entry_name(&name, source_name)?;
+            if file.is_dir() {
+                continue;
+            }
+            if file.encrypted() {
+                return Err(zip_error(
+                    source_name,
+                    format!("entry `{name}` is encrypted; zip it without a password"),
+                ));
+            }
+            if entries.iter().any(|(n, _)| *n == name) {
+                return Err(zip_error(
+                    source_name,
+                    format!("entry `{name}` appears twice"),
+                ));
+            }
+            let allowed = limits
+                .max_entry_bytes
+                .min(limits.max_total_bytes.saturating_sub(total));
+            let mut data = Vec::new();
+            (&mut file)
+                .take(allowed.saturating_add(1))
+                .read_to_end(&mut data)
+                .map_err(|e| zip_error(source_name, format!("entry `{name}`: {e}")))?;
+            let len = data.len() as u64;
+            if len > allowed {
+                return Err(Error::ZipLimit {
+                    source_name: source_name.to_owned(),
+                    message: format!(
+                        "entry `{name}` expands beyond the limit ({} bytes per entry, {} in total): refusing a possible zip bomb",
+                        limits.max_entry_bytes, limits.max_total_bytes
+                    ),
+                });
+            }
+            total += len;
+            entries.push((name, data));
+        }
+        Ok(Self {
+            source_name: source_name.to_owned(),
+            entries,
+        })
+    }
+
+    /// Builds a bundle from a properties file (stored under its name) and
+    /// other files (the PKCS#12 and the `.cer`).
+    ///
+    /// # Errors
+    /// [`Error::UnsafeEntryName`] when a name is not a plain file name.
+    pub fn from_parts(properties: &PropertiesFile, files: Vec<(String, Vec<u8>)>) -> Result<Self> {
+        let mut entries = vec![(properties.name().to_owned(), properties.to_bytes())];
+        entries.extend(files);
+        for (name, _) in &entries {
+            if !crate::dtrust::is_plain_file_name(name) {
+                return Err(Error::UnsafeEntryName {
+                    source_name: "bundle".to_owned(),
+                    entry: name.clone(),
+                });
+            }
+        }
+        Ok(Self {
+            source_name: "bundle".to_owned(),
+            entries,
+        })
+    }
+
+    /// The name given when reading.
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// Entry names, in archive order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// An entry's bytes.
+    pub fn file(&self, name: &str) -> Option<&[u8]> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    fn properties_entries(&self) -> Vec<&(String, Vec<u8>)> {
+        self.entries
+            .iter()
+            .filter(|(n, _)| n.to_ascii_lowercase().ends_with(".properties"))
+            .collect()
+    }
+
+    /// The bundle's properties file (the first `.properties` entry), named
+    /// `ZIP!ENTRY` in diagnostics.
+    pub fn properties(&self) -> Option<PropertiesFile> {
+        self.properties_entries()
+            .first()
+            .map(|(n, b)| PropertiesFile::parse(b, &format!("{}!{n}", self.source_name)))
+    }
+
+    /// The zip as bytes (deflate).
+    ///
+    /// # Errors
+    /// [`Error::Zip`] if the archive cannot be built.
+    pub fn to_zip(&self) -> Result<Vec<u8>> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in &self.entries {
+            writer
+                .start_file(name.as_str(), options)
+                .map_err(|e| zip_error(name, e))?;
+            writer.write_all(data).map_err(|e| zip_error(name, e))?;
+        }
+        let cursor = writer.finish().map_err(|e| zip_error("bundle", e))?;
+        Ok(cursor.into_inner())
+    }
+
+    /// Writes the zip to a new file; an existing file is not overwritten.
+    ///
+    /// # Errors
+    /// [`Error::UnsafeTarget`] when the file exists, [`Error::Io`].
+    pub fn write_zip(&self, path: impl AsRef<Path>) -> Result<()> {
+        let bytes = self.to_zip()?;
+        write_new(path.as_ref(), &bytes)
+    }
+
+    /// Writes every entry into `dir` (which must exist) as a new file and
+    /// returns the paths. Nothing is written outside `dir`, nothing is
+    /// overwritten, and entries in sub-folders are refused.
+    ///
+    /// # Errors
+    /// [`Error::UnsafeEntryName`], [`Error::UnsafeTarget`], [`Error::Io`].
+    pub fn extract_to(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
+        let dir = dir.as_ref();
+        let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::Io {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::UnsafeTarget {
+                path: dir.display().to_string(),
+                message: "not a directory (symbolic links are not followed)".to_owned(),
+            });
+        }
+        for (name, _) in &self.entries {
+            check_entry_name(name, &self.source_name)?;
+            if !crate::dtrust::is_plain_file_name(name) {
+                return Err(Error::UnsafeEntryName {
+                    source_name: self.source_name.clone(),
+                    entry: name.clone(),
+                });
+            }
+        }
+        let mut written = Vec::new();
+        for (name, data) in &self.entries {
+            let path = dir.join(name);
+            write_new(&path, data)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
+    /// Checks the bundle: the properties file (every D-Trust rule), that the
+    /// files it names are in the zip, that the PKCS#12 opens with
+    /// `p12Password` and holds a key matching its certificate, certificate
+    /// expiry (warning 30 days before), that the `.cer` is a certificate,
+    /// and files nothing refers to.
+    pub fn check(&self, options: &CheckOptions) -> Checked<Option<DtrustConnectorConfig>> {
+        let mut out = Vec::new();
+        let props = self.properties_entries();
+        let Some((props_name, _)) = props.first() else {
+            out.push(Diagnostic::error(
+                &self.source_name,
+                None,
+                Code::BundleNoProperties,
+                format!(
+                    "no .properties file in the zip (found: {}); add the D-Trust connector properties file",
+                    self.names().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            return Checked::new(None, out);
+        };
+        if props.len() > 1 {
+            out.push(Diagnostic::error(
+                &self.source_name,
+                None,
+                Code::BundleSeveralProperties,
+                format!(
+                    "{} .properties files in the zip ({}); keep only the D-Trust connector's (Nexus_CM.properties belongs to the Certificate Manager connector)",
+                    props.len(),
+                    props.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        let Some(file) = self.properties() else {
+            return Checked::new(None, out);
+        };
+        let checked = DtrustConnectorConfig::from_properties(&file, options);
+        out.extend(checked.diagnostics);
+        let config = checked.value;
+        let mut referenced = vec![props_name.clone()];
+
+        if let Some(p12_name) = &config.p12_file
+            && let Some(bytes) = self.lookup(&file, keys::P12_FILE, p12_name, &mut out)
+        {
+            referenced.push(p12_name.clone());
+            self.check_p12(
+                &file,
+                p12_name,
+                bytes,
+                &config.p12_password,
+                options,
+                &mut out,
+            );
+        }
+        if let Some(cer_name) = &config.server_certificate
+            && let Some(bytes) = self.lookup(&file, keys::SERVER_CERTIFICATE, cer_name, &mut out)
+        {
+            referenced.push(cer_name.clone());
+            self.check_server_cert(cer_name, bytes, options, &mut out);
+        }
+        for name in self.names() {
+            if !referenced.iter().any(|r| r == name) {
+                out.push(Diagnostic::warning(
+                    &self.source_name,
+                    None,
+                    Code::BundleExtraFile,
+                    format!("`{name}` is in the zip but the properties do not refer to it; remove it or name it in p12File/serverCertificate"),
+                ));
+            }
+        }
+        Checked::new(Some(config), out)
+    }
+
+    fn lookup(
+        &self,
+        file: &PropertiesFile,
+        key: &str,
+        name: &str,
+        out: &mut Vec<Diagnostic>,
+    ) -> Option<&[u8]> {
+        if let Some(b) = self.file(name) {
+            return Some(b);
+        }
+        let hint = self
+            .names()
+            .find(|n| n.rsplit('/').next() == Some(name) || n.eq_ignore_ascii_case(name))
+            .map(|n| {
+                format!("; the zip has `{n}`: put the file at the top level with exactly that name")
+            })
+            .unwrap_or_else(|| {
+                format!(
+                    "; the zip holds: {}",
+                    self.names().collect::<Vec<_>>().join(", ")
+                )
+            });
+        out.push(Diagnostic::error(
+            file.name(),
+            file.property(key).map(|p| p.line()),
+            Code::BundleFileMissing,
+            format!("{key} names `{name}`, which is not in the zip{hint}"),
+        ));
+        None
+    }
+
+    fn entry_label(&self, name: &str) -> String {
+        format!("{}!{name}", self.source_name)
+    }
+
+    fn check_p12(
+        &self,
+        file: &PropertiesFile,
+        name: &str,
+        bytes: &[u8],
+        password: &Secret,
+        options: &CheckOptions,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let label = self.entry_label(name);
+        let line = file
+            .property(keys::P12_PASSWORD)
+            .or_else(|| file.property(keys::P12_FILE))
+            .map(|p| p.line());
+        match ClientIdentity::from_pkcs12_der(bytes, &label, password) {
+            Ok(identity) => {
+                let cert = identity.certificate();
+                check_validity(
+                    &label,
+                    "client certificate",
+                    cert,
+                    options,
+                    Code::BundleClientExpired,
+                    Code::BundleClientExpired,
+                    Code::BundleClientExpiring,
+                    out,
+                );
+            }
+            Err(
+                smartid_core::Error::WrongPassword { .. }
+                | smartid_core::Error::PasswordRequired { .. },
+            ) => {
+                let which = if file.contains_key(keys::P12_PASSWORD) {
+                    "p12Password"
+                } else {
+                    "the default password 123456 (p12Password is not set)"
+                };
+                out.push(Diagnostic::error(
+                    file.name(),
+                    line,
+                    Code::BundleWrongPassword,
+                    format!("`{name}` does not open with {which}: the PKCS#12's integrity check failed; set p12Password to the password the file was exported with"),
+                ));
+            }
+            Err(e) => out.push(Diagnostic::error(
+                &label,
+                None,
+                Code::BundleNoIdentity,
+                format!("not a usable client keystore: {e}"),
+            )),
+        }
+    }
+
+    fn check_server_cert(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        options: &CheckOptions,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let label = self.entry_label(name);
+        let parsed = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+            Certificate::all_from_pem(bytes, &label).and_then(|mut v| {
+                if v.is_empty() {
+                    Err(smartid_core::Error::NotACertificate {
+                        source_name: label.clone(),
+                        detail: "no CERTIFICATE block".to_owned(),
+                    })
+                } else {
+                    Ok(v.remove(0))
+                }
+            })
+        } else {
+            Certificate::from_der(bytes, &label)
+        };
+        match parsed {
+            Ok(cert) => check_validity(&label, "server certificate", &cert, options, Code::BundleServerExpired, Code::BundleServerExpired, Code::BundleServerExpiring, out),
+            Err(e) => out.push(Diagnostic::error(
+                &label,
+                None,
+                Code::BundleServerNotCertificate,
+                format!("the D-Trust server certificate is not a certificate ({e}); export the D-Trust CA certificate as .cer (DER or PEM)"),
+            )),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_validity(
+    label: &str,
+    what: &str,
+    cert: &Certificate,
+    options: &CheckOptions,
+    expired: Code,
+    not_yet: Code,
+    expiring: Code,
+    out: &mut Vec<Diagnostic>,
+) {
+    let now = options.now;
+    if cert.not_after() < now {
+        out.push(Diagnostic::error(
+            label,
+            None,
+            expired,
+            format!(
+                "the {what} `{}` expired on {}; get a new one from D-Trust",
+                cert.subject(),
+                cert.not_after_rfc3339()
+            ),
+        ));
+    } else if cert.not_before() > now {
+        out.push(Diagnostic::error(
+            label,
+            None,
+            not_yet,
+            format!(
+                "the {what} `{}` is not valid before {}; check the system clock or wait",
+                cert.subject(),
+                cert.not_before_rfc3339()
+            ),
+        ));
+    } else if cert.not_after()
+        < now
+            .checked_add(options.expiry_warning)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    {
+        out.push(Diagnostic::warning(
+            label,
+            None,
+            expiring,
+            format!(
+                "the {what} `{}` expires on {}; renew it before then",
+                cert.subject(),
+                cert.not_after_rfc3339()
+            ),
+        ));
+    }
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::UnsafeTarget {
+                    path: path.display().to_string(),
+                    message: "already exists; refusing to overwrite".to_owned(),
+                }
+            } else {
+                io(e)
+            }
+        })?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)
+}

@@ -1,0 +1,670 @@
+//! The D-Trust connector's properties file (`dtrust.properties`), read into a
+//! typed model and checked.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use smartid_core::Secret;
+
+use crate::checked::Checked;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::properties::PropertiesFile;
+use crate::templates::{CertificateTemplate, Location, check_templates};
+
+/// The keys of the D-Trust connector file, as named by the seed or chosen by
+/// this project (see `docs/idm-config.md`).
+pub mod keys {
+    /// D-Trust service URL: REST base URL, or SOAP endpoint (this project's name).
+    pub const URL: &str = "url";
+    /// File name of the client PKCS#12 inside the bundle (this project's name).
+    pub const P12_FILE: &str = "p12File";
+    /// Password of the client PKCS#12 (seed; default 123456).
+    pub const P12_PASSWORD: &str = "p12Password";
+    /// File name of the D-Trust server certificate inside the bundle (this project's name).
+    pub const SERVER_CERTIFICATE: &str = "serverCertificate";
+    /// SOAP only: the service's WSDL target namespace (seed).
+    pub const NAMESPACE_URI: &str = "namespaceURI";
+    /// SOAP only: the service name (seed).
+    pub const LOCAL_PART: &str = "localPart";
+    /// HTTP proxy host (this project's name).
+    pub const PROXY_HOST: &str = "proxyHost";
+    /// HTTP proxy port (this project's name).
+    pub const PROXY_PORT: &str = "proxyPort";
+    /// Name of the Certificate Manager connector used for key backup (seed).
+    pub const KEY_ARCHIVE: &str = "keyArchive";
+    /// Prefix of the product -> CM token procedure mapping:
+    /// `tokenProcedure.<product>=<procedure>` (this project's name).
+    pub const TOKEN_PROCEDURE_PREFIX: &str = "tokenProcedure.";
+    /// The semicolon-delimited certificate templates (seed; required).
+    pub const CERTIFICATE_TEMPLATES: &str = "certificateTemplates";
+    /// The e-mail domains verified at D-Trust, `;` or `,` separated; read
+    /// only by this crate's checks (this project's name).
+    pub const VERIFIED_EMAIL_DOMAINS: &str = "verifiedEmailDomains";
+    /// Belongs in `Nexus_CM.properties` (seed).
+    pub const CA_TOKEN_PROCEDURE_IMPORT_CERT: &str = "caTokenProcedureImportCert";
+}
+
+/// The default PKCS#12 password of the Identity Manager D-Trust connector.
+pub const DEFAULT_P12_PASSWORD: &str = "123456";
+
+/// Options of the checks.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// The time certificates are checked against. Defaults to now.
+    pub now: SystemTime,
+    /// Warn when a certificate expires within this time. Defaults to 30 days.
+    pub expiry_warning: Duration,
+    /// E-mail domains verified at D-Trust, in addition to the file's
+    /// `verifiedEmailDomains`. Empty (the default) with no such key means
+    /// no domain check.
+    pub verified_email_domains: Vec<String>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            now: SystemTime::now(),
+            expiry_warning: Duration::from_secs(30 * 24 * 3600),
+            verified_email_domains: Vec::new(),
+        }
+    }
+}
+
+impl CheckOptions {
+    /// Checks against `now` instead of the current time.
+    pub fn at(mut self, now: SystemTime) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Adds verified e-mail domains (`example.com`, or `*.example.com` for subdomains).
+    pub fn verified_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.verified_email_domains
+            .extend(domains.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// Which D-Trust interface the connector uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DtrustTransport {
+    /// REST: `namespaceURI` and `localPart` absent. The supported interface.
+    Rest,
+    /// Legacy SOAP: both `namespaceURI` and `localPart` set. Being phased out.
+    Soap {
+        /// WSDL target namespace.
+        namespace_uri: String,
+        /// Service name.
+        local_part: String,
+    },
+}
+
+/// An HTTP proxy (the connector supports no proxy authentication).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProxyConfig {
+    /// Host name or IP address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+/// The D-Trust connector configuration, as read from its properties file.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DtrustConnectorConfig {
+    /// The service URL (`url`).
+    pub url: Option<String>,
+    /// REST or SOAP, from the presence of `namespaceURI`/`localPart`.
+    pub transport: DtrustTransport,
+    /// The client PKCS#12's file name in the bundle (`p12File`).
+    pub p12_file: Option<String>,
+    /// The PKCS#12 password (`p12Password`, default 123456).
+    pub p12_password: Secret,
+    /// The server certificate's file name in the bundle (`serverCertificate`).
+    pub server_certificate: Option<String>,
+    /// The HTTP proxy (`proxyHost`, `proxyPort`).
+    pub proxy: Option<ProxyConfig>,
+    /// The Certificate Manager connector for key backup (`keyArchive`).
+    pub key_archive: Option<String>,
+    /// D-Trust product -> CM token procedure (`tokenProcedure.<product>`), in file order.
+    pub token_procedures: Vec<(String, String)>,
+    /// The certificate templates (`certificateTemplates`).
+    pub certificate_templates: Vec<CertificateTemplate>,
+    /// Verified e-mail domains (`verifiedEmailDomains` plus the options').
+    pub verified_email_domains: Vec<String>,
+}
+
+impl fmt::Debug for DtrustConnectorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DtrustConnectorConfig")
+            .field("url", &self.url)
+            .field("transport", &self.transport)
+            .field("p12_file", &self.p12_file)
+            .field("p12_password", &self.p12_password)
+            .field("server_certificate", &self.server_certificate)
+            .field("proxy", &self.proxy)
+            .field("key_archive", &self.key_archive)
+            .field("token_procedures", &self.token_procedures)
+            .field("certificate_templates", &self.certificate_templates)
+            .field("verified_email_domains", &self.verified_email_domains)
+            .finish()
+    }
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    keys::URL,
+    keys::P12_FILE,
+    keys::P12_PASSWORD,
+    keys::SERVER_CERTIFICATE,
+    keys::NAMESPACE_URI,
+    keys::LOCAL_PART,
+    keys::PROXY_HOST,
+    keys::PROXY_PORT,
+    keys::KEY_ARCHIVE,
+    keys::CERTIFICATE_TEMPLATES,
+    keys::VERIFIED_EMAIL_DOMAINS,
+];
+
+const PROXY_AUTH_KEYS: &[&str] = &[
+    "proxyUser",
+    "proxyUsername",
+    "proxyUserName",
+    "proxyPassword",
+    "proxyAuth",
+];
+
+struct Reader<'a> {
+    file: &'a PropertiesFile,
+    out: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn line(&self, key: &str) -> Option<usize> {
+        self.file.property(key).map(|p| p.line())
+    }
+
+    fn error(&mut self, key: &str, code: Code, message: impl Into<String>) {
+        let line = self.line(key);
+        self.out
+            .push(Diagnostic::error(self.file.name(), line, code, message));
+    }
+
+    fn warning(&mut self, key: &str, code: Code, message: impl Into<String>) {
+        let line = self.line(key);
+        self.out
+            .push(Diagnostic::warning(self.file.name(), line, code, message));
+    }
+
+    /// A non-empty trimmed value, or `None` (reporting `code` when present but empty).
+    fn required(&mut self, key: &str, code: Code, what: &str) -> Option<String> {
+        match self.file.get(key).map(str::trim) {
+            Some(v) if !v.is_empty() => Some(v.to_owned()),
+            Some(_) => {
+                self.error(key, code, format!("{key} is empty; set it to {what}"));
+                None
+            }
+            None => {
+                self.error(
+                    key,
+                    code,
+                    format!("{key} is missing; add `{key}=` with {what}"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Whether `name` is a plain file name (no folder, no `..`, not absolute).
+pub(crate) fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && !(name.len() >= 2 && name.as_bytes().get(1) == Some(&b':'))
+}
+
+impl DtrustConnectorConfig {
+    /// Reads and checks a D-Trust connector properties file. Every problem
+    /// is reported at once; the value is filled as far as possible.
+    pub fn from_properties(file: &PropertiesFile, options: &CheckOptions) -> Checked<Self> {
+        let mut r = Reader {
+            file,
+            out: Vec::new(),
+        };
+
+        let url = r.required(
+            keys::URL,
+            Code::UrlMissing,
+            "the D-Trust service URL (https://...)",
+        );
+        if let Some(u) = &url {
+            match url::Url::parse(u) {
+                Ok(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {}
+                Ok(parsed) => r.error(
+                    keys::URL,
+                    Code::UrlInvalid,
+                    format!(
+                        "url must be https:// with a host (found scheme `{}`); D-Trust is reached over mutual TLS",
+                        parsed.scheme()
+                    ),
+                ),
+                Err(e) => r.error(
+                    keys::URL,
+                    Code::UrlInvalid,
+                    format!("url is not an absolute URL ({e}); write e.g. https://host/path"),
+                ),
+            }
+        }
+
+        let transport = read_transport(&mut r);
+
+        let p12_file = r.required(
+            keys::P12_FILE,
+            Code::P12FileMissing,
+            "the PKCS#12 file name in the zip",
+        );
+        let server_certificate = r.required(
+            keys::SERVER_CERTIFICATE,
+            Code::ServerCertificateMissing,
+            "the D-Trust server certificate (.cer) file name in the zip",
+        );
+        for (key, name) in [
+            (keys::P12_FILE, &p12_file),
+            (keys::SERVER_CERTIFICATE, &server_certificate),
+        ] {
+            if let Some(name) = name
+                && !is_plain_file_name(name)
+            {
+                r.error(
+                    key,
+                    Code::FileNameNotPlain,
+                    format!("{key} `{name}` is not a plain file name; the files sit at the top level of the zip: write the name without folders"),
+                );
+            }
+        }
+
+        let p12_password = match file.get(keys::P12_PASSWORD) {
+            Some("") => {
+                r.error(
+                    keys::P12_PASSWORD,
+                    Code::P12PasswordEmpty,
+                    "p12Password is empty; set it to the PKCS#12 password, or remove the line to use the default",
+                );
+                Secret::new("")
+            }
+            Some(p) => Secret::new(p),
+            None => Secret::new(DEFAULT_P12_PASSWORD),
+        };
+
+        let proxy = read_proxy(&mut r);
+
+        for key in PROXY_AUTH_KEYS {
+            if file.contains_key(key) {
+                r.error(
+                    key,
+                    Code::ProxyAuthUnsupported,
+                    format!("{key}: the D-Trust connector does not support proxy authentication; use a proxy that needs none and remove the line"),
+                );
+            }
+        }
+
+        let key_archive = match file.get(keys::KEY_ARCHIVE).map(str::trim) {
+            Some("") => {
+                r.error(
+                    keys::KEY_ARCHIVE,
+                    Code::KeyArchiveEmpty,
+                    "keyArchive is empty; name the Certificate Manager connector for key backup, or remove the line",
+                );
+                None
+            }
+            other => other.map(str::to_owned),
+        };
+        let mut token_procedures = Vec::new();
+        let mappings: Vec<_> = file
+            .iter()
+            .filter_map(|p| {
+                p.key()
+                    .strip_prefix(keys::TOKEN_PROCEDURE_PREFIX)
+                    .map(|product| {
+                        (
+                            p.key().to_owned(),
+                            product.to_owned(),
+                            p.value().trim().to_owned(),
+                        )
+                    })
+            })
+            .collect();
+        for (key, product, procedure) in mappings {
+            if product.trim().is_empty() || procedure.is_empty() {
+                r.error(
+                    &key,
+                    Code::KeyArchiveEmpty,
+                    format!("`{key}` needs a product after `tokenProcedure.` and a CM token procedure as value, e.g. tokenProcedure.Advanced\\ SSL\\ ID\\ (RSA)=DTrust import"),
+                );
+                continue;
+            }
+            token_procedures.push((product, procedure));
+        }
+        if key_archive.is_none()
+            && !token_procedures.is_empty()
+            && !file.contains_key(keys::KEY_ARCHIVE)
+        {
+            let first = format!(
+                "{}{}",
+                keys::TOKEN_PROCEDURE_PREFIX,
+                token_procedures
+                    .first()
+                    .map(|t| t.0.as_str())
+                    .unwrap_or_default()
+            );
+            r.warning(
+                &first,
+                Code::MappingWithoutKeyArchive,
+                "product to token procedure mappings are only used for key backup, but keyArchive is not set; add keyArchive=<CM connector> or remove the mappings",
+            );
+        }
+        if key_archive.is_some() && token_procedures.is_empty() {
+            r.warning(
+                keys::KEY_ARCHIVE,
+                Code::KeyArchiveWithoutMapping,
+                "keyArchive is set but no product is mapped to a CM token procedure; add tokenProcedure.<product>=<procedure> for each product whose keys are backed up",
+            );
+        }
+
+        let mut verified_email_domains = options.verified_email_domains.clone();
+        if let Some(list) = file.get(keys::VERIFIED_EMAIL_DOMAINS) {
+            verified_email_domains.extend(
+                list.split([';', ','])
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+
+        let certificate_templates = match file.property(keys::CERTIFICATE_TEMPLATES) {
+            None => {
+                r.out.push(Diagnostic::error(
+                    file.name(),
+                    None,
+                    Code::TemplatesMissing,
+                    "certificateTemplates is missing: the D-Trust connector would fail to start when Tomcat deploys it; add certificateTemplates=<product>;<product>...",
+                ));
+                Vec::new()
+            }
+            Some(p) if p.value().trim().is_empty() => {
+                r.error(
+                    keys::CERTIFICATE_TEMPLATES,
+                    Code::TemplatesEmpty,
+                    "certificateTemplates is empty: the D-Trust connector would fail to start when Tomcat deploys it; list the templates separated by `;`",
+                );
+                Vec::new()
+            }
+            Some(p) => {
+                let at = Location {
+                    file: file.name(),
+                    line: Some(p.line()),
+                };
+                check_templates(p.value(), &at, &verified_email_domains, &mut r.out)
+            }
+        };
+
+        for p in file.iter() {
+            let key = p.key();
+            if KNOWN_KEYS.contains(&key)
+                || PROXY_AUTH_KEYS.contains(&key)
+                || key.starts_with(keys::TOKEN_PROCEDURE_PREFIX)
+            {
+                continue;
+            }
+            let message = if key == keys::CA_TOKEN_PROCEDURE_IMPORT_CERT {
+                "caTokenProcedureImportCert belongs in Nexus_CM.properties (the Certificate Manager connector), not in the D-Trust file; move it there".to_owned()
+            } else if let Some(suggestion) = suggest(key) {
+                format!("unknown key `{key}` (ignored); did you mean `{suggestion}`?")
+            } else {
+                format!(
+                    "unknown key `{key}` (ignored by these checks); see docs/idm-config.md for the keys read"
+                )
+            };
+            r.out.push(Diagnostic::warning(
+                file.name(),
+                Some(p.line()),
+                Code::UnknownKey,
+                message,
+            ));
+        }
+
+        let mut diagnostics: Vec<Diagnostic> = file.diagnostics().to_vec();
+        diagnostics.extend(r.out);
+        diagnostics.sort_by_key(|d| d.line.unwrap_or(0));
+        Checked::new(
+            Self {
+                url,
+                transport,
+                p12_file,
+                p12_password,
+                server_certificate,
+                proxy,
+                key_archive,
+                token_procedures,
+                certificate_templates,
+                verified_email_domains,
+            },
+            diagnostics,
+        )
+    }
+
+    /// Writes this configuration as a new properties file (REST or SOAP
+    /// keys as the transport says; the password only when it is not the default).
+    pub fn to_properties(&self, name: &str) -> PropertiesFile {
+        let mut f = PropertiesFile::new(name);
+        if let Some(u) = &self.url {
+            f.set(keys::URL, u);
+        }
+        if let DtrustTransport::Soap {
+            namespace_uri,
+            local_part,
+        } = &self.transport
+        {
+            f.set(keys::NAMESPACE_URI, namespace_uri);
+            f.set(keys::LOCAL_PART, local_part);
+        }
+        if let Some(p) = &self.p12_file {
+            f.set(keys::P12_FILE, p);
+        }
+        if self.p12_password.expose_secret() != DEFAULT_P12_PASSWORD {
+            f.set(keys::P12_PASSWORD, self.p12_password.expose_secret());
+        }
+        if let Some(s) = &self.server_certificate {
+            f.set(keys::SERVER_CERTIFICATE, s);
+        }
+        if let Some(p) = &self.proxy {
+            f.set(keys::PROXY_HOST, &p.host);
+            f.set(keys::PROXY_PORT, &p.port.to_string());
+        }
+        if let Some(k) = &self.key_archive {
+            f.set(keys::KEY_ARCHIVE, k);
+        }
+        for (product, procedure) in &self.token_procedures {
+            f.set(
+                &format!("{}{product}", keys::TOKEN_PROCEDURE_PREFIX),
+                procedure,
+            );
+        }
+        let templates: Vec<String> = self
+            .certificate_templates
+            .iter()
+            .map(CertificateTemplate::to_spec)
+            .collect();
+        f.set(keys::CERTIFICATE_TEMPLATES, &templates.join(";"));
+        f
+    }
+}
+
+fn read_transport(r: &mut Reader<'_>) -> DtrustTransport {
+    let ns = r
+        .file
+        .get(keys::NAMESPACE_URI)
+        .map(str::trim)
+        .map(str::to_owned);
+    let lp = r
+        .file
+        .get(keys::LOCAL_PART)
+        .map(str::trim)
+        .map(str::to_owned);
+    for (key, v) in [(keys::NAMESPACE_URI, &ns), (keys::LOCAL_PART, &lp)] {
+        if v.as_deref() == Some("") {
+            r.error(
+                key,
+                Code::SoapKeyEmpty,
+                format!("{key} is present but empty; for the REST interface you MUST NOT set it: remove the line entirely (for SOAP give its value)"),
+            );
+        }
+    }
+    match (ns.filter(|s| !s.is_empty()), lp.filter(|s| !s.is_empty())) {
+        (Some(namespace_uri), Some(local_part)) => {
+            r.warning(
+                keys::NAMESPACE_URI,
+                Code::SoapDeprecated,
+                "namespaceURI and localPart select the legacy SOAP interface, which D-Trust is phasing out and no longer enables for new accounts; move to REST: remove both lines and set the REST url",
+            );
+            DtrustTransport::Soap {
+                namespace_uri,
+                local_part,
+            }
+        }
+        (Some(_), None) => {
+            r.error(
+                keys::NAMESPACE_URI,
+                Code::SoapHalfConfigured,
+                "namespaceURI is set without localPart; for REST remove namespaceURI, for legacy SOAP add localPart",
+            );
+            DtrustTransport::Rest
+        }
+        (None, Some(_)) => {
+            r.error(
+                keys::LOCAL_PART,
+                Code::SoapHalfConfigured,
+                "localPart is set without namespaceURI; for REST remove localPart, for legacy SOAP add namespaceURI",
+            );
+            DtrustTransport::Rest
+        }
+        (None, None) => DtrustTransport::Rest,
+    }
+}
+
+fn read_proxy(r: &mut Reader<'_>) -> Option<ProxyConfig> {
+    let host = r
+        .file
+        .get(keys::PROXY_HOST)
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    let port = r
+        .file
+        .get(keys::PROXY_PORT)
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    match (host, port) {
+        (None, None) => None,
+        (Some(_), None) => {
+            r.error(
+                keys::PROXY_HOST,
+                Code::ProxyIncomplete,
+                "proxyHost is set without proxyPort; add proxyPort=<port> or remove proxyHost",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            r.error(
+                keys::PROXY_PORT,
+                Code::ProxyIncomplete,
+                "proxyPort is set without proxyHost; add proxyHost=<host> or remove proxyPort",
+            );
+            None
+        }
+        (Some(host), Some(port)) => {
+            match port.parse::<u16>() {
+                Ok(p) if p > 0 => Some(ProxyConfig {
+                    host: host.to_owned(),
+                    port: p,
+                }),
+                _ => {
+                    r.error(keys::PROXY_PORT, Code::ProxyPortInvalid, format!("proxyPort `{port}` is not a port number; write a number from 1 to 65535"));
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// A known key close to `key` (case or a small typo).
+fn suggest(key: &str) -> Option<&'static str> {
+    KNOWN_KEYS
+        .iter()
+        .copied()
+        .chain([keys::TOKEN_PROCEDURE_PREFIX])
+        .find(|k| {
+            k.eq_ignore_ascii_case(key)
+                || edit_distance(&k.to_ascii_lowercase(), &key.to_ascii_lowercase()) <= 2
+        })
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(usize::MAX - 1) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX - 1) + 1;
+            let ins = cur.get(j).copied().unwrap_or(usize::MAX - 1) + 1;
+            if let Some(slot) = cur.get_mut(j + 1) {
+                *slot = sub.min(del).min(ins);
+            }
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_get_a_suggestion() {
+        assert_eq!(suggest("p12Pasword"), Some(keys::P12_PASSWORD));
+        assert_eq!(suggest("NAMESPACEURI"), Some(keys::NAMESPACE_URI));
+        assert_eq!(suggest("somethingElse"), None);
+    }
+
+    #[test]
+    fn written_config_reads_back_the_same() {
+        let text = "url=https://d/rest\nnamespaceURI=http://ns/\nlocalPart=Svc\np12File=c.p12\np12Password=pw=1\nserverCertificate=s.cer\nproxyHost=p\nproxyPort=8080\nkeyArchive=Key archive\ntokenProcedure.Advanced\\ SSL\\ ID\\ (RSA)=Imp\ncertificateTemplates=A|CN=x\\\\, y,E=a@example.com|email:b@example.com;B\n";
+        let file = PropertiesFile::parse(text.as_bytes(), "d.properties");
+        let c = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default());
+        assert_eq!(
+            c.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+            [Code::SoapDeprecated]
+        );
+        let written = c.value.to_properties("d.properties");
+        let again =
+            DtrustConnectorConfig::from_properties(&written, &CheckOptions::default()).value;
+        assert_eq!(again.transport, c.value.transport);
+        assert_eq!(again.p12_password, c.value.p12_password);
+        assert_eq!(
+            again.token_procedures,
+            [("Advanced SSL ID (RSA)".to_owned(), "Imp".to_owned())]
+        );
+        assert_eq!(again.certificate_templates, c.value.certificate_templates);
+        assert_eq!(again.proxy, c.value.proxy);
+        assert!(!format!("{again:?}").contains("pw=1"));
+    }
+}

@@ -1,0 +1,424 @@
+//! `.properties` files: parsed with Java's rules, edited in place, written
+//! back with unchanged lines byte-identical.
+
+mod escape;
+mod parser;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::diagnostic::{Code, Diagnostic};
+pub use parser::Property;
+use parser::{Item, ItemKind, Prefix, Raw};
+
+const UTF8_BOM: &str = "\u{feff}";
+
+/// The character encoding of a `.properties` file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// UTF-8 (the default; a byte-order mark is kept if present).
+    Utf8,
+    /// ISO-8859-1, what Java's `Properties.load(InputStream)` reads; chosen
+    /// when the bytes are not valid UTF-8.
+    Latin1,
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Utf8 => "UTF-8",
+            Self::Latin1 => "ISO-8859-1",
+        })
+    }
+}
+
+/// A `.properties` file: its entries as Java would load them, plus every
+/// comment, blank line and line ending, so that it can be edited and
+/// written back with the lines you did not touch byte-identical.
+///
+/// ```
+/// use idm_config::PropertiesFile;
+///
+/// let mut file = PropertiesFile::parse(b"# D-Trust\nkeyArchive = Key archive\np12Password=123456\n", "dtrust.properties");
+/// assert_eq!(file.get("keyArchive"), Some("Key archive"));
+/// file.set("p12Password", "s3cr=t");
+/// assert_eq!(file.to_bytes(), b"# D-Trust\nkeyArchive = Key archive\np12Password=s3cr\\=t\n");
+/// ```
+#[derive(Clone)]
+pub struct PropertiesFile {
+    name: String,
+    encoding: Encoding,
+    bom: bool,
+    /// The decoded text items point into (edited items own their text).
+    source: String,
+    items: Vec<Item>,
+    /// Key -> index in `items` of the entry that wins.
+    index: HashMap<Arc<str>, usize, BuildFxHasher>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Debug for PropertiesFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values may be passwords: show only the keys.
+        f.debug_struct("PropertiesFile")
+            .field("name", &self.name)
+            .field("encoding", &self.encoding)
+            .field("keys", &self.iter().map(Property::key).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PropertiesFile {
+    /// Parses bytes: UTF-8 when they are valid UTF-8, ISO-8859-1 otherwise.
+    /// `name` names the file in diagnostics. Parsing never fails: syntax
+    /// problems are in [`PropertiesFile::diagnostics`].
+    pub fn parse(bytes: &[u8], name: &str) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self::parse_str(text, name),
+            Err(_) => {
+                let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+                Self::parse_text(&text, name, Encoding::Latin1, false)
+            }
+        }
+    }
+
+    /// Parses text that is already decoded; it is written back as UTF-8.
+    pub fn parse_str(text: &str, name: &str) -> Self {
+        match text.strip_prefix(UTF8_BOM) {
+            Some(rest) => Self::parse_text(rest, name, Encoding::Utf8, true),
+            None => Self::parse_text(text, name, Encoding::Utf8, false),
+        }
+    }
+
+    /// An empty file (written as UTF-8).
+    pub fn new(name: &str) -> Self {
+        Self::parse_text("", name, Encoding::Utf8, false)
+    }
+
+    fn parse_text(text: &str, name: &str, encoding: Encoding, bom: bool) -> Self {
+        let mut diagnostics = Vec::new();
+        let items = parser::parse(text, name, &mut diagnostics);
+        let mut file = Self {
+            name: name.to_owned(),
+            encoding,
+            bom,
+            source: text.to_owned(),
+            items,
+            index: HashMap::default(),
+            diagnostics,
+        };
+        if file.reindex() {
+            file.check_duplicates();
+        }
+        if encoding == Encoding::Utf8 {
+            file.check_non_ascii();
+        }
+        file
+    }
+
+    /// Rebuilds the key index; returns whether some key is repeated.
+    fn reindex(&mut self) -> bool {
+        self.index.clear();
+        self.index.reserve(self.items.len());
+        let mut entries = 0;
+        for (i, item) in self.items.iter().enumerate() {
+            if let ItemKind::Entry { property, .. } = &item.kind {
+                self.index.insert(Arc::clone(&property.key), i);
+                entries += 1;
+            }
+        }
+        entries > self.index.len()
+    }
+
+    fn is_winner(&self, i: usize, key: &str) -> bool {
+        self.index.get(key) == Some(&i)
+    }
+
+    fn check_duplicates(&mut self) {
+        let mut found = Vec::new();
+        for (i, item) in self.items.iter().enumerate() {
+            let ItemKind::Entry { property: p, .. } = &item.kind else {
+                continue;
+            };
+            if !self.is_winner(i, p.key())
+                && let Some(winner) = self.property(p.key())
+            {
+                found.push(Diagnostic::warning(
+                    &self.name,
+                    Some(p.line()),
+                    Code::DuplicateKey,
+                    format!(
+                        "`{}` is set again on line {}, which wins; remove one of the two",
+                        p.key(),
+                        winner.line()
+                    ),
+                ));
+            }
+        }
+        self.diagnostics.extend(found);
+    }
+
+    fn check_non_ascii(&mut self) {
+        let first = self.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Entry { property, .. } if !item.raw.as_str(&self.source).is_ascii() => {
+                Some(property)
+            }
+            _ => None,
+        });
+        if let Some(p) = first {
+            let d = Diagnostic::warning(
+                &self.name,
+                Some(p.line()),
+                Code::NonAsciiUtf8,
+                format!(
+                    "`{}` holds non-ASCII characters stored as UTF-8; Java's Properties.load(InputStream) reads ISO-8859-1 and would garble them: write them as \\uXXXX escapes (e.g. \\u00F3 for ó)",
+                    p.key()
+                ),
+            );
+            self.diagnostics.push(d);
+        }
+    }
+
+    /// The name given at parse time.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The encoding the file was read in and will be written in.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Syntax problems found while parsing (malformed escapes, duplicate
+    /// keys, non-ASCII UTF-8, a trailing continuation).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The value Java would load for `key` (the last one when repeated).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.property(key).map(Property::value)
+    }
+
+    /// The entry that wins for `key`, with its line.
+    pub fn property(&self, key: &str) -> Option<&Property> {
+        let item = self.items.get(*self.index.get(key)?)?;
+        match &item.kind {
+            ItemKind::Entry { property, .. } => Some(property),
+            _ => None,
+        }
+    }
+
+    /// Whether `key` is present (even with an empty value).
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.property(key).is_some()
+    }
+
+    /// The entries Java would load (the last of repeated keys), in file order.
+    pub fn iter(&self) -> impl Iterator<Item = &Property> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| match &item.kind {
+                ItemKind::Entry { property, .. } if self.is_winner(i, &property.key) => {
+                    Some(property)
+                }
+                _ => None,
+            })
+    }
+
+    /// Every entry in file order, including those overridden by a later duplicate.
+    pub fn all_entries(&self) -> impl Iterator<Item = &Property> {
+        self.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Entry { property, .. } => Some(property),
+            _ => None,
+        })
+    }
+
+    /// How many keys Java would load.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.all_entries().next().is_none()
+    }
+
+    /// Sets `key` to `value`. An existing entry (the winning one) is
+    /// rewritten in place, keeping its indentation, key spelling and
+    /// separator; otherwise the entry is appended. Every other line stays
+    /// byte-identical. Characters the file's encoding cannot hold are
+    /// written as `\uXXXX`.
+    pub fn set(&mut self, key: &str, value: &str) {
+        let max_char = self.max_char();
+        let newline = self.newline().to_owned();
+        let escaped_value = escape::escape_value(value, max_char);
+        let target = self.index.get(key).copied();
+        match target.and_then(|i| self.items.get_mut(i)) {
+            Some(item) => {
+                let raw = item.raw.as_str(&self.source);
+                let ending = line_ending_of(raw).to_owned();
+                if let ItemKind::Entry { property, prefix } = &mut item.kind {
+                    let prefix_text = match *prefix {
+                        Some(p) => {
+                            let mut text = raw.get(..p.len).unwrap_or_default().to_owned();
+                            if p.add_separator {
+                                text.push('=');
+                            }
+                            text
+                        }
+                        None => format!("{}=", escape::escape_key(key, max_char)),
+                    };
+                    *prefix = Some(Prefix {
+                        len: prefix_text.len(),
+                        add_separator: false,
+                    });
+                    item.raw = Raw::Owned(format!("{prefix_text}{escaped_value}{ending}"));
+                    property.value = value.to_owned();
+                }
+            }
+            None => {
+                if let Some(last) = self.items.last_mut() {
+                    let raw = last.raw.as_str(&self.source);
+                    if !raw.is_empty() && line_ending_of(raw).is_empty() {
+                        last.raw = Raw::Owned(format!("{raw}{newline}"));
+                    }
+                }
+                let prefix = format!("{}=", escape::escape_key(key, max_char));
+                self.items.push(Item {
+                    raw: Raw::Owned(format!("{prefix}{escaped_value}{newline}")),
+                    kind: ItemKind::Entry {
+                        property: Property {
+                            key: Arc::from(key),
+                            value: value.to_owned(),
+                            line: 0,
+                        },
+                        prefix: Some(Prefix {
+                            len: prefix.len(),
+                            add_separator: false,
+                        }),
+                    },
+                });
+            }
+        }
+        self.renumber();
+    }
+
+    /// Removes every entry for `key` (with its continuation lines); returns
+    /// how many were removed.
+    pub fn remove(&mut self, key: &str) -> usize {
+        let before = self.items.len();
+        self.items.retain(
+            |item| !matches!(&item.kind, ItemKind::Entry { property, .. } if &*property.key == key),
+        );
+        let removed = before - self.items.len();
+        self.renumber();
+        removed
+    }
+
+    /// The file as text (without a byte-order mark).
+    pub fn to_text(&self) -> String {
+        self.items
+            .iter()
+            .map(|i| i.raw.as_str(&self.source))
+            .collect()
+    }
+
+    /// The file as bytes in its encoding; unchanged lines are byte-identical
+    /// to the input.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let text = self.to_text();
+        match self.encoding {
+            Encoding::Utf8 => {
+                let mut out = Vec::with_capacity(text.len() + 3);
+                if self.bom {
+                    out.extend_from_slice(UTF8_BOM.as_bytes());
+                }
+                out.extend_from_slice(text.as_bytes());
+                out
+            }
+            // Every char is <= U+00FF: read as Latin-1 or escaped by `set`.
+            Encoding::Latin1 => text
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                .collect(),
+        }
+    }
+
+    fn max_char(&self) -> u32 {
+        match self.encoding {
+            Encoding::Utf8 => 0x10FFFF,
+            Encoding::Latin1 => 0xFF,
+        }
+    }
+
+    /// The first line ending used in the file, `\n` when there is none.
+    fn newline(&self) -> &'static str {
+        let text = self
+            .items
+            .iter()
+            .map(|i| line_ending_of(i.raw.as_str(&self.source)))
+            .find(|e| !e.is_empty());
+        match text {
+            Some("\r\n") => "\r\n",
+            Some("\r") => "\r",
+            _ => "\n",
+        }
+    }
+
+    fn renumber(&mut self) {
+        let _ = self.reindex();
+        let mut line = 1;
+        for item in &mut self.items {
+            if let ItemKind::Entry { property, .. } = &mut item.kind {
+                property.line = line;
+            }
+            line += parser::count_lines(item.raw.as_str(&self.source));
+        }
+    }
+}
+
+/// A fast non-cryptographic hasher (the multiply-rotate scheme of rustc's
+/// FxHash) for the key index: keys are short and the input is a local file.
+#[derive(Clone, Copy, Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type BuildFxHasher = std::hash::BuildHasherDefault<FxHasher>;
+
+/// The terminator of the last physical line of a raw item.
+fn line_ending_of(raw: &str) -> &str {
+    if raw.ends_with("\r\n") {
+        "\r\n"
+    } else if raw.ends_with('\n') {
+        "\n"
+    } else if raw.ends_with('\r') {
+        "\r"
+    } else {
+        ""
+    }
+}

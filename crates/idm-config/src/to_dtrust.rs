@@ -1,0 +1,128 @@
+//! From the D-Trust connector's configuration to a ready dtrust-client
+//! configuration.
+
+use std::path::Path;
+
+use dtrust_client::{DtrustConfig, DtrustConfigBuilder};
+use smartid_core::{ClientIdentity, TrustStore};
+
+use crate::bundle::DtrustBundle;
+use crate::dtrust::{CheckOptions, DtrustConnectorConfig, DtrustTransport};
+use crate::error::{Error, Result};
+
+fn client_error(e: dtrust_client::Error) -> Error {
+    Error::ClientConfig {
+        client: "dtrust-client",
+        message: e.to_string(),
+    }
+}
+
+impl DtrustConnectorConfig {
+    /// A dtrust-client builder with the transport (REST, or SOAP when
+    /// `namespaceURI`/`localPart` are set), proxy, certificate templates
+    /// (product names) and verified e-mail domains of this configuration,
+    /// and the given identity and server trust. Adjust it (timeouts, issuing
+    /// CA, password policy) and call `build`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `url` is missing.
+    pub fn dtrust_config_builder(
+        &self,
+        identity: ClientIdentity,
+        server_trust: TrustStore,
+    ) -> Result<DtrustConfigBuilder> {
+        let Some(url) = self.url.clone() else {
+            return Err(Error::Invalid(vec![crate::Diagnostic::error(
+                "configuration",
+                None,
+                crate::Code::UrlMissing,
+                "url is missing; set the D-Trust service URL",
+            )]));
+        };
+        let mut builder = match &self.transport {
+            DtrustTransport::Soap {
+                namespace_uri,
+                local_part,
+            } => DtrustConfig::soap(url, namespace_uri.clone(), local_part.clone()),
+            _ => DtrustConfig::rest(url),
+        };
+        builder = builder.client_identity(identity).server_trust(server_trust);
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(proxy.host.clone(), proxy.port);
+        }
+        let mut products: Vec<&str> = Vec::new();
+        for t in &self.certificate_templates {
+            if !products.contains(&t.product.as_str()) {
+                products.push(&t.product);
+            }
+        }
+        if !products.is_empty() {
+            builder = builder.templates(products.join(";"));
+        }
+        if !self.verified_email_domains.is_empty() {
+            builder = builder.verified_email_domains(self.verified_email_domains.iter().cloned());
+        }
+        Ok(builder)
+    }
+
+    /// Builds the dtrust-client configuration with `p12File` and
+    /// `serverCertificate` read from `dir` (e.g. an extracted bundle).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when the file names are missing, [`Error::Core`]
+    /// when a file cannot be read or the PKCS#12 does not open,
+    /// [`Error::ClientConfig`] when dtrust-client refuses the configuration.
+    pub fn to_dtrust_config_in(&self, dir: impl AsRef<Path>) -> Result<DtrustConfig> {
+        let dir = dir.as_ref();
+        let (Some(p12), Some(cer)) = (&self.p12_file, &self.server_certificate) else {
+            return Err(Error::Invalid(vec![crate::Diagnostic::error(
+                "configuration",
+                None,
+                crate::Code::P12FileMissing,
+                "p12File and serverCertificate are needed to build a client",
+            )]));
+        };
+        let identity = ClientIdentity::from_pkcs12_file(dir.join(p12), &self.p12_password)?;
+        let trust = TrustStore::from_path(dir.join(cer), None)?;
+        self.dtrust_config_builder(identity, trust)?
+            .build()
+            .map_err(client_error)
+    }
+}
+
+impl DtrustBundle {
+    /// Checks the bundle and, when there is no error, builds a ready
+    /// dtrust-client configuration from it: transport from
+    /// `namespaceURI`/`localPart`, the PKCS#12 as the mutual-TLS identity,
+    /// only the bundle's `.cer` trusted for the server, proxy, templates and
+    /// verified domains.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with every diagnostic when the bundle has errors,
+    /// [`Error::ClientConfig`] when dtrust-client refuses the configuration.
+    pub fn to_dtrust_config(&self, options: &CheckOptions) -> Result<DtrustConfig> {
+        let checked = self.check(options);
+        let diagnostics = checked.diagnostics.clone();
+        let Some(config) = checked.into_result()? else {
+            return Err(Error::Invalid(diagnostics));
+        };
+        let (Some(p12_name), Some(cer_name)) = (&config.p12_file, &config.server_certificate)
+        else {
+            return Err(Error::Invalid(diagnostics));
+        };
+        let (Some(p12), Some(cer)) = (self.file(p12_name), self.file(cer_name)) else {
+            return Err(Error::Invalid(diagnostics));
+        };
+        let identity = ClientIdentity::from_pkcs12_der(
+            p12,
+            &format!("{}!{p12_name}", self.source_name()),
+            &config.p12_password,
+        )?;
+        let trust =
+            TrustStore::from_bytes(cer, &format!("{}!{cer_name}", self.source_name()), None)?;
+        config
+            .dtrust_config_builder(identity, trust)?
+            .build()
+            .map_err(client_error)
+    }
+}
