@@ -128,3 +128,40 @@ fn hermod_sign_against_the_simulator() {
         "{out}"
     );
 }
+
+#[test]
+fn idm_lint_reports_and_exits_as_documented() {
+    let rules = format!(
+        "{}/crates/idm-config/tests/fixtures/rules",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let f = |name: &str| format!("{rules}/{name}");
+
+    let (code, out, _) = run(
+        "idm_lint",
+        &[&f("ok-dtrust.properties"), &f("ok-bundle.zip")],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().all(|l| l.starts_with("ok ")), "{out}");
+
+    let (code, out, _) = run("idm_lint", &[&f("T002-cn-contains-cn.properties")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("T002-cn-contains-cn.properties:") && out.contains(": error[T002]: "),
+        "{out}"
+    );
+
+    let (code, out, _) = run("idm_lint", &[&f("D005-soap-deprecated.properties")]);
+    assert_eq!(code, 0, "warnings alone do not fail: {out}");
+    assert!(out.contains(": warning[D005]: "), "{out}");
+
+    let (code, out, _) = run("idm_lint", &[&f("B002-wrong-password.zip")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[B002]") && !out.contains("123456"),
+        "{out}"
+    );
+
+    let (code, _, _) = run("idm_lint", &[&f("does-not-exist.properties")]);
+    assert_eq!(code, 2);
+}
