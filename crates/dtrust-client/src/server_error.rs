@@ -60,7 +60,7 @@ impl ServerError {
             code: code.trim().to_owned(),
             message: message.trim().to_owned(),
             status,
-            body: crate::error::snippet(body.as_bytes()),
+            body: smartid_core::body_snippet(body.as_bytes()),
         }
     }
 

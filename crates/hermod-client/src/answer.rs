@@ -81,7 +81,7 @@ impl CommandAnswer {
             url: url.to_owned(),
             message: format!(
                 "expected a command answer with commandId, commandType and state ({e}); body starts: {}",
-                crate::error::snippet(body)
+                smartid_core::body_snippet(body)
             ),
         })?;
         if answer.command_id.is_empty() {

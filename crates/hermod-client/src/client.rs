@@ -12,9 +12,10 @@ use crate::answer::CommandAnswer;
 use crate::clock::{Clock, SystemClock};
 use crate::command::Command;
 use crate::config::HermodConfig;
-use crate::error::{Error, Result, snippet};
+use crate::error::{Error, Result};
 use crate::timing::CommandTiming;
 use crate::vocab::CommandKind;
+use smartid_core::body_snippet as snippet;
 
 /// The header carrying `base64(client-id:key)`.
 pub const API_KEY_HEADER: &str = "X-Api-Key";

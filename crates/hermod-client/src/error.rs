@@ -68,14 +68,3 @@ pub enum Error {
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// The start of a body for an error message: at most 2 KiB, lossy UTF-8.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    const MAX: usize = 2048;
-    let cut = body.get(..body.len().min(MAX)).unwrap_or(body);
-    let mut s = String::from_utf8_lossy(cut).into_owned();
-    if body.len() > MAX {
-        s.push_str(&format!("... ({} bytes in all)", body.len()));
-    }
-    s
-}

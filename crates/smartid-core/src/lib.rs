@@ -50,7 +50,7 @@ pub use error::{Error, Result};
 pub use http::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DangerousHttpSettings, HttpClient, HttpRequest, HttpResponse, HttpSettings, Method,
-    ProxySettings, redact_url,
+    ProxySettings, body_snippet, redact_url,
 };
 pub use identity::ClientIdentity;
 pub use keystore::{IdentityEntry, Keystore, KeystoreEntry, KeystoreFormat};

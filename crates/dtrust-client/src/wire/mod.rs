@@ -10,12 +10,13 @@ use base64::Engine as _;
 use smartid_core::{Certificate, HttpRequest, HttpResponse, Secret};
 
 use crate::config::{DtrustConfig, Transport};
-use crate::error::{Error, Result, snippet};
+use crate::error::{Error, Result};
 use crate::order::SubjectDn;
 use crate::product::{Product, RequestKind};
 use crate::status::{
     IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport,
 };
+use smartid_core::body_snippet as snippet;
 
 /// An order as it goes on the wire (the revocation password resolved).
 pub(crate) struct WireOrder<'a> {

@@ -269,7 +269,7 @@ impl HttpResponse {
                 "expected JSON ({e}); status {}, content type {}, body starts: {}",
                 self.status,
                 self.content_type().unwrap_or_else(|| "none".into()),
-                snippet(&self.body)
+                body_snippet(&self.body)
             ),
         })
     }
@@ -299,14 +299,15 @@ impl HttpResponse {
             Err(Error::HttpStatus {
                 url: self.url.clone(),
                 status: self.status,
-                body: snippet(&self.body),
+                body: body_snippet(&self.body),
             })
         }
     }
 }
 
-/// The start of a body for an error message: at most 2 KiB, lossy UTF-8.
-pub(crate) fn snippet(body: &[u8]) -> String {
+/// The start of a body for an error message: at most 2 KiB, lossy UTF-8,
+/// with the total length when cut. Every client crate uses this one helper.
+pub fn body_snippet(body: &[u8]) -> String {
     const MAX: usize = 2048;
     let cut = &body[..body.len().min(MAX)];
     let mut s = String::from_utf8_lossy(cut).into_owned();

@@ -155,6 +155,23 @@ impl Default for SimConfig {
 
 pub(crate) type Shared = Arc<Mutex<Service>>;
 
+/// Submits an order, then waits the delay a test configured for this
+/// submission (to lose the answer to a client timeout), for both transports.
+pub(crate) async fn submit_delayed(
+    s: &Shared,
+    order: service::IncomingOrder,
+) -> Result<service::Receipt, service::SimError> {
+    let (result, delay) = {
+        let mut g = lock(s);
+        let r = g.submit(order);
+        (r, g.next_submit_delay.take())
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    result
+}
+
 pub(crate) fn lock(s: &Shared) -> MutexGuard<'_, Service> {
     s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -102,15 +102,7 @@ async fn submit(State(s): State<Shared>, body: Bytes) -> Response {
         pkcs10,
         revocation_password: str_field(&v, "revocationPassword"),
     };
-    let (result, delay) = {
-        let mut g = lock(&s);
-        let r = g.submit(order);
-        (r, g.next_submit_delay.take())
-    };
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
-    }
-    match result {
+    match super::submit_delayed(&s, order).await {
         Ok(r) => ok(
             StatusCode::CREATED,
             json!({"requestId": r.request_id, "status": r.status}),

@@ -262,15 +262,7 @@ async fn endpoint(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> R
                 pkcs10,
                 revocation_password: op.child(&ns, "revocationPassword").map(|p| p.text.clone()),
             };
-            let (result, delay) = {
-                let mut g = lock(&s);
-                let r = g.submit(order);
-                (r, g.next_submit_delay.take())
-            };
-            if let Some(d) = delay {
-                tokio::time::sleep(d).await;
-            }
-            match result {
+            match super::submit_delayed(&s, order).await {
                 Ok(r) => respond(
                     "submitRequest",
                     format!(
