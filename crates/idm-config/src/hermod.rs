@@ -24,7 +24,9 @@ pub struct HermodClientSettings {
     /// The client id.
     #[serde(alias = "clientId")]
     pub client_id: String,
-    /// The client's API key.
+    /// The client's API key. Written back when the settings are serialized
+    /// (this is a configuration file's own content).
+    #[serde(with = "smartid_core::expose_secret_serde")]
     pub key: Secret,
     /// The client's callback base URL (Identity Manager's), HTTPS.
     #[serde(
@@ -37,7 +39,8 @@ pub struct HermodClientSettings {
     #[serde(
         alias = "callbackBasicAuth",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "smartid_core::expose_secret_serde::option"
     )]
     pub callback_basic_auth: Option<Secret>,
     /// Hermod's message-box endpoint handed to devices, HTTPS.

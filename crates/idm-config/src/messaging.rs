@@ -48,7 +48,9 @@ pub struct MessagingServerEntry {
     /// Hermod's command URL, HTTPS, ending in `command`
     /// (e.g. `https://host:port/hermod/rest/command`).
     pub url: String,
-    /// `base64(client-id:key)`, sent as Hermod's `X-Api-Key`.
+    /// `base64(client-id:key)`, sent as Hermod's `X-Api-Key`. Written back
+    /// when the entry is serialized (it is the entry's own content).
+    #[serde(with = "smartid_core::expose_secret_serde")]
     pub authentication_token: Secret,
     /// Lifespan of a command in seconds.
     pub lifespan: u64,

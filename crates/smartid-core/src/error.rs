@@ -28,6 +28,25 @@ pub enum Error {
         /// What the operating system said.
         message: String,
     },
+    /// The path names something other than a regular file (a directory, a
+    /// FIFO, a device, a socket), which is never read as a file.
+    #[error("{source_name} is a {kind}, not a regular file; give the path of the file itself")]
+    NotAFile {
+        /// The path.
+        source_name: String,
+        /// What the path names instead.
+        kind: &'static str,
+    },
+    /// The file is longer than the limit for its kind.
+    #[error(
+        "{source_name} is larger than {limit} bytes, more than any file of this kind should be; check that the path names the right file"
+    )]
+    FileTooLarge {
+        /// The path.
+        source_name: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The keystore's integrity check or decryption failed with the given password.
     #[error(
         "wrong password for {source_name}: the keystore's integrity check failed; pass the password it was created with"

@@ -38,6 +38,7 @@
 
 mod cert;
 mod error;
+mod fs;
 mod http;
 mod identity;
 mod keystore;
@@ -47,12 +48,13 @@ pub mod xml;
 
 pub use cert::{Certificate, pem_encode};
 pub use error::{Error, Result};
+pub use fs::read_regular_file;
 pub use http::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DangerousHttpSettings, HttpClient, HttpRequest, HttpResponse, HttpSettings, Method,
-    ProxySettings, body_snippet, redact_url,
+    ProxySettings, body_snippet, body_snippet_without, redact_url,
 };
 pub use identity::ClientIdentity;
 pub use keystore::{IdentityEntry, Keystore, KeystoreEntry, KeystoreFormat};
-pub use secret::{Secret, SecretBytes};
+pub use secret::{Secret, SecretBytes, expose_secret_serde};
 pub use trust::{TrustRoots, TrustStore};

@@ -61,15 +61,83 @@ impl Drop for Secret {
     }
 }
 
-impl serde::Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self)
+    }
+}
+
+/// Serde helpers for a caller who deliberately stores a [`Secret`] (for
+/// example a flow's state sealed in its own database).
+///
+/// `Secret` implements `Deserialize` (reading a configuration is normal) but
+/// not `Serialize`: a secret never reaches a serialized form by accident.
+/// Where a value must be written, name this module on the field:
+///
+/// ```
+/// use smartid_core::Secret;
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Stored {
+///     #[serde(with = "smartid_core::expose_secret_serde")]
+///     token: Secret,
+/// }
+///
+/// let json = serde_json::to_string(&Stored { token: Secret::new("t0k3n") })?;
+/// assert_eq!(json, r#"{"token":"t0k3n"}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub mod expose_secret_serde {
+    use super::Secret;
+
+    /// Writes the secret's value.
+    ///
+    /// # Errors
+    /// Whatever the serializer returns.
+    pub fn serialize<S: serde::Serializer>(
+        secret: &Secret,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(secret.expose_secret())
+    }
+
+    /// Reads a secret's value.
+    ///
+    /// # Errors
+    /// Whatever the deserializer returns.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Secret, D::Error> {
+        serde::Deserialize::deserialize(deserializer)
+    }
+
+    /// The same for an optional secret: `#[serde(with = "smartid_core::expose_secret_serde::option")]`.
+    pub mod option {
+        use super::Secret;
+
+        /// Writes the secret's value, or `null`.
+        ///
+        /// # Errors
+        /// Whatever the serializer returns.
+        pub fn serialize<S: serde::Serializer>(
+            secret: &Option<Secret>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match secret {
+                Some(s) => serializer.serialize_some(s.expose_secret()),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        /// Reads an optional secret.
+        ///
+        /// # Errors
+        /// Whatever the deserializer returns.
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Secret>, D::Error> {
+            serde::Deserialize::deserialize(deserializer)
+        }
     }
 }
 
@@ -115,12 +183,25 @@ mod tests {
     }
 
     #[test]
-    fn serde_round_trip_keeps_the_value() -> Result<(), serde_json::Error> {
-        let s = Secret::new("pw");
-        let json = serde_json::to_string(&s)?;
-        assert_eq!(json, "\"pw\"");
-        let back: Secret = serde_json::from_str(&json)?;
-        assert_eq!(back, s);
+    fn serializing_needs_the_named_helper() -> Result<(), serde_json::Error> {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Stored {
+            #[serde(with = "crate::expose_secret_serde")]
+            pw: Secret,
+            #[serde(with = "crate::expose_secret_serde::option", default)]
+            other: Option<Secret>,
+        }
+        let json = serde_json::to_string(&Stored {
+            pw: Secret::new("pw"),
+            other: None,
+        })?;
+        assert_eq!(json, r#"{"pw":"pw","other":null}"#);
+        let back: Stored = serde_json::from_str(r#"{"pw":"pw","other":"x"}"#)?;
+        assert_eq!(back.pw, Secret::new("pw"));
+        assert_eq!(back.other, Some(Secret::new("x")));
+        // Reading a plain secret (from configuration) works without the helper.
+        let plain: Secret = serde_json::from_str("\"pw\"")?;
+        assert_eq!(plain.expose_secret(), "pw");
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ mod request;
 mod settings;
 
 pub use client::HttpClient;
-pub use request::{HttpRequest, HttpResponse, Method, body_snippet};
+pub use request::{HttpRequest, HttpResponse, Method, body_snippet, body_snippet_without};
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DangerousHttpSettings, HttpSettings, ProxySettings,

@@ -308,34 +308,62 @@ impl HttpResponse {
 /// The start of a body for an error message: at most 2 KiB, lossy UTF-8,
 /// with the total length when cut. Every client crate uses this one helper.
 pub fn body_snippet(body: &[u8]) -> String {
-    const MAX: usize = 2048;
-    let cut = &body[..body.len().min(MAX)];
-    let mut s = String::from_utf8_lossy(cut).into_owned();
-    if body.len() > MAX {
-        s.push_str(&format!("... ({} bytes in all)", body.len()));
-    }
-    s
+    body_snippet_without(body, &[])
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+/// [`body_snippet`] of a body that may echo secrets the request carried:
+/// every occurrence of each non-empty secret is replaced by `[redacted]`
+/// in the whole body *before* it is cut, so that a secret straddling the
+/// cut cannot leave its first characters behind.
+pub fn body_snippet_without(body: &[u8], secrets: &[&str]) -> String {
+    const MAX: usize = 2048;
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        if text.contains(secret) {
+            text = text.replace(secret, "[redacted]");
+        }
+    }
+    if text.len() <= MAX {
+        return text;
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &text[..end], body.len())
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`). Every field is
+/// range-checked before any arithmetic, so no input can overflow; anything
+/// else (including years past 9999) is `None`.
 fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
     let parts: Vec<&str> = s.split_whitespace().collect();
     if parts.len() != 6 || parts[5] != "GMT" {
         return None;
     }
-    let day: i64 = parts[1].parse().ok()?;
+    let field = |text: &str, max_len: usize, range: std::ops::RangeInclusive<i64>| {
+        if text.is_empty() || text.len() > max_len || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse::<i64>().ok().filter(|v| range.contains(v))
+    };
+    let day = field(parts[1], 2, 1..=31)?;
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
     .iter()
     .position(|m| *m == parts[2])? as i64
         + 1;
-    let year: i64 = parts[3].parse().ok()?;
-    let hms: Vec<i64> = parts[4].split(':').filter_map(|x| x.parse().ok()).collect();
+    let year = field(parts[3], 4, 1970..=9999)?;
+    let hms: Vec<&str> = parts[4].split(':').collect();
     if hms.len() != 3 {
         return None;
     }
-    // days_from_civil (H. Hinnant's public algorithm)
+    let hour = field(hms[0], 2, 0..=23)?;
+    let minute = field(hms[1], 2, 0..=59)?;
+    let second = field(hms[2], 2, 0..=60)?;
+    // days_from_civil (H. Hinnant's public algorithm); with the ranges above
+    // every intermediate value is far from i64's limits.
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -343,9 +371,9 @@ fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2];
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
     let secs = u64::try_from(secs).ok()?;
-    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+    std::time::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -377,10 +405,48 @@ mod tests {
         assert_eq!(r("7"), Some(Duration::from_secs(7)));
         assert_eq!(r("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
         assert_eq!(r("soon"), None);
+        // Past the far future, huge or negative fields: ignored, never a panic
+        // (this used to overflow in builds with overflow checks).
+        for hostile in [
+            "Sun, 06 Nov 99999999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
+            "Sun, 99999999999999 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 9999999999999:49:37 GMT",
+            "Sun, -6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:-49:37 GMT",
+            "Sun, 06 Nov +1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+        ] {
+            assert_eq!(r(hostile), None, "{hostile}");
+        }
+        let far = r("Fri, 31 Dec 9999 23:59:59 GMT");
+        assert!(far.is_some_and(|d| d > Duration::from_secs(200 * 365 * 86_400)));
         assert_eq!(
             httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(std::time::UNIX_EPOCH + Duration::from_secs(784_111_777))
         );
+    }
+
+    #[test]
+    fn snippets_redact_before_cutting() {
+        let password = "Sperr-Passwort-4711";
+        // The password starts 5 bytes before the 2 KiB cut.
+        let mut body = "x".repeat(2048 - 5);
+        body.push_str(password);
+        body.push_str(" and more");
+        let plain = body_snippet(body.as_bytes());
+        assert!(
+            plain.contains("Sperr"),
+            "the unredacted snippet shows the start"
+        );
+        let redacted = body_snippet_without(body.as_bytes(), &[password, ""]);
+        assert!(!redacted.contains("Sperr"), "{redacted}");
+        assert!(!redacted.contains("4711"));
+        assert!(redacted.ends_with(&format!("... ({} bytes in all)", body.len())));
+        // Short bodies are redacted too, and multi-byte text is cut on a char boundary.
+        assert_eq!(body_snippet_without(b"pw=abc", &["abc"]), "pw=[redacted]");
+        let wide = "\u{00f0}".repeat(2000);
+        assert!(body_snippet(wide.as_bytes()).starts_with('\u{00f0}'));
     }
 
     #[test]

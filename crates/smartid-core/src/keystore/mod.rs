@@ -289,18 +289,7 @@ pub(crate) fn io_error(source_name: &str, e: &std::io::Error) -> Error {
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let source_name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| io_error(&source_name, &e))?;
-    if meta.len() > MAX_KEYSTORE_BYTES {
-        return Err(Error::UnsupportedFormat {
-            source_name,
-            detail: format!(
-                "{} bytes is larger than any keystore this library accepts ({MAX_KEYSTORE_BYTES})",
-                meta.len()
-            ),
-        });
-    }
-    std::fs::read(path).map_err(|e| io_error(&source_name, &e))
+    crate::fs::read_regular_file(path, MAX_KEYSTORE_BYTES)
 }
 
 fn from_jks(bytes: &[u8], password: Option<&str>, source_name: &str) -> Result<Vec<KeystoreEntry>> {
