@@ -11,7 +11,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use smartid_core::{Certificate, Keystore, KeystoreEntry, Secret};
+use smartid_core::{Certificate, Integrity, Keystore, KeystoreEntry, Secret};
 
 fn usage() -> ExitCode {
     eprintln!("usage: trust_inspect PATH [--password PW]");
@@ -87,6 +87,13 @@ fn main() -> ExitCode {
             other => format!("unknown entry {other:?}"),
         });
     }
+    let integrity = keystore.integrity();
+    lines.push(match integrity {
+        Integrity::NotChecked => format!(
+            "integrity: {integrity}; pass --password to check that the file was not altered"
+        ),
+        _ => format!("integrity: {integrity}"),
+    });
     // Stop quietly when the reader goes away (`| head`).
     let mut out = std::io::stdout().lock();
     for line in lines {

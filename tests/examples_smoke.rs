@@ -66,6 +66,12 @@ fn trust_inspect_lists_identities_and_certificates() {
         2,
         "{out}"
     );
+    // Without the password, the JKS digest was not checked, and it says so.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("integrity: not checked") && l.contains("--password")),
+        "{out}"
+    );
 }
 
 #[test]

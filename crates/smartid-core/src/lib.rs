@@ -55,6 +55,6 @@ pub use http::{
     ProxySettings, body_snippet, body_snippet_without, redact_url,
 };
 pub use identity::ClientIdentity;
-pub use keystore::{IdentityEntry, Keystore, KeystoreEntry, KeystoreFormat};
+pub use keystore::{IdentityEntry, Integrity, Keystore, KeystoreEntry, KeystoreFormat};
 pub use secret::{Secret, SecretBytes, expose_secret_serde};
 pub use trust::{TrustRoots, TrustStore};

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
-use crate::keystore::Keystore;
+use crate::keystore::{Integrity, Keystore};
 use crate::secret::Secret;
 
 /// A non-empty set of trusted certificates, loaded from any keystore format.
@@ -21,6 +21,7 @@ use crate::secret::Secret;
 #[derive(Debug, Clone)]
 pub struct TrustStore {
     certificates: Vec<Certificate>,
+    integrity: Integrity,
 }
 
 impl TrustStore {
@@ -66,7 +67,10 @@ impl TrustStore {
                 hint: hint.into(),
             });
         }
-        Ok(Self { certificates })
+        Ok(Self {
+            certificates,
+            integrity: keystore.integrity(),
+        })
     }
 
     /// Builds a store from certificates already loaded.
@@ -81,11 +85,22 @@ impl TrustStore {
                 hint: String::new(),
             });
         }
-        Ok(Self { certificates })
+        Ok(Self {
+            certificates,
+            integrity: Integrity::NotInFormat,
+        })
+    }
+
+    /// Whether the files the store came from were checked against tampering
+    /// (the weakest of its sources; see [`Integrity`]). A JKS truststore
+    /// loaded without its password reports [`Integrity::NotChecked`].
+    pub fn integrity(&self) -> Integrity {
+        self.integrity
     }
 
     /// Adds the certificates of another store.
     pub fn extend(&mut self, other: TrustStore) {
+        self.integrity = self.integrity.weakest(other.integrity);
         for cert in other.certificates {
             if !self.certificates.contains(&cert) {
                 self.certificates.push(cert);

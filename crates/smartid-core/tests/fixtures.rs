@@ -3,7 +3,7 @@
 //! (tests/fixtures/make-fixtures.sh).
 
 use smartid_core::{
-    ClientIdentity, Error, Keystore, KeystoreEntry, KeystoreFormat, Secret, TrustStore,
+    ClientIdentity, Error, Integrity, Keystore, KeystoreEntry, KeystoreFormat, Secret, TrustStore,
 };
 
 const ROOT: &str = "C=IS, O=smartid fixtures, CN=Fixture Root CA";
@@ -136,11 +136,43 @@ fn jks_truststore_with_and_without_password() -> Result<(), Error> {
         .collect();
     assert_eq!(aliases, ["fixture-other", "fixture-root"]);
     assert_eq!(subjects(&TrustStore::from_keystore(&with)?), [OTHER, ROOT]);
-    // Like Java, a JKS truststore loads without a password (no integrity check).
-    assert_eq!(
-        subjects(&TrustStore::from_path(fixture("truststore.jks"), None)?),
-        [OTHER, ROOT]
-    );
+    assert_eq!(with.integrity(), Integrity::Verified);
+    // Like Java, a JKS truststore loads without a password, and then says
+    // that its integrity was not checked.
+    let without = TrustStore::from_path(fixture("truststore.jks"), None)?;
+    assert_eq!(subjects(&without), [OTHER, ROOT]);
+    assert_eq!(without.integrity(), Integrity::NotChecked);
+    Ok(())
+}
+
+#[test]
+fn integrity_is_reported_for_every_format() -> Result<(), Error> {
+    let cases = [
+        (
+            "client-openssl3.p12",
+            Some("fixture-pw"),
+            Integrity::Verified,
+        ),
+        ("client-legacy.p12", Some("fixture-pw"), Integrity::Verified),
+        (
+            "truststore-keytool.p12",
+            Some("changeit"),
+            Integrity::Verified,
+        ),
+        ("cacerts-passwordless.p12", None, Integrity::NotChecked),
+        ("keystore.jks", Some("changeit"), Integrity::Verified),
+        ("ca.pem", None, Integrity::NotInFormat),
+        ("ca.cer", None, Integrity::NotInFormat),
+    ];
+    for (name, password, expected) in cases {
+        let ks = Keystore::open(fixture(name), password.map(pw).as_ref())?;
+        assert_eq!(ks.integrity(), expected, "{name}");
+    }
+    // A store assembled from a verified and an unchecked source is unchecked.
+    let mut store = TrustStore::from_path(fixture("ca.pem"), None)?;
+    assert_eq!(store.integrity(), Integrity::NotInFormat);
+    store.extend(TrustStore::from_path(fixture("truststore.jks"), None)?);
+    assert_eq!(store.integrity(), Integrity::NotChecked);
     Ok(())
 }
 

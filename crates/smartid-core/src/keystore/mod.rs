@@ -49,6 +49,51 @@ impl fmt::Display for KeystoreFormat {
     }
 }
 
+/// Whether a keystore's contents were checked against tampering when it was
+/// loaded.
+///
+/// JKS files carry a password-keyed digest over the whole file, and PKCS#12
+/// files usually a password-keyed MAC: both are checked only when the
+/// password is given. Java loads a JKS truststore without a password too
+/// (`-Djavax.net.ssl.trustStorePassword` unset) and then skips the check, as
+/// this library does; pass the password where it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Integrity {
+    /// The digest or MAC was verified with the password given.
+    Verified,
+    /// The format can carry a digest or MAC but it was not checked: a JKS
+    /// file loaded without its password, or a PKCS#12 file without a MAC
+    /// (such as the password-less JDK 18+ `cacerts`). Anyone who could write
+    /// the file could have changed it unnoticed.
+    NotChecked,
+    /// The format has no integrity protection of its own (PEM, DER); trust
+    /// rests on who can write the file.
+    NotInFormat,
+}
+
+impl Integrity {
+    /// The weaker of two: for a store assembled from several sources.
+    pub fn weakest(self, other: Self) -> Self {
+        use Integrity::*;
+        match (self, other) {
+            (NotChecked, _) | (_, NotChecked) => NotChecked,
+            (NotInFormat, _) | (_, NotInFormat) => NotInFormat,
+            _ => Verified,
+        }
+    }
+}
+
+impl fmt::Display for Integrity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Verified => "verified with the password",
+            Self::NotChecked => "not checked (no password given, or no MAC in the file)",
+            Self::NotInFormat => "none in this format",
+        })
+    }
+}
+
 /// One entry of a [`Keystore`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -143,6 +188,7 @@ impl IdentityEntry {
 pub struct Keystore {
     source_name: String,
     format: KeystoreFormat,
+    integrity: Integrity,
     entries: Vec<KeystoreEntry>,
 }
 
@@ -179,9 +225,15 @@ impl Keystore {
             .collect::<Vec<_>>();
         files.sort();
         let mut entries = Vec::new();
+        let mut integrity = Integrity::Verified;
+        let mut any = false;
         for file in files {
             match Self::open(&file, password) {
-                Ok(ks) => entries.extend(ks.entries),
+                Ok(ks) => {
+                    integrity = integrity.weakest(ks.integrity);
+                    any = true;
+                    entries.extend(ks.entries);
+                }
                 Err(Error::UnsupportedFormat { .. } | Error::NotACertificate { .. }) => {}
                 Err(e) => return Err(e),
             }
@@ -189,6 +241,11 @@ impl Keystore {
         Ok(Self {
             source_name,
             format: KeystoreFormat::Directory,
+            integrity: if any {
+                integrity
+            } else {
+                Integrity::NotInFormat
+            },
             entries,
         })
     }
@@ -206,23 +263,48 @@ impl Keystore {
         if bytes.is_empty() {
             return Err(unsupported("the file is empty"));
         }
-        let (format, entries) = if bytes.starts_with(&jks::MAGIC_JKS) {
-            (KeystoreFormat::Jks, from_jks(bytes, password, source_name)?)
+        let (format, integrity, entries) = if bytes.starts_with(&jks::MAGIC_JKS) {
+            let integrity = if password.is_some() {
+                Integrity::Verified
+            } else {
+                Integrity::NotChecked
+            };
+            (
+                KeystoreFormat::Jks,
+                integrity,
+                from_jks(bytes, password, source_name)?,
+            )
         } else if bytes.starts_with(&jks::MAGIC_JCEKS) {
             return Err(unsupported(
                 "a JCEKS keystore; convert it with keytool -importkeystore -deststoretype pkcs12",
             ));
         } else if pem::looks_like_pem(bytes) {
-            (KeystoreFormat::Pem, from_pem(bytes, source_name)?)
+            (
+                KeystoreFormat::Pem,
+                Integrity::NotInFormat,
+                from_pem(bytes, source_name)?,
+            )
         } else if der::looks_like_pfx(bytes) {
             let (keys, certs) = pkcs12::parse(bytes, password, source_name)?;
-            (KeystoreFormat::Pkcs12, assemble(keys, certs, source_name)?)
+            // p12-keystore verifies a MAC whenever the file has one (a wrong
+            // or missing password fails above).
+            let integrity = if der::has_pfx_mac(bytes) {
+                Integrity::Verified
+            } else {
+                Integrity::NotChecked
+            };
+            (
+                KeystoreFormat::Pkcs12,
+                integrity,
+                assemble(keys, certs, source_name)?,
+            )
         } else if bytes.first() == Some(&0x30) {
             let cert = Certificate::from_der(bytes, source_name).map_err(|_| {
                 unsupported("binary DER data that is neither an X.509 certificate nor PKCS#12")
             })?;
             (
                 KeystoreFormat::Der,
+                Integrity::NotInFormat,
                 vec![KeystoreEntry::TrustedCertificate {
                     alias: None,
                     certificate: cert,
@@ -236,6 +318,7 @@ impl Keystore {
         Ok(Self {
             source_name: source_name.to_owned(),
             format,
+            integrity,
             entries,
         })
     }
@@ -248,6 +331,11 @@ impl Keystore {
     /// The recognised format.
     pub fn format(&self) -> KeystoreFormat {
         self.format
+    }
+
+    /// Whether the contents were checked against tampering (see [`Integrity`]).
+    pub fn integrity(&self) -> Integrity {
+        self.integrity
     }
 
     /// All entries, in file order.

@@ -25,6 +25,18 @@ pub(crate) fn parse(
     password: Option<&str>,
     source_name: &str,
 ) -> Result<(Vec<RawKey>, Vec<RawCert>)> {
+    let iterations = crate::keystore::der::pkcs12_kdf_iterations(data);
+    if iterations > crate::keystore::der::MAX_PKCS12_KDF_ITERATIONS {
+        return Err(Error::UnsupportedFormat {
+            source_name: source_name.to_owned(),
+            detail: format!(
+                "PKCS#12 asking for {iterations} key-derivation iterations in all, more than the {} \
+                 this library spends on one file; re-export it with ordinary settings \
+                 (openssl pkcs12 -export, or keytool -importkeystore)",
+                crate::keystore::der::MAX_PKCS12_KDF_ITERATIONS
+            ),
+        });
+    }
     let archive = Pkcs12Archive::from_pkcs12(data, password.unwrap_or("")).map_err(|e| {
         use p12_keystore::error::Error as P;
         match e {
