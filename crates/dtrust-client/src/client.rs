@@ -210,8 +210,7 @@ impl DtrustClient {
     pub async fn find_by_client_reference(&self, reference: &str) -> Result<Option<PendingOrder>> {
         let r = self.send(self.wire.find(reference)).await?;
         let found = self.wire.parse_find(&r)?;
-        confirm_reference(reference, &found)
-            .map(|id| id.map(|id| PendingOrder::new(id, reference)))
+        confirm_reference(reference, &found).map(|id| id.map(|id| PendingOrder::new(id, reference)))
     }
 
     /// Queries a request's status.
@@ -318,8 +317,7 @@ impl DtrustClient {
             mismatch,
             message,
         };
-        check_subject(&issued.certificate, subject)
-            .map_err(|m| mismatch(Mismatch::Subject, m))?;
+        check_subject(&issued.certificate, subject).map_err(|m| mismatch(Mismatch::Subject, m))?;
         if let Some(key) = key {
             check_public_key(&issued.certificate, key)
                 .map_err(|m| mismatch(Mismatch::PublicKey, m))?;
@@ -355,7 +353,9 @@ impl DtrustClient {
         let identity = p12.to_identity("D-Trust PKCS#12").map_err(|e| match e {
             Error::Core(smartid_core::Error::KeyMismatch { subject, .. }) => mismatch(
                 Mismatch::Pkcs12Key,
-                format!("the private key in the PKCS#12 is not the key of its certificate {subject}"),
+                format!(
+                    "the private key in the PKCS#12 is not the key of its certificate {subject}"
+                ),
             ),
             e => untrusted(format!(
                 "the PKCS#12 cannot be opened with its transport password ({e})"
@@ -444,7 +444,10 @@ pub(crate) fn confirm_reference(reference: &str, found: &[Receipt]) -> Result<Op
     if found.is_empty() {
         return Ok(None);
     }
-    let unechoed = found.iter().filter(|r| r.client_reference.is_none()).count();
+    let unechoed = found
+        .iter()
+        .filter(|r| r.client_reference.is_none())
+        .count();
     if unechoed > 0 {
         return unknown(OutcomeUnknownReason::ReferenceNotEchoed {
             results: found.len(),

@@ -128,7 +128,14 @@ mod tests {
     fn entries_are_checked() {
         assert!(check_verified_domain("*.example.com").is_ok());
         assert!(check_verified_domain("example.com").is_ok());
-        for bad in ["a*.example.com", "*", "example", "x@example.com", "a b.de", "*.*.de"] {
+        for bad in [
+            "a*.example.com",
+            "*",
+            "example",
+            "x@example.com",
+            "a b.de",
+            "*.*.de",
+        ] {
             assert!(check_verified_domain(bad).is_err(), "{bad}");
         }
     }

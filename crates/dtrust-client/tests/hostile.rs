@@ -26,8 +26,11 @@ fn identity() -> smartid_core::ClientIdentity {
 
 /// A pending PKCS#12 order "1" (bound to what it ordered).
 fn p12_pending() -> PendingOrder {
-    PendingOrder::for_order("1", &OrderRequest::pkcs12("P1", SubjectDn::new("a.example.de")))
-        .unwrap()
+    PendingOrder::for_order(
+        "1",
+        &OrderRequest::pkcs12("P1", SubjectDn::new("a.example.de")),
+    )
+    .unwrap()
 }
 
 fn plain(mut b: DtrustConfigBuilder) -> DtrustClient {
@@ -257,11 +260,15 @@ async fn rest_hostile_json_is_refused() {
     let big = format!(r#"{{"certificate":"{}","chain":[]}}"#, "A".repeat(TEN_MB));
     let (_s, client) = rest_server(200, big.into_bytes()).await;
     assert!(
-        invalid_message(&client.fetch_certificate(&p12_pending()).await.unwrap_err()).contains("certificate")
+        invalid_message(&client.fetch_certificate(&p12_pending()).await.unwrap_err())
+            .contains("certificate")
     );
 
     let (_s, client) = rest_server(200, br#"{"certificate":"!!notbase64!!"}"#.to_vec()).await;
-    assert!(invalid_message(&client.fetch_certificate(&p12_pending()).await.unwrap_err()).contains("base64"));
+    assert!(
+        invalid_message(&client.fetch_certificate(&p12_pending()).await.unwrap_err())
+            .contains("base64")
+    );
 
     let (_s, client) = rest_server(503, b"<html>maintenance</html>".to_vec()).await;
     let e = client.list_products().await.unwrap_err();
@@ -471,7 +478,10 @@ async fn an_echoed_password_straddling_the_body_cut_leaves_nothing() {
                 "{e}"
             );
             let text = format!("{e} {e:?}");
-            assert!(!text.contains(&PW[..6]), "the password's start leaked: {text}");
+            assert!(
+                !text.contains(&PW[..6]),
+                "the password's start leaked: {text}"
+            );
             // Redacted where it stood, and the marker itself is what was cut.
             assert!(text.contains("[redac"), "{text}");
         }

@@ -98,15 +98,11 @@ async fn pkcs10_order_wait_fetch_revoke(t: T) {
     for e in &emails {
         order = order.email(e.clone());
     }
-    let pending = client.submit(&order).await.unwrap()
-        .into_pending();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     assert_eq!(pending.client_reference, order.reference());
     assert_eq!(pending.kind, Some(RequestKind::Pkcs10));
     // Fetching before release says so.
-    let early = client
-        .fetch_certificate(&pending)
-        .await
-        .unwrap_err();
+    let early = client.fetch_certificate(&pending).await.unwrap_err();
     assert!(matches!(early, Error::NotIssued { .. }), "{early}");
     let options = WaitOptions::for_duration(&dtrust_client::SystemClock, Duration::from_secs(10))
         .poll_interval(Duration::from_millis(10));
@@ -159,8 +155,7 @@ async fn pkcs12_order_fetch_after_release(t: T) {
     )
     .email("user@example.de")
     .revocation_password(password());
-    let pending = client.submit(&order).await.unwrap()
-        .into_pending();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     assert_eq!(
         client.status(&pending.request_id).await.unwrap().status,
         RequestStatus::Pending
@@ -388,8 +383,7 @@ async fn wait_honours_hints_and_deadline_with_a_fake_clock(t: T) {
     let (sim, client) = setup_with(t, cfg).await;
     let order =
         OrderRequest::pkcs12(ECC, SubjectDn::new("w.example.de")).revocation_password(password());
-    let pending = client.submit(&order).await.unwrap()
-        .into_pending();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     let clock = FakeClock::new();
     let options = WaitOptions::for_duration(&clock, Duration::from_secs(3 * 3600))
         .poll_interval(Duration::from_secs(60));
@@ -450,8 +444,7 @@ async fn lost_submit_answer_is_looked_up_not_reordered(t: T) {
     sim.delay_next_submit_response(Duration::from_secs(3));
     let order = OrderRequest::pkcs12(ECC, SubjectDn::new("slow.example.de"))
         .revocation_password(password());
-    let pending = client.submit(&order).await.unwrap()
-        .into_pending();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     assert_eq!(sim.submissions_received(), 1, "the order was sent again");
     assert_eq!(sim.orders(), 1);
     let found = client
@@ -517,7 +510,10 @@ async fn no_password_is_refused_or_generated_never_derived(t: T) {
             matches!(e, Error::RevocationPasswordMissing { ref client_reference } if client_reference == order.reference()),
             "{e}"
         );
-        assert!(e.to_string().contains("generate_revocation_password"), "{e}");
+        assert!(
+            e.to_string().contains("generate_revocation_password"),
+            "{e}"
+        );
     }
     assert_eq!(sim.submissions_received(), 0, "refused orders were sent");
     // No CN either: still our refusal, not the connector's NullPointerException.
@@ -539,8 +535,16 @@ async fn no_password_is_refused_or_generated_never_derived(t: T) {
     let received = sim.received_revocation_passwords();
     assert_eq!(received.len(), 1);
     let sent = received[0].clone().unwrap();
-    assert_eq!(sent, password.expose_secret(), "the password handed back is not the one sent");
-    assert_ne!(sent, old_crate_cn_password(cn).expose_secret(), "CN-derived password sent");
+    assert_eq!(
+        sent,
+        password.expose_secret(),
+        "the password handed back is not the one sent"
+    );
+    assert_ne!(
+        sent,
+        old_crate_cn_password(cn).expose_secret(),
+        "CN-derived password sent"
+    );
     assert!(!sent.contains(cn) && !format!("{submission:?}").contains(&sent));
     PasswordPolicy::default().check(&password).unwrap();
     // A second order for the same CN gets another password.
@@ -553,10 +557,12 @@ async fn no_password_is_refused_or_generated_never_derived(t: T) {
         .await
         .unwrap();
     let serial = issued.certificate.serial_hex().to_owned();
-    assert!(generating
-        .revoke_with_legacy_cn_password(&serial, cn, None)
-        .await
-        .is_err());
+    assert!(
+        generating
+            .revoke_with_legacy_cn_password(&serial, cn, None)
+            .await
+            .is_err()
+    );
     generating.revoke(&serial, &password, None).await.unwrap();
     assert!(sim.is_revoked(&serial));
 }
@@ -588,7 +594,10 @@ async fn lost_answer_recovery_adopts_only_an_exact_echo(t: T) {
             panic!("{answer:?}: expected SubmitOutcomeUnknown, got {e}");
         };
         assert_eq!(client_reference, order.reference());
-        assert!(format!("{reason:?}").starts_with(expected), "{answer:?}: {reason:?}");
+        assert!(
+            format!("{reason:?}").starts_with(expected),
+            "{answer:?}: {reason:?}"
+        );
         assert!(e.to_string().contains(order.reference()), "{e}");
         assert_eq!(
             sim.submissions_received(),
@@ -600,8 +609,8 @@ async fn lost_answer_recovery_adopts_only_an_exact_echo(t: T) {
     sim.set_lookup_answer(LookupAnswer::Honest);
     sim.gateway_error_on_next_submit(504);
     let orders = sim.orders();
-    let order = OrderRequest::pkcs12(ECC, SubjectDn::new("gw.example.de"))
-        .revocation_password(password());
+    let order =
+        OrderRequest::pkcs12(ECC, SubjectDn::new("gw.example.de")).revocation_password(password());
     let submission = client.submit(&order).await.unwrap();
     assert_eq!(sim.orders(), orders + 1);
     let found = client
@@ -647,7 +656,10 @@ async fn results_not_as_ordered_are_refused(t: T) {
     assert_eq!(mismatch(e), Mismatch::Subject);
 
     sim.misissue_next(Misissue::OtherSubject);
-    let s = client.submit(&pkcs12("subject12.example.de")).await.unwrap();
+    let s = client
+        .submit(&pkcs12("subject12.example.de"))
+        .await
+        .unwrap();
     assert_eq!(
         mismatch(client.fetch_pkcs12(s.pending()).await.unwrap_err()),
         Mismatch::Subject
@@ -664,7 +676,13 @@ async fn results_not_as_ordered_are_refused(t: T) {
     let bare = PendingOrder::new(ok.request_id(), "r");
     let e = client.fetch_certificate(&bare).await.unwrap_err();
     assert!(
-        matches!(e, Error::InvalidOrder { field: "pending_order", .. }),
+        matches!(
+            e,
+            Error::InvalidOrder {
+                field: "pending_order",
+                ..
+            }
+        ),
         "{e}"
     );
     // Bound to another order (another CSR): refused.

@@ -317,7 +317,8 @@ impl Service {
         }
         let validity = Duration::from_secs(365 * 86_400);
         let misissue = self.next_misissue.take();
-        let wrong_cn = (misissue == Some(Misissue::OtherSubject)).then_some("someone-else.example.de");
+        let wrong_cn =
+            (misissue == Some(Misissue::OtherSubject)).then_some("someone-else.example.de");
         let (certificate, pkcs12) = match &order.pkcs10 {
             Some(_) if matches!(misissue, Some(Misissue::OtherKey | Misissue::OtherSubject)) => {
                 // A certificate for a fresh key (and, for OtherSubject,
@@ -425,7 +426,9 @@ impl Service {
         };
         let ours = self.orders.iter().filter(|o| o.reference == reference);
         Ok(match self.lookup {
-            LookupAnswer::Honest => ours.map(|o| receipt(o, Some(o.reference.clone()))).collect(),
+            LookupAnswer::Honest => ours
+                .map(|o| receipt(o, Some(o.reference.clone())))
+                .collect(),
             LookupAnswer::WithoutReference => ours.map(|o| receipt(o, None)).collect(),
             LookupAnswer::OtherReference => ours
                 .map(|o| receipt(o, Some(format!("other-{}", o.reference))))
@@ -608,7 +611,11 @@ fn password_fits(p: &str, product: &SimProduct) -> bool {
 }
 
 /// A PKCS#12 holding `chain` with a private key that is not the leaf's.
-fn mismatched_pkcs12(chain: &[Vec<u8>], key_pkcs8: &[u8], password: &str) -> Result<Vec<u8>, String> {
+fn mismatched_pkcs12(
+    chain: &[Vec<u8>],
+    key_pkcs8: &[u8],
+    password: &str,
+) -> Result<Vec<u8>, String> {
     use p12_keystore::{Certificate as P12Certificate, KeyStore, KeyStoreEntry, PrivateKeyChain};
     let e = |e: p12_keystore::error::Error| format!("PKCS#12: {e}");
     let certs = chain
