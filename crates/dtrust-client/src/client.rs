@@ -75,7 +75,8 @@ impl DtrustClient {
     /// Runs the checks made before sending (see [`crate::check_order`]).
     ///
     /// # Errors
-    /// [`Error::InvalidOrder`] naming the field.
+    /// [`Error::InvalidOrder`] naming the field;
+    /// [`Error::RevocationPasswordMissing`].
     pub fn check_order(&self, order: &OrderRequest) -> Result<()> {
         check_order(&self.config, order)
     }
