@@ -201,7 +201,8 @@ async fn main() -> anyhow::Result<()> {
         key,
         order.reference()
     );
-    let pending = client.submit(&order).await?;
+    // The order carries our own password; submit would refuse one without.
+    let pending = client.submit(&order).await?.into_pending();
     println!(
         "request {} submitted; pending order: {}",
         pending.request_id,
@@ -216,7 +217,8 @@ async fn main() -> anyhow::Result<()> {
         "issued after {:.1} s of waiting",
         started.elapsed().as_secs_f64()
     );
-    let issued = client.fetch_certificate(&pending.request_id).await?;
+    // Checked by the client: chain, ordered subject, the CSR's public key.
+    let issued = client.fetch_certificate(&pending).await?;
     if !issued.is_for_key(&csr.public_key_spki) {
         bail!("the issued certificate is not for the key of our request");
     }

@@ -133,10 +133,10 @@ async fn round_trips() {
             let password = generate_revocation_password(&policy).unwrap();
             let order = OrderRequest::pkcs10("1003", dn, &csr.csr_der)
                 .revocation_password(password.clone());
-            let pending = client.submit(&order).await.unwrap();
+            let pending = client.submit(&order).await.unwrap().into_pending();
             let options = WaitOptions::for_duration(&SystemClock, Duration::from_secs(10));
             client.wait_for_issuance(&pending, &options).await.unwrap();
-            let issued = client.fetch_certificate(&pending.request_id).await.unwrap();
+            let issued = client.fetch_certificate(&pending).await.unwrap();
             client
                 .revoke(issued.certificate.serial_hex(), &password, None)
                 .await

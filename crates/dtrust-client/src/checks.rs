@@ -1,7 +1,8 @@
 //! Checks before sending: what D-Trust (or the Identity Manager connector)
 //! would reject, found before a request is made.
 
-use crate::config::DtrustConfig;
+use crate::config::{DtrustConfig, MissingRevocationPassword};
+use crate::domains::is_verified_email_domain;
 use crate::error::{Error, Result};
 use crate::order::OrderRequest;
 use crate::product::RequestKind;
@@ -13,12 +14,27 @@ fn invalid(field: &'static str, message: impl Into<String>) -> Error {
     }
 }
 
+/// Refuses an order without revocation password unless the client is
+/// configured to generate one. Never derives one from the order.
+pub(crate) fn check_missing_password(config: &DtrustConfig, order: &OrderRequest) -> Result<()> {
+    match config.missing_revocation_password {
+        MissingRevocationPassword::Generate => Ok(()),
+        MissingRevocationPassword::Refuse => Err(Error::RevocationPasswordMissing {
+            client_reference: order.client_reference.clone(),
+        }),
+    }
+}
+
 /// Checks an order against the configuration. The client runs this before
 /// every submission (unless turned off with
 /// [`crate::DtrustConfigBuilder::pre_send_checks`]).
 ///
+/// E-mail domains are matched with [`crate::is_verified_email_domain`].
+///
 /// # Errors
-/// [`Error::InvalidOrder`] naming the field.
+/// [`Error::InvalidOrder`] naming the field;
+/// [`Error::RevocationPasswordMissing`] for an order without revocation
+/// password when the client does not generate one.
 pub fn check_order(config: &DtrustConfig, order: &OrderRequest) -> Result<()> {
     if order.product_id.trim().is_empty() {
         return Err(invalid("product_id", "empty; use an id from list_products"));
@@ -79,15 +95,7 @@ pub fn check_order(config: &DtrustConfig, order: &OrderRequest) -> Result<()> {
     }
     match &order.revocation_password {
         Some(p) => config.password_policy.check(p)?,
-        None if order.subject.common_name().is_none() => {
-            return Err(invalid(
-                "revocation_password",
-                "missing, and the subject has no CN to derive the legacy password from (the \
-                 Identity Manager connector failed here with a NullPointerException): pass a \
-                 revocation password (recommended: generate_revocation_password)",
-            ));
-        }
-        None => {}
+        None => check_missing_password(config, order)?,
     }
     if !config.verified_email_domains.is_empty() {
         let dn_email = order.subject.email_address.iter();
@@ -96,7 +104,7 @@ pub fn check_order(config: &DtrustConfig, order: &OrderRequest) -> Result<()> {
                 .rsplit_once('@')
                 .map(|(_, d)| d.to_ascii_lowercase())
                 .ok_or_else(|| invalid("emails", format!("{email:?} is not an e-mail address")))?;
-            if !config.verified_email_domains.contains(&domain) {
+            if !is_verified_email_domain(&domain, &config.verified_email_domains) {
                 return Err(invalid(
                     "emails",
                     format!(
@@ -140,7 +148,9 @@ mod tests {
     fn each_check_names_its_field() {
         let c = config(&["example.de"]);
         let csr = b"csr".as_slice();
-        let ok = OrderRequest::pkcs10("1", SubjectDn::new("a.example.de"), csr);
+        let pw = || Secret::new("Abcdefgh1234");
+        let ok = OrderRequest::pkcs10("1", SubjectDn::new("a.example.de"), csr)
+            .revocation_password(pw());
         check_order(&c, &ok).unwrap();
         let cn = OrderRequest::pkcs10("1", SubjectDn::new("CN=a.example.de"), csr);
         assert_eq!(field(check_order(&c, &cn)), "subject.common_name");
@@ -149,7 +159,10 @@ mod tests {
         let p12_csr = OrderRequest::pkcs12("1", SubjectDn::new("a")).csr(csr);
         assert_eq!(field(check_order(&c, &p12_csr)), "csr");
         let no_cn = OrderRequest::pkcs12("1", SubjectDn::without_common_name().organization("O"));
-        assert_eq!(field(check_order(&c, &no_cn)), "revocation_password");
+        assert!(matches!(
+            check_order(&c, &no_cn),
+            Err(Error::RevocationPasswordMissing { .. })
+        ));
         check_order(
             &c,
             &no_cn
@@ -160,13 +173,32 @@ mod tests {
         let weak =
             OrderRequest::pkcs12("1", SubjectDn::new("a")).revocation_password(Secret::new("weak"));
         assert_eq!(field(check_order(&c, &weak)), "revocation_password");
-        let mail = OrderRequest::pkcs12("1", SubjectDn::new("a")).email("x@unverified.org");
+        let mail = OrderRequest::pkcs12("1", SubjectDn::new("a"))
+            .email("x@unverified.org")
+            .revocation_password(pw());
         assert_eq!(field(check_order(&c, &mail)), "emails");
-        let dn_mail = OrderRequest::pkcs12("1", SubjectDn::new("a").email_address("x@EXAMPLE.de"));
+        let dn_mail = OrderRequest::pkcs12("1", SubjectDn::new("a").email_address("x@EXAMPLE.de"))
+            .revocation_password(pw());
         check_order(&c, &dn_mail).unwrap();
-        let bad_ref = OrderRequest::pkcs12("1", SubjectDn::new("a")).client_reference("no spaces");
+        let bad_ref = OrderRequest::pkcs12("1", SubjectDn::new("a"))
+            .client_reference("no spaces")
+            .revocation_password(pw());
         assert_eq!(field(check_order(&c, &bad_ref)), "client_reference");
         // Without a configured list, e-mail domains are left to D-Trust.
         check_order(&config(&[]), &mail).unwrap();
+    }
+
+    #[test]
+    fn wildcard_domains_cover_subdomains_not_the_parent() {
+        let c = config(&["*.example.org"]);
+        let order = |email: &str| {
+            OrderRequest::pkcs12("1", SubjectDn::new("a"))
+                .email(email)
+                .revocation_password(Secret::new("Abcdefgh1234"))
+        };
+        check_order(&c, &order("x@mail.example.org")).unwrap();
+        check_order(&c, &order("x@a.b.EXAMPLE.org")).unwrap();
+        assert_eq!(field(check_order(&c, &order("x@example.org"))), "emails");
+        assert_eq!(field(check_order(&c, &order("x@badexample.org"))), "emails");
     }
 }

@@ -5,18 +5,19 @@ use std::time::SystemTime;
 
 use smartid_core::{HttpClient, HttpRequest, HttpResponse, Secret};
 
-use crate::checks::check_order;
+use crate::binding::{check_public_key, check_subject};
+use crate::checks::{check_missing_password, check_order};
 use crate::config::{DtrustConfig, Transport};
-use crate::error::{Error, Result};
-use crate::order::OrderRequest;
-use crate::password::legacy_revocation_password;
-use crate::product::Product;
+use crate::error::{Error, Mismatch, OutcomeUnknownReason, Result};
+use crate::order::{OrderRequest, SubjectDn};
+use crate::password::{generate_revocation_password, legacy_revocation_password};
+use crate::product::{Product, RequestKind};
 use crate::status::{
     IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport,
 };
 use crate::verify::verify_issued;
-use crate::wait::{Clock, PendingOrder, SystemClock, WaitOptions};
-use crate::wire::{Wire, WireOrder};
+use crate::wait::{Clock, PendingOrder, Submission, SystemClock, WaitOptions};
+use crate::wire::{Receipt, Wire, WireOrder};
 
 const PRODUCT: &str = concat!("dtrust-client/", env!("CARGO_PKG_VERSION"));
 
@@ -74,7 +75,8 @@ impl DtrustClient {
     /// Runs the checks made before sending (see [`crate::check_order`]).
     ///
     /// # Errors
-    /// [`Error::InvalidOrder`] naming the field.
+    /// [`Error::InvalidOrder`] naming the field;
+    /// [`Error::RevocationPasswordMissing`].
     pub fn check_order(&self, order: &OrderRequest) -> Result<()> {
         check_order(&self.config, order)
     }
@@ -82,58 +84,72 @@ impl DtrustClient {
     /// Submits an order and returns at once with the pending order (no
     /// waiting for issuance).
     ///
-    /// Without a revocation password, the legacy password derived from the
-    /// CN is sent ([`crate::legacy_revocation_password`]). If the answer is
-    /// lost after the request may have reached D-Trust (timeout, broken
-    /// connection, a gateway's 502 or 504 without a D-Trust answer), the
-    /// order is looked up by its client reference and returned if found;
-    /// only when it is not found is it sent once more, with the same
-    /// reference.
+    /// Without a revocation password the order is refused
+    /// ([`Error::RevocationPasswordMissing`], the default), or, when the
+    /// client is configured with [`crate::MissingRevocationPassword::Generate`],
+    /// sent with a random password meeting the configured policy that is
+    /// returned in [`Submission::generated_revocation_password`]. No password
+    /// is ever derived from the order.
+    ///
+    /// If the answer is lost after the request may have reached D-Trust
+    /// (timeout, broken connection, a gateway's 502 or 504 without a D-Trust
+    /// answer), the order is looked up by its client reference
+    /// ([`DtrustClient::find_by_client_reference`]): a request is adopted
+    /// only when the look-up echoes exactly this reference for exactly one
+    /// request; when the look-up answers with no request at all, the order
+    /// is sent once more with the same reference (and the same password);
+    /// in every other case the client stops with
+    /// [`Error::SubmitOutcomeUnknown`].
     ///
     /// # Errors
-    /// [`Error::InvalidOrder`] from the checks, [`Error::Server`] with
-    /// D-Trust's code, cause and remedy, [`Error::SubmitOutcomeUnknown`]
-    /// when neither the answer nor the look-up came through, [`Error::Core`].
-    pub async fn submit(&self, order: &OrderRequest) -> Result<PendingOrder> {
+    /// [`Error::InvalidOrder`] from the checks, [`Error::RevocationPasswordMissing`],
+    /// [`Error::Server`] with D-Trust's code, cause and remedy,
+    /// [`Error::SubmitOutcomeUnknown`] when the outcome cannot be confirmed,
+    /// [`Error::Core`].
+    pub async fn submit(&self, order: &OrderRequest) -> Result<Submission> {
         if self.config.pre_send_checks {
             check_order(&self.config, order)?;
         }
-        let derived: Option<Secret> = match &order.revocation_password {
-            Some(_) => None,
-            None => order.subject.common_name().map(legacy_revocation_password),
+        let (password, generated) = match &order.revocation_password {
+            Some(p) => (p.clone(), None),
+            None => {
+                check_missing_password(&self.config, order)?;
+                let p = generate_revocation_password(&self.config.password_policy)?;
+                (p.clone(), Some(p))
+            }
         };
+        let mut bound = PendingOrder::for_order(String::new(), order)?;
+        bound.submitted_at_unix = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs());
         let wire_order = WireOrder {
             product_id: &order.product_id,
             kind: &order.kind,
             subject: &order.subject,
             csr_der: order.csr_der.as_deref(),
             emails: &order.emails,
-            revocation_password: order.revocation_password.as_ref().or(derived.as_ref()),
+            revocation_password: Some(&password),
             client_reference: &order.client_reference,
         };
-        let pending = |request_id: String| PendingOrder {
-            request_id,
-            client_reference: order.client_reference.clone(),
-            product_id: Some(order.product_id.clone()),
-            kind: Some(order.kind.clone()),
-            submitted_at_unix: SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .ok()
-                .map(|d| d.as_secs()),
+        let done = |request_id: String| {
+            let mut pending = bound.clone();
+            pending.request_id = request_id;
+            Submission {
+                pending,
+                generated_revocation_password: generated.clone(),
+            }
         };
         // D-Trust may quote the password it refuses: never pass it on.
-        let secret = wire_order
-            .revocation_password
-            .map(Secret::expose_secret)
-            .unwrap_or_default();
+        let secret = password.expose_secret();
         let parse_submit = |r: &HttpResponse| {
             self.wire
                 .parse_submit(r)
-                .map_err(|e| e.without_secret(secret))
+                .map_err(|e| e.without_secret(secret, r.body()))
         };
         let e = match self.http.send(self.wire.submit(&wire_order)?).await {
             Ok(r) => match parse_submit(&r) {
-                Ok(receipt) => return Ok(pending(receipt.request_id)),
+                Ok(receipt) => return Ok(done(receipt.request_id)),
                 // A gateway that gave up waiting for D-Trust, or lost its
                 // answer: the order may have been placed.
                 Err(e) if gateway_lost(&e) => e.to_string(),
@@ -142,43 +158,60 @@ impl DtrustClient {
             Err(e) if outcome_unknown(&e) => e.to_string(),
             Err(e) => return Err(e.into()),
         };
-        let unknown = |cause: String| Error::SubmitOutcomeUnknown {
+        let unknown = |reason: OutcomeUnknownReason, cause: String| Error::SubmitOutcomeUnknown {
             client_reference: order.client_reference.clone(),
+            reason,
             cause,
         };
         match self.find_by_client_reference(&order.client_reference).await {
-            Ok(Some(found)) => Ok(pending(found.request_id)),
+            Ok(Some(found)) => Ok(done(found.request_id)),
             Ok(None) => {
                 let r = self
                     .http
                     .send(self.wire.submit(&wire_order)?)
                     .await
-                    .map_err(|e2| unknown(format!("{e}; re-sending failed: {e2}")))?;
+                    .map_err(|e2| {
+                        unknown(
+                            OutcomeUnknownReason::ResendLost,
+                            format!("{e}; re-sending failed: {e2}"),
+                        )
+                    })?;
                 match parse_submit(&r) {
-                    Ok(receipt) => Ok(pending(receipt.request_id)),
-                    Err(e2) if gateway_lost(&e2) => {
-                        Err(unknown(format!("{e}; re-sending failed: {e2}")))
-                    }
+                    Ok(receipt) => Ok(done(receipt.request_id)),
+                    Err(e2) if gateway_lost(&e2) => Err(unknown(
+                        OutcomeUnknownReason::ResendLost,
+                        format!("{e}; re-sending failed: {e2}"),
+                    )),
                     Err(e2) => Err(e2),
                 }
             }
-            Err(e2) => Err(unknown(format!("{e}; look-up failed: {e2}"))),
+            Err(Error::SubmitOutcomeUnknown { reason, cause, .. }) => {
+                Err(unknown(reason, format!("{e}; {cause}")))
+            }
+            Err(e2) => Err(unknown(
+                OutcomeUnknownReason::LookupFailed,
+                format!("{e}; look-up failed: {e2}"),
+            )),
         }
     }
 
     /// Looks an order up by its client reference.
     ///
+    /// `Ok(Some(_))` only when the answer lists exactly one request and it
+    /// echoes exactly this reference (other requests listed with other
+    /// references are ignored); `Ok(None)` when the answer lists no request.
+    /// The pending order returned records nothing of the order: bind it with
+    /// [`PendingOrder::bound_to`] before fetching.
+    ///
     /// # Errors
-    /// As [`DtrustClient::list_products`].
+    /// [`Error::SubmitOutcomeUnknown`] when the answer cannot confirm the
+    /// order: requests without a client reference, several requests with
+    /// this reference, or only requests of other references; otherwise as
+    /// [`DtrustClient::list_products`].
     pub async fn find_by_client_reference(&self, reference: &str) -> Result<Option<PendingOrder>> {
         let r = self.send(self.wire.find(reference)).await?;
-        Ok(self
-            .wire
-            .parse_find(&r)?
-            .into_iter()
-            // A server that ignored the filter must not hand us another order.
-            .find(|x| x.client_reference.as_deref().is_none_or(|r| r == reference))
-            .map(|x| PendingOrder::new(x.request_id, reference)))
+        let found = self.wire.parse_find(&r)?;
+        confirm_reference(reference, &found).map(|id| id.map(|id| PendingOrder::new(id, reference)))
     }
 
     /// Queries a request's status.
@@ -253,15 +286,22 @@ impl DtrustClient {
         }
     }
 
-    /// Fetches the issued certificate and its chain (PKCS#10 orders), and
-    /// verifies every signature along the chain and, when configured
+    /// Fetches the issued certificate and its chain, and checks it:
+    /// every signature along the chain and, when configured
     /// ([`crate::DtrustConfigBuilder::issuing_ca_file`]), that it ends at a
-    /// D-Trust issuing CA.
+    /// D-Trust issuing CA; then that it is what was ordered: the subject
+    /// recorded in `pending` (see `docs/dtrust.md` for how DNs compare)
+    /// and, for PKCS#10 orders, the CSR's public key (the DER
+    /// SubjectPublicKeyInfo must be identical).
     ///
     /// # Errors
     /// [`Error::NotIssued`] before issuance; [`Error::UntrustedCertificate`];
-    /// as [`DtrustClient::list_products`].
-    pub async fn fetch_certificate(&self, request_id: &str) -> Result<IssuedCertificate> {
+    /// [`Error::NotAsOrdered`]; [`Error::InvalidOrder`] on field
+    /// `pending_order` when `pending` does not record what was ordered (use
+    /// [`PendingOrder::bound_to`]); as [`DtrustClient::list_products`].
+    pub async fn fetch_certificate(&self, pending: &PendingOrder) -> Result<IssuedCertificate> {
+        let request_id = pending.request_id.as_str();
+        let (subject, key) = binding_of(pending, true)?;
         let r = self.send(self.wire.certificate(request_id)).await?;
         let issued = self.wire.parse_certificate(&r, request_id)?;
         verify_issued(
@@ -273,40 +313,66 @@ impl DtrustClient {
             request_id: request_id.to_owned(),
             message,
         })?;
+        let mismatch = |mismatch: Mismatch, message: String| Error::NotAsOrdered {
+            request_id: request_id.to_owned(),
+            mismatch,
+            message,
+        };
+        check_subject(&issued.certificate, subject).map_err(|m| mismatch(Mismatch::Subject, m))?;
+        if let Some(key) = key {
+            check_public_key(&issued.certificate, key)
+                .map_err(|m| mismatch(Mismatch::PublicKey, m))?;
+        }
         Ok(issued)
     }
 
     /// Fetches the PKCS#12 made by D-Trust and its transport password
     /// (PKCS#12 orders), after checking that it opens with that password,
-    /// that its key matches its certificate, and its chain as in
+    /// that its key matches its certificate, that the certificate's subject
+    /// is the one recorded in `pending`, and its chain as in
     /// [`DtrustClient::fetch_certificate`].
     ///
     /// # Errors
     /// [`Error::NotIssued`] before issuance; [`Error::UntrustedCertificate`];
-    /// as [`DtrustClient::list_products`].
-    pub async fn fetch_pkcs12(&self, request_id: &str) -> Result<IssuedPkcs12> {
+    /// [`Error::NotAsOrdered`]; [`Error::InvalidOrder`] on field
+    /// `pending_order` as in [`DtrustClient::fetch_certificate`]; as
+    /// [`DtrustClient::list_products`].
+    pub async fn fetch_pkcs12(&self, pending: &PendingOrder) -> Result<IssuedPkcs12> {
+        let request_id = pending.request_id.as_str();
+        let (subject, _) = binding_of(pending, false)?;
         let r = self.send(self.wire.pkcs12(request_id)).await?;
         let p12 = self.wire.parse_pkcs12(&r, request_id)?;
         let untrusted = |message: String| Error::UntrustedCertificate {
             request_id: request_id.to_owned(),
             message,
         };
-        let identity = p12.to_identity("D-Trust PKCS#12").map_err(|e| {
-            untrusted(format!(
+        let mismatch = |mismatch: Mismatch, message: String| Error::NotAsOrdered {
+            request_id: request_id.to_owned(),
+            mismatch,
+            message,
+        };
+        let identity = p12.to_identity("D-Trust PKCS#12").map_err(|e| match e {
+            Error::Core(smartid_core::Error::KeyMismatch { subject, .. }) => mismatch(
+                Mismatch::Pkcs12Key,
+                format!(
+                    "the private key in the PKCS#12 is not the key of its certificate {subject}"
+                ),
+            ),
+            e => untrusted(format!(
                 "the PKCS#12 cannot be opened with its transport password ({e})"
-            ))
+            )),
         })?;
         let (leaf, chain) = identity
             .chain()
             .split_first()
             .ok_or_else(|| untrusted("the PKCS#12 holds no certificate".into()))?;
         verify_issued(leaf, chain, self.config.issuing_ca_trust.as_ref()).map_err(untrusted)?;
+        check_subject(leaf, subject).map_err(|m| mismatch(Mismatch::Subject, m))?;
         Ok(p12)
     }
 
     /// Revokes a certificate by its serial number (hex; `:` and spaces
-    /// ignored) with its revocation password. For old certificates ordered
-    /// without a stored password, pass [`crate::legacy_revocation_password`].
+    /// ignored) with its revocation password.
     ///
     /// # Errors
     /// [`Error::InvalidOrder`] for a serial that is not hex; [`Error::Server`]
@@ -333,8 +399,95 @@ impl DtrustClient {
             .await?;
         self.wire
             .parse_revoke(&r)
-            .map_err(|e| e.without_secret(password.expose_secret()))
+            .map_err(|e| e.without_secret(password.expose_secret(), r.body()))
     }
+
+    /// LEGACY: revokes a certificate ordered without a stored revocation
+    /// password by an earlier version of this crate, which then sent a
+    /// password derived from the CN (`"Rv"` + the first 16 hex digits of
+    /// SHA-256 over the UTF-8 CN + `"9"`).
+    ///
+    /// This is NOT the Identity Manager connector's derivation (which is not
+    /// public) and cannot revoke certificates the connector ordered without
+    /// a password. New orders never use a derived password.
+    ///
+    /// # Errors
+    /// As [`DtrustClient::revoke`]; [`Error::InvalidOrder`] on field
+    /// `common_name` when it is empty.
+    pub async fn revoke_with_legacy_cn_password(
+        &self,
+        serial_hex: &str,
+        common_name: &str,
+        reason: Option<RevocationReason>,
+    ) -> Result<()> {
+        if common_name.trim().is_empty() {
+            return Err(Error::InvalidOrder {
+                field: "common_name",
+                message: "empty; give the CN of the certificate to revoke".into(),
+            });
+        }
+        let password = legacy_revocation_password(common_name);
+        self.revoke(serial_hex, &password, reason).await
+    }
+}
+
+/// Confirms a look-up answer: the request id when exactly one request
+/// echoes `reference`, `None` when the answer is empty, an "outcome
+/// unknown" error otherwise.
+pub(crate) fn confirm_reference(reference: &str, found: &[Receipt]) -> Result<Option<String>> {
+    let unknown = |reason: OutcomeUnknownReason| {
+        Err(Error::SubmitOutcomeUnknown {
+            client_reference: reference.to_owned(),
+            cause: format!("the look-up by client reference could not confirm the order: {reason}"),
+            reason,
+        })
+    };
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let unechoed = found
+        .iter()
+        .filter(|r| r.client_reference.is_none())
+        .count();
+    if unechoed > 0 {
+        return unknown(OutcomeUnknownReason::ReferenceNotEchoed {
+            results: found.len(),
+        });
+    }
+    let mut ours = found
+        .iter()
+        .filter(|r| r.client_reference.as_deref() == Some(reference));
+    match (ours.next(), ours.count()) {
+        (Some(one), 0) => Ok(Some(one.request_id.clone())),
+        (Some(_), more) => unknown(OutcomeUnknownReason::SeveralMatches { matches: more + 1 }),
+        (None, _) => unknown(OutcomeUnknownReason::OtherReferencesOnly {
+            results: found.len(),
+        }),
+    }
+}
+
+/// What `pending` records of the order: the subject, and (when `need_key`
+/// and the order is not a PKCS#12 order) the CSR's public-key hash.
+fn binding_of(pending: &PendingOrder, need_key: bool) -> Result<(&SubjectDn, Option<&str>)> {
+    let unbound = |what: &str| Error::InvalidOrder {
+        field: "pending_order",
+        message: format!(
+            "request {} does not record {what}, so the result cannot be checked against the \
+             order: bind it with PendingOrder::bound_to(&order) (or use the one submit returned)",
+            pending.request_id
+        ),
+    };
+    let subject = pending
+        .subject
+        .as_ref()
+        .ok_or_else(|| unbound("the ordered subject"))?;
+    let key = match (&pending.kind, pending.public_key_sha256.as_deref()) {
+        _ if !need_key => None,
+        (Some(RequestKind::Pkcs12), _) => None,
+        (_, Some(k)) => Some(k),
+        (_, None) => return Err(unbound("the CSR's public key")),
+    };
+    Ok((subject, key))
 }
 
 /// Whether the request may have reached the server although no answer came.

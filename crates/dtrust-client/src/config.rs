@@ -25,6 +25,24 @@ pub enum SoapVersion {
     V12,
 }
 
+/// What [`crate::DtrustClient::submit`] does with an order that carries no
+/// revocation password. New orders never get a password derived from
+/// their content (a CN is public: anyone could compute it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MissingRevocationPassword {
+    /// Refuse the order with [`crate::Error::RevocationPasswordMissing`]
+    /// before anything is sent. The default: the caller decides where the
+    /// password is stored before it exists at D-Trust.
+    #[default]
+    Refuse,
+    /// Generate a random password meeting the configured
+    /// [`PasswordPolicy`] and return it in
+    /// [`crate::Submission::generated_revocation_password`]: the caller must
+    /// store it (it is the only way to revoke the certificate later).
+    Generate,
+}
+
 /// How the client talks to D-Trust.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -72,6 +90,7 @@ pub struct DtrustConfig {
     pub(crate) issuing_ca_trust: Option<TrustStore>,
     pub(crate) verified_email_domains: Vec<String>,
     pub(crate) password_policy: PasswordPolicy,
+    pub(crate) missing_revocation_password: MissingRevocationPassword,
     pub(crate) pre_send_checks: bool,
 }
 
@@ -127,6 +146,11 @@ impl DtrustConfig {
         &self.password_policy
     }
 
+    /// What happens to orders without a revocation password.
+    pub fn missing_revocation_password(&self) -> MissingRevocationPassword {
+        self.missing_revocation_password
+    }
+
     /// Whether orders are checked before sending.
     pub fn pre_send_checks(&self) -> bool {
         self.pre_send_checks
@@ -167,6 +191,7 @@ pub struct DtrustConfigBuilder {
     templates: Option<String>,
     verified_email_domains: Vec<String>,
     password_policy: PasswordPolicy,
+    missing_revocation_password: MissingRevocationPassword,
     pre_send_checks: bool,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
@@ -202,6 +227,7 @@ impl DtrustConfigBuilder {
             templates: None,
             verified_email_domains: Vec::new(),
             password_policy: PasswordPolicy::default(),
+            missing_revocation_password: MissingRevocationPassword::default(),
             pre_send_checks: true,
             connect_timeout: None,
             request_timeout: None,
@@ -270,7 +296,9 @@ impl DtrustConfigBuilder {
         self
     }
 
-    /// The e-mail domains verified for the account. When set, orders with
+    /// The e-mail domains verified for the account (`example.com`, or
+    /// `*.example.com` for the names below it; see
+    /// [`crate::email_domain_matches`] for the rule). When set, orders with
     /// an e-mail of another domain are refused before sending. Defaults to
     /// none (not checked).
     pub fn verified_email_domains<I, S>(mut self, domains: I) -> Self
@@ -288,6 +316,14 @@ impl DtrustConfigBuilder {
     /// The revocation password policy. Defaults to [`PasswordPolicy::default`].
     pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
         self.password_policy = policy;
+        self
+    }
+
+    /// What to do with orders that carry no revocation password. Defaults
+    /// to [`MissingRevocationPassword::Refuse`]. Applies whether or not
+    /// [`DtrustConfigBuilder::pre_send_checks`] is on.
+    pub fn missing_revocation_password(mut self, choice: MissingRevocationPassword) -> Self {
+        self.missing_revocation_password = choice;
         self
     }
 
@@ -416,14 +452,8 @@ impl DtrustConfigBuilder {
             },
         };
         for d in &self.verified_email_domains {
-            if d.is_empty()
-                || d.contains('@')
-                || !d.contains('.')
-                || d.contains(char::is_whitespace)
-            {
-                problems.push(format!(
-                    "verified_email_domains: {d:?} is not a domain name"
-                ));
+            if let Err(message) = crate::domains::check_verified_domain(d) {
+                problems.push(format!("verified_email_domains: {message}"));
             }
         }
         if let Err(e) = crate::generate_revocation_password(&self.password_policy) {
@@ -439,6 +469,7 @@ impl DtrustConfigBuilder {
             issuing_ca_trust,
             verified_email_domains: self.verified_email_domains,
             password_policy: self.password_policy,
+            missing_revocation_password: self.missing_revocation_password,
             pre_send_checks: self.pre_send_checks,
         })
     }

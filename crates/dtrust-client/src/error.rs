@@ -90,18 +90,54 @@ pub enum Error {
         /// The last status seen.
         last_status: String,
     },
-    /// The submission's outcome is unknown (the connection failed after the
-    /// request may have reached D-Trust) and the look-up by client reference
-    /// also failed. Do NOT submit a new order: look the reference up again
-    /// with [`crate::DtrustClient::find_by_client_reference`] later.
+    /// The order has no revocation password and the client is configured
+    /// to refuse such orders (the default,
+    /// [`crate::MissingRevocationPassword::Refuse`]). Nothing was sent.
     #[error(
-        "the outcome of order {client_reference} is unknown ({cause}); do not re-order: look up client reference {client_reference} later"
+        "order {client_reference} has no revocation password: generate one \
+         (generate_revocation_password), store it as a secret and attach it with \
+         OrderRequest::revocation_password, or configure the client to generate and return one \
+         (DtrustConfigBuilder::missing_revocation_password(MissingRevocationPassword::Generate))"
+    )]
+    RevocationPasswordMissing {
+        /// The client reference of the order.
+        client_reference: String,
+    },
+    /// Whether D-Trust placed the order is unknown: the answer to the
+    /// submission was lost (timeout, broken connection, a gateway's 502 or
+    /// 504) and the look-up by client reference could not confirm it (see
+    /// `reason`). The client adopted nothing and did not send the order
+    /// again. Do NOT submit a new order: look the reference up again later
+    /// with [`crate::DtrustClient::find_by_client_reference`], or find the
+    /// request in the D-Trust portal, and adopt a request only if it
+    /// carries this client reference.
+    #[error(
+        "the outcome of order {client_reference} is unknown ({reason}: {cause}); do not re-order: \
+         look client reference {client_reference} up again later (find_by_client_reference) or \
+         check the D-Trust portal, and adopt only a request that carries this reference"
     )]
     SubmitOutcomeUnknown {
         /// The client reference of the order.
         client_reference: String,
-        /// What failed.
+        /// Why the look-up could not confirm the order.
+        reason: OutcomeUnknownReason,
+        /// What failed, in words.
         cause: String,
+    },
+    /// What was fetched is not what was ordered: a certificate for another
+    /// public key than the CSR's, another subject than the ordered one, or a
+    /// PKCS#12 whose key does not match its certificate. Do not use it.
+    #[error(
+        "the result of request {request_id} is not what was ordered ({mismatch}): {message}; do \
+         not use it: check that the request id belongs to this order, and report it to D-Trust"
+    )]
+    NotAsOrdered {
+        /// The request identifier.
+        request_id: String,
+        /// What differs.
+        mismatch: Mismatch,
+        /// The details.
+        message: String,
     },
     /// The issued certificate's chain does not verify (a signature fails,
     /// names do not chain, or it does not end at a configured D-Trust CA).
@@ -120,6 +156,78 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+}
+
+/// Why the outcome of a submission is unknown (see
+/// [`Error::SubmitOutcomeUnknown`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutcomeUnknownReason {
+    /// The look-up by client reference failed (connection, timeout, error answer).
+    LookupFailed,
+    /// The look-up answered with requests that do not name their client
+    /// reference, so none can be confirmed as ours.
+    ReferenceNotEchoed {
+        /// How many requests the look-up returned.
+        results: usize,
+    },
+    /// The look-up answered with several requests carrying our reference.
+    SeveralMatches {
+        /// How many carried it.
+        matches: usize,
+    },
+    /// The look-up answered only with requests of other client references
+    /// (the server ignored the filter), so "not found" cannot be trusted.
+    OtherReferencesOnly {
+        /// How many requests the look-up returned.
+        results: usize,
+    },
+    /// The look-up found nothing, the order was sent once more with the
+    /// same reference, and that answer was lost too.
+    ResendLost,
+}
+
+impl std::fmt::Display for OutcomeUnknownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::LookupFailed => f.write_str("the look-up by client reference failed"),
+            Self::ReferenceNotEchoed { results } => write!(
+                f,
+                "the look-up returned {results} request(s) without their client reference"
+            ),
+            Self::SeveralMatches { matches } => write!(
+                f,
+                "the look-up returned {matches} requests with this client reference"
+            ),
+            Self::OtherReferencesOnly { results } => write!(
+                f,
+                "the look-up returned {results} request(s) of other client references only"
+            ),
+            Self::ResendLost => f.write_str("the one re-send's answer was lost too"),
+        }
+    }
+}
+
+/// What differs between a fetched result and its order (see [`Error::NotAsOrdered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mismatch {
+    /// The certificate's public key is not the CSR's.
+    PublicKey,
+    /// The certificate's subject is not the ordered one.
+    Subject,
+    /// The PKCS#12's private key does not match its certificate.
+    Pkcs12Key,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::PublicKey => "another public key",
+            Self::Subject => "another subject",
+            Self::Pkcs12Key => "the PKCS#12 key does not match its certificate",
+        })
+    }
 }
 
 impl From<ServerError> for Error {
@@ -143,23 +251,30 @@ pub(crate) const REDACTED: &str = "[redacted]";
 
 impl Error {
     /// The same error with every occurrence of `secret` (a password the
-    /// request carried) replaced, in case the server echoed it.
-    pub(crate) fn without_secret(self, secret: &str) -> Self {
+    /// request carried, in case the server echoed it) replaced, the body
+    /// excerpt made again from the whole `body` of the answer with the
+    /// secret redacted *before* it is cut (so that a password straddling
+    /// the 2 KiB cut leaves nothing behind).
+    pub(crate) fn without_secret(self, secret: &str, body: &[u8]) -> Self {
         if secret.is_empty() {
             return self;
         }
         match self {
-            Self::Server(e) => Self::Server(Box::new(e.without_secret(secret))),
+            Self::Server(e) => Self::Server(Box::new(e.without_secret(secret, body))),
             Self::InvalidResponse {
                 operation,
                 status,
                 message,
-                body,
+                body: excerpt,
             } => Self::InvalidResponse {
                 operation,
                 status,
                 message: message.replace(secret, REDACTED),
-                body: body.replace(secret, REDACTED),
+                body: if operation == crate::wire::PKCS12_OPERATION {
+                    excerpt
+                } else {
+                    smartid_core::body_snippet_without(body, &[secret])
+                },
             },
             other => other,
         }

@@ -25,11 +25,11 @@
 //! let password = generate_revocation_password(&PasswordPolicy::default())?; // store it!
 //! let order = OrderRequest::pkcs10(&product.id, subject, &csr.csr_der).revocation_password(password.clone());
 //!
-//! let pending = client.submit(&order).await?; // returns at once; serialize it to resume later
+//! let pending = client.submit(&order).await?.into_pending(); // returns at once; serialize it to resume later
 //! let options = WaitOptions::for_duration(&SystemClock, Duration::from_secs(4 * 3600))
 //!     .poll_interval(Duration::from_secs(300));
 //! client.wait_for_issuance(&pending, &options).await?;
-//! let issued = client.fetch_certificate(&pending.request_id).await?;
+//! let issued = client.fetch_certificate(&pending).await?; // checked: chain, subject, the CSR's key
 //! println!("{}", issued.certificate.subject());
 //! client.revoke(issued.certificate.serial_hex(), &password, None).await?;
 //! # Ok(())
@@ -47,20 +47,30 @@
 //!   wire mapping (paths, fields, envelopes) is private and documented in
 //!   `docs/dtrust-wire.md`; D-Trust publishes no interface description.
 //! - Orders are checked before sending ([`check_order`]): a CN containing
-//!   `CN=`, a request kind that does not match the CSR, no CN without a
-//!   revocation password, a password failing the policy, an e-mail outside
-//!   the verified domains.
+//!   `CN=`, a request kind that does not match the CSR, a password failing
+//!   the policy, an e-mail outside the verified domains
+//!   ([`email_domain_matches`]: `*.example.com` covers the names below
+//!   `example.com`, not `example.com` itself).
+//! - New orders never get a derived revocation password: an order without
+//!   one is refused ([`Error::RevocationPasswordMissing`]), or, with
+//!   [`MissingRevocationPassword::Generate`], gets a random one returned in
+//!   [`Submission::generated_revocation_password`] for the caller to store.
 //! - Issuance can take hours: [`DtrustClient::submit`] returns a
 //!   serializable [`PendingOrder`] at once; [`DtrustClient::wait_for_issuance`]
 //!   polls with a deadline, honours the server's hints, is cancel-safe and
-//!   takes an injectable [`Clock`]. Every order carries a client reference,
-//!   looked up before any re-submission, so a lost answer never orders twice.
+//!   takes an injectable [`Clock`]. Every order carries a client reference;
+//!   after a lost answer the client adopts only a request that echoes it
+//!   exactly, and otherwise stops with [`Error::SubmitOutcomeUnknown`]
+//!   instead of guessing or re-ordering.
 //! - [`DtrustClient::fetch_certificate`] verifies every signature along
 //!   the returned chain and, when configured
-//!   ([`DtrustConfigBuilder::issuing_ca_file`]), that it ends at a D-Trust CA.
+//!   ([`DtrustConfigBuilder::issuing_ca_file`]), that it ends at a D-Trust
+//!   CA, and that the certificate is what was ordered: the CSR's public key
+//!   and the ordered subject ([`Error::NotAsOrdered`] otherwise).
 //! - Helpers: [`GeneratedCsr`] (RSA 2048/3072/4096, P-256, P-384, DN with
 //!   organisationIdentifier, e-mail SANs), [`generate_revocation_password`],
-//!   and, for revoking old certificates only, [`legacy_revocation_password`].
+//!   and, for revoking old certificates only,
+//!   [`DtrustClient::revoke_with_legacy_cn_password`].
 //!
 //! # Errors
 //! [`Error`]: D-Trust's codes become [`ServerError`] with a
@@ -69,10 +79,12 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod binding;
 mod checks;
 mod client;
 mod config;
 mod csr;
+mod domains;
 mod error;
 mod order;
 mod password;
@@ -88,17 +100,18 @@ pub use checks::check_order;
 pub use client::DtrustClient;
 pub use config::{
     DangerousDtrustConfig, DtrustConfig, DtrustConfigBuilder, IDM_DEFAULT_P12_PASSWORD,
-    SoapVersion, Transport,
+    MissingRevocationPassword, SoapVersion, Transport,
 };
 pub use csr::{GeneratedCsr, KeySpec};
-pub use error::{Error, Result};
+pub use domains::{email_domain_matches, is_verified_email_domain};
+pub use error::{Error, Mismatch, OutcomeUnknownReason, Result};
 pub use order::{OrderRequest, SubjectDn};
-pub use password::{PasswordPolicy, generate_revocation_password, legacy_revocation_password};
+pub use password::{PasswordPolicy, generate_revocation_password};
 pub use product::{Product, RequestKind};
 pub use server_error::{ServerError, ServerErrorKind};
 pub use status::{IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport};
 pub use templates::CertificateTemplates;
-pub use wait::{Clock, PendingOrder, SystemClock, WaitOptions};
+pub use wait::{Clock, PendingOrder, Submission, SystemClock, WaitOptions};
 
 /// Entry points for the crate's benchmark; not part of the supported API.
 #[doc(hidden)]

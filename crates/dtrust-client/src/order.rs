@@ -46,7 +46,7 @@ impl SubjectDn {
         }
     }
 
-    /// A DN without CN (allowed only with a revocation password).
+    /// A DN without CN.
     pub fn without_common_name() -> Self {
         Self::default()
     }
@@ -196,8 +196,10 @@ impl OrderRequest {
 
     /// Sets the revocation password (recommended: one made by
     /// [`crate::generate_revocation_password`], stored as a secret). Without
-    /// one, the legacy password derived from the CN is used
-    /// ([`crate::legacy_revocation_password`]).
+    /// one, [`crate::DtrustClient::submit`] refuses the order, or generates
+    /// one and returns it, as configured with
+    /// [`crate::DtrustConfigBuilder::missing_revocation_password`]; a
+    /// password is never derived from the order.
     #[must_use]
     pub fn revocation_password(mut self, password: Secret) -> Self {
         self.revocation_password = Some(password);

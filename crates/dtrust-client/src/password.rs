@@ -1,5 +1,5 @@
-//! Revocation passwords: the policy, random generation, and the legacy
-//! CN-derived password.
+//! Revocation passwords: the policy, random generation, and (for revoking
+//! old certificates only) this crate's former CN-derived password.
 
 use smartid_core::Secret;
 
@@ -267,18 +267,16 @@ pub(crate) fn random_reference() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// LEGACY: the revocation password derived from the CN, for revoking old
-/// certificates that were ordered without a stored revocation password.
-/// Do not use it for new orders: anyone who knows the CN can compute it.
-/// Generate a random one with [`generate_revocation_password`] instead.
+/// LEGACY: the revocation password this crate's earlier versions derived
+/// from the CN for orders without a password (`"Rv"` + the first 16 hex
+/// digits of SHA-256 over the UTF-8 CN + `"9"`). Reached only through
+/// [`crate::DtrustClient::revoke_with_legacy_cn_password`]; never used for
+/// new orders (anyone who knows the CN can compute it).
 ///
-/// The derivation of the Identity Manager connector is not published; this
-/// is the derivation of this crate's legacy path (`"Rv"` + the first 16 hex
-/// digits of SHA-256 over the UTF-8 CN + `"9"`), used by
-/// [`crate::DtrustClient::submit`] when an order has no revocation password.
-/// Check it against your records before relying on it for certificates
-/// ordered by other software.
-pub fn legacy_revocation_password(common_name: &str) -> Secret {
+/// This is NOT the Identity Manager connector's derivation, which is not
+/// public: it revokes only certificates ordered by earlier versions of this
+/// crate without a password.
+pub(crate) fn legacy_revocation_password(common_name: &str) -> Secret {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, common_name.as_bytes());
     let hex: String = digest
         .as_ref()

@@ -65,11 +65,12 @@ impl ServerError {
     }
 
     /// The same error with every occurrence of `secret` (a password the
-    /// request carried, echoed by the server) replaced.
-    pub(crate) fn without_secret(mut self, secret: &str) -> Self {
+    /// request carried, echoed by the server) replaced; the body excerpt is
+    /// made again from the whole `body`, redacted before it is cut.
+    pub(crate) fn without_secret(mut self, secret: &str, body: &[u8]) -> Self {
         if !secret.is_empty() {
             self.message = self.message.replace(secret, crate::error::REDACTED);
-            self.body = self.body.replace(secret, crate::error::REDACTED);
+            self.body = smartid_core::body_snippet_without(body, &[secret]);
         }
         self
     }

@@ -5,10 +5,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
+use crate::error::{Error, Result};
+use crate::order::{OrderRequest, SubjectDn};
 use crate::product::RequestKind;
 
 /// A submitted order, returned before any waiting. Serialize it to resume
 /// the wait after a restart (it holds no secret).
+///
+/// It records what was ordered (the subject and, for PKCS#10 orders, the
+/// hash of the CSR's public key), so that
+/// [`crate::DtrustClient::fetch_certificate`] and
+/// [`crate::DtrustClient::fetch_pkcs12`] can refuse a result issued for
+/// another key or another subject.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct PendingOrder {
@@ -22,11 +30,21 @@ pub struct PendingOrder {
     pub kind: Option<RequestKind>,
     /// When the order was submitted (seconds since the Unix epoch), when known.
     pub submitted_at_unix: Option<u64>,
+    /// The subject ordered; the fetched certificate must carry it.
+    #[serde(default)]
+    pub subject: Option<SubjectDn>,
+    /// SHA-256 (lower-case hex) of the DER SubjectPublicKeyInfo of the CSR
+    /// (PKCS#10 orders); the fetched certificate must be for this key.
+    #[serde(default)]
+    pub public_key_sha256: Option<String>,
 }
 
 impl PendingOrder {
     /// A pending order known only by its identifiers (e.g. from
     /// [`crate::DtrustClient::find_by_client_reference`]).
+    ///
+    /// It records nothing of what was ordered: bind it to the order with
+    /// [`PendingOrder::bound_to`] before fetching the result.
     pub fn new(request_id: impl Into<String>, client_reference: impl Into<String>) -> Self {
         Self {
             request_id: request_id.into(),
@@ -34,7 +52,77 @@ impl PendingOrder {
             product_id: None,
             kind: None,
             submitted_at_unix: None,
+            subject: None,
+            public_key_sha256: None,
         }
+    }
+
+    /// The pending order of `order` with D-Trust's `request_id`, recording
+    /// what was ordered (product, kind, subject, the CSR's public key).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOrder`] on field `csr` when a PKCS#10 order's CSR
+    /// cannot be read.
+    pub fn for_order(request_id: impl Into<String>, order: &OrderRequest) -> Result<Self> {
+        Self::new(request_id, order.reference()).bound_to(order)
+    }
+
+    /// This pending order, recording what `order` asked for (e.g. after
+    /// [`crate::DtrustClient::find_by_client_reference`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOrder`] on field `csr` when a PKCS#10 order's CSR
+    /// cannot be read.
+    pub fn bound_to(mut self, order: &OrderRequest) -> Result<Self> {
+        self.product_id = Some(order.product_id().to_owned());
+        self.kind = Some(order.kind().clone());
+        self.subject = Some(order.subject().clone());
+        self.public_key_sha256 = match (order.kind(), order.csr_der.as_deref()) {
+            (RequestKind::Pkcs12, _) | (_, None) => None,
+            (_, Some(csr)) => Some(crate::binding::csr_public_key_sha256(csr).map_err(
+                |message| Error::InvalidOrder {
+                    field: "csr",
+                    message: format!("{message}: attach the DER or PEM of a PKCS#10 request"),
+                },
+            )?),
+        };
+        Ok(self)
+    }
+}
+
+/// What [`crate::DtrustClient::submit`] returns: the pending order and, when
+/// the client generated the revocation password
+/// ([`crate::MissingRevocationPassword::Generate`]), that password.
+///
+/// Not serializable (it may hold a secret): store
+/// [`Submission::pending`] as JSON and the password in your secret store.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+#[must_use = "store the pending order, and the generated revocation password if there is one"]
+pub struct Submission {
+    /// The pending order (serializable, no secret).
+    pub pending: PendingOrder,
+    /// The revocation password the client generated for this order, when
+    /// it did. Store it as a secret: without it the certificate cannot be
+    /// revoked. `None` when the order carried the caller's password.
+    pub generated_revocation_password: Option<smartid_core::Secret>,
+}
+
+impl Submission {
+    /// The pending order.
+    pub fn pending(&self) -> &PendingOrder {
+        &self.pending
+    }
+
+    /// The request identifier.
+    pub fn request_id(&self) -> &str {
+        &self.pending.request_id
+    }
+
+    /// The pending order, dropping the generated password (if any): only
+    /// after it is stored.
+    pub fn into_pending(self) -> PendingOrder {
+        self.pending
     }
 }
 

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dtrust_client::{
-    DtrustClient, DtrustConfig, DtrustConfigBuilder, Error, ServerErrorKind, SoapVersion,
+    DtrustClient, DtrustConfig, DtrustConfigBuilder, Error, OrderRequest, OutcomeUnknownReason,
+    PendingOrder, ServerErrorKind, SoapVersion, SubjectDn,
 };
 use smartid_testkit::TestPki;
 use wiremock::matchers::{header, method, path};
@@ -21,6 +22,15 @@ fn identity() -> smartid_core::ClientIdentity {
         .unwrap()
         .to_client_identity()
         .unwrap()
+}
+
+/// A pending PKCS#12 order "1" (bound to what it ordered).
+fn p12_pending() -> PendingOrder {
+    PendingOrder::for_order(
+        "1",
+        &OrderRequest::pkcs12("P1", SubjectDn::new("a.example.de")),
+    )
+    .unwrap()
 }
 
 fn plain(mut b: DtrustConfigBuilder) -> DtrustClient {
@@ -114,7 +124,7 @@ async fn soap_ten_megabyte_body_is_parsed_without_harm() {
         r#"<d:getCertificateResponse xmlns:d="{NS}"><certificate>{big}</certificate></d:getCertificateResponse>"#
     ));
     let (_s, client) = soap_server(200, "text/xml", body).await;
-    let e = client.fetch_certificate("1").await.unwrap_err();
+    let e = client.fetch_certificate(&p12_pending()).await.unwrap_err();
     assert!(invalid_message(&e).contains("certificate"), "{e}");
 }
 
@@ -190,7 +200,7 @@ async fn soap_mtom_is_refused_clearly() {
         b"--b\r\n".to_vec(),
     )
     .await;
-    let e = client.fetch_pkcs12("1").await.unwrap_err();
+    let e = client.fetch_pkcs12(&p12_pending()).await.unwrap_err();
     assert!(matches!(e, Error::MtomNotSupported { .. }), "{e}");
     assert!(e.to_string().contains("disable MTOM"));
 }
@@ -250,11 +260,15 @@ async fn rest_hostile_json_is_refused() {
     let big = format!(r#"{{"certificate":"{}","chain":[]}}"#, "A".repeat(TEN_MB));
     let (_s, client) = rest_server(200, big.into_bytes()).await;
     assert!(
-        invalid_message(&client.fetch_certificate("1").await.unwrap_err()).contains("certificate")
+        invalid_message(&client.fetch_certificate(&p12_pending()).await.unwrap_err())
+            .contains("certificate")
     );
 
     let (_s, client) = rest_server(200, br#"{"certificate":"!!notbase64!!"}"#.to_vec()).await;
-    assert!(invalid_message(&client.fetch_certificate("1").await.unwrap_err()).contains("base64"));
+    assert!(
+        invalid_message(&client.fetch_certificate(&p12_pending()).await.unwrap_err())
+            .contains("base64")
+    );
 
     let (_s, client) = rest_server(503, b"<html>maintenance</html>".to_vec()).await;
     let e = client.list_products().await.unwrap_err();
@@ -322,8 +336,9 @@ async fn gateway_timeout_on_submit_is_looked_up_not_reordered() {
         r#"{"requests":[{"requestId":"R-9","status":"PENDING","clientReference":"{ref}"}]}"#;
     for status in [502, 504] {
         let (server, client) = gateway_server(status, found, order.reference()).await;
-        let pending = client.submit(&order).await.unwrap();
-        assert_eq!(pending.request_id, "R-9");
+        let submission = client.submit(&order).await.unwrap();
+        assert_eq!(submission.request_id(), "R-9");
+        assert!(submission.generated_revocation_password.is_none());
         assert_eq!(
             submissions(&server).await,
             1,
@@ -335,28 +350,60 @@ async fn gateway_timeout_on_submit_is_looked_up_not_reordered() {
     let (server, client) = gateway_server(504, r#"{"requests":[]}"#, order.reference()).await;
     let e = client.submit(&order).await.unwrap_err();
     assert!(
-        matches!(e, Error::SubmitOutcomeUnknown { ref client_reference, .. } if client_reference == order.reference()),
+        matches!(e, Error::SubmitOutcomeUnknown { ref client_reference, reason: OutcomeUnknownReason::ResendLost, .. } if client_reference == order.reference()),
         "{e}"
     );
     assert_eq!(submissions(&server).await, 2);
 }
 
 #[tokio::test]
-async fn a_look_up_that_ignores_the_reference_finds_nothing() {
-    let order =
-        dtrust_client::OrderRequest::pkcs12("P1", dtrust_client::SubjectDn::new("gw.example.de"))
-            .revocation_password(smartid_core::Secret::new("Abcdefgh1234"));
-    // The server answers the look-up with someone else's order.
-    let other =
-        r#"{"requests":[{"requestId":"OTHER","status":"ISSUED","clientReference":"not-{ref}"}]}"#;
-    let (_server, client) = gateway_server(504, other, order.reference()).await;
-    assert!(
-        client
+async fn look_ups_that_cannot_confirm_the_reference_are_never_adopted() {
+    let order = OrderRequest::pkcs12("P1", SubjectDn::new("gw.example.de"))
+        .revocation_password(smartid_core::Secret::new("Abcdefgh1234"));
+    let cases = [
+        // Someone else's order (a server that ignored the filter).
+        (
+            r#"{"requests":[{"requestId":"OTHER","status":"ISSUED","clientReference":"not-{ref}"}]}"#,
+            OutcomeUnknownReason::OtherReferencesOnly { results: 1 },
+        ),
+        // An order without a reference: it cannot be confirmed as ours.
+        (
+            r#"{"requests":[{"requestId":"OTHER","status":"ISSUED"}]}"#,
+            OutcomeUnknownReason::ReferenceNotEchoed { results: 1 },
+        ),
+        (
+            r#"{"requests":[{"requestId":"R-1","status":"PENDING","clientReference":"{ref}"},{"requestId":"X","status":"ISSUED"}]}"#,
+            OutcomeUnknownReason::ReferenceNotEchoed { results: 2 },
+        ),
+        // Two requests echo our reference.
+        (
+            r#"{"requests":[{"requestId":"R-1","status":"PENDING","clientReference":"{ref}"},{"requestId":"R-2","status":"PENDING","clientReference":"{ref}"}]}"#,
+            OutcomeUnknownReason::SeveralMatches { matches: 2 },
+        ),
+    ];
+    for (found, reason) in cases {
+        let (server, client) = gateway_server(502, found, order.reference()).await;
+        let e = client
             .find_by_client_reference(order.reference())
             .await
-            .unwrap()
-            .is_none()
-    );
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::SubmitOutcomeUnknown { reason: ref r, .. } if *r == reason),
+            "{found}: {e}"
+        );
+        let e = client.submit(&order).await.unwrap_err();
+        assert!(
+            matches!(e, Error::SubmitOutcomeUnknown { ref client_reference, reason: ref r, .. }
+                if client_reference == order.reference() && *r == reason),
+            "{found}: {e}"
+        );
+        assert!(e.to_string().contains("do not re-order"), "{e}");
+        assert_eq!(submissions(&server).await, 1, "{found}: sent again");
+    }
+    // Our reference next to another one: ours is adopted.
+    let mixed = r#"{"requests":[{"requestId":"X","status":"ISSUED","clientReference":"other"},{"requestId":"R-1","status":"PENDING","clientReference":"{ref}"}]}"#;
+    let (_server, client) = gateway_server(504, mixed, order.reference()).await;
+    assert_eq!(client.submit(&order).await.unwrap().request_id(), "R-1");
 }
 
 #[tokio::test]
@@ -392,5 +439,51 @@ async fn passwords_echoed_by_the_server_are_not_passed_on() {
     for e in [e, e2] {
         let text = format!("{e} {e:?}");
         assert!(!text.contains(PW) && text.contains("[redacted]"), "{text}");
+    }
+}
+
+/// A password echoed across the 2 KiB cut of the error body: redacted before
+/// the cut, so not even its first characters are left.
+#[tokio::test]
+async fn an_echoed_password_straddling_the_body_cut_leaves_nothing() {
+    const PW: &str = "Qz8Vw3Kp-Lm5Rt7Yx";
+    let head = r#"{"errorCode":"GENERIC_PASSWORD_REGEXERROR","message":"bad","echo":""#;
+    // The password starts 6 bytes before byte 2048.
+    let pad = 2048 - 6 - head.len();
+    let server_error = format!(r#"{head}{}{PW}"}}"#, "a".repeat(pad));
+    let not_json = format!("{}{PW} is wrong", "a".repeat(2048 - 6));
+    assert_eq!(server_error.find(PW), Some(2042));
+    assert_eq!(not_json.find(PW), Some(2042));
+    for body in [server_error, not_json] {
+        let server = MockServer::start().await;
+        for p in ["/rest/requests", "/rest/certificates/0A/revocation"] {
+            Mock::given(method("POST"))
+                .and(path(p))
+                .respond_with(ResponseTemplate::new(400).set_body_string(body.clone()))
+                .mount(&server)
+                .await;
+        }
+        let client =
+            plain(DtrustConfig::rest(format!("{}/rest", server.uri())).pre_send_checks(false));
+        let order = OrderRequest::pkcs12("P1", SubjectDn::new("a.de"))
+            .revocation_password(smartid_core::Secret::new(PW));
+        let e1 = client.submit(&order).await.unwrap_err();
+        let e2 = client
+            .revoke("0A", &smartid_core::Secret::new(PW), None)
+            .await
+            .unwrap_err();
+        for e in [e1, e2] {
+            assert!(
+                matches!(e, Error::Server(_) | Error::InvalidResponse { .. }),
+                "{e}"
+            );
+            let text = format!("{e} {e:?}");
+            assert!(
+                !text.contains(&PW[..6]),
+                "the password's start leaked: {text}"
+            );
+            // Redacted where it stood, and the marker itself is what was cut.
+            assert!(text.contains("[redac"), "{text}");
+        }
     }
 }

@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime};
 
 use common::{T, account, setup, setup_with};
 use dtrust_client::{
-    Clock, DtrustClient, Error, GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy, PendingOrder,
-    RequestKind, RequestStatus, RevocationReason, ServerErrorKind, SubjectDn, WaitOptions,
-    generate_revocation_password, legacy_revocation_password,
+    Clock, DtrustClient, Error, GeneratedCsr, KeySpec, Mismatch, MissingRevocationPassword,
+    OrderRequest, PasswordPolicy, PendingOrder, RequestKind, RequestStatus, RevocationReason,
+    ServerErrorKind, SubjectDn, WaitOptions, generate_revocation_password,
 };
 use smartid_core::Secret;
-use smartid_testkit::dtrust::{Release, SimConfig};
+use smartid_testkit::dtrust::{LookupAnswer, Misissue, Release, SimConfig};
 
 const ECC: &str = "1003";
 const RSA_BASIC: &str = "1001";
@@ -46,6 +46,9 @@ on_every_transport!(
     lost_submit_answer_is_looked_up_not_reordered,
     legacy_cn_password_revokes,
     release_delay_is_honoured,
+    no_password_is_refused_or_generated_never_derived,
+    lost_answer_recovery_adopts_only_an_exact_echo,
+    results_not_as_ordered_are_refused,
 );
 
 fn csr(subject: &SubjectDn, emails: &[String], key: KeySpec) -> GeneratedCsr {
@@ -95,20 +98,17 @@ async fn pkcs10_order_wait_fetch_revoke(t: T) {
     for e in &emails {
         order = order.email(e.clone());
     }
-    let pending = client.submit(&order).await.unwrap();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     assert_eq!(pending.client_reference, order.reference());
     assert_eq!(pending.kind, Some(RequestKind::Pkcs10));
     // Fetching before release says so.
-    let early = client
-        .fetch_certificate(&pending.request_id)
-        .await
-        .unwrap_err();
+    let early = client.fetch_certificate(&pending).await.unwrap_err();
     assert!(matches!(early, Error::NotIssued { .. }), "{early}");
     let options = WaitOptions::for_duration(&dtrust_client::SystemClock, Duration::from_secs(10))
         .poll_interval(Duration::from_millis(10));
     let report = client.wait_for_issuance(&pending, &options).await.unwrap();
     assert_eq!(report.status, RequestStatus::Issued);
-    let issued = client.fetch_certificate(&pending.request_id).await.unwrap();
+    let issued = client.fetch_certificate(&pending).await.unwrap();
     assert!(
         issued.is_for_key(&generated.public_key_spki),
         "certificate is not for our key"
@@ -155,17 +155,17 @@ async fn pkcs12_order_fetch_after_release(t: T) {
     )
     .email("user@example.de")
     .revocation_password(password());
-    let pending = client.submit(&order).await.unwrap();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     assert_eq!(
         client.status(&pending.request_id).await.unwrap().status,
         RequestStatus::Pending
     );
     assert!(matches!(
-        client.fetch_pkcs12(&pending.request_id).await,
+        client.fetch_pkcs12(&pending).await,
         Err(Error::NotIssued { .. })
     ));
     sim.release_all();
-    let p12 = client.fetch_pkcs12(&pending.request_id).await.unwrap();
+    let p12 = client.fetch_pkcs12(&pending).await.unwrap();
     assert!(!format!("{p12:?}").contains(p12.password.expose_secret()));
     let identity = p12.to_identity("issued.p12").unwrap();
     assert!(identity.certificate().subject().contains("user.example.de"));
@@ -258,7 +258,10 @@ async fn every_error_code(t: T) {
         .await
         .unwrap_err();
     assert_eq!(kind(&e), ServerErrorKind::RequestKindMismatch);
-    // NullPointerException: no password, no CN.
+    // No password (and no CN, where the connector failed with a
+    // NullPointerException): the client refuses before sending, even with
+    // the checks off; it never derives a password.
+    let received = sim.submissions_received();
     let e = client
         .submit(&OrderRequest::pkcs12(
             ECC,
@@ -266,7 +269,8 @@ async fn every_error_code(t: T) {
         ))
         .await
         .unwrap_err();
-    assert_eq!(kind(&e), ServerErrorKind::MissingCommonName);
+    assert!(matches!(e, Error::RevocationPasswordMissing { .. }), "{e}");
+    assert_eq!(sim.submissions_received(), received);
     // A code we do not know keeps code and body.
     let dn = SubjectDn::new("a.example.de");
     let e = client
@@ -326,16 +330,14 @@ async fn pre_send_checks_stop_before_the_network(t: T) {
             "csr",
         ),
         (
-            OrderRequest::pkcs12(ECC, SubjectDn::without_common_name()),
-            "revocation_password",
-        ),
-        (
             OrderRequest::pkcs12(ECC, SubjectDn::new("a"))
                 .revocation_password(Secret::new("short")),
             "revocation_password",
         ),
         (
-            OrderRequest::pkcs12(ECC, SubjectDn::new("a")).email("x@other.org"),
+            OrderRequest::pkcs12(ECC, SubjectDn::new("a"))
+                .email("x@other.org")
+                .revocation_password(password()),
             "emails",
         ),
     ];
@@ -381,7 +383,7 @@ async fn wait_honours_hints_and_deadline_with_a_fake_clock(t: T) {
     let (sim, client) = setup_with(t, cfg).await;
     let order =
         OrderRequest::pkcs12(ECC, SubjectDn::new("w.example.de")).revocation_password(password());
-    let pending = client.submit(&order).await.unwrap();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     let clock = FakeClock::new();
     let options = WaitOptions::for_duration(&clock, Duration::from_secs(3 * 3600))
         .poll_interval(Duration::from_secs(60));
@@ -406,7 +408,8 @@ async fn wait_honours_hints_and_deadline_with_a_fake_clock(t: T) {
                 .revocation_password(password()),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .into_pending();
     let saved = serde_json::to_string(&pending).unwrap();
     let clock = FakeClock::new();
     let options = WaitOptions::for_duration(&clock, Duration::from_secs(3600))
@@ -441,7 +444,7 @@ async fn lost_submit_answer_is_looked_up_not_reordered(t: T) {
     sim.delay_next_submit_response(Duration::from_secs(3));
     let order = OrderRequest::pkcs12(ECC, SubjectDn::new("slow.example.de"))
         .revocation_password(password());
-    let pending = client.submit(&order).await.unwrap();
+    let pending = client.submit(&order).await.unwrap().into_pending();
     assert_eq!(sim.submissions_received(), 1, "the order was sent again");
     assert_eq!(sim.orders(), 1);
     let found = client
@@ -459,25 +462,237 @@ async fn lost_submit_answer_is_looked_up_not_reordered(t: T) {
     );
 }
 
+/// The CN-derived password earlier versions of this crate sent for orders
+/// without one (kept here to stand for such an old certificate).
+fn old_crate_cn_password(cn: &str) -> Secret {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cn.as_bytes());
+    let hex: String = d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Secret::new(format!("Rv{hex}9"))
+}
+
 async fn legacy_cn_password_revokes(t: T) {
     let (sim, client) = setup(t).await;
     let dn = SubjectDn::new("legacy.example.de");
     let generated = csr(&dn, &[], KeySpec::EcP384);
+    // An old certificate, ordered with the CN-derived password.
     let pending = client
-        .submit(&OrderRequest::pkcs10(ECC, dn, &generated.csr_der))
+        .submit(
+            &OrderRequest::pkcs10(ECC, dn, &generated.csr_der)
+                .revocation_password(old_crate_cn_password("legacy.example.de")),
+        )
         .await
-        .unwrap();
-    let issued = client.fetch_certificate(&pending.request_id).await.unwrap();
+        .unwrap()
+        .into_pending();
+    let issued = client.fetch_certificate(&pending).await.unwrap();
     let serial = issued.certificate.serial_hex().to_owned();
     client
-        .revoke(
-            &serial,
-            &legacy_revocation_password("legacy.example.de"),
-            None,
-        )
+        .revoke_with_legacy_cn_password(&serial, "legacy.example.de", None)
         .await
         .unwrap();
     assert!(sim.is_revoked(&serial));
+}
+
+/// New orders never carry a derived password: without one, the order is
+/// refused before sending (the default), or a random one is generated,
+/// sent, and handed back.
+async fn no_password_is_refused_or_generated_never_derived(t: T) {
+    let (sim, client) = setup(t).await;
+    let cn = "nopw.example.de";
+    let dn = SubjectDn::new(cn);
+    let generated = csr(&dn, &[], KeySpec::EcP256);
+    let order = OrderRequest::pkcs10(ECC, dn, &generated.csr_der);
+    for client in [
+        client.clone(),
+        DtrustClient::new(account(&sim, t).pre_send_checks(false).build().unwrap()).unwrap(),
+    ] {
+        let e = client.submit(&order).await.unwrap_err();
+        assert!(
+            matches!(e, Error::RevocationPasswordMissing { ref client_reference } if client_reference == order.reference()),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("generate_revocation_password"),
+            "{e}"
+        );
+    }
+    assert_eq!(sim.submissions_received(), 0, "refused orders were sent");
+    // No CN either: still our refusal, not the connector's NullPointerException.
+    let no_cn = OrderRequest::pkcs12(ECC, SubjectDn::without_common_name().organization("O"));
+    assert!(matches!(
+        client.submit(&no_cn).await.unwrap_err(),
+        Error::RevocationPasswordMissing { .. }
+    ));
+
+    let generating = DtrustClient::new(
+        account(&sim, t)
+            .missing_revocation_password(MissingRevocationPassword::Generate)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let submission = generating.submit(&order).await.unwrap();
+    let password = submission.generated_revocation_password.clone().unwrap();
+    let received = sim.received_revocation_passwords();
+    assert_eq!(received.len(), 1);
+    let sent = received[0].clone().unwrap();
+    assert_eq!(
+        sent,
+        password.expose_secret(),
+        "the password handed back is not the one sent"
+    );
+    assert_ne!(
+        sent,
+        old_crate_cn_password(cn).expose_secret(),
+        "CN-derived password sent"
+    );
+    assert!(!sent.contains(cn) && !format!("{submission:?}").contains(&sent));
+    PasswordPolicy::default().check(&password).unwrap();
+    // A second order for the same CN gets another password.
+    let again = OrderRequest::pkcs10(ECC, SubjectDn::new(cn), &generated.csr_der);
+    let other = generating.submit(&again).await.unwrap();
+    assert_ne!(other.generated_revocation_password, Some(password.clone()));
+    // The generated password revokes; the CN-derived one does not.
+    let issued = generating
+        .fetch_certificate(submission.pending())
+        .await
+        .unwrap();
+    let serial = issued.certificate.serial_hex().to_owned();
+    assert!(
+        generating
+            .revoke_with_legacy_cn_password(&serial, cn, None)
+            .await
+            .is_err()
+    );
+    generating.revoke(&serial, &password, None).await.unwrap();
+    assert!(sim.is_revoked(&serial));
+}
+
+/// After a lost answer (a gateway's 502/504), a request is adopted only when
+/// the look-up echoes exactly our reference; otherwise the client stops with
+/// "outcome unknown" and never sends the order again.
+async fn lost_answer_recovery_adopts_only_an_exact_echo(t: T) {
+    let (sim, client) = setup(t).await;
+    let cases = [
+        (LookupAnswer::WithoutReference, "ReferenceNotEchoed"),
+        (LookupAnswer::OtherReference, "OtherReferencesOnly"),
+        (LookupAnswer::Duplicate, "SeveralMatches"),
+        (LookupAnswer::Unavailable, "LookupFailed"),
+    ];
+    for (answer, expected) in cases {
+        sim.set_lookup_answer(answer);
+        sim.gateway_error_on_next_submit(502);
+        let before = sim.submissions_received();
+        let order = OrderRequest::pkcs12(ECC, SubjectDn::new("gw.example.de"))
+            .revocation_password(password());
+        let e = client.submit(&order).await.unwrap_err();
+        let Error::SubmitOutcomeUnknown {
+            ref client_reference,
+            ref reason,
+            ..
+        } = e
+        else {
+            panic!("{answer:?}: expected SubmitOutcomeUnknown, got {e}");
+        };
+        assert_eq!(client_reference, order.reference());
+        assert!(
+            format!("{reason:?}").starts_with(expected),
+            "{answer:?}: {reason:?}"
+        );
+        assert!(e.to_string().contains(order.reference()), "{e}");
+        assert_eq!(
+            sim.submissions_received(),
+            before + 1,
+            "{answer:?}: the order was sent again"
+        );
+    }
+    // An honest look-up: the stored order is adopted, not ordered twice.
+    sim.set_lookup_answer(LookupAnswer::Honest);
+    sim.gateway_error_on_next_submit(504);
+    let orders = sim.orders();
+    let order =
+        OrderRequest::pkcs12(ECC, SubjectDn::new("gw.example.de")).revocation_password(password());
+    let submission = client.submit(&order).await.unwrap();
+    assert_eq!(sim.orders(), orders + 1);
+    let found = client
+        .find_by_client_reference(order.reference())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.request_id, submission.request_id());
+    client.fetch_pkcs12(submission.pending()).await.unwrap();
+}
+
+/// A result issued for another key or another subject, or a PKCS#12 whose
+/// key is not its certificate's, is refused.
+async fn results_not_as_ordered_are_refused(t: T) {
+    let (sim, client) = setup(t).await;
+    let mismatch = |e: Error| match e {
+        Error::NotAsOrdered { mismatch, .. } => mismatch,
+        other => panic!("expected NotAsOrdered, got {other}"),
+    };
+    let pkcs10 = |cn: &str| {
+        let dn = SubjectDn::new(cn).organization("Example GmbH");
+        let generated = csr(&dn, &[], KeySpec::EcP256);
+        OrderRequest::pkcs10(ECC, dn, &generated.csr_der).revocation_password(password())
+    };
+    let pkcs12 = |cn: &str| {
+        OrderRequest::pkcs12(ECC, SubjectDn::new(cn).organization("Example GmbH"))
+            .revocation_password(password())
+    };
+    // Control: a faithful result passes.
+    let ok = client.submit(&pkcs10("ok.example.de")).await.unwrap();
+    client.fetch_certificate(ok.pending()).await.unwrap();
+
+    sim.misissue_next(Misissue::OtherKey);
+    let s = client.submit(&pkcs10("key.example.de")).await.unwrap();
+    let e = client.fetch_certificate(s.pending()).await.unwrap_err();
+    assert!(e.to_string().contains("another public key"), "{e}");
+    assert_eq!(mismatch(e), Mismatch::PublicKey);
+
+    sim.misissue_next(Misissue::OtherSubject);
+    let s = client.submit(&pkcs10("subject.example.de")).await.unwrap();
+    let e = client.fetch_certificate(s.pending()).await.unwrap_err();
+    assert!(e.to_string().contains("CN"), "{e}");
+    assert_eq!(mismatch(e), Mismatch::Subject);
+
+    sim.misissue_next(Misissue::OtherSubject);
+    let s = client
+        .submit(&pkcs12("subject12.example.de"))
+        .await
+        .unwrap();
+    assert_eq!(
+        mismatch(client.fetch_pkcs12(s.pending()).await.unwrap_err()),
+        Mismatch::Subject
+    );
+
+    sim.misissue_next(Misissue::Pkcs12KeyMismatch);
+    let s = client.submit(&pkcs12("p12key.example.de")).await.unwrap();
+    assert_eq!(
+        mismatch(client.fetch_pkcs12(s.pending()).await.unwrap_err()),
+        Mismatch::Pkcs12Key
+    );
+
+    // A pending order that records nothing of the order is not fetched blindly.
+    let bare = PendingOrder::new(ok.request_id(), "r");
+    let e = client.fetch_certificate(&bare).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidOrder {
+                field: "pending_order",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Bound to another order (another CSR): refused.
+    let other = PendingOrder::new(ok.request_id(), "r")
+        .bound_to(&pkcs10("ok.example.de"))
+        .unwrap();
+    assert_eq!(
+        mismatch(client.fetch_certificate(&other).await.unwrap_err()),
+        Mismatch::PublicKey
+    );
 }
 
 async fn release_delay_is_honoured(t: T) {
@@ -491,7 +706,8 @@ async fn release_delay_is_honoured(t: T) {
                 .revocation_password(password()),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .into_pending();
     assert_eq!(
         client.status(&pending.request_id).await.unwrap().status,
         RequestStatus::Pending
@@ -500,7 +716,7 @@ async fn release_delay_is_honoured(t: T) {
         .poll_interval(Duration::from_millis(50));
     client.wait_for_issuance(&pending, &options).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(400));
-    client.fetch_pkcs12(&pending.request_id).await.unwrap();
+    client.fetch_pkcs12(&pending).await.unwrap();
 }
 
 /// RSA is the point here: a 2048-bit key for the RSA product, checked by
@@ -519,8 +735,9 @@ async fn rsa_2048_csr_for_the_rsa_product() {
                 .revocation_password(password()),
         )
         .await
-        .unwrap();
-    let issued = client.fetch_certificate(&pending.request_id).await.unwrap();
+        .unwrap()
+        .into_pending();
+    let issued = client.fetch_certificate(&pending).await.unwrap();
     assert!(issued.is_for_key(&generated.public_key_spki));
 }
 
@@ -537,7 +754,8 @@ async fn dropping_a_wait_loses_nothing() {
                 .revocation_password(password()),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .into_pending();
     let options = WaitOptions::for_duration(&dtrust_client::SystemClock, Duration::from_secs(60))
         .poll_interval(Duration::from_millis(20));
     let cut = tokio::time::timeout(

@@ -140,11 +140,8 @@ async fn fetched_certificates_must_chain_to_the_configured_issuing_ca() {
         .unwrap();
     let order = dtrust_client::OrderRequest::pkcs10("1003", dn, &csr.csr_der)
         .revocation_password(Secret::new("Abcdefgh12345"));
-    let pending = client.submit(&order).await.unwrap();
-    let e = client
-        .fetch_certificate(&pending.request_id)
-        .await
-        .unwrap_err();
+    let pending = client.submit(&order).await.unwrap().into_pending();
+    let e = client.fetch_certificate(&pending).await.unwrap_err();
     assert!(matches!(e, Error::UntrustedCertificate { .. }), "{e}");
 }
 

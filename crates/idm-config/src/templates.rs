@@ -273,7 +273,8 @@ fn check_template(
         if domain.contains("${") || verified_domains.is_empty() {
             continue;
         }
-        if !domain_is_verified(domain, verified_domains) {
+        // The one matching rule, shared with dtrust-client's pre-send check.
+        if !dtrust_client::is_verified_email_domain(domain, verified_domains) {
             out.push(Diagnostic::warning(
                 at.file,
                 at.line,
@@ -286,18 +287,6 @@ fn check_template(
             ));
         }
     }
-}
-
-/// Exact match (case-insensitive), or `*.example.com` matching any subdomain.
-pub(crate) fn domain_is_verified(domain: &str, verified: &[String]) -> bool {
-    let domain = domain.to_ascii_lowercase();
-    verified.iter().any(|v| {
-        let v = v.trim().to_ascii_lowercase();
-        match v.strip_prefix("*.") {
-            Some(parent) => domain.ends_with(&format!(".{parent}")),
-            None => domain == v,
-        }
-    })
 }
 
 #[cfg(test)]

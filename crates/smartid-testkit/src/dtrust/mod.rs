@@ -59,6 +59,40 @@ pub enum Release {
     Manual,
 }
 
+/// How the look-up by client reference answers (fault injection for the
+/// client's lost-answer recovery). The look-up is part of the inferred
+/// wire (see the dtrust-client crate's `docs/dtrust-wire.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LookupAnswer {
+    /// The requests with the reference, each echoing it. The default.
+    #[default]
+    Honest,
+    /// The requests with the reference, without naming their reference.
+    WithoutReference,
+    /// The requests with the reference, each naming another reference.
+    OtherReference,
+    /// Each request with the reference listed twice (two request ids).
+    Duplicate,
+    /// HTTP 503 / a SOAP Receiver fault.
+    Unavailable,
+}
+
+/// A wrong result for the next order (fault injection for the client's
+/// binding of results to orders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Misissue {
+    /// PKCS#10: a certificate with the ordered subject for a fresh key,
+    /// not the CSR's.
+    OtherKey,
+    /// A certificate with another CN (`someone-else.example.de`; for
+    /// PKCS#10 also a fresh key).
+    OtherSubject,
+    /// PKCS#12: a file whose private key is not its certificate's.
+    Pkcs12KeyMismatch,
+}
+
 /// A certificate product of the simulated account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -161,13 +195,16 @@ pub(crate) async fn submit_delayed(
     s: &Shared,
     order: service::IncomingOrder,
 ) -> Result<service::Receipt, service::SimError> {
-    let (result, delay) = {
+    let (result, delay, gateway) = {
         let mut g = lock(s);
         let r = g.submit(order);
-        (r, g.next_submit_delay.take())
+        (r, g.next_submit_delay.take(), g.next_submit_gateway.take())
     };
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
+    }
+    if let Some(status) = gateway {
+        return Err(service::SimError::gateway(status));
     }
     result
 }
@@ -315,6 +352,29 @@ impl DtrustSimulator {
     /// (to simulate an answer lost to a client timeout).
     pub fn delay_next_submit_response(&self, delay: Duration) {
         lock(&self.service).next_submit_delay = Some(delay);
+    }
+
+    /// Makes the next submission store the order, then answer with `status`
+    /// (e.g. 502 or 504) and an HTML body, as a gateway that lost D-Trust's
+    /// answer does.
+    pub fn gateway_error_on_next_submit(&self, status: u16) {
+        lock(&self.service).next_submit_gateway = Some(status);
+    }
+
+    /// How the look-up by client reference answers from now on.
+    pub fn set_lookup_answer(&self, answer: LookupAnswer) {
+        lock(&self.service).lookup = answer;
+    }
+
+    /// Makes the next accepted order get a wrong result.
+    pub fn misissue_next(&self, misissue: Misissue) {
+        lock(&self.service).next_misissue = Some(misissue);
+    }
+
+    /// The revocation password of every submission received, in order, as
+    /// it arrived (`None`: the submission carried none).
+    pub fn received_revocation_passwords(&self) -> Vec<Option<String>> {
+        lock(&self.service).received_passwords.clone()
     }
 
     /// Submissions received (including repeats of a client reference).

@@ -32,6 +32,15 @@ fn ok(status: StatusCode, v: Value) -> Response {
 }
 
 fn error(e: &SimError) -> Response {
+    if e.code == super::service::GATEWAY {
+        let status = StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return (
+            status,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body>gateway error</body></html>",
+        )
+            .into_response();
+    }
     let mut doc = json!({"errorCode": e.code, "message": e.message});
     if let Some(s) = e.status {
         doc["status"] = json!(s);
@@ -118,12 +127,23 @@ async fn find(
     let Some(reference) = q.get("clientReference") else {
         return malformed("clientReference is required");
     };
-    let list: Vec<Value> = lock(&s)
-        .find(reference)
-        .into_iter()
-        .map(|r| json!({"requestId": r.request_id, "status": r.status, "clientReference": reference}))
-        .collect();
-    ok(StatusCode::OK, json!({ "requests": list }))
+    let found = lock(&s).find(reference);
+    match found {
+        Ok(found) => {
+            let list: Vec<Value> = found
+                .into_iter()
+                .map(|r| {
+                    let mut doc = json!({"requestId": r.request_id, "status": r.status});
+                    if let Some(c) = r.client_reference {
+                        doc["clientReference"] = json!(c);
+                    }
+                    doc
+                })
+                .collect();
+            ok(StatusCode::OK, json!({ "requests": list }))
+        }
+        Err(e) => error(&e),
+    }
 }
 
 async fn status(State(s): State<Shared>, Path(id): Path<String>) -> Response {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rcgen::{CertificateSigningRequestParams, DnType, DnValue, PublicKeyData as _, SanType};
 use smartid_core::Secret;
 
-use super::{Release, SimConfig, SimProduct};
+use super::{LookupAnswer, Misissue, Release, SimConfig, SimProduct};
 use crate::pki::{CertSpec, CertUsage, KeyAlgorithm, Pkcs12Encryption, TestCa};
 
 /// An error as D-Trust reports it.
@@ -23,8 +23,22 @@ pub(crate) struct SimError {
     pub(crate) status: Option<&'static str>,
 }
 
+/// The code of [`SimError::gateway`]: not a D-Trust answer.
+pub(crate) const GATEWAY: &str = "__GATEWAY__";
+
 impl SimError {
-    fn client(code: &'static str, message: impl Into<String>) -> Self {
+    /// A gateway's error page instead of D-Trust's answer.
+    pub(crate) fn gateway(status: u16) -> Self {
+        Self {
+            code: GATEWAY,
+            message: String::new(),
+            http_status: status,
+            server_side: true,
+            status: None,
+        }
+    }
+
+    pub(crate) fn client(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -72,12 +86,21 @@ pub(crate) struct Service {
     next_id: u64,
     pub(crate) submissions: usize,
     pub(crate) next_submit_delay: Option<Duration>,
+    /// Answer the next submission (after storing it) with this HTTP status
+    /// and an HTML body, as a gateway that lost D-Trust's answer would.
+    pub(crate) next_submit_gateway: Option<u16>,
     pub(crate) release: Release,
+    /// The revocation password of every submission received, as received.
+    pub(crate) received_passwords: Vec<Option<String>>,
+    pub(crate) lookup: LookupAnswer,
+    pub(crate) next_misissue: Option<Misissue>,
 }
 
 pub(crate) struct Receipt {
     pub(crate) request_id: String,
     pub(crate) status: &'static str,
+    /// The client reference to put in a look-up answer (`None`: left out).
+    pub(crate) client_reference: Option<String>,
 }
 
 pub(crate) struct Status {
@@ -97,6 +120,10 @@ impl Service {
             next_id: 1000,
             submissions: 0,
             next_submit_delay: None,
+            next_submit_gateway: None,
+            received_passwords: Vec::new(),
+            lookup: LookupAnswer::default(),
+            next_misissue: None,
         }
     }
 
@@ -121,6 +148,8 @@ impl Service {
 
     pub(crate) fn submit(&mut self, order: IncomingOrder) -> SimResult<Receipt> {
         self.submissions += 1;
+        self.received_passwords
+            .push(order.revocation_password.clone());
         if let Some(existing) = self
             .orders
             .iter()
@@ -130,6 +159,7 @@ impl Service {
             return Ok(Receipt {
                 request_id: existing.id.clone(),
                 status: "PENDING",
+                client_reference: Some(existing.reference.clone()),
             });
         }
         let product = self
@@ -286,7 +316,28 @@ impl Service {
             ));
         }
         let validity = Duration::from_secs(365 * 86_400);
+        let misissue = self.next_misissue.take();
+        let wrong_cn =
+            (misissue == Some(Misissue::OtherSubject)).then_some("someone-else.example.de");
         let (certificate, pkcs12) = match &order.pkcs10 {
+            Some(_) if matches!(misissue, Some(Misissue::OtherKey | Misissue::OtherSubject)) => {
+                // A certificate for a fresh key (and, for OtherSubject,
+                // another CN) instead of the CSR's.
+                let mut spec = CertSpec::new(
+                    wrong_cn.or(cn.as_deref()).unwrap_or("D-Trust"),
+                    CertUsage::ServerAndClient,
+                );
+                for (k, v) in &order.subject {
+                    if k != "CN" {
+                        spec = spec.subject_attribute(k, v);
+                    }
+                }
+                let id = self
+                    .issuing_ca
+                    .issue(&spec)
+                    .map_err(|e| SimError::client("PKCS10_INVALID", e.to_string()))?;
+                (id.leaf_der().to_vec(), None)
+            }
             Some(csr) => {
                 let der = self
                     .issuing_ca
@@ -296,7 +347,7 @@ impl Service {
             }
             None => {
                 let mut spec = CertSpec::new(
-                    cn.as_deref().unwrap_or("D-Trust PKCS#12"),
+                    wrong_cn.or(cn.as_deref()).unwrap_or("D-Trust PKCS#12"),
                     CertUsage::ServerAndClient,
                 )
                 .key(if product.name.contains("ECC") {
@@ -317,13 +368,25 @@ impl Service {
                     .issue(&spec)
                     .map_err(|e| SimError::client("PKCS12_FAILED", e.to_string()))?;
                 let transport_password = random_password();
-                let p12 = id
-                    .to_pkcs12(
+                let p12 = if misissue == Some(Misissue::Pkcs12KeyMismatch) {
+                    let stranger = self
+                        .issuing_ca
+                        .issue(&spec)
+                        .map_err(|e| SimError::client("PKCS12_FAILED", e.to_string()))?;
+                    mismatched_pkcs12(
+                        id.chain_der(),
+                        stranger.key_pkcs8_der(),
+                        &transport_password,
+                    )
+                    .map_err(|e| SimError::client("PKCS12_FAILED", e))?
+                } else {
+                    id.to_pkcs12(
                         &Secret::new(transport_password.clone()),
                         Pkcs12Encryption::Modern,
                         "dtrust",
                     )
-                    .map_err(|e| SimError::client("PKCS12_FAILED", e.to_string()))?;
+                    .map_err(|e| SimError::client("PKCS12_FAILED", e.to_string()))?
+                };
                 (id.leaf_der().to_vec(), Some((p12, transport_password)))
             }
         };
@@ -348,19 +411,47 @@ impl Service {
         Ok(Receipt {
             request_id: id,
             status: if released { "ISSUED" } else { "PENDING" },
+            client_reference: None,
         })
     }
 
-    pub(crate) fn find(&self, reference: &str) -> Vec<Receipt> {
+    /// The look-up by client reference, answered as [`LookupAnswer`] says;
+    /// `Err` when the look-up is "unavailable".
+    pub(crate) fn find(&self, reference: &str) -> SimResult<Vec<Receipt>> {
         let release = self.release;
-        self.orders
-            .iter()
-            .filter(|o| o.reference == reference)
-            .map(|o| Receipt {
-                request_id: o.id.clone(),
-                status: status_of(o, release),
-            })
-            .collect()
+        let receipt = |o: &Order, client_reference: Option<String>| Receipt {
+            request_id: o.id.clone(),
+            status: status_of(o, release),
+            client_reference,
+        };
+        let ours = self.orders.iter().filter(|o| o.reference == reference);
+        Ok(match self.lookup {
+            LookupAnswer::Honest => ours
+                .map(|o| receipt(o, Some(o.reference.clone())))
+                .collect(),
+            LookupAnswer::WithoutReference => ours.map(|o| receipt(o, None)).collect(),
+            LookupAnswer::OtherReference => ours
+                .map(|o| receipt(o, Some(format!("other-{}", o.reference))))
+                .collect(),
+            LookupAnswer::Duplicate => ours
+                .flat_map(|o| {
+                    [
+                        receipt(o, Some(o.reference.clone())),
+                        Receipt {
+                            request_id: format!("{}-B", o.id),
+                            ..receipt(o, Some(o.reference.clone()))
+                        },
+                    ]
+                })
+                .collect(),
+            LookupAnswer::Unavailable => {
+                return Err(SimError {
+                    http_status: 503,
+                    server_side: true,
+                    ..SimError::client("SERVICE_UNAVAILABLE", "the look-up is unavailable")
+                });
+            }
+        })
     }
 
     fn order_mut(&mut self, id: &str) -> SimResult<&mut Order> {
@@ -517,6 +608,25 @@ fn password_fits(p: &str, product: &SimProduct) -> bool {
         && p.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.!#+".contains(c))
         && (!product.password_requires_special || p.chars().any(|c| "-_.!#+".contains(c)))
+}
+
+/// A PKCS#12 holding `chain` with a private key that is not the leaf's.
+fn mismatched_pkcs12(
+    chain: &[Vec<u8>],
+    key_pkcs8: &[u8],
+    password: &str,
+) -> Result<Vec<u8>, String> {
+    use p12_keystore::{Certificate as P12Certificate, KeyStore, KeyStoreEntry, PrivateKeyChain};
+    let e = |e: p12_keystore::error::Error| format!("PKCS#12: {e}");
+    let certs = chain
+        .iter()
+        .map(|der| P12Certificate::from_der(der).map_err(e))
+        .collect::<Result<Vec<_>, String>>()?;
+    let key = p12_keystore::PrivateKey::from_der(key_pkcs8).map_err(e)?;
+    let chain = PrivateKeyChain::new(vec![7u8; 20], key, certs);
+    let mut store = KeyStore::new();
+    store.add_entry("dtrust", KeyStoreEntry::PrivateKeyChain(chain));
+    store.writer(password).write().map_err(e)
 }
 
 fn random_password() -> String {

@@ -50,6 +50,15 @@ fn reply(env: &str, status: StatusCode, body_inner: &str) -> Response {
 }
 
 fn fault(env: &str, ns: &str, e: &SimError) -> Response {
+    if e.code == super::service::GATEWAY {
+        let status = StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return (
+            status,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body>gateway error</body></html>",
+        )
+            .into_response();
+    }
     let mut detail = format!(
         "<ns2:error xmlns:ns2=\"{}\"><code>{}</code><message>{}</message>",
         esc(ns),
@@ -276,16 +285,26 @@ async fn endpoint(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         }
         "findRequests" => {
             let reference = text("clientReference");
-            let mut x = String::new();
-            for r in lock(&s).find(&reference) {
-                let _ = write!(
-                    x,
-                    "<request><requestId>{}</requestId><status>{}</status></request>",
-                    esc(&r.request_id),
-                    r.status
-                );
+            let found = lock(&s).find(&reference);
+            match found {
+                Ok(found) => {
+                    let mut x = String::new();
+                    for r in found {
+                        let _ = write!(
+                            x,
+                            "<request><requestId>{}</requestId><status>{}</status>",
+                            esc(&r.request_id),
+                            r.status
+                        );
+                        if let Some(c) = r.client_reference {
+                            let _ = write!(x, "<clientReference>{}</clientReference>", esc(&c));
+                        }
+                        x.push_str("</request>");
+                    }
+                    respond("findRequests", x)
+                }
+                Err(e) => fault(env, &ns, &e),
             }
-            respond("findRequests", x)
         }
         "getRequestStatus" => {
             let result = lock(&s).status(&text("requestId"));

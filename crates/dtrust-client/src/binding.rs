@@ -1,0 +1,104 @@
+//! Binding what is fetched to what was ordered: the certificate's public key
+//! is the CSR's, its subject is the ordered one.
+
+use smartid_core::Certificate;
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::prelude::{FromDer as _, X509Certificate};
+
+use crate::order::SubjectDn;
+
+/// SHA-256 (lower-case hex) of DER bytes.
+pub(crate) fn sha256_hex(der: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The SHA-256 of the DER SubjectPublicKeyInfo of a PKCS#10 request.
+pub(crate) fn csr_public_key_sha256(csr_der: &[u8]) -> Result<String, String> {
+    let (_, csr) = X509CertificationRequest::from_der(csr_der)
+        .map_err(|e| format!("the CSR cannot be read as PKCS#10 ({e})"))?;
+    Ok(sha256_hex(csr.certification_request_info.subject_pki.raw))
+}
+
+/// Checks that `cert` is for the public key whose SubjectPublicKeyInfo hashes to `expected`.
+pub(crate) fn check_public_key(cert: &Certificate, expected_sha256: &str) -> Result<(), String> {
+    let got = sha256_hex(cert.subject_public_key_info());
+    if got.eq_ignore_ascii_case(expected_sha256) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the certificate {} is for another public key than the CSR's (SubjectPublicKeyInfo \
+             SHA-256 {got}, ordered {expected_sha256})",
+            cert.subject()
+        ))
+    }
+}
+
+/// The OID of each attribute of [`SubjectDn::attributes`].
+fn oid_of(short: &str) -> Option<&'static str> {
+    Some(match short {
+        "C" => "2.5.4.6",
+        "ST" => "2.5.4.8",
+        "L" => "2.5.4.7",
+        "O" => "2.5.4.10",
+        "OU" => "2.5.4.11",
+        "organizationIdentifier" => "2.5.4.97",
+        "serialNumber" => "2.5.4.5",
+        "emailAddress" => "1.2.840.113549.1.9.1",
+        "CN" => "2.5.4.3",
+        _ => return None,
+    })
+}
+
+/// Checks that `cert`'s subject is the one ordered: every attribute the
+/// order names is in the certificate's subject exactly once, with the
+/// ordered value (white space at either end ignored; `C` and `emailAddress`
+/// ASCII-case-insensitive, every other attribute exact). Attributes the
+/// order does not name may be added by the CA (D-Trust fills in the
+/// account's pre-validated data).
+pub(crate) fn check_subject(cert: &Certificate, ordered: &SubjectDn) -> Result<(), String> {
+    let (_, x) = X509Certificate::from_der(cert.der())
+        .map_err(|e| format!("the certificate cannot be parsed ({e})"))?;
+    let mut issued: Vec<(String, Option<String>)> = Vec::new();
+    for attr in x.subject().iter_attributes() {
+        issued.push((
+            attr.attr_type().to_id_string(),
+            attr.as_str().ok().map(|s| s.trim().to_owned()),
+        ));
+    }
+    for (short, value) in ordered.attributes() {
+        let Some(oid) = oid_of(short) else { continue };
+        let values: Vec<&Option<String>> = issued
+            .iter()
+            .filter(|(o, _)| o == oid)
+            .map(|(_, v)| v)
+            .collect();
+        let want = value.trim();
+        let equal = |got: &str| {
+            if matches!(short, "C" | "emailAddress") {
+                got.eq_ignore_ascii_case(want)
+            } else {
+                got == want
+            }
+        };
+        match values.as_slice() {
+            [Some(got)] if equal(got) => {}
+            [] => {
+                return Err(format!(
+                    "the certificate's subject {} has no {short}; ordered {short}={want:?}",
+                    cert.subject()
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "the certificate's subject {} does not have the ordered {short}={want:?}",
+                    cert.subject()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
