@@ -57,8 +57,11 @@ pub struct PropertiesFile {
     /// The decoded text items point into (edited items own their text).
     source: String,
     items: Vec<Item>,
-    /// Key -> index in `items` of the entry that wins.
-    index: HashMap<Arc<str>, usize, BuildFxHasher>,
+    /// Key -> index in `items` of the entry that wins. std's `RandomState`
+    /// (SipHash with a per-process random key): keys come from files an
+    /// attacker may write, and an unkeyed hash lets crafted keys collide
+    /// and make parsing quadratic.
+    index: HashMap<Arc<str>, usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -383,32 +386,6 @@ impl PropertiesFile {
         }
     }
 }
-
-/// A fast non-cryptographic hasher (the multiply-rotate scheme of rustc's
-/// FxHash) for the key index: keys are short and the input is a local file.
-#[derive(Clone, Copy, Default)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type BuildFxHasher = std::hash::BuildHasherDefault<FxHasher>;
 
 /// The terminator of the last physical line of a raw item.
 fn line_ending_of(raw: &str) -> &str {
