@@ -147,21 +147,22 @@ impl DtrustBundle {
     /// Reads a zip file with the default [`ZipLimits`].
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, else as [`DtrustBundle::read`].
+    /// As [`DtrustBundle::open_with_limits`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with_limits(path, &ZipLimits::default())
+    }
+
+    /// Reads a zip file: only a regular file (no FIFO, device or
+    /// directory), at most `limits.max_total_bytes` of it.
+    ///
+    /// # Errors
+    /// [`Error::Core`] when the file cannot be read, is not a regular file
+    /// or is larger than the limit, else as [`DtrustBundle::read`].
+    pub fn open_with_limits(path: impl AsRef<Path>, limits: &ZipLimits) -> Result<Self> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let io = |e: std::io::Error| Error::Io {
-            path: name.clone(),
-            message: e.to_string(),
-        };
-        let limits = ZipLimits::default();
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len > limits.max_total_bytes {
-            return Err(too_big(&name, len, &limits));
-        }
-        let bytes = std::fs::read(path).map_err(io)?;
-        Self::read_with_limits(&bytes, &name, &limits)
+        let bytes = smartid_core::read_regular_file(path, limits.max_total_bytes)?;
+        Self::read_with_limits(&bytes, &name, limits)
     }
 
     /// Reads a zip held in memory. Sizes are counted while decompressing,

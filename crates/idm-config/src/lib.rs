@@ -86,7 +86,7 @@ pub use dtrust::{
 };
 pub use error::{Error, Result};
 pub use hermod::{HermodClientSettings, HermodClients};
-pub use lint::{FileKind, Linter};
+pub use lint::{FileKind, Linter, MAX_TEXT_FILE_BYTES};
 pub use messaging::{DEFAULT_SESSION_START_TIMEOUT_SECS, MessagingServerEntry};
 pub use properties::{Encoding, PropertiesFile, Property};
 pub use templates::CertificateTemplate;
