@@ -309,33 +309,47 @@ impl DtrustBundle {
         Ok(cursor.into_inner())
     }
 
-    /// Writes the zip to a new file; an existing file is not overwritten.
+    /// Writes the zip to a new file, atomically: the bytes go to a
+    /// temporary file in the same directory, which is then linked into
+    /// place only if `path` does not exist yet. A failed or interrupted run
+    /// leaves no file at `path`, so it can simply be retried.
     ///
     /// # Errors
     /// [`Error::UnsafeTarget`] when the file exists, [`Error::Io`].
     pub fn write_zip(&self, path: impl AsRef<Path>) -> Result<()> {
         let bytes = self.to_zip()?;
-        write_new(path.as_ref(), &bytes)
+        let path = path.as_ref();
+        let parent = parent_dir(path);
+        let (tmp, mut file) = create_temp(&parent, |p| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p)
+        })?;
+        let staged = file
+            .write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_error(path, &e));
+        drop(file);
+        let result = staged.and_then(|()| publish(&tmp, path, false));
+        // After a successful hard link the temporary name is only a second
+        // name; after a failure it is the partial output. Either way it goes.
+        let _ = std::fs::remove_file(&tmp);
+        result
     }
 
-    /// Writes every entry into `dir` (which must exist) as a new file and
-    /// returns the paths. Nothing is written outside `dir`, nothing is
-    /// overwritten, and entries in sub-folders are refused.
+    /// Extracts every entry into `dir`, a new directory created by this
+    /// call, and returns the paths written. The files are written into a
+    /// temporary directory next to `dir`, which is renamed to `dir` once
+    /// everything is on disk: `dir` appears complete or not at all, and a
+    /// failed run leaves nothing that blocks a retry. Nothing is written
+    /// outside it, and entries in sub-folders are refused.
     ///
     /// # Errors
-    /// [`Error::UnsafeEntryName`], [`Error::UnsafeTarget`], [`Error::Io`].
+    /// [`Error::UnsafeEntryName`], [`Error::UnsafeTarget`] when `dir`
+    /// exists, [`Error::Io`].
     pub fn extract_to(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
         let dir = dir.as_ref();
-        let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            message: e.to_string(),
-        })?;
-        if !meta.is_dir() {
-            return Err(Error::UnsafeTarget {
-                path: dir.display().to_string(),
-                message: "not a directory (symbolic links are not followed)".to_owned(),
-            });
-        }
         for (name, _) in &self.entries {
             check_entry_name(name, &self.source_name)?;
             if !crate::dtrust::is_plain_file_name(name) {
@@ -345,13 +359,20 @@ impl DtrustBundle {
                 });
             }
         }
-        let mut written = Vec::new();
-        for (name, data) in &self.entries {
-            let path = dir.join(name);
-            write_new(&path, data)?;
-            written.push(path);
+        if std::fs::symlink_metadata(dir).is_ok() {
+            return Err(already_exists(dir));
         }
-        Ok(written)
+        let parent = parent_dir(dir);
+        let (tmp, ()) = create_temp(&parent, |p| std::fs::create_dir(p))?;
+        let staged = self.entries.iter().try_for_each(|(name, data)| {
+            write_new(&tmp.join(name), data)
+        });
+        let result = staged.and_then(|()| publish(&tmp, dir, true));
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result?;
+        Ok(self.entries.iter().map(|(n, _)| dir.join(n)).collect())
     }
 
     /// Checks the bundle: the properties file (every D-Trust rule), that the
@@ -598,6 +619,86 @@ fn check_validity(
             ),
         ));
     }
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn already_exists(path: &Path) -> Error {
+    Error::UnsafeTarget {
+        path: path.display().to_string(),
+        message: "already exists; refusing to overwrite".to_owned(),
+    }
+}
+
+/// The directory holding `path` (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates a fresh temporary file or folder in `dir` with `make`, trying
+/// new names while one exists (e.g. left by a crashed run).
+fn create_temp<T>(
+    dir: &Path,
+    make: impl Fn(&Path) -> std::io::Result<T>,
+) -> Result<(PathBuf, T)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(
+            ".idm-config-tmp-{}-{nanos:x}-{n}",
+            std::process::id()
+        ));
+        match make(&tmp) {
+            Ok(v) => return Ok((tmp, v)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error(&tmp, &e)),
+        }
+    }
+    Err(Error::Io {
+        path: dir.display().to_string(),
+        message: "could not create a temporary name".to_owned(),
+    })
+}
+
+/// Moves a finished temporary file or folder to `target`, never replacing
+/// what is there. Files are hard-linked (fails if `target` exists); where
+/// the file system has no hard links, and for folders, `target` is checked
+/// and the temporary renamed.
+fn publish(tmp: &Path, target: &Path, is_dir: bool) -> Result<()> {
+    if !is_dir {
+        match std::fs::hard_link(tmp, target) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(already_exists(target));
+            }
+            Err(_) => {}
+        }
+    }
+    if std::fs::symlink_metadata(target).is_ok() {
+        return Err(already_exists(target));
+    }
+    std::fs::rename(tmp, target).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists
+            || e.kind() == std::io::ErrorKind::DirectoryNotEmpty
+        {
+            already_exists(target)
+        } else {
+            io_error(target, &e)
+        }
+    })
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
