@@ -13,7 +13,7 @@ use crate::checked::Checked;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::dtrust::{CheckOptions, DtrustConnectorConfig, keys};
 use crate::error::{Error, Result};
-use crate::properties::PropertiesFile;
+use crate::properties::{PropertiesFile, ReadEncoding};
 
 /// Limits applied when reading a zip, against zip bombs and wrong uploads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,11 +284,16 @@ impl DtrustBundle {
     }
 
     /// The bundle's properties file (the first `.properties` entry), named
-    /// `ZIP!ENTRY` in diagnostics.
+    /// `ZIP!ENTRY` in diagnostics, read with [`ReadEncoding::Detect`].
     pub fn properties(&self) -> Option<PropertiesFile> {
-        self.properties_entries()
-            .first()
-            .map(|(n, b)| PropertiesFile::parse(b, &format!("{}!{n}", self.source_name)))
+        self.properties_with(ReadEncoding::Detect)
+    }
+
+    /// The bundle's properties file, decoded as `encoding` says.
+    pub fn properties_with(&self, encoding: ReadEncoding) -> Option<PropertiesFile> {
+        self.properties_entries().first().map(|(n, b)| {
+            PropertiesFile::parse_with(b, &format!("{}!{n}", self.source_name), encoding)
+        })
     }
 
     /// The zip as bytes (deflate).
@@ -407,7 +412,7 @@ impl DtrustBundle {
                 ),
             ));
         }
-        let Some(file) = self.properties() else {
+        let Some(file) = self.properties_with(options.properties_encoding) else {
             return Checked::new(None, out);
         };
         let checked = DtrustConnectorConfig::from_properties(&file, options);

@@ -63,6 +63,8 @@ codes! {
     LoneSurrogate = "P004",
     /// `.properties`: the last line ends with a continuation backslash.
     ContinuationAtEnd = "P005",
+    /// `.properties` read as UTF-8 (`ReadEncoding::Utf8`): bytes that are not UTF-8 were replaced by U+FFFD, as Java's UTF-8 reader does.
+    InvalidUtf8Replaced = "P006",
     /// D-Trust: `certificateTemplates` is missing.
     TemplatesMissing = "D001",
     /// D-Trust: `certificateTemplates` is empty.

@@ -8,7 +8,7 @@ use smartid_core::Secret;
 
 use crate::checked::Checked;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::properties::PropertiesFile;
+use crate::properties::{PropertiesFile, ReadEncoding};
 use crate::templates::{CertificateTemplate, Location, check_templates};
 
 /// The keys of the D-Trust connector file, as named by the seed or chosen by
@@ -59,6 +59,13 @@ pub struct CheckOptions {
     /// `verifiedEmailDomains`. Empty (the default) with no such key means
     /// no domain check.
     pub verified_email_domains: Vec<String>,
+    /// How `.properties` bytes are decoded (by the linter and inside
+    /// bundles). Defaults to [`ReadEncoding::Detect`].
+    pub properties_encoding: ReadEncoding,
+    /// The user and password the callback receiver for Hermod is
+    /// configured with (Identity Manager's user for Hermod, seed 000), to
+    /// compare with Hermod's `callback-basic-auth`. Defaults to none.
+    pub callback_credentials: Option<(String, Secret)>,
 }
 
 impl Default for CheckOptions {
@@ -67,6 +74,8 @@ impl Default for CheckOptions {
             now: SystemTime::now(),
             expiry_warning: Duration::from_secs(30 * 24 * 3600),
             verified_email_domains: Vec::new(),
+            properties_encoding: ReadEncoding::Detect,
+            callback_credentials: None,
         }
     }
 }
@@ -75,6 +84,19 @@ impl CheckOptions {
     /// Checks against `now` instead of the current time.
     pub fn at(mut self, now: SystemTime) -> Self {
         self.now = now;
+        self
+    }
+
+    /// Decodes `.properties` bytes as `encoding` says.
+    pub fn properties_encoding(mut self, encoding: ReadEncoding) -> Self {
+        self.properties_encoding = encoding;
+        self
+    }
+
+    /// The credentials of the callback receiver, checked against Hermod's
+    /// `callback-basic-auth` when Hermod's settings are linted.
+    pub fn callback_credentials(mut self, user: &str, password: &Secret) -> Self {
+        self.callback_credentials = Some((user.to_owned(), password.clone()));
         self
     }
 

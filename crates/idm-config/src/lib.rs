@@ -88,5 +88,5 @@ pub use error::{Error, Result};
 pub use hermod::{HermodClientSettings, HermodClients};
 pub use lint::{FileKind, Linter, MAX_TEXT_FILE_BYTES};
 pub use messaging::{DEFAULT_SESSION_START_TIMEOUT_SECS, MessagingServerEntry};
-pub use properties::{Encoding, PropertiesFile, Property};
+pub use properties::{Encoding, PropertiesFile, Property, ReadEncoding};
 pub use templates::CertificateTemplate;

@@ -115,7 +115,7 @@ impl Linter {
 
     /// Lints `.properties` bytes.
     pub fn lint_properties(&mut self, bytes: &[u8], name: &str) -> (FileKind, Vec<Diagnostic>) {
-        let file = PropertiesFile::parse(bytes, name);
+        let file = PropertiesFile::parse_with(bytes, name, self.options.properties_encoding);
         let kind = kind_of_properties(name, &file);
         let diagnostics = match kind {
             FileKind::CertificateManagerProperties => check_certificate_manager_properties(&file),
