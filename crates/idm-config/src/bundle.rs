@@ -276,10 +276,20 @@ impl DtrustBundle {
             .map(|(_, b)| b.as_slice())
     }
 
+    /// The entries that hold the properties: those named `.properties`,
+    /// or, when none is, the text entries (found by content).
     fn properties_entries(&self) -> Vec<&(String, Vec<u8>)> {
-        self.entries
+        let named: Vec<_> = self
+            .entries
             .iter()
             .filter(|(n, _)| n.to_ascii_lowercase().ends_with(".properties"))
+            .collect();
+        if !named.is_empty() {
+            return named;
+        }
+        self.entries
+            .iter()
+            .filter(|(n, b)| content_kind(n, b) == ContentKind::Text)
             .collect()
     }
 
@@ -369,9 +379,10 @@ impl DtrustBundle {
         }
         let parent = parent_dir(dir);
         let (tmp, ()) = create_temp(&parent, |p| std::fs::create_dir(p))?;
-        let staged = self.entries.iter().try_for_each(|(name, data)| {
-            write_new(&tmp.join(name), data)
-        });
+        let staged = self
+            .entries
+            .iter()
+            .try_for_each(|(name, data)| write_new(&tmp.join(name), data));
         let result = staged.and_then(|()| publish(&tmp, dir, true));
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -380,11 +391,20 @@ impl DtrustBundle {
         Ok(self.entries.iter().map(|(n, _)| dir.join(n)).collect())
     }
 
-    /// Checks the bundle: the properties file (every D-Trust rule), that the
-    /// files it names are in the zip, that the PKCS#12 opens with
-    /// `p12Password` and holds a key matching its certificate, certificate
-    /// expiry (warning 30 days before), that the `.cer` is a certificate,
-    /// and files nothing refers to.
+    /// Checks the bundle: the properties file (every D-Trust rule), the
+    /// client PKCS#12 and the D-Trust server certificate, that the PKCS#12
+    /// opens with `p12Password` and holds a key matching its certificate,
+    /// certificate expiry (warning 30 days before), and files nothing
+    /// refers to.
+    ///
+    /// The files are found by their content, whatever they are called
+    /// (e.g. the seed's `CSMWM447922870184925_neXus_Technology_GmbH_2015_SSL.p12`
+    /// and `D-TRUST_SSL_Class_3_CA_1_2009.cer`): a PKCS#12, a certificate
+    /// (DER or PEM), and the properties (the `.properties` entry, or the
+    /// one text file). A file name key (`p12File`, `serverCertificate` or
+    /// an alias) is optional; when present it must name a file in the zip.
+    /// The returned configuration has `p12_file` and `server_certificate`
+    /// set to the files used.
     pub fn check(&self, options: &CheckOptions) -> Checked<Option<DtrustConnectorConfig>> {
         let mut out = Vec::new();
         let props = self.properties_entries();
@@ -417,13 +437,18 @@ impl DtrustBundle {
         };
         let checked = DtrustConnectorConfig::from_properties(&file, options);
         out.extend(checked.diagnostics);
-        let config = checked.value;
+        let mut config = checked.value;
         let mut referenced = vec![props_name.clone()];
 
-        if let Some(p12_name) = &config.p12_file
-            && let Some(bytes) = self.lookup(&file, keys::P12_FILE, p12_name, &mut out)
-        {
-            referenced.push(p12_name.clone());
+        let p12 = self.locate(
+            &file,
+            keys::P12_FILE_ALIASES,
+            config.p12_file.as_deref(),
+            ContentKind::Pkcs12,
+            &mut out,
+        );
+        if let Some((p12_name, bytes)) = p12 {
+            referenced.push(p12_name.to_owned());
             self.check_p12(
                 &file,
                 p12_name,
@@ -432,12 +457,19 @@ impl DtrustBundle {
                 options,
                 &mut out,
             );
+            config.p12_file = Some(p12_name.to_owned());
         }
-        if let Some(cer_name) = &config.server_certificate
-            && let Some(bytes) = self.lookup(&file, keys::SERVER_CERTIFICATE, cer_name, &mut out)
-        {
-            referenced.push(cer_name.clone());
+        let cer = self.locate(
+            &file,
+            keys::SERVER_CERTIFICATE_ALIASES,
+            config.server_certificate.as_deref(),
+            ContentKind::Certificate,
+            &mut out,
+        );
+        if let Some((cer_name, bytes)) = cer {
+            referenced.push(cer_name.to_owned());
             self.check_server_cert(cer_name, bytes, options, &mut out);
+            config.server_certificate = Some(cer_name.to_owned());
         }
         for name in self.names() {
             if !referenced.iter().any(|r| r == name) {
@@ -445,26 +477,90 @@ impl DtrustBundle {
                     &self.source_name,
                     None,
                     Code::BundleExtraFile,
-                    format!("`{name}` is in the zip but the properties do not refer to it; remove it or name it in p12File/serverCertificate"),
+                    format!("`{name}` is in the zip but is not the properties, the client PKCS#12 or the server certificate; remove it"),
                 ));
             }
         }
         Checked::new(Some(config), out)
     }
 
-    fn lookup(
-        &self,
+    /// The entry for one role: the one a key names, or else the one entry
+    /// whose content is of `kind`.
+    fn locate<'a>(
+        &'a self,
+        file: &PropertiesFile,
+        aliases: &[&'static str],
+        named: Option<&str>,
+        kind: ContentKind,
+        out: &mut Vec<Diagnostic>,
+    ) -> Option<(&'a str, &'a [u8])> {
+        let what = match kind {
+            ContentKind::Pkcs12 => "client PKCS#12",
+            _ => "D-Trust server certificate",
+        };
+        if let Some(name) = named {
+            let key = crate::dtrust::find_key(file, aliases).unwrap_or(aliases[0]);
+            return self.lookup(file, key, name, out);
+        }
+        let found: Vec<&(String, Vec<u8>)> = self
+            .entries
+            .iter()
+            .filter(|(n, b)| content_kind(n, b) == kind)
+            .collect();
+        match found.as_slice() {
+            [(name, bytes)] => Some((name.as_str(), bytes.as_slice())),
+            [] => {
+                let code = match kind {
+                    ContentKind::Pkcs12 => Code::BundleNoKeystore,
+                    _ => Code::BundleNoServerCertificate,
+                };
+                out.push(Diagnostic::error(
+                    &self.source_name,
+                    None,
+                    code,
+                    format!(
+                        "no {what} in the zip (files are recognised by content; found: {}); add it",
+                        self.names().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+                None
+            }
+            several => {
+                let key = aliases[0];
+                out.push(Diagnostic::error(
+                    &self.source_name,
+                    None,
+                    Code::BundleAmbiguous,
+                    format!(
+                        "{} files could be the {what} ({}); keep one, or name it with {key}=",
+                        several.len(),
+                        several
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    fn lookup<'a>(
+        &'a self,
         file: &PropertiesFile,
         key: &str,
         name: &str,
         out: &mut Vec<Diagnostic>,
-    ) -> Option<&[u8]> {
-        if let Some(b) = self.file(name) {
-            return Some(b);
+    ) -> Option<(&'a str, &'a [u8])> {
+        // A path names the file by its last part (the files sit at the top level).
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        if let Some((n, b)) = self.entries.iter().find(|(n, _)| n == name || n == base) {
+            return Some((n.as_str(), b.as_slice()));
         }
         let hint = self
             .names()
-            .find(|n| n.rsplit('/').next() == Some(name) || n.eq_ignore_ascii_case(name))
+            .find(|n| n.rsplit('/').next() == Some(base) || n.eq_ignore_ascii_case(base))
             .map(|n| {
                 format!("; the zip has `{n}`: put the file at the top level with exactly that name")
             })
@@ -478,7 +574,7 @@ impl DtrustBundle {
             file.name(),
             file.property(key).map(|p| p.line()),
             Code::BundleFileMissing,
-            format!("{key} names `{name}`, which is not in the zip{hint}"),
+            format!("{key} names `{name}`, which is not in the zip{hint}; or remove the line: the file is then found by its content"),
         ));
         None
     }
@@ -499,7 +595,9 @@ impl DtrustBundle {
         let label = self.entry_label(name);
         let line = file
             .property(keys::P12_PASSWORD)
-            .or_else(|| file.property(keys::P12_FILE))
+            .or_else(|| {
+                crate::dtrust::find_key(file, keys::P12_FILE_ALIASES).and_then(|k| file.property(k))
+            })
             .map(|p| p.line());
         match ClientIdentity::from_pkcs12_der(bytes, &label, password) {
             Ok(identity) => {
@@ -572,6 +670,61 @@ impl DtrustBundle {
             )),
         }
     }
+}
+
+/// What an entry is, judged by its bytes, not its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ContentKind {
+    /// A PKCS#12 PFX: SEQUENCE { INTEGER 3, ContentInfo ... }.
+    Pkcs12,
+    /// An X.509 certificate, DER or PEM.
+    Certificate,
+    /// Text (the properties): UTF-8 or ISO-8859-1 without NUL.
+    Text,
+    /// Anything else.
+    Other,
+}
+
+/// One DER TLV with a single-byte tag: (tag, content).
+fn der_tlv(input: &[u8]) -> Option<(u8, &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (len_bytes, rest) = rest.split_at(n);
+        let len = len_bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, rest)
+    };
+    rest.get(..len).map(|content| (tag, content))
+}
+
+fn content_kind(name: &str, bytes: &[u8]) -> ContentKind {
+    if let Some((0x30, content)) = der_tlv(bytes) {
+        if let Some((0x02, [3])) = der_tlv(content) {
+            return ContentKind::Pkcs12;
+        }
+        if Certificate::from_der(bytes, name).is_ok() {
+            return ContentKind::Certificate;
+        }
+        return ContentKind::Other;
+    }
+    if bytes
+        .windows(27)
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return ContentKind::Certificate;
+    }
+    if !bytes.is_empty() && !bytes.contains(&0) && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        return ContentKind::Text;
+    }
+    ContentKind::Other
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -650,10 +803,7 @@ fn parent_dir(path: &Path) -> PathBuf {
 
 /// Creates a fresh temporary file or folder in `dir` with `make`, trying
 /// new names while one exists (e.g. left by a crashed run).
-fn create_temp<T>(
-    dir: &Path,
-    make: impl Fn(&Path) -> std::io::Result<T>,
-) -> Result<(PathBuf, T)> {
+fn create_temp<T>(dir: &Path, make: impl Fn(&Path) -> std::io::Result<T>) -> Result<(PathBuf, T)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()

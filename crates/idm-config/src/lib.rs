@@ -76,7 +76,7 @@ mod templates;
 mod to_dtrust;
 mod to_hermod;
 
-pub use agreement::check_agreement;
+pub use agreement::{check_agreement, check_callback_credentials};
 pub use bundle::{DtrustBundle, ZipLimits};
 pub use certificate_manager::check_certificate_manager_properties;
 pub use checked::Checked;
@@ -85,7 +85,7 @@ pub use dtrust::{
     CheckOptions, DEFAULT_P12_PASSWORD, DtrustConnectorConfig, DtrustTransport, ProxyConfig, keys,
 };
 pub use error::{Error, Result};
-pub use hermod::{HermodClientSettings, HermodClients};
+pub use hermod::{ContentProvider, HermodClientSettings, HermodClients};
 pub use lint::{FileKind, Linter, MAX_TEXT_FILE_BYTES};
 pub use messaging::{DEFAULT_SESSION_START_TIMEOUT_SECS, MessagingServerEntry};
 pub use properties::{Encoding, PropertiesFile, Property, ReadEncoding};

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::agreement::check_agreement;
+use crate::agreement::{check_agreement, check_callback_credentials};
 use crate::bundle::{DtrustBundle, ZipLimits};
 use crate::certificate_manager::check_certificate_manager_properties;
 use crate::diagnostic::{Code, Diagnostic};
@@ -169,8 +169,18 @@ impl Linter {
         };
         if is_hermod {
             let checked = HermodClients::from_json(&text, name);
+            let mut diagnostics = checked.diagnostics;
+            if let Some((user, password)) = &self.options.callback_credentials {
+                diagnostics.extend(check_callback_credentials(
+                    &checked.value,
+                    name,
+                    None,
+                    user,
+                    password,
+                ));
+            }
             self.hermods.push((name.to_owned(), checked.value));
-            (FileKind::HermodClients, checked.diagnostics)
+            (FileKind::HermodClients, diagnostics)
         } else {
             let checked = MessagingServerEntry::from_json(&text, name);
             if let Some(entry) = checked.value {

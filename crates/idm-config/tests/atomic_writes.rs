@@ -27,7 +27,10 @@ fn noise(len: usize) -> Vec<u8> {
 }
 
 fn bundle(files: Vec<(String, Vec<u8>)>) -> DtrustBundle {
-    let props = PropertiesFile::parse(b"certificateTemplates=Advanced SSL ID (RSA)\n", "dtrust.properties");
+    let props = PropertiesFile::parse(
+        b"certificateTemplates=Advanced SSL ID (RSA)\n",
+        "dtrust.properties",
+    );
     DtrustBundle::from_parts(&props, files).unwrap()
 }
 
@@ -52,8 +55,16 @@ fn failed_extract_leaves_nothing_and_a_retry_succeeds() {
         (too_long, vec![4]),
     ]);
     assert!(failing.extract_to(&target).is_err());
-    assert!(!target.exists(), "a failed extract left {}", target.display());
-    assert!(names_in(&parent).is_empty(), "left behind: {:?}", names_in(&parent));
+    assert!(
+        !target.exists(),
+        "a failed extract left {}",
+        target.display()
+    );
+    assert!(
+        names_in(&parent).is_empty(),
+        "left behind: {:?}",
+        names_in(&parent)
+    );
 
     let good = bundle(vec![("client.p12".into(), vec![1, 2, 3])]);
     let written = good.extract_to(&target).unwrap();
@@ -94,8 +105,15 @@ fn killed_zip_write_leaves_no_partial_file_and_a_retry_succeeds() {
         .env(CHILD_ENV, &target)
         .status()
         .unwrap();
-    assert!(!status.success(), "the child was meant to be stopped by the file-size limit");
-    assert!(!target.exists(), "an interrupted write left a partial {}", target.display());
+    assert!(
+        !status.success(),
+        "the child was meant to be stopped by the file-size limit"
+    );
+    assert!(
+        !target.exists(),
+        "an interrupted write left a partial {}",
+        target.display()
+    );
 
     let b = bundle(vec![("client.p12".into(), noise(512 * 1024))]);
     b.write_zip(&target).unwrap();

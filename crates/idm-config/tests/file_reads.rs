@@ -23,11 +23,16 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
         let _ = tx.send(f());
     });
     rx.recv_timeout(Duration::from_secs(10))
-        .unwrap_or_else(|_| panic!("{what} did not return within 10 s (blocked or reading forever)"))
+        .unwrap_or_else(|_| {
+            panic!("{what} did not return within 10 s (blocked or reading forever)")
+        })
 }
 
 fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -71,7 +76,10 @@ fn bundle_loader_refuses_fifos_devices_and_oversized_files() {
     std::fs::write(&big, vec![0u8; 2048]).unwrap();
     let r = DtrustBundle::open_with_limits(&big, &ZipLimits::default().max_total_bytes(1024));
     assert!(
-        matches!(r, Err(Error::Core(smartid_core::Error::FileTooLarge { .. }))),
+        matches!(
+            r,
+            Err(Error::Core(smartid_core::Error::FileTooLarge { .. }))
+        ),
         "{r:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
