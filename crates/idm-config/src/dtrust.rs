@@ -125,7 +125,7 @@ pub(crate) fn find_key(file: &PropertiesFile, aliases: &[&'static str]) -> Optio
 }
 
 /// The product and prefix spelling when `key` is a mapping key.
-fn mapping_product<'k>(key: &'k str) -> Option<&'k str> {
+fn mapping_product(key: &str) -> Option<&str> {
     keys::TOKEN_PROCEDURE_PREFIXES
         .iter()
         .find_map(|prefix| key.strip_prefix(prefix))
