@@ -672,9 +672,62 @@ impl DtrustBundle {
     }
 }
 
+/// The file in `dir` for one role: `named` when given, else the one regular
+/// file whose content is of `kind` (as in a bundle, for an extracted one).
+pub(crate) fn resolve_in_dir(
+    dir: &Path,
+    named: Option<&str>,
+    kind: ContentKind,
+) -> Result<PathBuf> {
+    if let Some(name) = named {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        return Ok(dir.join(base));
+    }
+    let what = match kind {
+        ContentKind::Pkcs12 => "client PKCS#12",
+        _ => "D-Trust server certificate",
+    };
+    let limits = ZipLimits::default();
+    let mut found = Vec::new();
+    let listing = std::fs::read_dir(dir).map_err(|e| io_error(dir, &e))?;
+    for entry in listing.take(limits.max_entries.saturating_mul(4)) {
+        let entry = entry.map_err(|e| io_error(dir, &e))?;
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(bytes) = smartid_core::read_regular_file(&path, limits.max_entry_bytes) else {
+            continue;
+        };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if content_kind(&name, &bytes) == kind {
+            found.push(path);
+        }
+    }
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(Error::Invalid(vec![Diagnostic::error(
+            &dir.display().to_string(),
+            None,
+            if n == 0 {
+                match kind {
+                    ContentKind::Pkcs12 => Code::BundleNoKeystore,
+                    _ => Code::BundleNoServerCertificate,
+                }
+            } else {
+                Code::BundleAmbiguous
+            },
+            format!(
+                "{n} files in the directory could be the {what}; keep exactly one, or name it in the properties"
+            ),
+        )])),
+    }
+}
+
 /// What an entry is, judged by its bytes, not its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ContentKind {
+pub(crate) enum ContentKind {
     /// A PKCS#12 PFX: SEQUENCE { INTEGER 3, ContentInfo ... }.
     Pkcs12,
     /// An X.509 certificate, DER or PEM.

@@ -257,3 +257,29 @@ fn utf8_reading_reports_replaced_bytes() {
     let (_, d) = linter.lint_properties(latin1, "dtrust.properties");
     assert!(!codes(&d).contains(&Code::InvalidUtf8Replaced), "{d:#?}");
 }
+
+#[test]
+fn extracted_seed_bundle_converts_with_files_found_by_content() {
+    let parent = temp_dir("seed-extract");
+    let dir = parent.join("bundle");
+    let bundle = seed_bundle("dtrust.properties", SEED_REST, SEED_P12, SEED_CER);
+    bundle.extract_to(&dir).unwrap();
+    let props = PropertiesFile::parse(
+        &std::fs::read(dir.join("dtrust.properties")).unwrap(),
+        "dtrust.properties",
+    );
+    let config = DtrustConnectorConfig::from_properties(&props, &options())
+        .into_result()
+        .unwrap();
+    assert_eq!(config.p12_file, None);
+    let dtrust = config.to_dtrust_config_in(&dir).unwrap();
+    assert!(matches!(
+        dtrust.transport(),
+        dtrust_client::Transport::Rest { .. }
+    ));
+    // A second PKCS#12 makes it ambiguous, and the error says so.
+    std::fs::write(dir.join("old.p12"), pki("client-default.p12")).unwrap();
+    let err = config.to_dtrust_config_in(&dir).unwrap_err().to_string();
+    assert!(err.contains("could be the client PKCS#12"), "{err}");
+    std::fs::remove_dir_all(&parent).unwrap();
+}
