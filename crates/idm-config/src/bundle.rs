@@ -426,7 +426,7 @@ impl DtrustBundle {
                 None,
                 Code::BundleSeveralProperties,
                 format!(
-                    "{} .properties files in the zip ({}); keep only the D-Trust connector's (Nexus_CM.properties belongs to the Certificate Manager connector)",
+                    "{} properties files in the zip ({}); keep only the D-Trust connector's (Nexus_CM.properties belongs to the Certificate Manager connector)",
                     props.len(),
                     props.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                 ),
