@@ -1,8 +1,16 @@
 //! Lints Identity Manager configuration in one pass.
 //!
 //! ```text
-//! cargo run --example idm_lint -- [--verified-domain DOMAIN]... PATH...
+//! cargo run --example idm_lint -- [--verified-domain DOMAIN]... \
+//!     [--encoding detect|latin1|utf8] [--callback-user USER] PATH...
 //! ```
+//!
+//! `--encoding` says how `.properties` bytes are decoded (`latin1` as
+//! Java's `Properties.load(InputStream)`, `utf8` as `load(Reader)`, `detect`
+//! the default). `--callback-user USER` checks Hermod's `callback-basic-auth`
+//! against the callback receiver's credentials; the password is read from
+//! the environment variable `IDM_LINT_CALLBACK_PASSWORD` (never from the
+//! command line, where other users could see it).
 //!
 //! PATH may be a D-Trust connector `.properties` file, `Nexus_CM.properties`,
 //! any other `.properties` file (syntax only), a D-Trust bundle `.zip`, a
@@ -16,11 +24,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use idm_config::{CheckOptions, Diagnostic, Linter};
+use idm_config::{CheckOptions, Diagnostic, Linter, ReadEncoding};
+use smartid_core::Secret;
+
+const USAGE: &str = "usage: idm_lint [--verified-domain DOMAIN]... [--encoding detect|latin1|utf8] [--callback-user USER] PATH...";
 
 fn main() -> ExitCode {
     let mut domains = Vec::new();
     let mut paths = Vec::new();
+    let mut encoding = ReadEncoding::Detect;
+    let mut callback_user = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -31,19 +44,46 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--encoding" => match args.next().as_deref() {
+                Some("detect") => encoding = ReadEncoding::Detect,
+                Some("latin1" | "iso-8859-1") => encoding = ReadEncoding::Latin1,
+                Some("utf8" | "utf-8") => encoding = ReadEncoding::Utf8,
+                _ => {
+                    eprintln!("--encoding needs detect, latin1 or utf8");
+                    return ExitCode::from(2);
+                }
+            },
+            "--callback-user" => match args.next() {
+                Some(u) => callback_user = Some(u),
+                None => {
+                    eprintln!("--callback-user needs a user name");
+                    return ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
-                println!("usage: idm_lint [--verified-domain DOMAIN]... PATH...");
+                println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
             _ => paths.push(PathBuf::from(arg)),
         }
     }
     if paths.is_empty() {
-        eprintln!("usage: idm_lint [--verified-domain DOMAIN]... PATH...");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
 
-    let mut linter = Linter::new(CheckOptions::default().verified_email_domains(domains));
+    let mut options = CheckOptions::default()
+        .verified_email_domains(domains)
+        .properties_encoding(encoding);
+    if let Some(user) = callback_user {
+        let Some(password) = std::env::var_os("IDM_LINT_CALLBACK_PASSWORD") else {
+            eprintln!("--callback-user needs the password in IDM_LINT_CALLBACK_PASSWORD");
+            return ExitCode::from(2);
+        };
+        let password = Secret::new(password.to_string_lossy());
+        options = options.callback_credentials(&user, &password);
+    }
+    let mut linter = Linter::new(options);
     let mut unreadable = false;
     let mut results: Vec<(String, Vec<Diagnostic>)> = Vec::new();
     for path in &paths {

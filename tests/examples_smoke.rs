@@ -170,4 +170,9 @@ fn idm_lint_reports_and_exits_as_documented() {
 
     let (code, _, _) = run("idm_lint", &[&f("does-not-exist.properties")]);
     assert_eq!(code, 2);
+
+    // Not a regular file: refused at once (exit 2), never read forever.
+    let (code, _, err) = run("idm_lint", &["/dev/zero"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
 }

@@ -13,7 +13,7 @@ use crate::checked::Checked;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::dtrust::{CheckOptions, DtrustConnectorConfig, keys};
 use crate::error::{Error, Result};
-use crate::properties::PropertiesFile;
+use crate::properties::{PropertiesFile, ReadEncoding};
 
 /// Limits applied when reading a zip, against zip bombs and wrong uploads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,21 +147,22 @@ impl DtrustBundle {
     /// Reads a zip file with the default [`ZipLimits`].
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, else as [`DtrustBundle::read`].
+    /// As [`DtrustBundle::open_with_limits`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with_limits(path, &ZipLimits::default())
+    }
+
+    /// Reads a zip file: only a regular file (no FIFO, device or
+    /// directory), at most `limits.max_total_bytes` of it.
+    ///
+    /// # Errors
+    /// [`Error::Core`] when the file cannot be read, is not a regular file
+    /// or is larger than the limit, else as [`DtrustBundle::read`].
+    pub fn open_with_limits(path: impl AsRef<Path>, limits: &ZipLimits) -> Result<Self> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let io = |e: std::io::Error| Error::Io {
-            path: name.clone(),
-            message: e.to_string(),
-        };
-        let limits = ZipLimits::default();
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len > limits.max_total_bytes {
-            return Err(too_big(&name, len, &limits));
-        }
-        let bytes = std::fs::read(path).map_err(io)?;
-        Self::read_with_limits(&bytes, &name, &limits)
+        let bytes = smartid_core::read_regular_file(path, limits.max_total_bytes)?;
+        Self::read_with_limits(&bytes, &name, limits)
     }
 
     /// Reads a zip held in memory. Sizes are counted while decompressing,
@@ -275,19 +276,34 @@ impl DtrustBundle {
             .map(|(_, b)| b.as_slice())
     }
 
+    /// The entries that hold the properties: those named `.properties`,
+    /// or, when none is, the text entries (found by content).
     fn properties_entries(&self) -> Vec<&(String, Vec<u8>)> {
-        self.entries
+        let named: Vec<_> = self
+            .entries
             .iter()
             .filter(|(n, _)| n.to_ascii_lowercase().ends_with(".properties"))
+            .collect();
+        if !named.is_empty() {
+            return named;
+        }
+        self.entries
+            .iter()
+            .filter(|(n, b)| content_kind(n, b) == ContentKind::Text)
             .collect()
     }
 
     /// The bundle's properties file (the first `.properties` entry), named
-    /// `ZIP!ENTRY` in diagnostics.
+    /// `ZIP!ENTRY` in diagnostics, read with [`ReadEncoding::Detect`].
     pub fn properties(&self) -> Option<PropertiesFile> {
-        self.properties_entries()
-            .first()
-            .map(|(n, b)| PropertiesFile::parse(b, &format!("{}!{n}", self.source_name)))
+        self.properties_with(ReadEncoding::Detect)
+    }
+
+    /// The bundle's properties file, decoded as `encoding` says.
+    pub fn properties_with(&self, encoding: ReadEncoding) -> Option<PropertiesFile> {
+        self.properties_entries().first().map(|(n, b)| {
+            PropertiesFile::parse_with(b, &format!("{}!{n}", self.source_name), encoding)
+        })
     }
 
     /// The zip as bytes (deflate).
@@ -308,33 +324,47 @@ impl DtrustBundle {
         Ok(cursor.into_inner())
     }
 
-    /// Writes the zip to a new file; an existing file is not overwritten.
+    /// Writes the zip to a new file, atomically: the bytes go to a
+    /// temporary file in the same directory, which is then linked into
+    /// place only if `path` does not exist yet. A failed or interrupted run
+    /// leaves no file at `path`, so it can simply be retried.
     ///
     /// # Errors
     /// [`Error::UnsafeTarget`] when the file exists, [`Error::Io`].
     pub fn write_zip(&self, path: impl AsRef<Path>) -> Result<()> {
         let bytes = self.to_zip()?;
-        write_new(path.as_ref(), &bytes)
+        let path = path.as_ref();
+        let parent = parent_dir(path);
+        let (tmp, mut file) = create_temp(&parent, |p| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p)
+        })?;
+        let staged = file
+            .write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_error(path, &e));
+        drop(file);
+        let result = staged.and_then(|()| publish(&tmp, path, false));
+        // After a successful hard link the temporary name is only a second
+        // name; after a failure it is the partial output. Either way it goes.
+        let _ = std::fs::remove_file(&tmp);
+        result
     }
 
-    /// Writes every entry into `dir` (which must exist) as a new file and
-    /// returns the paths. Nothing is written outside `dir`, nothing is
-    /// overwritten, and entries in sub-folders are refused.
+    /// Extracts every entry into `dir`, a new directory created by this
+    /// call, and returns the paths written. The files are written into a
+    /// temporary directory next to `dir`, which is renamed to `dir` once
+    /// everything is on disk: `dir` appears complete or not at all, and a
+    /// failed run leaves nothing that blocks a retry. Nothing is written
+    /// outside it, and entries in sub-folders are refused.
     ///
     /// # Errors
-    /// [`Error::UnsafeEntryName`], [`Error::UnsafeTarget`], [`Error::Io`].
+    /// [`Error::UnsafeEntryName`], [`Error::UnsafeTarget`] when `dir`
+    /// exists, [`Error::Io`].
     pub fn extract_to(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
         let dir = dir.as_ref();
-        let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            message: e.to_string(),
-        })?;
-        if !meta.is_dir() {
-            return Err(Error::UnsafeTarget {
-                path: dir.display().to_string(),
-                message: "not a directory (symbolic links are not followed)".to_owned(),
-            });
-        }
         for (name, _) in &self.entries {
             check_entry_name(name, &self.source_name)?;
             if !crate::dtrust::is_plain_file_name(name) {
@@ -344,20 +374,37 @@ impl DtrustBundle {
                 });
             }
         }
-        let mut written = Vec::new();
-        for (name, data) in &self.entries {
-            let path = dir.join(name);
-            write_new(&path, data)?;
-            written.push(path);
+        if std::fs::symlink_metadata(dir).is_ok() {
+            return Err(already_exists(dir));
         }
-        Ok(written)
+        let parent = parent_dir(dir);
+        let (tmp, ()) = create_temp(&parent, |p| std::fs::create_dir(p))?;
+        let staged = self
+            .entries
+            .iter()
+            .try_for_each(|(name, data)| write_new(&tmp.join(name), data));
+        let result = staged.and_then(|()| publish(&tmp, dir, true));
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result?;
+        Ok(self.entries.iter().map(|(n, _)| dir.join(n)).collect())
     }
 
-    /// Checks the bundle: the properties file (every D-Trust rule), that the
-    /// files it names are in the zip, that the PKCS#12 opens with
-    /// `p12Password` and holds a key matching its certificate, certificate
-    /// expiry (warning 30 days before), that the `.cer` is a certificate,
-    /// and files nothing refers to.
+    /// Checks the bundle: the properties file (every D-Trust rule), the
+    /// client PKCS#12 and the D-Trust server certificate, that the PKCS#12
+    /// opens with `p12Password` and holds a key matching its certificate,
+    /// certificate expiry (warning 30 days before), and files nothing
+    /// refers to.
+    ///
+    /// The files are found by their content, whatever they are called
+    /// (e.g. the seed's `CSMWM447922870184925_neXus_Technology_GmbH_2015_SSL.p12`
+    /// and `D-TRUST_SSL_Class_3_CA_1_2009.cer`): a PKCS#12, a certificate
+    /// (DER or PEM), and the properties (the `.properties` entry, or the
+    /// one text file). A file name key (`p12File`, `serverCertificate` or
+    /// an alias) is optional; when present it must name a file in the zip.
+    /// The returned configuration has `p12_file` and `server_certificate`
+    /// set to the files used.
     pub fn check(&self, options: &CheckOptions) -> Checked<Option<DtrustConnectorConfig>> {
         let mut out = Vec::new();
         let props = self.properties_entries();
@@ -379,24 +426,29 @@ impl DtrustBundle {
                 None,
                 Code::BundleSeveralProperties,
                 format!(
-                    "{} .properties files in the zip ({}); keep only the D-Trust connector's (Nexus_CM.properties belongs to the Certificate Manager connector)",
+                    "{} properties files in the zip ({}); keep only the D-Trust connector's (Nexus_CM.properties belongs to the Certificate Manager connector)",
                     props.len(),
                     props.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             ));
         }
-        let Some(file) = self.properties() else {
+        let Some(file) = self.properties_with(options.properties_encoding) else {
             return Checked::new(None, out);
         };
         let checked = DtrustConnectorConfig::from_properties(&file, options);
         out.extend(checked.diagnostics);
-        let config = checked.value;
+        let mut config = checked.value;
         let mut referenced = vec![props_name.clone()];
 
-        if let Some(p12_name) = &config.p12_file
-            && let Some(bytes) = self.lookup(&file, keys::P12_FILE, p12_name, &mut out)
-        {
-            referenced.push(p12_name.clone());
+        let p12 = self.locate(
+            &file,
+            keys::P12_FILE_ALIASES,
+            config.p12_file.as_deref(),
+            ContentKind::Pkcs12,
+            &mut out,
+        );
+        if let Some((p12_name, bytes)) = p12 {
+            referenced.push(p12_name.to_owned());
             self.check_p12(
                 &file,
                 p12_name,
@@ -405,12 +457,19 @@ impl DtrustBundle {
                 options,
                 &mut out,
             );
+            config.p12_file = Some(p12_name.to_owned());
         }
-        if let Some(cer_name) = &config.server_certificate
-            && let Some(bytes) = self.lookup(&file, keys::SERVER_CERTIFICATE, cer_name, &mut out)
-        {
-            referenced.push(cer_name.clone());
+        let cer = self.locate(
+            &file,
+            keys::SERVER_CERTIFICATE_ALIASES,
+            config.server_certificate.as_deref(),
+            ContentKind::Certificate,
+            &mut out,
+        );
+        if let Some((cer_name, bytes)) = cer {
+            referenced.push(cer_name.to_owned());
             self.check_server_cert(cer_name, bytes, options, &mut out);
+            config.server_certificate = Some(cer_name.to_owned());
         }
         for name in self.names() {
             if !referenced.iter().any(|r| r == name) {
@@ -418,26 +477,90 @@ impl DtrustBundle {
                     &self.source_name,
                     None,
                     Code::BundleExtraFile,
-                    format!("`{name}` is in the zip but the properties do not refer to it; remove it or name it in p12File/serverCertificate"),
+                    format!("`{name}` is in the zip but is not the properties, the client PKCS#12 or the server certificate; remove it"),
                 ));
             }
         }
         Checked::new(Some(config), out)
     }
 
-    fn lookup(
-        &self,
+    /// The entry for one role: the one a key names, or else the one entry
+    /// whose content is of `kind`.
+    fn locate<'a>(
+        &'a self,
+        file: &PropertiesFile,
+        aliases: &[&'static str],
+        named: Option<&str>,
+        kind: ContentKind,
+        out: &mut Vec<Diagnostic>,
+    ) -> Option<(&'a str, &'a [u8])> {
+        let what = match kind {
+            ContentKind::Pkcs12 => "client PKCS#12",
+            _ => "D-Trust server certificate",
+        };
+        if let Some(name) = named {
+            let key = crate::dtrust::find_key(file, aliases).unwrap_or(aliases[0]);
+            return self.lookup(file, key, name, out);
+        }
+        let found: Vec<&(String, Vec<u8>)> = self
+            .entries
+            .iter()
+            .filter(|(n, b)| content_kind(n, b) == kind)
+            .collect();
+        match found.as_slice() {
+            [(name, bytes)] => Some((name.as_str(), bytes.as_slice())),
+            [] => {
+                let code = match kind {
+                    ContentKind::Pkcs12 => Code::BundleNoKeystore,
+                    _ => Code::BundleNoServerCertificate,
+                };
+                out.push(Diagnostic::error(
+                    &self.source_name,
+                    None,
+                    code,
+                    format!(
+                        "no {what} in the zip (files are recognised by content; found: {}); add it",
+                        self.names().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+                None
+            }
+            several => {
+                let key = aliases[0];
+                out.push(Diagnostic::error(
+                    &self.source_name,
+                    None,
+                    Code::BundleAmbiguous,
+                    format!(
+                        "{} files could be the {what} ({}); keep one, or name it with {key}=",
+                        several.len(),
+                        several
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    fn lookup<'a>(
+        &'a self,
         file: &PropertiesFile,
         key: &str,
         name: &str,
         out: &mut Vec<Diagnostic>,
-    ) -> Option<&[u8]> {
-        if let Some(b) = self.file(name) {
-            return Some(b);
+    ) -> Option<(&'a str, &'a [u8])> {
+        // A path names the file by its last part (the files sit at the top level).
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        if let Some((n, b)) = self.entries.iter().find(|(n, _)| n == name || n == base) {
+            return Some((n.as_str(), b.as_slice()));
         }
         let hint = self
             .names()
-            .find(|n| n.rsplit('/').next() == Some(name) || n.eq_ignore_ascii_case(name))
+            .find(|n| n.rsplit('/').next() == Some(base) || n.eq_ignore_ascii_case(base))
             .map(|n| {
                 format!("; the zip has `{n}`: put the file at the top level with exactly that name")
             })
@@ -451,7 +574,7 @@ impl DtrustBundle {
             file.name(),
             file.property(key).map(|p| p.line()),
             Code::BundleFileMissing,
-            format!("{key} names `{name}`, which is not in the zip{hint}"),
+            format!("{key} names `{name}`, which is not in the zip{hint}; or remove the line: the file is then found by its content"),
         ));
         None
     }
@@ -472,7 +595,9 @@ impl DtrustBundle {
         let label = self.entry_label(name);
         let line = file
             .property(keys::P12_PASSWORD)
-            .or_else(|| file.property(keys::P12_FILE))
+            .or_else(|| {
+                crate::dtrust::find_key(file, keys::P12_FILE_ALIASES).and_then(|k| file.property(k))
+            })
             .map(|p| p.line());
         match ClientIdentity::from_pkcs12_der(bytes, &label, password) {
             Ok(identity) => {
@@ -547,6 +672,114 @@ impl DtrustBundle {
     }
 }
 
+/// The file in `dir` for one role: `named` when given, else the one regular
+/// file whose content is of `kind` (as in a bundle, for an extracted one).
+pub(crate) fn resolve_in_dir(
+    dir: &Path,
+    named: Option<&str>,
+    kind: ContentKind,
+) -> Result<PathBuf> {
+    if let Some(name) = named {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        return Ok(dir.join(base));
+    }
+    let what = match kind {
+        ContentKind::Pkcs12 => "client PKCS#12",
+        _ => "D-Trust server certificate",
+    };
+    let limits = ZipLimits::default();
+    let mut found = Vec::new();
+    let listing = std::fs::read_dir(dir).map_err(|e| io_error(dir, &e))?;
+    for entry in listing.take(limits.max_entries.saturating_mul(4)) {
+        let entry = entry.map_err(|e| io_error(dir, &e))?;
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(bytes) = smartid_core::read_regular_file(&path, limits.max_entry_bytes) else {
+            continue;
+        };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if content_kind(&name, &bytes) == kind {
+            found.push(path);
+        }
+    }
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(Error::Invalid(vec![Diagnostic::error(
+            &dir.display().to_string(),
+            None,
+            if n == 0 {
+                match kind {
+                    ContentKind::Pkcs12 => Code::BundleNoKeystore,
+                    _ => Code::BundleNoServerCertificate,
+                }
+            } else {
+                Code::BundleAmbiguous
+            },
+            format!(
+                "{n} files in the directory could be the {what}; keep exactly one, or name it in the properties"
+            ),
+        )])),
+    }
+}
+
+/// What an entry is, judged by its bytes, not its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ContentKind {
+    /// A PKCS#12 PFX: SEQUENCE { INTEGER 3, ContentInfo ... }.
+    Pkcs12,
+    /// An X.509 certificate, DER or PEM.
+    Certificate,
+    /// Text (the properties): UTF-8 or ISO-8859-1 without NUL.
+    Text,
+    /// Anything else.
+    Other,
+}
+
+/// One DER TLV with a single-byte tag: (tag, content).
+fn der_tlv(input: &[u8]) -> Option<(u8, &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (len_bytes, rest) = rest.split_at(n);
+        let len = len_bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, rest)
+    };
+    rest.get(..len).map(|content| (tag, content))
+}
+
+fn content_kind(name: &str, bytes: &[u8]) -> ContentKind {
+    if let Some((0x30, content)) = der_tlv(bytes) {
+        if let Some((0x02, [3])) = der_tlv(content) {
+            return ContentKind::Pkcs12;
+        }
+        if Certificate::from_der(bytes, name).is_ok() {
+            return ContentKind::Certificate;
+        }
+        return ContentKind::Other;
+    }
+    if bytes
+        .windows(27)
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return ContentKind::Certificate;
+    }
+    if !bytes.is_empty() && !bytes.contains(&0) && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        return ContentKind::Text;
+    }
+    ContentKind::Other
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check_validity(
     label: &str,
@@ -597,6 +830,83 @@ fn check_validity(
             ),
         ));
     }
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn already_exists(path: &Path) -> Error {
+    Error::UnsafeTarget {
+        path: path.display().to_string(),
+        message: "already exists; refusing to overwrite".to_owned(),
+    }
+}
+
+/// The directory holding `path` (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates a fresh temporary file or folder in `dir` with `make`, trying
+/// new names while one exists (e.g. left by a crashed run).
+fn create_temp<T>(dir: &Path, make: impl Fn(&Path) -> std::io::Result<T>) -> Result<(PathBuf, T)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(
+            ".idm-config-tmp-{}-{nanos:x}-{n}",
+            std::process::id()
+        ));
+        match make(&tmp) {
+            Ok(v) => return Ok((tmp, v)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error(&tmp, &e)),
+        }
+    }
+    Err(Error::Io {
+        path: dir.display().to_string(),
+        message: "could not create a temporary name".to_owned(),
+    })
+}
+
+/// Moves a finished temporary file or folder to `target`, never replacing
+/// what is there. Files are hard-linked (fails if `target` exists); where
+/// the file system has no hard links, and for folders, `target` is checked
+/// and the temporary renamed.
+fn publish(tmp: &Path, target: &Path, is_dir: bool) -> Result<()> {
+    if !is_dir {
+        match std::fs::hard_link(tmp, target) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(already_exists(target));
+            }
+            Err(_) => {}
+        }
+    }
+    if std::fs::symlink_metadata(target).is_ok() {
+        return Err(already_exists(target));
+    }
+    std::fs::rename(tmp, target).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists
+            || e.kind() == std::io::ErrorKind::DirectoryNotEmpty
+        {
+            already_exists(target)
+        } else {
+            io_error(target, &e)
+        }
+    })
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {

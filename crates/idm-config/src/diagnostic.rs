@@ -63,6 +63,8 @@ codes! {
     LoneSurrogate = "P004",
     /// `.properties`: the last line ends with a continuation backslash.
     ContinuationAtEnd = "P005",
+    /// `.properties` read as UTF-8 (`ReadEncoding::Utf8`): bytes that are not UTF-8 were replaced by U+FFFD, as Java's UTF-8 reader does.
+    InvalidUtf8Replaced = "P006",
     /// D-Trust: `certificateTemplates` is missing.
     TemplatesMissing = "D001",
     /// D-Trust: `certificateTemplates` is empty.
@@ -73,13 +75,13 @@ codes! {
     SoapKeyEmpty = "D004",
     /// D-Trust: the legacy SOAP transport is configured.
     SoapDeprecated = "D005",
-    /// D-Trust: `url` is missing or empty.
+    /// D-Trust: no service URL (a warning when absent, an error when empty).
     UrlMissing = "D006",
     /// D-Trust: `url` is not an absolute `https` URL.
     UrlInvalid = "D007",
-    /// D-Trust: `p12File` is missing or empty.
+    /// D-Trust: `p12File` is present but empty (the PKCS#12 is found by content).
     P12FileMissing = "D008",
-    /// D-Trust: `serverCertificate` is missing or empty.
+    /// D-Trust: `serverCertificate` is present but empty (the certificate is found by content).
     ServerCertificateMissing = "D009",
     /// D-Trust: `proxyHost` without `proxyPort` or the other way round.
     ProxyIncomplete = "D010",
@@ -97,8 +99,10 @@ codes! {
     ProxyAuthUnsupported = "D016",
     /// D-Trust: `p12Password` is present but empty.
     P12PasswordEmpty = "D017",
-    /// D-Trust: a file name that is not a plain name inside the bundle.
+    /// D-Trust: a file name that is not a plain name inside the bundle (only its last part is used).
     FileNameNotPlain = "D018",
+    /// D-Trust: one setting written under two of its accepted spellings.
+    KeySpelledTwice = "D019",
     /// Certificate templates: an empty element or an element that cannot be read.
     TemplateSyntax = "T001",
     /// Certificate templates: the CN value itself contains `CN=` (D-Trust answers `GENERIC_RDN_REGEXERROR`).
@@ -137,6 +141,12 @@ codes! {
     BundleUnsafeEntry = "B013",
     /// Bundle: too many entries or too large once uncompressed (zip bomb).
     BundleTooLarge = "B014",
+    /// Bundle: no PKCS#12 in the zip (recognised by content).
+    BundleNoKeystore = "B015",
+    /// Bundle: no certificate in the zip (recognised by content) for the D-Trust server.
+    BundleNoServerCertificate = "B016",
+    /// Bundle: several files could be the PKCS#12 or the server certificate, and no key names one.
+    BundleAmbiguous = "B017",
     /// Certificate Manager: `caTokenProcedureImportCert` is missing or empty.
     CmImportProcedureMissing = "C001",
     /// Messaging Server: the URL cannot be parsed.
@@ -161,7 +171,7 @@ codes! {
     MessagingJson = "M010",
     /// Hermod: `callback-url` is missing.
     HermodCallbackMissing = "H001",
-    /// Hermod: `callback-url` is not an HTTPS URL.
+    /// Hermod: `callback-url` uses plain HTTP (a warning: seed 000 allows it) or is not a URL (an error).
     HermodCallbackNotHttps = "H002",
     /// Hermod: `public-url` is not an HTTPS URL.
     HermodPublicUrlNotHttps = "H003",
@@ -173,6 +183,10 @@ codes! {
     HermodBasicAuthInvalid = "H006",
     /// Hermod: the file is not valid JSON of the expected shape.
     HermodJson = "H007",
+    /// Hermod: `callback-basic-auth` does not match the credentials the callback receiver is configured with.
+    HermodCallbackCredentials = "H008",
+    /// Hermod: the content provider (`content-provider-url` and its basic auth) is incomplete or insecure.
+    HermodContentProvider = "H009",
     /// Agreement: no Hermod client has the Messaging Server's client id.
     AgreementClientUnknown = "A001",
     /// Agreement: the key differs between Identity Manager and Hermod.

@@ -8,7 +8,7 @@ use smartid_core::Secret;
 
 use crate::checked::Checked;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::properties::PropertiesFile;
+use crate::properties::{PropertiesFile, ReadEncoding};
 use crate::templates::{CertificateTemplate, Location, check_templates};
 
 /// The keys of the D-Trust connector file, as named by the seed or chosen by
@@ -40,8 +40,95 @@ pub mod keys {
     /// The e-mail domains verified at D-Trust, `;` or `,` separated; read
     /// only by this crate's checks (this project's name).
     pub const VERIFIED_EMAIL_DOMAINS: &str = "verifiedEmailDomains";
-    /// Belongs in `Nexus_CM.properties` (seed).
+    /// Seed 003, key backup step 5 ("extend for the connector"): the CM
+    /// token procedure for importing the certificate; usually in
+    /// `Nexus_CM.properties`, accepted in the D-Trust file too.
     pub const CA_TOKEN_PROCEDURE_IMPORT_CERT: &str = "caTokenProcedureImportCert";
+
+    /// Spellings read for the service URL, first wins (inferred: the seed
+    /// mentions "the new URL for the REST interface" but its example line
+    /// is not public).
+    pub const URL_ALIASES: &[&str] = &[
+        URL,
+        "URL",
+        "serviceUrl",
+        "serviceURL",
+        "restUrl",
+        "baseUrl",
+        "endpoint",
+        "endpointUrl",
+        "dtrustUrl",
+        "wsdlUrl",
+        "wsdlLocation",
+    ];
+    /// Spellings read for the PKCS#12 file name (inferred; the seed says
+    /// the properties hold the "P12 file path"). Optional: the PKCS#12 is
+    /// found by content.
+    pub const P12_FILE_ALIASES: &[&str] = &[
+        P12_FILE,
+        "p12Path",
+        "p12FilePath",
+        "p12FileName",
+        "p12",
+        "keyStore",
+        "keystore",
+        "keyStoreFile",
+        "clientKeystore",
+    ];
+    /// Spellings read for the server certificate file name (inferred).
+    /// Optional: the certificate is found by content.
+    pub const SERVER_CERTIFICATE_ALIASES: &[&str] = &[
+        SERVER_CERTIFICATE,
+        "serverCert",
+        "serverCertificateFile",
+        "serverCertificatePath",
+        "sslCertificate",
+        "trustCertificate",
+        "caCertificate",
+    ];
+    /// Spellings read for the proxy host (inferred; the seed names only
+    /// "hostname / IP of the proxy").
+    pub const PROXY_HOST_ALIASES: &[&str] = &[
+        PROXY_HOST,
+        "proxyhost",
+        "proxy.host",
+        "proxyHostname",
+        "https.proxyHost",
+        "http.proxyHost",
+    ];
+    /// Spellings read for the proxy port (inferred).
+    pub const PROXY_PORT_ALIASES: &[&str] = &[
+        PROXY_PORT,
+        "proxyport",
+        "proxy.port",
+        "https.proxyPort",
+        "http.proxyPort",
+    ];
+    /// Prefixes read for the product -> token procedure mapping (inferred);
+    /// a key that is exactly a product of `certificateTemplates` is read as
+    /// a mapping too.
+    pub const TOKEN_PROCEDURE_PREFIXES: &[&str] = &[
+        TOKEN_PROCEDURE_PREFIX,
+        "tokenprocedure.",
+        "tokenProcedures.",
+        "cmTokenProcedure.",
+        "product.",
+    ];
+    /// Spellings read for the verified e-mail domains (this project's own key).
+    pub const VERIFIED_EMAIL_DOMAINS_ALIASES: &[&str] =
+        &[VERIFIED_EMAIL_DOMAINS, "verifiedDomains", "emailDomains"];
+}
+
+/// The first spelling of `aliases` present in `file`.
+pub(crate) fn find_key(file: &PropertiesFile, aliases: &[&'static str]) -> Option<&'static str> {
+    aliases.iter().copied().find(|k| file.contains_key(k))
+}
+
+/// The product and prefix spelling when `key` is a mapping key.
+fn mapping_product(key: &str) -> Option<&str> {
+    keys::TOKEN_PROCEDURE_PREFIXES
+        .iter()
+        .find_map(|prefix| key.strip_prefix(prefix))
 }
 
 /// The default PKCS#12 password of the Identity Manager D-Trust connector.
@@ -59,6 +146,13 @@ pub struct CheckOptions {
     /// `verifiedEmailDomains`. Empty (the default) with no such key means
     /// no domain check.
     pub verified_email_domains: Vec<String>,
+    /// How `.properties` bytes are decoded (by the linter and inside
+    /// bundles). Defaults to [`ReadEncoding::Detect`].
+    pub properties_encoding: ReadEncoding,
+    /// The user and password the callback receiver for Hermod is
+    /// configured with (Identity Manager's user for Hermod, seed 000), to
+    /// compare with Hermod's `callback-basic-auth`. Defaults to none.
+    pub callback_credentials: Option<(String, Secret)>,
 }
 
 impl Default for CheckOptions {
@@ -67,6 +161,8 @@ impl Default for CheckOptions {
             now: SystemTime::now(),
             expiry_warning: Duration::from_secs(30 * 24 * 3600),
             verified_email_domains: Vec::new(),
+            properties_encoding: ReadEncoding::Detect,
+            callback_credentials: None,
         }
     }
 }
@@ -75,6 +171,19 @@ impl CheckOptions {
     /// Checks against `now` instead of the current time.
     pub fn at(mut self, now: SystemTime) -> Self {
         self.now = now;
+        self
+    }
+
+    /// Decodes `.properties` bytes as `encoding` says.
+    pub fn properties_encoding(mut self, encoding: ReadEncoding) -> Self {
+        self.properties_encoding = encoding;
+        self
+    }
+
+    /// The credentials of the callback receiver, checked against Hermod's
+    /// `callback-basic-auth` when Hermod's settings are linted.
+    pub fn callback_credentials(mut self, user: &str, password: &Secret) -> Self {
+        self.callback_credentials = Some((user.to_owned(), password.clone()));
         self
     }
 
@@ -170,7 +279,21 @@ const KNOWN_KEYS: &[&str] = &[
     keys::KEY_ARCHIVE,
     keys::CERTIFICATE_TEMPLATES,
     keys::VERIFIED_EMAIL_DOMAINS,
+    keys::CA_TOKEN_PROCEDURE_IMPORT_CERT,
 ];
+
+const ALIAS_LISTS: &[&[&str]] = &[
+    keys::URL_ALIASES,
+    keys::P12_FILE_ALIASES,
+    keys::SERVER_CERTIFICATE_ALIASES,
+    keys::PROXY_HOST_ALIASES,
+    keys::PROXY_PORT_ALIASES,
+    keys::VERIFIED_EMAIL_DOMAINS_ALIASES,
+];
+
+fn is_known_key(key: &str) -> bool {
+    KNOWN_KEYS.contains(&key) || ALIAS_LISTS.iter().any(|list| list.contains(&key))
+}
 
 const PROXY_AUTH_KEYS: &[&str] = &[
     "proxyUser",
@@ -202,23 +325,50 @@ impl Reader<'_> {
             .push(Diagnostic::warning(self.file.name(), line, code, message));
     }
 
-    /// A non-empty trimmed value, or `None` (reporting `code` when present but empty).
-    fn required(&mut self, key: &str, code: Code, what: &str) -> Option<String> {
-        match self.file.get(key).map(str::trim) {
-            Some(v) if !v.is_empty() => Some(v.to_owned()),
-            Some(_) => {
-                self.error(key, code, format!("{key} is empty; set it to {what}"));
-                None
-            }
-            None => {
-                self.error(
-                    key,
-                    code,
-                    format!("{key} is missing; add `{key}=` with {what}"),
-                );
-                None
-            }
+    /// The value under the first spelling of `aliases` present, with that
+    /// spelling; a warning when several spellings are present.
+    fn find(&mut self, aliases: &[&'static str]) -> Option<(&'static str, String)> {
+        let present: Vec<&'static str> = aliases
+            .iter()
+            .copied()
+            .filter(|k| self.file.contains_key(k))
+            .collect();
+        let key = *present.first()?;
+        if let Some(other) = present.get(1) {
+            self.warning(
+                other,
+                Code::KeySpelledTwice,
+                format!(
+                    "`{key}` and `{other}` name the same setting; `{key}` is used: keep only one"
+                ),
+            );
         }
+        Some((
+            key,
+            self.file.get(key).unwrap_or_default().trim().to_owned(),
+        ))
+    }
+
+    /// An optional file name: `None` when absent; present but empty is a
+    /// warning (the file is then found by content).
+    fn file_name(&mut self, aliases: &[&'static str], code: Code, what: &str) -> Option<String> {
+        let (key, value) = self.find(aliases)?;
+        if value.is_empty() {
+            self.warning(
+                key,
+                code,
+                format!("{key} is empty and ignored; the {what} is found in the zip by its content: remove the line or name the file"),
+            );
+            return None;
+        }
+        if !is_plain_file_name(&value) {
+            self.warning(
+                key,
+                Code::FileNameNotPlain,
+                format!("{key} `{value}` is not a plain file name; the files sit at the top level of the zip, so only the last part of the path is used"),
+            );
+        }
+        Some(value)
     }
 }
 
@@ -240,56 +390,60 @@ impl DtrustConnectorConfig {
             out: Vec::new(),
         };
 
-        let url = r.required(
-            keys::URL,
-            Code::UrlMissing,
-            "the D-Trust service URL (https://...)",
-        );
-        if let Some(u) = &url {
-            match url::Url::parse(u) {
-                Ok(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {}
-                Ok(parsed) => r.error(
-                    keys::URL,
-                    Code::UrlInvalid,
+        let url = match r.find(keys::URL_ALIASES) {
+            None => {
+                r.out.push(Diagnostic::warning(
+                    file.name(),
+                    None,
+                    Code::UrlMissing,
                     format!(
-                        "url must be https:// with a host (found scheme `{}`); D-Trust is reached over mutual TLS",
-                        parsed.scheme()
+                        "no D-Trust service URL found (looked for {}); the bundle is checked without it, but a client cannot be built: add `url=https://...` (the connector's own key name is not public)",
+                        keys::URL_ALIASES.join(", ")
                     ),
-                ),
-                Err(e) => r.error(
-                    keys::URL,
-                    Code::UrlInvalid,
-                    format!("url is not an absolute URL ({e}); write e.g. https://host/path"),
-                ),
+                ));
+                None
             }
-        }
+            Some((key, v)) if v.is_empty() => {
+                r.error(
+                    key,
+                    Code::UrlMissing,
+                    format!("{key} is empty; set it to the D-Trust service URL (https://...)"),
+                );
+                None
+            }
+            Some((key, u)) => {
+                match url::Url::parse(&u) {
+                    Ok(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {}
+                    Ok(parsed) => r.error(
+                        key,
+                        Code::UrlInvalid,
+                        format!(
+                            "{key} must be https:// with a host (found scheme `{}`); D-Trust is reached over mutual TLS",
+                            parsed.scheme()
+                        ),
+                    ),
+                    Err(e) => r.error(
+                        key,
+                        Code::UrlInvalid,
+                        format!("{key} is not an absolute URL ({e}); write e.g. https://host/path"),
+                    ),
+                }
+                Some(u)
+            }
+        };
 
         let transport = read_transport(&mut r);
 
-        let p12_file = r.required(
-            keys::P12_FILE,
+        let p12_file = r.file_name(
+            keys::P12_FILE_ALIASES,
             Code::P12FileMissing,
-            "the PKCS#12 file name in the zip",
+            "client PKCS#12",
         );
-        let server_certificate = r.required(
-            keys::SERVER_CERTIFICATE,
+        let server_certificate = r.file_name(
+            keys::SERVER_CERTIFICATE_ALIASES,
             Code::ServerCertificateMissing,
-            "the D-Trust server certificate (.cer) file name in the zip",
+            "D-Trust server certificate",
         );
-        for (key, name) in [
-            (keys::P12_FILE, &p12_file),
-            (keys::SERVER_CERTIFICATE, &server_certificate),
-        ] {
-            if let Some(name) = name
-                && !is_plain_file_name(name)
-            {
-                r.error(
-                    key,
-                    Code::FileNameNotPlain,
-                    format!("{key} `{name}` is not a plain file name; the files sit at the top level of the zip: write the name without folders"),
-                );
-            }
-        }
 
         let p12_password = match file.get(keys::P12_PASSWORD) {
             Some("") => {
@@ -316,71 +470,8 @@ impl DtrustConnectorConfig {
             }
         }
 
-        let key_archive = match file.get(keys::KEY_ARCHIVE).map(str::trim) {
-            Some("") => {
-                r.error(
-                    keys::KEY_ARCHIVE,
-                    Code::KeyArchiveEmpty,
-                    "keyArchive is empty; name the Certificate Manager connector for key backup, or remove the line",
-                );
-                None
-            }
-            other => other.map(str::to_owned),
-        };
-        let mut token_procedures = Vec::new();
-        let mappings: Vec<_> = file
-            .iter()
-            .filter_map(|p| {
-                p.key()
-                    .strip_prefix(keys::TOKEN_PROCEDURE_PREFIX)
-                    .map(|product| {
-                        (
-                            p.key().to_owned(),
-                            product.to_owned(),
-                            p.value().trim().to_owned(),
-                        )
-                    })
-            })
-            .collect();
-        for (key, product, procedure) in mappings {
-            if product.trim().is_empty() || procedure.is_empty() {
-                r.error(
-                    &key,
-                    Code::KeyArchiveEmpty,
-                    format!("`{key}` needs a product after `tokenProcedure.` and a CM token procedure as value, e.g. tokenProcedure.Advanced\\ SSL\\ ID\\ (RSA)=DTrust import"),
-                );
-                continue;
-            }
-            token_procedures.push((product, procedure));
-        }
-        if key_archive.is_none()
-            && !token_procedures.is_empty()
-            && !file.contains_key(keys::KEY_ARCHIVE)
-        {
-            let first = format!(
-                "{}{}",
-                keys::TOKEN_PROCEDURE_PREFIX,
-                token_procedures
-                    .first()
-                    .map(|t| t.0.as_str())
-                    .unwrap_or_default()
-            );
-            r.warning(
-                &first,
-                Code::MappingWithoutKeyArchive,
-                "product to token procedure mappings are only used for key backup, but keyArchive is not set; add keyArchive=<CM connector> or remove the mappings",
-            );
-        }
-        if key_archive.is_some() && token_procedures.is_empty() {
-            r.warning(
-                keys::KEY_ARCHIVE,
-                Code::KeyArchiveWithoutMapping,
-                "keyArchive is set but no product is mapped to a CM token procedure; add tokenProcedure.<product>=<procedure> for each product whose keys are backed up",
-            );
-        }
-
         let mut verified_email_domains = options.verified_email_domains.clone();
-        if let Some(list) = file.get(keys::VERIFIED_EMAIL_DOMAINS) {
+        if let Some((_, list)) = r.find(keys::VERIFIED_EMAIL_DOMAINS_ALIASES) {
             verified_email_domains.extend(
                 list.split([';', ','])
                     .map(str::trim)
@@ -416,17 +507,78 @@ impl DtrustConnectorConfig {
             }
         };
 
+        let key_archive = match file.get(keys::KEY_ARCHIVE).map(str::trim) {
+            Some("") => {
+                r.error(
+                    keys::KEY_ARCHIVE,
+                    Code::KeyArchiveEmpty,
+                    "keyArchive is empty; name the Certificate Manager connector for key backup, or remove the line",
+                );
+                None
+            }
+            other => other.map(str::to_owned),
+        };
+        let mut token_procedures = Vec::new();
+        let is_product = |key: &str| {
+            certificate_templates
+                .iter()
+                .any(|t: &CertificateTemplate| t.product == key)
+        };
+        let mappings: Vec<_> = file
+            .iter()
+            .filter_map(|p| {
+                mapping_product(p.key())
+                    .or_else(|| is_product(p.key()).then_some(p.key()))
+                    .map(|product| {
+                        (
+                            p.key().to_owned(),
+                            product.to_owned(),
+                            p.value().trim().to_owned(),
+                        )
+                    })
+            })
+            .collect();
+        let first_mapping_key = mappings.first().map(|m| m.0.clone());
+        for (key, product, procedure) in mappings {
+            if product.trim().is_empty() || procedure.is_empty() {
+                r.error(
+                    &key,
+                    Code::KeyArchiveEmpty,
+                    format!("`{key}` needs a product after `tokenProcedure.` and a CM token procedure as value, e.g. tokenProcedure.Advanced\\ SSL\\ ID\\ (RSA)=DTrust import"),
+                );
+                continue;
+            }
+            token_procedures.push((product, procedure));
+        }
+        if key_archive.is_none()
+            && !token_procedures.is_empty()
+            && !file.contains_key(keys::KEY_ARCHIVE)
+        {
+            let first = first_mapping_key.clone().unwrap_or_default();
+            r.warning(
+                &first,
+                Code::MappingWithoutKeyArchive,
+                "product to token procedure mappings are only used for key backup, but keyArchive is not set; add keyArchive=<CM connector> or remove the mappings",
+            );
+        }
+        if key_archive.is_some() && token_procedures.is_empty() {
+            r.warning(
+                keys::KEY_ARCHIVE,
+                Code::KeyArchiveWithoutMapping,
+                "keyArchive is set but no product is mapped to a CM token procedure; add tokenProcedure.<product>=<procedure> for each product whose keys are backed up",
+            );
+        }
+
         for p in file.iter() {
             let key = p.key();
-            if KNOWN_KEYS.contains(&key)
+            if is_known_key(key)
                 || PROXY_AUTH_KEYS.contains(&key)
-                || key.starts_with(keys::TOKEN_PROCEDURE_PREFIX)
+                || mapping_product(key).is_some()
+                || certificate_templates.iter().any(|t| t.product == key)
             {
                 continue;
             }
-            let message = if key == keys::CA_TOKEN_PROCEDURE_IMPORT_CERT {
-                "caTokenProcedureImportCert belongs in Nexus_CM.properties (the Certificate Manager connector), not in the D-Trust file; move it there".to_owned()
-            } else if let Some(suggestion) = suggest(key) {
+            let message = if let Some(suggestion) = suggest(key) {
                 format!("unknown key `{key}` (ignored); did you mean `{suggestion}`?")
             } else {
                 format!(
@@ -562,45 +714,40 @@ fn read_transport(r: &mut Reader<'_>) -> DtrustTransport {
 
 fn read_proxy(r: &mut Reader<'_>) -> Option<ProxyConfig> {
     let host = r
-        .file
-        .get(keys::PROXY_HOST)
-        .map(str::trim)
-        .filter(|h| !h.is_empty());
+        .find(keys::PROXY_HOST_ALIASES)
+        .filter(|(_, h)| !h.is_empty());
     let port = r
-        .file
-        .get(keys::PROXY_PORT)
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
+        .find(keys::PROXY_PORT_ALIASES)
+        .filter(|(_, p)| !p.is_empty());
     match (host, port) {
         (None, None) => None,
-        (Some(_), None) => {
+        (Some((key, _)), None) => {
             r.error(
-                keys::PROXY_HOST,
+                key,
                 Code::ProxyIncomplete,
-                "proxyHost is set without proxyPort; add proxyPort=<port> or remove proxyHost",
+                format!("{key} is set without a proxy port; add proxyPort=<port> or remove {key}"),
             );
             None
         }
-        (None, Some(_)) => {
+        (None, Some((key, _))) => {
             r.error(
-                keys::PROXY_PORT,
+                key,
                 Code::ProxyIncomplete,
-                "proxyPort is set without proxyHost; add proxyHost=<host> or remove proxyPort",
+                format!("{key} is set without a proxy host; add proxyHost=<host> or remove {key}"),
             );
             None
         }
-        (Some(host), Some(port)) => {
-            match port.parse::<u16>() {
-                Ok(p) if p > 0 => Some(ProxyConfig {
-                    host: host.to_owned(),
-                    port: p,
-                }),
-                _ => {
-                    r.error(keys::PROXY_PORT, Code::ProxyPortInvalid, format!("proxyPort `{port}` is not a port number; write a number from 1 to 65535"));
-                    None
-                }
+        (Some((_, host)), Some((key, port))) => match port.parse::<u16>() {
+            Ok(p) if p > 0 => Some(ProxyConfig { host, port: p }),
+            _ => {
+                r.error(
+                    key,
+                    Code::ProxyPortInvalid,
+                    format!("{key} `{port}` is not a port number; write a number from 1 to 65535"),
+                );
+                None
             }
-        }
+        },
     }
 }
 

@@ -46,6 +46,71 @@ pub struct HermodClientSettings {
     /// Hermod's message-box endpoint handed to devices, HTTPS.
     #[serde(alias = "publicUrl", default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// The external content provider Hermod fetches visual data from
+    /// (`content-provider-url` with an optional basic-auth user and password).
+    #[serde(
+        alias = "contentProvider",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub content_provider: Option<ContentProvider>,
+}
+
+/// Hermod's per-client content provider: where visual data is fetched from,
+/// with the basic-auth credentials Hermod sends there.
+///
+/// Documented (Nexus, "Add API user and callback URL in Hermod"): the
+/// setting `content-provider-url`, and that a user and password can be set
+/// when the content provider requires basic authentication. Inferred: how
+/// the credentials are spelt; [`HermodClients::from_json`] reads a
+/// `user:pwd` string or a `{user, pwd}` object under
+/// `content-provider-basic-auth`, and flat `content-provider-user` /
+/// `content-provider-pwd` (also `username`/`password`, and camelCase).
+/// Serialized as `{"url", "user", "pwd"}` under `content-provider`.
+#[derive(Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContentProvider {
+    /// The content provider's URL.
+    pub url: String,
+    /// The basic-auth user, when the content provider requires one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The basic-auth password. Written back when serialized (it is the
+    /// configuration file's own content); never in `Debug`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "smartid_core::expose_secret_serde::option"
+    )]
+    pub pwd: Option<Secret>,
+}
+
+impl ContentProvider {
+    /// A content provider without credentials.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            user: None,
+            pwd: None,
+        }
+    }
+
+    /// With basic-auth credentials.
+    pub fn with_basic_auth(mut self, user: impl Into<String>, pwd: Secret) -> Self {
+        self.user = Some(user.into());
+        self.pwd = Some(pwd);
+        self
+    }
+}
+
+impl fmt::Debug for ContentProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContentProvider")
+            .field("url", &smartid_core::redact_url(&self.url))
+            .field("user", &self.user)
+            .field("pwd", &self.pwd)
+            .finish()
+    }
 }
 
 impl fmt::Debug for HermodClientSettings {
@@ -56,6 +121,7 @@ impl fmt::Debug for HermodClientSettings {
             .field("callback_url", &self.callback_url)
             .field("callback_basic_auth", &self.callback_basic_auth)
             .field("public_url", &self.public_url)
+            .field("content_provider", &self.content_provider)
             .finish()
     }
 }
@@ -140,6 +206,34 @@ fn check_https(ctx: &mut Ctx<'_>, name: &str, value: &str, code: Code, why: &str
     }
 }
 
+/// An `http(s)://` URL with a host; plain HTTP is a warning (`why` says
+/// what it costs), anything else an error.
+fn check_http_allowed(ctx: &mut Ctx<'_>, name: &str, value: &str, code: Code, why: &str) {
+    match url::Url::parse(value.trim()) {
+        Ok(u) if u.scheme() == "https" && u.host().is_some() => {}
+        Ok(u) if u.scheme() == "http" && u.host().is_some() => {
+            ctx.out.push(Diagnostic::warning(
+                ctx.file,
+                line_of(ctx.text, name),
+                code,
+                format!(
+                    "{name} `{}` uses plain HTTP; {why}",
+                    smartid_core::redact_url(value)
+                ),
+            ));
+        }
+        _ => ctx.out.push(Diagnostic::error(
+            ctx.file,
+            line_of(ctx.text, name),
+            code,
+            format!(
+                "{name} `{}` is not an absolute http(s):// URL with a host; write e.g. https://host:port/path",
+                smartid_core::redact_url(value)
+            ),
+        )),
+    }
+}
+
 impl HermodClients {
     /// Reads and checks Hermod's client settings from JSON: an object with
     /// `allowed-clients` (or `allowedClients`), a list of clients, or a
@@ -221,7 +315,7 @@ impl HermodClients {
             }
             match &callback_url {
                 None => ctx.out.push(Diagnostic::error(source_name, None, Code::HermodCallbackMissing, format!("client `{label}` has no callback-url; set it to Identity Manager's callback base URL (https://...)"))),
-                Some(u) => check_https(&mut ctx, "callback-url", u, Code::HermodCallbackNotHttps, "set Identity Manager's HTTPS callback base URL (this project requires HTTPS for callbacks)"),
+                Some(u) => check_http_allowed(&mut ctx, "callback-url", u, Code::HermodCallbackNotHttps, "seed 000 allows HTTP callbacks to Identity Manager but recommends HTTPS: the callback's basic-auth password and the device's answer travel in clear"),
             }
             if let Some(u) = &public_url {
                 check_https(
@@ -240,6 +334,7 @@ impl HermodClients {
             {
                 ctx.out.push(Diagnostic::error(source_name, line_of(text, "callback-basic-auth").or_else(|| line_of(text, "callbackBasicAuth")), Code::HermodBasicAuthInvalid, format!("client `{label}`: callback-basic-auth must be `user:password` (the Identity Manager user created for Hermod)")));
             }
+            let content_provider = ctx.content_provider(obj, &label);
             if let (Some(client_id), Some(key)) = (client_id, key) {
                 result.allowed_clients.push(HermodClientSettings {
                     client_id,
@@ -247,6 +342,7 @@ impl HermodClients {
                     callback_url,
                     callback_basic_auth: basic,
                     public_url,
+                    content_provider,
                 });
             }
         }
@@ -262,6 +358,125 @@ impl HermodClients {
 }
 
 impl Ctx<'_> {
+    /// The first of `names` present as a string.
+    fn text_of(&mut self, obj: &Map<String, Value>, names: &[&'static str]) -> Option<String> {
+        let (name, v) = crate::json_util::field(obj, names)?;
+        let text = as_text(v);
+        if text.is_none() {
+            self.out.push(Diagnostic::error(
+                self.file,
+                line_of(self.text, name),
+                Code::HermodJson,
+                format!("`{name}` must be a string"),
+            ));
+        }
+        text
+    }
+
+    /// `content-provider-url` and its basic-auth user and password, in the
+    /// spellings described on [`ContentProvider`].
+    fn content_provider(
+        &mut self,
+        obj: &Map<String, Value>,
+        label: &str,
+    ) -> Option<ContentProvider> {
+        const URL: &[&str] = &["content-provider-url", "contentProviderUrl"];
+        const AUTH: &[&str] = &["content-provider-basic-auth", "contentProviderBasicAuth"];
+        const USER: &[&str] = &[
+            "content-provider-user",
+            "content-provider-username",
+            "contentProviderUser",
+            "contentProviderUsername",
+        ];
+        const PWD: &[&str] = &[
+            "content-provider-pwd",
+            "content-provider-password",
+            "contentProviderPwd",
+            "contentProviderPassword",
+        ];
+        let nested = crate::json_util::field(obj, &["content-provider", "contentProvider"])
+            .and_then(|(_, v)| v.as_object());
+        let url = match nested {
+            Some(n) => self.text_of(n, &["url"]),
+            None => None,
+        }
+        .or_else(|| self.text_of(obj, URL));
+        let mut user = nested
+            .and_then(|n| self.text_of(n, &["user", "username"]))
+            .or_else(|| self.text_of(obj, USER));
+        let mut pwd = nested
+            .and_then(|n| self.text_of(n, &["pwd", "password"]))
+            .or_else(|| self.text_of(obj, PWD));
+        match crate::json_util::field(obj, AUTH) {
+            Some((_, Value::String(pair))) => match pair.split_once(':') {
+                Some((u, p)) => {
+                    user = user.or_else(|| Some(u.to_owned()));
+                    pwd = pwd.or_else(|| Some(p.to_owned()));
+                }
+                None => user = user.or_else(|| Some(pair.clone())),
+            },
+            Some((_, Value::Object(o))) => {
+                user = user.or_else(|| self.text_of(o, &["user", "username"]));
+                pwd = pwd.or_else(|| self.text_of(o, &["pwd", "password"]));
+            }
+            Some((name, _)) => self.out.push(Diagnostic::error(
+                self.file,
+                line_of(self.text, name),
+                Code::HermodJson,
+                format!("`{name}` must be `user:pwd` or an object with user and pwd"),
+            )),
+            None => {}
+        }
+        let user = user.filter(|u| !u.is_empty());
+        let pwd = pwd.filter(|p| !p.is_empty()).map(Secret::new);
+        let line = line_of(self.text, "content-provider")
+            .or_else(|| line_of(self.text, "contentProvider"));
+        let Some(url) = url else {
+            if user.is_some() || pwd.is_some() {
+                self.out.push(Diagnostic::error(
+                    self.file,
+                    line,
+                    Code::HermodContentProvider,
+                    format!("client `{label}`: content provider credentials without content-provider-url; add the URL or remove the credentials"),
+                ));
+            }
+            return None;
+        };
+        let name = if nested.is_some() {
+            "content-provider"
+        } else {
+            "content-provider-url"
+        };
+        let why = if user.is_some() || pwd.is_some() {
+            "the basic-auth password would travel in clear: use https://"
+        } else {
+            "use https:// where the content provider offers it"
+        };
+        match url::Url::parse(url.trim()) {
+            Ok(u) if u.scheme() == "http" && (user.is_some() || pwd.is_some()) => {
+                self.out.push(Diagnostic::error(
+                    self.file,
+                    line,
+                    Code::HermodContentProvider,
+                    format!(
+                        "client `{label}`: {name} `{}` uses plain HTTP; {why}",
+                        smartid_core::redact_url(&url)
+                    ),
+                ));
+            }
+            _ => check_http_allowed(self, name, &url, Code::HermodContentProvider, why),
+        }
+        if user.is_some() != pwd.is_some() {
+            self.out.push(Diagnostic::error(
+                self.file,
+                line,
+                Code::HermodContentProvider,
+                format!("client `{label}`: the content provider's basic auth needs both a user and a pwd; set both or neither"),
+            ));
+        }
+        Some(ContentProvider { url, user, pwd })
+    }
+
     fn get_list(&mut self, obj: &Map<String, Value>) -> Option<Vec<Value>> {
         let (name, v) = match (obj.get("allowed-clients"), obj.get("allowedClients")) {
             (Some(k), Some(_)) => {

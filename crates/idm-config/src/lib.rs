@@ -25,21 +25,24 @@
 //!   escaped separators in keys, last duplicate wins), checked against
 //!   `java.util.Properties` itself in the test suite. Comments, order, line
 //!   numbers and line endings are kept: [`PropertiesFile::set`] rewrites one
-//!   entry and leaves every other line byte-identical. UTF-8 by default,
-//!   ISO-8859-1 when the bytes are not UTF-8 ([`Encoding`]).
+//!   entry and leaves every other line byte-identical. The encoding is an
+//!   explicit [`ReadEncoding`]: ISO-8859-1 as Java's
+//!   `Properties.load(InputStream)`, UTF-8 as `load(Reader)`, or detect (the
+//!   default).
 //! - [`DtrustConnectorConfig`]: the D-Trust connector's properties, typed and
 //!   checked (REST vs legacy SOAP, `certificateTemplates`, key backup, proxy,
 //!   unknown keys). [`CertificateTemplate`] checks the troubleshooting cases
 //!   of the seed (`CN=` inside the CN; e-mail domains not verified).
 //! - [`DtrustBundle`]: the zip uploaded to Identity Manager Admin, read with
-//!   limits ([`ZipLimits`]: no path traversal, no zip bomb), checked (the
-//!   files exist, the PKCS#12 opens with `p12Password` and holds a matching
-//!   key, certificates not expired, the `.cer` is a certificate) and written
-//!   from parts.
+//!   limits ([`ZipLimits`]: no path traversal, no zip bomb), its files found
+//!   by content under any names, checked (the PKCS#12 opens with
+//!   `p12Password` and holds a matching key, certificates not expired, the
+//!   `.cer` is a certificate), and written or extracted atomically.
 //! - [`check_certificate_manager_properties`] checks `Nexus_CM.properties`.
 //! - [`MessagingServerEntry`] (Identity Manager -> Hermod) and
-//!   [`HermodClients`] (Hermod's per-client settings), and
-//!   [`check_agreement`] between the two.
+//!   [`HermodClients`] (Hermod's per-client settings, with the
+//!   [`ContentProvider`]), [`check_agreement`] between the two, and
+//!   [`check_callback_credentials`] against the callback receiver's.
 //! - [`Linter`]: all of the above by file, as the `idm_lint` example uses it.
 //! - Conversions into ready client configurations:
 //!   [`DtrustBundle::to_dtrust_config`] / [`DtrustConnectorConfig::to_dtrust_config_in`]
@@ -76,7 +79,7 @@ mod templates;
 mod to_dtrust;
 mod to_hermod;
 
-pub use agreement::check_agreement;
+pub use agreement::{check_agreement, check_callback_credentials};
 pub use bundle::{DtrustBundle, ZipLimits};
 pub use certificate_manager::check_certificate_manager_properties;
 pub use checked::Checked;
@@ -85,8 +88,8 @@ pub use dtrust::{
     CheckOptions, DEFAULT_P12_PASSWORD, DtrustConnectorConfig, DtrustTransport, ProxyConfig, keys,
 };
 pub use error::{Error, Result};
-pub use hermod::{HermodClientSettings, HermodClients};
-pub use lint::{FileKind, Linter};
+pub use hermod::{ContentProvider, HermodClientSettings, HermodClients};
+pub use lint::{FileKind, Linter, MAX_TEXT_FILE_BYTES};
 pub use messaging::{DEFAULT_SESSION_START_TIMEOUT_SECS, MessagingServerEntry};
-pub use properties::{Encoding, PropertiesFile, Property};
+pub use properties::{Encoding, PropertiesFile, Property, ReadEncoding};
 pub use templates::CertificateTemplate;

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use crate::agreement::check_agreement;
-use crate::bundle::DtrustBundle;
+use crate::agreement::{check_agreement, check_callback_credentials};
+use crate::bundle::{DtrustBundle, ZipLimits};
 use crate::certificate_manager::check_certificate_manager_properties;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::dtrust::{CheckOptions, DtrustConnectorConfig, keys};
@@ -39,6 +39,9 @@ const DTRUST_KEYS: &[&str] = &[
     keys::LOCAL_PART,
     keys::KEY_ARCHIVE,
 ];
+
+/// Most bytes read from a `.properties` or `.json` file by [`Linter::lint_path`].
+pub const MAX_TEXT_FILE_BYTES: u64 = 4 << 20;
 
 /// Lints files one by one and, at the end, checks that the Messaging Server
 /// entries and Hermod client settings given agree with each other.
@@ -78,18 +81,27 @@ impl Linter {
     /// Lints a file by its extension (`.properties`, `.zip`, `.json`) and
     /// content. Problems in the file are diagnostics.
     ///
+    /// The file is read with a bound ([`MAX_TEXT_FILE_BYTES`], or the zip
+    /// limit for a bundle) and only when it is a regular file.
+    ///
     /// # Errors
-    /// [`Error::Io`] when the path cannot be read or its kind is not supported.
+    /// [`Error::Core`] when the path cannot be read, is not a regular file
+    /// (a FIFO, a device, a directory) or is too large; [`Error::Io`] when
+    /// its kind is not supported.
     pub fn lint_path(&mut self, path: &Path) -> Result<(FileKind, Vec<Diagnostic>), Error> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: name.clone(),
-            message: format!("cannot read: {e}"),
-        })?;
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
+        // Bounded, and only regular files: a FIFO or `/dev/zero` given by
+        // mistake (or by an attacker) must not hang or exhaust memory.
+        let limit = if ext == "zip" {
+            ZipLimits::default().max_total_bytes
+        } else {
+            MAX_TEXT_FILE_BYTES
+        };
+        let bytes = smartid_core::read_regular_file(path, limit)?;
         match ext.as_str() {
             "properties" => Ok(self.lint_properties(&bytes, &name)),
             "zip" => Ok((FileKind::DtrustBundle, self.lint_bundle(&bytes, &name))),
@@ -103,7 +115,7 @@ impl Linter {
 
     /// Lints `.properties` bytes.
     pub fn lint_properties(&mut self, bytes: &[u8], name: &str) -> (FileKind, Vec<Diagnostic>) {
-        let file = PropertiesFile::parse(bytes, name);
+        let file = PropertiesFile::parse_with(bytes, name, self.options.properties_encoding);
         let kind = kind_of_properties(name, &file);
         let diagnostics = match kind {
             FileKind::CertificateManagerProperties => check_certificate_manager_properties(&file),
@@ -157,8 +169,18 @@ impl Linter {
         };
         if is_hermod {
             let checked = HermodClients::from_json(&text, name);
+            let mut diagnostics = checked.diagnostics;
+            if let Some((user, password)) = &self.options.callback_credentials {
+                diagnostics.extend(check_callback_credentials(
+                    &checked.value,
+                    name,
+                    None,
+                    user,
+                    password,
+                ));
+            }
             self.hermods.push((name.to_owned(), checked.value));
-            (FileKind::HermodClients, checked.diagnostics)
+            (FileKind::HermodClients, diagnostics)
         } else {
             let checked = MessagingServerEntry::from_json(&text, name);
             if let Some(entry) = checked.value {

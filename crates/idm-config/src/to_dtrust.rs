@@ -6,7 +6,7 @@ use std::path::Path;
 use dtrust_client::{DtrustConfig, DtrustConfigBuilder};
 use smartid_core::{ClientIdentity, TrustStore};
 
-use crate::bundle::DtrustBundle;
+use crate::bundle::{ContentKind, DtrustBundle, resolve_in_dir};
 use crate::dtrust::{CheckOptions, DtrustConnectorConfig, DtrustTransport};
 use crate::error::{Error, Result};
 
@@ -65,25 +65,26 @@ impl DtrustConnectorConfig {
         Ok(builder)
     }
 
-    /// Builds the dtrust-client configuration with `p12File` and
-    /// `serverCertificate` read from `dir` (e.g. an extracted bundle).
+    /// Builds the dtrust-client configuration with the PKCS#12 and the
+    /// server certificate read from `dir` (e.g. an extracted bundle): the
+    /// files `p12File` and `serverCertificate` name, or, when a name is not
+    /// given, the one file of that kind found by content.
     ///
     /// # Errors
-    /// [`Error::Invalid`] when the file names are missing, [`Error::Core`]
-    /// when a file cannot be read or the PKCS#12 does not open,
-    /// [`Error::ClientConfig`] when dtrust-client refuses the configuration.
+    /// [`Error::Invalid`] when a file is not named and not exactly one file
+    /// of its kind is in `dir`, [`Error::Core`] when a file cannot be read
+    /// or the PKCS#12 does not open, [`Error::ClientConfig`] when
+    /// dtrust-client refuses the configuration.
     pub fn to_dtrust_config_in(&self, dir: impl AsRef<Path>) -> Result<DtrustConfig> {
         let dir = dir.as_ref();
-        let (Some(p12), Some(cer)) = (&self.p12_file, &self.server_certificate) else {
-            return Err(Error::Invalid(vec![crate::Diagnostic::error(
-                "configuration",
-                None,
-                crate::Code::P12FileMissing,
-                "p12File and serverCertificate are needed to build a client",
-            )]));
-        };
-        let identity = ClientIdentity::from_pkcs12_file(dir.join(p12), &self.p12_password)?;
-        let trust = TrustStore::from_path(dir.join(cer), None)?;
+        let p12 = resolve_in_dir(dir, self.p12_file.as_deref(), ContentKind::Pkcs12)?;
+        let cer = resolve_in_dir(
+            dir,
+            self.server_certificate.as_deref(),
+            ContentKind::Certificate,
+        )?;
+        let identity = ClientIdentity::from_pkcs12_file(p12, &self.p12_password)?;
+        let trust = TrustStore::from_path(cer, None)?;
         self.dtrust_config_builder(identity, trust)?
             .build()
             .map_err(client_error)

@@ -148,7 +148,6 @@ fn write_from_parts_read_back_and_extract_safely() {
     assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
 
     let out = dir.join("extracted");
-    std::fs::create_dir(&out).unwrap();
     let written = again.extract_to(&out).unwrap();
     assert_eq!(written.len(), 3);
     assert_eq!(

@@ -120,7 +120,6 @@ async fn extracted_bundle_converts_from_a_directory() {
     let bundle = bundle_for(&sim, "", "s3cret");
     let dir = std::env::temp_dir().join(format!("idm-config-conv-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     bundle.extract_to(&dir).unwrap();
     let props = PropertiesFile::parse(
         &std::fs::read(dir.join("dtrust.properties")).unwrap(),

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use idm_config::{Code, PropertiesFile};
+use idm_config::{Code, Encoding, PropertiesFile, ReadEncoding};
 
 fn esc(s: &str) -> String {
     let mut out = String::new();
@@ -21,12 +21,12 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn rust_dump(paths: &[PathBuf]) -> String {
+fn rust_dump(paths: &[PathBuf], encoding: ReadEncoding) -> String {
     let mut out = String::new();
     for path in paths {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         out.push_str(&format!("FILE {name}\n"));
-        let file = PropertiesFile::parse(&std::fs::read(path).unwrap(), &name);
+        let file = PropertiesFile::parse_with(&std::fs::read(path).unwrap(), &name, encoding);
         if file
             .diagnostics()
             .iter()
@@ -84,11 +84,14 @@ fn compile_java() -> Option<PathBuf> {
     Some(classes)
 }
 
-fn java_dump(classes: &Path, paths: &[PathBuf]) -> String {
+/// Java's own reading: `latin1` is `Properties.load(InputStream)`, `utf8`
+/// is `Properties.load(Reader)` over a UTF-8 `InputStreamReader`.
+fn java_dump(classes: &Path, encoding: &str, paths: &[PathBuf]) -> String {
     let out = Command::new("java")
         .arg("-cp")
         .arg(classes)
         .arg("PropsDump")
+        .args(["--encoding", encoding])
         .args(paths)
         .output()
         .unwrap();
@@ -235,15 +238,40 @@ fn corpus_and_generated_files_agree_with_java() {
         paths.push(path);
     }
 
-    let java = java_dump(&classes, &paths);
-    let rust = rust_dump(&paths);
+    // Each explicit choice against the Java method it stands for.
+    let java_latin1 = java_dump(&classes, "latin1", &paths);
+    let java_utf8 = java_dump(&classes, "utf8", &paths);
+    let rust_latin1 = rust_dump(&paths, ReadEncoding::Latin1);
+    let rust_utf8 = rust_dump(&paths, ReadEncoding::Utf8);
     if let Some(dir) = std::env::var_os("IDM_JAVA_DUMP") {
-        std::fs::write(Path::new(&dir).join("java.txt"), &java).unwrap();
-        std::fs::write(Path::new(&dir).join("rust.txt"), &rust).unwrap();
+        let dir = Path::new(&dir);
+        std::fs::write(dir.join("java-latin1.txt"), &java_latin1).unwrap();
+        std::fs::write(dir.join("rust-latin1.txt"), &rust_latin1).unwrap();
+        std::fs::write(dir.join("java-utf8.txt"), &java_utf8).unwrap();
+        std::fs::write(dir.join("rust-utf8.txt"), &rust_utf8).unwrap();
     }
     assert!(
-        java.contains("ERROR"),
+        java_latin1.contains("ERROR") && java_utf8.contains("ERROR"),
         "the corpus has malformed escapes both must refuse"
     );
-    assert_same(&java, &rust);
+    assert_ne!(java_latin1, java_utf8, "the corpus has non-ASCII files");
+    assert_same(&java_latin1, &rust_latin1);
+    assert_same(&java_utf8, &rust_utf8);
+
+    // Detect picks one of the two per file and then reads exactly as that
+    // Java method does.
+    for path in &paths {
+        let bytes = std::fs::read(path).unwrap();
+        let detected = PropertiesFile::parse(&bytes, "d");
+        let explicit = match detected.encoding() {
+            Encoding::Latin1 => ReadEncoding::Latin1,
+            _ => ReadEncoding::Utf8,
+        };
+        let again = PropertiesFile::parse_with(&bytes, "d", explicit);
+        assert!(
+            detected.iter().eq(again.iter()),
+            "{}: detect differs from {explicit:?}",
+            path.display()
+        );
+    }
 }

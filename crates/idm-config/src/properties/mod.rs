@@ -37,6 +37,36 @@ impl fmt::Display for Encoding {
     }
 }
 
+/// How to decode the bytes of a `.properties` file: the choice Java makes
+/// by the method it is loaded with.
+///
+/// ```
+/// use idm_config::{Encoding, PropertiesFile, ReadEncoding};
+///
+/// let utf8 = "name=J\u{f3}n\n".as_bytes();
+/// // Properties.load(InputStream): every byte is one ISO-8859-1 character.
+/// let latin1 = PropertiesFile::parse_with(utf8, "a.properties", ReadEncoding::Latin1);
+/// assert_eq!(latin1.get("name"), Some("J\u{c3}\u{b3}n"));
+/// // Properties.load(Reader) with a UTF-8 reader, and the default (detect).
+/// let reader = PropertiesFile::parse_with(utf8, "a.properties", ReadEncoding::Utf8);
+/// assert_eq!(reader.get("name"), Some("J\u{f3}n"));
+/// assert_eq!(PropertiesFile::parse(utf8, "a.properties").encoding(), Encoding::Utf8);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReadEncoding {
+    /// UTF-8 when the bytes are valid UTF-8, else ISO-8859-1. The default:
+    /// right for files written by hand in either encoding, but a guess.
+    #[default]
+    Detect,
+    /// ISO-8859-1, exactly what Java's `Properties.load(InputStream)` reads
+    /// (the Identity Manager connector's likely way, see docs).
+    Latin1,
+    /// UTF-8, as `Properties.load(Reader)` with a UTF-8 reader: bytes that
+    /// are not UTF-8 become U+FFFD (reported as P006).
+    Utf8,
+}
+
 /// A `.properties` file: its entries as Java would load them, plus every
 /// comment, blank line and line ending, so that it can be edited and
 /// written back with the lines you did not touch byte-identical.
@@ -57,8 +87,11 @@ pub struct PropertiesFile {
     /// The decoded text items point into (edited items own their text).
     source: String,
     items: Vec<Item>,
-    /// Key -> index in `items` of the entry that wins.
-    index: HashMap<Arc<str>, usize, BuildFxHasher>,
+    /// Key -> index in `items` of the entry that wins. std's `RandomState`
+    /// (SipHash with a per-process random key): keys come from files an
+    /// attacker may write, and an unkeyed hash lets crafted keys collide
+    /// and make parsing quadratic.
+    index: HashMap<Arc<str>, usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -74,16 +107,50 @@ impl fmt::Debug for PropertiesFile {
 }
 
 impl PropertiesFile {
-    /// Parses bytes: UTF-8 when they are valid UTF-8, ISO-8859-1 otherwise.
-    /// `name` names the file in diagnostics. Parsing never fails: syntax
-    /// problems are in [`PropertiesFile::diagnostics`].
+    /// Parses bytes with [`ReadEncoding::Detect`]: UTF-8 when they are
+    /// valid UTF-8, ISO-8859-1 otherwise. `name` names the file in
+    /// diagnostics. Parsing never fails: syntax problems are in
+    /// [`PropertiesFile::diagnostics`].
     pub fn parse(bytes: &[u8], name: &str) -> Self {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Self::parse_str(text, name),
-            Err(_) => {
-                let text: String = bytes.iter().map(|&b| char::from(b)).collect();
-                Self::parse_text(&text, name, Encoding::Latin1, false)
-            }
+        Self::parse_with(bytes, name, ReadEncoding::Detect)
+    }
+
+    /// Parses bytes decoded as `encoding` says; the file is written back in
+    /// the encoding it was read in.
+    pub fn parse_with(bytes: &[u8], name: &str, encoding: ReadEncoding) -> Self {
+        let latin1 = || {
+            let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+            Self::parse_text(&text, name, Encoding::Latin1, false)
+        };
+        match encoding {
+            ReadEncoding::Latin1 => latin1(),
+            ReadEncoding::Detect => match std::str::from_utf8(bytes) {
+                Ok(text) => Self::parse_str(text, name),
+                Err(_) => latin1(),
+            },
+            ReadEncoding::Utf8 => match String::from_utf8_lossy(bytes) {
+                std::borrow::Cow::Borrowed(text) => Self::parse_str(text, name),
+                std::borrow::Cow::Owned(text) => {
+                    let first_bad = std::str::from_utf8(bytes)
+                        .err()
+                        .map(|e| e.valid_up_to())
+                        .unwrap_or(0);
+                    let line = 1 + bytes
+                        .get(..first_bad)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count();
+                    let mut file = Self::parse_str(&text, name);
+                    file.diagnostics.push(Diagnostic::warning(
+                        name,
+                        Some(line),
+                        Code::InvalidUtf8Replaced,
+                        "bytes that are not UTF-8 were read as U+FFFD (as Java's UTF-8 reader does); the file is probably ISO-8859-1: read it as ISO-8859-1, or save it as UTF-8",
+                    ));
+                    file
+                }
+            },
         }
     }
 
@@ -383,32 +450,6 @@ impl PropertiesFile {
         }
     }
 }
-
-/// A fast non-cryptographic hasher (the multiply-rotate scheme of rustc's
-/// FxHash) for the key index: keys are short and the input is a local file.
-#[derive(Clone, Copy, Default)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type BuildFxHasher = std::hash::BuildHasherDefault<FxHasher>;
 
 /// The terminator of the last physical line of a raw item.
 fn line_ending_of(raw: &str) -> &str {

@@ -169,3 +169,23 @@ fn malformed_escape_message_shows_no_value_text() {
     assert_eq!(d.line, Some(1));
     assert!(!d.message.contains("ZZcr"), "{}", d.message);
 }
+
+#[test]
+fn explicit_encodings_read_as_java_does() {
+    let utf8 = "a=J\u{f3}n\n".as_bytes();
+    let latin1 = b"a=J\xf3n\nb=\xe9\n";
+    // load(InputStream): bytes are characters, no UTF-8 warning.
+    let f = PropertiesFile::parse_with(utf8, "t", ReadEncoding::Latin1);
+    assert_eq!(f.get("a"), Some("J\u{c3}\u{b3}n"));
+    assert_eq!(f.encoding(), Encoding::Latin1);
+    assert!(f.diagnostics().is_empty());
+    assert_eq!(f.to_bytes(), utf8);
+    // load(Reader) in UTF-8: invalid bytes become U+FFFD, reported with the line.
+    let f = PropertiesFile::parse_with(latin1, "t", ReadEncoding::Utf8);
+    assert_eq!(f.get("a"), Some("J\u{fffd}n"));
+    let d: Vec<_> = f.diagnostics().iter().map(|d| (d.code, d.line)).collect();
+    assert!(d.contains(&(Code::InvalidUtf8Replaced, Some(1))), "{d:?}");
+    // Detect: the default.
+    assert_eq!(PropertiesFile::parse(latin1, "t").get("b"), Some("\u{e9}"));
+    assert_eq!(ReadEncoding::default(), ReadEncoding::Detect);
+}
