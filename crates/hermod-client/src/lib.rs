@@ -63,6 +63,7 @@
 mod alive;
 mod answer;
 mod callback;
+mod certreq;
 mod client;
 mod clock;
 mod command;
@@ -84,15 +85,20 @@ pub use client::{
     parse_command_response,
 };
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use certreq::{CertReq, CertReqSubject, DummyKey, SubjectAttribute};
 pub use command::{
-    CertificateParams, Command, CommandBody, CommandHeader, KeyFilter, KeyGenRequest,
-    ProvisionCommand, ProvisionProfile, SignParams, TEMPORARY_RECIPIENT, ToBeSigned,
+    AdminKey, CertificateParams, Command, CommandBody, CommandDocument, CommandHeader,
+    EndPinResetParams, KeyFilter, KeyGenRequest, KeyTypePrio, PingParams, ProvisionCommand,
+    ProvisionProfile, SignParams, StartPinResetParams, TEMPORARY_RECIPIENT, ToBeSigned,
 };
 pub use config::{HermodConfig, HermodConfigBuilder};
 pub use deeplink::{DESKTOP_SCHEME, DesktopLink, MOBILE_SCHEME, MobileLink, MobileTarget};
 pub use error::{Error, Result};
 #[cfg(feature = "callback-server")]
-pub use receiver::{CallbackReceiver, CallbackStats};
+pub use receiver::{
+    CallbackReceiver, CallbackReceiverBuilder, CallbackStats, DEFAULT_CALLBACK_BODY_LIMIT,
+    DangerousReceiverBuilder,
+};
 pub use timing::{CommandTiming, DEFAULT_SESSION_START_TIMEOUT, TimingError};
 pub use token::ApiToken;
 pub use tracker::{Delivery, Outcome, Pending, Tracker, TrackerBuilder};
