@@ -38,7 +38,10 @@ impl fmt::Debug for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let location = url::Url::parse(&self.location)
             .ok()
-            .and_then(|u| u.host_str().map(|h| format!("{}://{h}/[redacted]", u.scheme())))
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| format!("{}://{h}/[redacted]", u.scheme()))
+            })
             .unwrap_or_else(|| "[redacted]".into());
         f.debug_struct("Destination")
             .field("to", &self.to)
@@ -192,7 +195,10 @@ mod tests {
         assert_eq!(again, a);
         // Debug shows no token and no message path.
         let dbg = format!("{a:?}");
-        assert!(!dbg.contains("0c7e6b8e") && !dbg.contains("rest/ms"), "{dbg}");
+        assert!(
+            !dbg.contains("0c7e6b8e") && !dbg.contains("rest/ms"),
+            "{dbg}"
+        );
     }
 
     #[test]

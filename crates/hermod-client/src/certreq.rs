@@ -227,7 +227,9 @@ pub(crate) fn check_der_sequence(der: &[u8]) -> std::result::Result<(), &'static
             return Err("its length is malformed");
         }
         let (bytes, rest) = rest.split_at(n);
-        let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (len, rest)
     };
     if rest.len() != len {
@@ -261,7 +263,9 @@ mod tests {
         check_der_sequence(req.der()).unwrap();
         let der = req.der();
         let contains = |needle: &[u8]| der.windows(needle.len()).any(|w| w == needle);
-        assert!(contains(b"John Doe") && contains(b"Nexus") && contains(b"john.doe@nexusgroup.com"));
+        assert!(
+            contains(b"John Doe") && contains(b"Nexus") && contains(b"john.doe@nexusgroup.com")
+        );
         assert!(CertReq::with_dummy_key(&CertReqSubject::new(), DummyKey::EcP256).is_err());
         assert!(!format!("{req:?}").contains("MII"));
     }

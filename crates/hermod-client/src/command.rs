@@ -40,7 +40,11 @@ pub struct CommandHeader {
 
 impl CommandHeader {
     /// A header from a timing.
-    pub fn new(timing: &CommandTiming, to: Option<Vec<String>>, external_id: Option<String>) -> Self {
+    pub fn new(
+        timing: &CommandTiming,
+        to: Option<Vec<String>>,
+        external_id: Option<String>,
+    ) -> Self {
         Self {
             lifespan: timing.lifespan().as_secs(),
             timeout: timing.timeout().as_secs(),
@@ -873,9 +877,17 @@ mod tests {
     fn sign_command_matches_the_documented_shape() {
         let timing = CommandTiming::from_secs(30, 30, 10).unwrap();
         let cmd = Command::sign(
-            SignParams::new(vec![ToBeSigned::text("tbs", "Text to sign", "Text to sign")])
-                .describe(ToBeSigned::text("requester", "Signing request from", "Personal"))
-                .filter(KeyFilter::new("eq", "key.type", "RSA")),
+            SignParams::new(vec![ToBeSigned::text(
+                "tbs",
+                "Text to sign",
+                "Text to sign",
+            )])
+            .describe(ToBeSigned::text(
+                "requester",
+                "Signing request from",
+                "Personal",
+            ))
+            .filter(KeyFilter::new("eq", "key.type", "RSA")),
         );
         let json = cmd.to_json(&timing);
         assert_eq!(
@@ -926,7 +938,8 @@ mod tests {
                 "keytypeprios":["RSA2048"],"storageprios":["APP"],"keystate":"ACTIVE","certreq":"MAA="}]}}});
         assert!(CommandDocument::from_json(CommandKind::Provision, &prov).is_err());
         // The header's timing is not judged here (the wire allows timeout == lifespan).
-        let ping = serde_json::json!({"commandHeader":{"lifespan":30,"timeout":30},"pingCommand":{}});
+        let ping =
+            serde_json::json!({"commandHeader":{"lifespan":30,"timeout":30},"pingCommand":{}});
         assert!(CommandDocument::from_json(CommandKind::Ping, &ping).is_ok());
     }
 
@@ -956,8 +969,9 @@ mod tests {
         assert!(a["authCommand"]["params"].is_object());
         let key = AdminKey::new("0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
         assert!(!format!("{key:?}").contains("0123"));
-        let end = Command::end_pin_reset(EndPinResetParams::new("card-1", "ZW5j").new_admin_key(key))
-            .to_json(&t);
+        let end =
+            Command::end_pin_reset(EndPinResetParams::new("card-1", "ZW5j").new_admin_key(key))
+                .to_json(&t);
         assert_eq!(
             end["endpinresetCommand"]["params"],
             serde_json::json!({"smartcardid":"card-1","encryptednonce":"ZW5j",

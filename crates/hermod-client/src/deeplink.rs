@@ -153,10 +153,9 @@ impl fmt::Debug for MobileTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MobileTarget::Start => f.write_str("Start"),
-            MobileTarget::Message(url) => f
-                .debug_tuple("Message")
-                .field(&origin_only(url))
-                .finish(),
+            MobileTarget::Message(url) => {
+                f.debug_tuple("Message").field(&origin_only(url)).finish()
+            }
         }
     }
 }
@@ -362,10 +361,14 @@ mod tests {
         let d = format!("{l:?}");
         assert!(!d.contains("tok-secret") && !d.contains("b1-secret"), "{d}");
         assert!(d.contains("https://h:20400"), "{d}");
-        let m = MobileLink::for_message("https://h/hermod/rest/ms/bid-secret/mid-secret", "t", None)
-            .unwrap();
+        let m =
+            MobileLink::for_message("https://h/hermod/rest/ms/bid-secret/mid-secret", "t", None)
+                .unwrap();
         let d = format!("{m:?}");
-        assert!(!d.contains("bid-secret") && !d.contains("mid-secret"), "{d}");
+        assert!(
+            !d.contains("bid-secret") && !d.contains("mid-secret"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -375,7 +378,10 @@ mod tests {
             .with_scheme("myapp")
             .unwrap();
         assert_eq!(m.to_string(), "myapp://h:20401/hermod/rest/ms/b/m?title=T");
-        assert_eq!(MobileLink::parse_with_scheme(&m.to_string(), "myapp").unwrap(), m);
+        assert_eq!(
+            MobileLink::parse_with_scheme(&m.to_string(), "myapp").unwrap(),
+            m
+        );
         assert!(MobileLink::parse(&m.to_string()).is_err());
         assert!(MobileLink::start("x", None).with_scheme("1bad").is_err());
         assert!(MobileLink::start("x", None).with_scheme("my app").is_err());

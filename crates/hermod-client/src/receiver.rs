@@ -369,10 +369,7 @@ async fn callback(
         }
     };
     let authenticated = inner.credentials.is_some();
-    let counter = match inner
-        .tracker
-        .deliver_inner(cb, Some(&body), authenticated)
-    {
+    let counter = match inner.tracker.deliver_inner(cb, Some(&body), authenticated) {
         Delivery::Resolved => &c.resolved,
         Delivery::Progress => &c.progress,
         Delivery::Duplicate => &c.duplicates,

@@ -492,7 +492,10 @@ impl Tracker {
             }
             None => 0,
         };
-        let bytes_after = state.early_bytes.saturating_sub(replaced).saturating_add(cost);
+        let bytes_after = state
+            .early_bytes
+            .saturating_sub(replaced)
+            .saturating_add(cost);
         if bytes_after > self.shared.max_early_bytes
             || (replaced == 0 && state.early.len() >= self.shared.max_early)
         {

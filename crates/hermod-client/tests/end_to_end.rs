@@ -12,8 +12,8 @@ use common::{EnvOptions, env};
 use hermod_client::{
     AdminKey, CertReq, CertReqSubject, CertificateParams, Command, CommandKind, CommandState,
     CommandTiming, DummyKey, EndPinResetParams, Error, HermodClient, HermodConfig, KeyGenRequest,
-    MobileLink, Outcome, PingParams, ProvisionCommand, SignParams, StartPinResetParams,
-    ToBeSigned, check_alive,
+    MobileLink, Outcome, PingParams, ProvisionCommand, SignParams, StartPinResetParams, ToBeSigned,
+    check_alive,
 };
 use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret};
 use smartid_testkit::hermod::DeviceBehavior;
@@ -55,12 +55,12 @@ fn command(kind: CommandKind) -> Command {
         CommandKind::Authenticate => Command::authenticate(
             SignParams::new(tbs).describe(ToBeSigned::text("requester", "Request from", "Shop")),
         ),
-        CommandKind::Sign => Command::sign(
-            SignParams::new(tbs).describe(ToBeSigned::text("requester", "Signing request from", "Shop")),
-        ),
-        CommandKind::StartPinReset => {
-            Command::start_pin_reset(StartPinResetParams::new("card-1"))
-        }
+        CommandKind::Sign => Command::sign(SignParams::new(tbs).describe(ToBeSigned::text(
+            "requester",
+            "Signing request from",
+            "Shop",
+        ))),
+        CommandKind::StartPinReset => Command::start_pin_reset(StartPinResetParams::new("card-1")),
         CommandKind::EndPinReset => Command::end_pin_reset(
             EndPinResetParams::new("card-1", "ZW5jcnlwdGVk").new_admin_key(
                 AdminKey::new("00112233445566778899aabbccddeeff0011223344556677").unwrap(),
@@ -165,7 +165,8 @@ async fn every_command_type_round_trips_with_its_callback() {
     assert_eq!(callbacks.len(), n);
     assert!(
         callbacks.iter().all(|c| c.status == Some(200)
-            && c.url.starts_with(&format!("{}/callback/", e.receiver_front.url()))),
+            && c.url
+                .starts_with(&format!("{}/callback/", e.receiver_front.url()))),
         "{callbacks:?}"
     );
     let stats = e.receiver.stats();

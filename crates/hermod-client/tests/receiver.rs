@@ -217,7 +217,13 @@ async fn full_early_store_asks_hermod_to_retry() {
 fn credentials_are_required_to_build_a_receiver() {
     let t = Tracker::new();
     let e = CallbackReceiver::builder(t.clone()).build().unwrap_err();
-    assert!(matches!(e, Error::Config { field: "callback_basic_auth", .. }));
+    assert!(matches!(
+        e,
+        Error::Config {
+            field: "callback_basic_auth",
+            ..
+        }
+    ));
     assert!(e.to_string().contains("dangerous"), "{e}");
     for (user, pw) in [("", "pw"), ("hermod", ""), ("a:b", "pw")] {
         let e = CallbackReceiver::new(t.clone(), user, &Secret::new(pw)).unwrap_err();

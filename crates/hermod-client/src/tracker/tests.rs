@@ -224,7 +224,9 @@ async fn early_store_is_bounded_by_bytes() {
     let before = tracker.early_usage().1;
     let outcome = tracker.track(cmd(&clock, "0", None)).await;
     assert_eq!(
-        outcome.callback().unwrap().raw["result"].as_str().map(str::len),
+        outcome.callback().unwrap().raw["result"]
+            .as_str()
+            .map(str::len),
         Some(big.len())
     );
     assert!(tracker.early_usage().1 < before - 60 * 1024);

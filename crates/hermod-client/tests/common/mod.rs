@@ -90,7 +90,8 @@ pub async fn env(options: EnvOptions) -> Env {
         .clock(clock.clone())
         .session_start_check(options.session_start_check)
         .build();
-    let receiver = CallbackReceiver::new(tracker.clone(), CB_USER, &Secret::new(CB_PASSWORD)).unwrap();
+    let receiver =
+        CallbackReceiver::new(tracker.clone(), CB_USER, &Secret::new(CB_PASSWORD)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(receiver.clone().serve(listener));
