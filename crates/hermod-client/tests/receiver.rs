@@ -72,6 +72,27 @@ async fn post(s: &Setup, path: &str, body: &str, auth: Option<(&str, &str)>) -> 
     s.http.send(req).await.unwrap().status()
 }
 
+/// For bodies the receiver refuses without reading: the status, or `None`
+/// when the server closed the connection while the client was still sending
+/// (a race the client may lose; the counters say why it was refused).
+async fn post_refused(
+    s: &Setup,
+    path: &str,
+    body: &str,
+    auth: Option<(&str, &str)>,
+) -> Option<u16> {
+    let mut req = HttpRequest::post(format!("{}{path}", s.url))
+        .body("application/json", body.as_bytes().to_vec());
+    if let Some((u, p)) = auth {
+        req = req.basic_auth(u, &Secret::new(p));
+    }
+    match s.http.send(req).await {
+        Ok(resp) => Some(resp.status()),
+        Err(smartid_core::Error::Transport { .. }) => None,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 const OK_AUTH: Option<(&str, &str)> = Some(("hermod", "s3cret"));
 
 #[tokio::test]
@@ -300,11 +321,25 @@ async fn big_bodies_are_refused_before_parsing() {
         r#"{{"commandId":"1","state":"COMPLETED","result":"{}"}}"#,
         "A".repeat(1_900_000)
     );
-    assert_eq!(post(&s, "/callback/sign", &big, OK_AUTH).await, 413);
+    assert!(matches!(
+        post_refused(&s, "/callback/sign", &big, OK_AUTH).await,
+        Some(413) | None
+    ));
     // Without credentials it is a 401 first: the body is not looked at.
-    assert_eq!(post(&s, "/callback/sign", &big, None).await, 401);
+    assert!(matches!(
+        post_refused(&s, "/callback/sign", &big, None).await,
+        Some(401) | None
+    ));
     let stats = s.receiver.stats();
-    assert_eq!((stats.too_large, stats.malformed, stats.early), (1, 0, 0));
+    assert_eq!(
+        (
+            stats.too_large,
+            stats.unauthorized,
+            stats.malformed,
+            stats.early
+        ),
+        (1, 1, 0, 0)
+    );
     assert_eq!(tracker.early_usage(), (0, 0));
     // A body just under 64 KiB is fine; the limit is configurable.
     let ok = format!(
@@ -320,7 +355,11 @@ async fn big_bodies_are_refused_before_parsing() {
             .unwrap(),
     )
     .await;
-    assert_eq!(post(&small, "/callback/sign", &ok, OK_AUTH).await, 413);
+    assert!(matches!(
+        post_refused(&small, "/callback/sign", &ok, OK_AUTH).await,
+        Some(413) | None
+    ));
+    assert_eq!(small.receiver.stats().too_large, 1);
     // The host application's own (larger) limit does not widen ours, and a
     // chunked body without Content-Length is cut at the limit too.
     let r = receiver(&Tracker::new());
@@ -359,4 +398,48 @@ async fn tower_call(app: axum::Router, body: &str) -> u16 {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
+}
+
+/// Sends only the request head (a large declared body that never comes) and
+/// returns the status, or 0 when no answer came within 2 s.
+async fn head_only(app: axum::Router, auth: Option<&str>) -> u16 {
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum_serve(listener, app).await });
+    let auth = auth
+        .map(|a| {
+            format!(
+                "Authorization: Basic {}\r\n",
+                base64::engine::general_purpose::STANDARD.encode(a)
+            )
+        })
+        .unwrap_or_default();
+    let head = format!(
+        "POST /cb/callback/sign HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: 1900000\r\n\r\n"
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await {
+        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n])
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[tokio::test]
+async fn credentials_and_size_are_judged_before_the_body_arrives() {
+    let r = receiver(&Tracker::new());
+    let app = || axum::Router::new().nest("/cb", r.router());
+    // No credentials: 401 without waiting for the 1.9 MB that never comes.
+    assert_eq!(head_only(app(), None).await, 401);
+    // Right credentials, declared size over the limit: 413 at once.
+    assert_eq!(head_only(app(), Some("hermod:s3cret")).await, 413);
+    assert_eq!(r.stats().unauthorized, 1);
+    assert_eq!(r.stats().too_large, 1);
 }
