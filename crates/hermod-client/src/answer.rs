@@ -11,8 +11,9 @@ use crate::vocab::{CommandState, CommandType};
 
 /// Where a command was delivered: one message box per recipient.
 ///
-/// `Debug` shows the recipient and ids but not `uri` (it carries the
-/// message-box token) nor the path of `location`.
+/// `Debug` shows the recipient and the host, but neither `uri` (it carries
+/// the message-box token) nor the box and message ids of `bid`, `mid` and
+/// `location`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Destination {
@@ -45,8 +46,8 @@ impl fmt::Debug for Destination {
             .unwrap_or_else(|| "[redacted]".into());
         f.debug_struct("Destination")
             .field("to", &self.to)
-            .field("bid", &self.bid)
-            .field("mid", &self.mid)
+            .field("bid", &"[redacted]")
+            .field("mid", &"[redacted]")
             .field("uri", &"[redacted]")
             .field("location", &location)
             .field("extra", &self.extra.keys().collect::<Vec<_>>())

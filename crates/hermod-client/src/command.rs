@@ -162,7 +162,7 @@ impl KeyFilter {
 pub struct SignParams {
     /// Items describing the request to the user, shaped like `tbs` items
     /// (e.g. `requester` / "Signing request from").
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub description: Vec<ToBeSigned>,
     /// Which key signs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
