@@ -16,9 +16,10 @@
 //! HERMOD_TRUST=hermod-ca.pem                # optional; PEM, DER, PKCS#12 or JKS
 //! HERMOD_CALLBACK_LISTEN=0.0.0.0:8081       # where Hermod's callback-url points (plain HTTP;
 //!                                           # put a TLS terminator in front)
-//! HERMOD_CALLBACK_USER=... HERMOD_CALLBACK_PASSWORD=...   # optional, Hermod's callback-basic-auth
+//! HERMOD_CALLBACK_USER=... HERMOD_CALLBACK_PASSWORD=...   # required: Hermod's callback-basic-auth
 //! HERMOD_SESSION_START_CHECK=1              # optional: end the wait after the session-start
-//!                                           # timeout if no progress callback came
+//!                                           # timeout if no progress callback came (only for a
+//!                                           # Hermod that sends progress callbacks)
 //! cargo run --example hermod_sign
 //! ```
 //!
@@ -42,14 +43,18 @@ fn env(name: &str) -> Option<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let command = Command::sign(SignParams::new(
-        "Sign the purchase order",
-        vec![ToBeSigned::text(
+    let command = Command::sign(
+        SignParams::new(vec![ToBeSigned::text(
             "order-17",
             "Purchase order 17",
             "I order 17 widgets for EUR 170.",
-        )],
-    ))
+        )])
+        .describe(ToBeSigned::text(
+            "requester",
+            "Signing request from",
+            "Example shop",
+        )),
+    )
     .external_id("order-17");
 
     match env("HERMOD_URL") {
@@ -66,8 +71,11 @@ async fn simulated(command: Command) -> anyhow::Result<()> {
 
     // The callback receiver (what Identity Manager's callback URL serves), behind TLS.
     let tracker = Tracker::new();
-    let receiver = CallbackReceiver::new(tracker.clone())
-        .basic_auth("idm-callback", &Secret::new("callback-password"));
+    let receiver = CallbackReceiver::new(
+        tracker.clone(),
+        "idm-callback",
+        &Secret::new("callback-password"),
+    )?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let backend = listener.local_addr()?;
     tokio::spawn(receiver.clone().serve(listener));
@@ -125,16 +133,19 @@ async fn real(url: &str, command: Command) -> anyhow::Result<()> {
     )?;
     let check = env("HERMOD_SESSION_START_CHECK").is_some_and(|v| v == "1" || v == "true");
     let tracker = Tracker::builder().session_start_check(check).build();
-    let mut receiver = CallbackReceiver::new(tracker.clone());
-    if let (Some(user), Some(password)) =
+    let (Some(user), Some(password)) =
         (env("HERMOD_CALLBACK_USER"), env("HERMOD_CALLBACK_PASSWORD"))
-    {
-        receiver = receiver.basic_auth(&user, &Secret::new(password));
-    }
+    else {
+        bail!(
+            "set HERMOD_CALLBACK_USER and HERMOD_CALLBACK_PASSWORD to Hermod's callback-basic-auth \
+             for this client: callbacks without credentials are refused"
+        );
+    };
+    let receiver = CallbackReceiver::new(tracker.clone(), &user, &Secret::new(password))?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on HERMOD_CALLBACK_LISTEN={listen}"))?;
-    println!("receiving callbacks on http://{listen}/rest/callback/<kind>");
+    println!("receiving callbacks on http://{listen}/callback/<kind> (and /rest/callback/<kind>)");
     tokio::spawn(receiver.serve(listener));
     run(&client, &tracker, command).await
 }
@@ -145,12 +156,15 @@ async fn run(client: &HermodClient, tracker: &Tracker, command: Command) -> anyh
         "command {} accepted ({}, {})",
         sent.answer.command_id, sent.answer.command_type, sent.answer.state
     );
-    println!("Desktop App link: {}", sent.answer.desktop_link()?);
-    if let Some(dest) = sent.answer.destinations.first() {
-        println!(
-            "Mobile App link:  {}",
-            dest.mobile_link("Sign the purchase order", None)?
-        );
+    let link = sent.answer.desktop_link()?;
+    if link.is_plain_http() {
+        println!("warning: the message box is plain http; the Smart ID apps refuse http");
+    }
+    println!("Desktop App link: {link}");
+    // The Mobile App opens provisioning links only (Nexus documents sign and
+    // authentication links as not implemented there).
+    if let Ok(mobile) = sent.answer.mobile_link("Sign the purchase order", None) {
+        println!("Mobile App link:  {mobile}");
     }
     let id = sent.tracked.command_id.clone();
     println!(

@@ -31,7 +31,7 @@ async fn bench() {
     let trust = HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store().unwrap()));
 
     let tracker = Tracker::new();
-    let receiver = CallbackReceiver::new(tracker.clone()).basic_auth("cb", &Secret::new("pw"));
+    let receiver = CallbackReceiver::new(tracker.clone(), "cb", &Secret::new("pw")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(receiver.clone().serve(listener));

@@ -1,5 +1,7 @@
 //! Hermod's synchronous answer to a command.
 
+use std::fmt;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -8,7 +10,11 @@ use crate::error::{Error, Result};
 use crate::vocab::{CommandState, CommandType};
 
 /// Where a command was delivered: one message box per recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` shows the recipient and the host, but neither `uri` (it carries
+/// the message-box token) nor the box and message ids of `bid`, `mid` and
+/// `location`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Destination {
     /// The recipient, e.g. `@tmp`.
@@ -17,15 +23,36 @@ pub struct Destination {
     pub bid: String,
     /// The message id.
     pub mid: String,
-    /// The Desktop App link (`com.nexusgroup.plugout:///?url=...&token=...`).
-    #[serde(default)]
+    /// The Desktop App link (`com.nexusgroup.plugout:///?url=...&token=...`),
+    /// a secret of the message box.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uri: String,
     /// The message's URL at Hermod (`.../hermod/rest/ms/<bid>/<mid>`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub location: String,
     /// Fields this version does not know, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let location = url::Url::parse(&self.location)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| format!("{}://{h}/[redacted]", u.scheme()))
+            })
+            .unwrap_or_else(|| "[redacted]".into());
+        f.debug_struct("Destination")
+            .field("to", &self.to)
+            .field("bid", &"[redacted]")
+            .field("mid", &"[redacted]")
+            .field("uri", &"[redacted]")
+            .field("location", &location)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Destination {
@@ -35,15 +62,6 @@ impl Destination {
     /// [`Error::InvalidLink`] when `uri` is not a `com.nexusgroup.plugout:` link.
     pub fn desktop_link(&self) -> Result<DesktopLink> {
         DesktopLink::parse(&self.uri)
-    }
-
-    /// A Mobile App link to this message (`personal://<host>/hermod/rest/ms/<bid>/<mid>`),
-    /// with the title the app shows and an optional redirect after it is done.
-    ///
-    /// # Errors
-    /// [`Error::InvalidLink`] when `location` is not an http(s) URL.
-    pub fn mobile_link(&self, title: &str, redirect: Option<&str>) -> Result<MobileLink> {
-        MobileLink::for_message(&self.location, title, redirect)
     }
 }
 
@@ -103,6 +121,31 @@ impl CommandAnswer {
             .ok_or_else(|| Error::InvalidLink("the answer has no destination".into()))?
             .desktop_link()
     }
+
+    /// A Mobile App link (`personal://<host>/hermod/rest/ms/<bid>/<mid>?title=..&redirect=..`)
+    /// to the first destination of a provisioning command, with the title
+    /// the app shows and an optional redirect after it is done. Change the
+    /// scheme with [`MobileLink::with_scheme`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidLink`] when the command is not a provisioning command
+    /// (Nexus documents that the Mobile App does not open links to sign or
+    /// authentication requests), has no destination, or its `location` is
+    /// not an http(s) URL.
+    pub fn mobile_link(&self, title: &str, redirect: Option<&str>) -> Result<MobileLink> {
+        if self.command_type != CommandType::Provision {
+            return Err(Error::InvalidLink(format!(
+                "the Smart ID Mobile App opens links to provisioning messages only, and this is a \
+                 {} command; hand the user the Desktop App link, or MobileLink::start to open the app",
+                self.command_type
+            )));
+        }
+        let dest = self
+            .destinations
+            .first()
+            .ok_or_else(|| Error::InvalidLink("the answer has no destination".into()))?;
+        MobileLink::for_message(&dest.location, title, redirect)
+    }
 }
 
 pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -119,14 +162,15 @@ pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String
 mod tests {
     use super::*;
 
-    /// The sample answer from Nexus' documentation (host names shortened).
-    pub(crate) const SAMPLE: &str = r#"{"commandId":"688","destinations":[{"to":"@tmp","bid":"3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11","mid":"8f2d6c1e-1d1b-4f2a-9d51-7e0c6a2b9a77","uri":"com.nexusgroup.plugout:///?url=https%3A%2F%2Fhermod.example.com%3A20400%2Fhermod%2Frest%2Fms%2F3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11&token=0c7e6b8e-44a3-4d0c-b6a1-5f8f5cf4b9d2","location":"https://hermod.example.com:20400/hermod/rest/ms/3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11/8f2d6c1e-1d1b-4f2a-9d51-7e0c6a2b9a77"}],"commandType":"SIGN","state":"IN_PROGRESS","fqdn":"hermod.example.com","newField":{"x":1}}"#;
+    /// An answer in the documented shape with https (the documented sample
+    /// itself, with http, is a fixture in tests/fixtures).
+    pub(crate) const SAMPLE: &str = r#"{"commandId":"688","destinations":[{"to":"@tmp","bid":"3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11","mid":"8f2d6c1e-1d1b-4f2a-9d51-7e0c6a2b9a77","uri":"com.nexusgroup.plugout:///?url=https%3A%2F%2Fhermod.example.com%3A20400%2Fhermod%2Frest%2Fms%2F3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11&token=0c7e6b8e-44a3-4d0c-b6a1-5f8f5cf4b9d2","location":"https://hermod.example.com:20400/hermod/rest/ms/3b4a4e9a-5bd4-4bb5-9ac4-0b2a1b6f4c11/8f2d6c1e-1d1b-4f2a-9d51-7e0c6a2b9a77"}],"commandType":"PROVISION","state":"IN_PROGRESS","fqdn":"hermod.example.com","newField":{"x":1}}"#;
 
     #[test]
-    fn documented_sample_answer_parses() {
+    fn sample_answer_parses() {
         let a = CommandAnswer::from_json(SAMPLE.as_bytes(), "https://h").unwrap();
         assert_eq!(a.command_id, "688");
-        assert_eq!(a.command_type, CommandType::Sign);
+        assert_eq!(a.command_type, CommandType::Provision);
         assert_eq!(a.state, CommandState::InProgress);
         assert_eq!(a.fqdn.as_deref(), Some("hermod.example.com"));
         assert_eq!(a.extra["newField"]["x"], 1);
@@ -139,7 +183,7 @@ mod tests {
         );
         assert_eq!(link.token(), "0c7e6b8e-44a3-4d0c-b6a1-5f8f5cf4b9d2");
         assert_eq!(link.to_string(), d.uri);
-        let mobile = d
+        let mobile = a
             .mobile_link("Sign in", Some("https://idm.example.com/done"))
             .unwrap();
         assert_eq!(
@@ -150,6 +194,21 @@ mod tests {
         let again: CommandAnswer =
             serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
         assert_eq!(again, a);
+        // Debug shows no token and no message path.
+        let dbg = format!("{a:?}");
+        assert!(
+            !dbg.contains("0c7e6b8e") && !dbg.contains("rest/ms"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn mobile_links_only_for_provisioning() {
+        let sign = SAMPLE.replace("PROVISION", "SIGN");
+        let a = CommandAnswer::from_json(sign.as_bytes(), "https://h").unwrap();
+        let e = a.mobile_link("t", None).unwrap_err().to_string();
+        assert!(e.contains("provisioning") && e.contains("SIGN"), "{e}");
+        assert!(a.desktop_link().is_ok());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The callbacks Hermod POSTs to `{callback-url}/rest/callback/<kind>`.
+//! The callbacks Hermod POSTs to `{callback-url}/callback/<kind>` (inferred;
+//! the receiver also accepts `{callback-url}/rest/callback/<kind>`).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -12,6 +13,23 @@ use crate::vocab::{CommandKind, CommandState, CommandType};
 /// `externalId` (also inside `commandHeader`), `commandType`, `state` and the
 /// result under `result`, `response` or `answer`, and keeps the whole JSON
 /// document in [`Callback::raw`].
+///
+/// # What to verify
+/// [`Callback::result`] is the device's answer as Hermod relays it. The
+/// receiver authenticated the caller (Hermod's Basic credentials) and
+/// matched the callback to a tracked command of the same kind; it did not
+/// check the answer itself. Before acting on it:
+/// - **provision**: the result is a JWS signed by the device
+///   (`responseformat: jws`, `responsesignaturekey: ATTESTATION`): verify
+///   its signature with the configured attestation key, and that it
+///   carries the nonce you sent, before trusting any data in it (Identity
+///   Manager reports a failed check as `HERMOD_ERROR_JWT_SIGNATURE`); the
+///   CSR it carries must have the subject you asked for.
+/// - **sign / authenticate**: verify each signature (PKCS#7 or JWS, as
+///   requested) over the exact `tbs` data you sent, with a certificate you
+///   trust for that user (chain, validity, revocation, key usage).
+/// - **certificate, ping, PIN reset**: the result is informational;
+///   a PIN reset `nonce` is only as good as the encryption you apply to it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Callback {
@@ -25,7 +43,8 @@ pub struct Callback {
     pub command_type: Option<CommandType>,
     /// The state.
     pub state: CommandState,
-    /// The device's result (e.g. a JWS or PKCS#7 signature), as sent.
+    /// The device's answer as Hermod relays it (e.g. a JWS or PKCS#7
+    /// signature), unverified: see "What to verify" above.
     pub result: Option<Value>,
     /// The whole callback document.
     pub raw: Value,

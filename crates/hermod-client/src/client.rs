@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn request_carries_url_key_and_body() {
-        let cmd = Command::sign(SignParams::new("d", vec![ToBeSigned::text("k", "d", "x")]));
+        let cmd = Command::sign(SignParams::new(vec![ToBeSigned::text("k", "d", "x")]));
         let req = build_command_request(&config(), &cmd).unwrap();
         assert_eq!(req.url(), "https://h:20400/hermod/rest/command/sign");
         assert_eq!(req.header_value("content-type"), Some("application/json"));

@@ -1,8 +1,14 @@
-//! Typed commands: the `commandHeader` and one body per command type.
+//! Typed commands: the `commandHeader` and one body per command type, in
+//! the shapes of Nexus' documented samples.
 
+use std::fmt;
+
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::certreq::CertReq;
+use crate::error::{Error, Result};
 use crate::timing::CommandTiming;
 use crate::vocab::CommandKind;
 
@@ -10,40 +16,51 @@ use crate::vocab::CommandKind;
 /// message box is opened through the link handed to the user.
 pub const TEMPORARY_RECIPIENT: &str = "@tmp";
 
-/// `commandHeader`: lifespan and timeout in seconds, recipients and an
-/// optional external id for correlation.
+/// `commandHeader`: lifespan and timeout in seconds, optional recipients
+/// and an optional external id for correlation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct CommandHeader {
     /// Lifespan in seconds.
     pub lifespan: u64,
-    /// Timeout in seconds.
+    /// Timeout in seconds (may equal the lifespan).
     pub timeout: u64,
-    /// Recipients, e.g. `["@tmp"]`.
-    pub to: Vec<String>,
+    /// Recipients, e.g. `["@tmp"]`. Optional: the documented provisioning
+    /// samples omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<String>>,
     /// The caller's own id for the command, echoed in callbacks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl CommandHeader {
-    /// A header from a validated timing.
-    pub fn new(timing: &CommandTiming, to: Vec<String>, external_id: Option<String>) -> Self {
+    /// A header from a timing.
+    pub fn new(
+        timing: &CommandTiming,
+        to: Option<Vec<String>>,
+        external_id: Option<String>,
+    ) -> Self {
         Self {
             lifespan: timing.lifespan().as_secs(),
             timeout: timing.timeout().as_secs(),
             to,
             external_id,
+            extra: Map::new(),
         }
     }
 }
 
-/// One data item to sign (`tbs`).
+/// One data item: an entry of `tbs` (what is signed) or of `description`
+/// (what the user is told), both documented with the same shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ToBeSigned {
-    /// How `data` is encoded, e.g. `base64` or `none`.
+    /// How `data` is encoded: `base64` in every documented sample.
     pub content_encoding: String,
     /// The media type of the data, e.g. `text/plain`.
     pub content_type: String,
@@ -61,17 +78,17 @@ pub struct ToBeSigned {
 }
 
 impl ToBeSigned {
-    /// Text shown to the user and signed (`content_encoding` `none`,
-    /// `text/plain`, visible).
+    /// Text shown to the user (`text/plain`, visible), UTF-8 and
+    /// `content_encoding: "base64"` as in the documented samples.
     pub fn text(
         key: impl Into<String>,
         description: impl Into<String>,
         text: impl Into<String>,
     ) -> Self {
         Self {
-            content_encoding: "none".into(),
+            content_encoding: "base64".into(),
             content_type: "text/plain".into(),
-            data: text.into(),
+            data: base64::engine::general_purpose::STANDARD.encode(text.into()),
             description: description.into(),
             key: key.into(),
             visible: true,
@@ -86,7 +103,6 @@ impl ToBeSigned {
         content_type: impl Into<String>,
         data: &[u8],
     ) -> Self {
-        use base64::Engine as _;
         Self {
             content_encoding: "base64".into(),
             content_type: content_type.into(),
@@ -97,10 +113,22 @@ impl ToBeSigned {
             extra: Map::new(),
         }
     }
+
+    /// The item's bytes: `data` decoded when `content_encoding` is `base64`,
+    /// else `data`'s UTF-8 bytes. `None` for invalid base64.
+    pub fn data_bytes(&self) -> Option<Vec<u8>> {
+        if self.content_encoding.eq_ignore_ascii_case("base64") {
+            base64::engine::general_purpose::STANDARD
+                .decode(&self.data)
+                .ok()
+        } else {
+            Some(self.data.as_bytes().to_vec())
+        }
+    }
 }
 
-/// Which key signs (`filter {op, param, value}`), e.g. `op: "eq"`,
-/// `param: "usage"`, `value: "sign"`.
+/// Which key signs (`filter {op, param, value}`), e.g. the documented
+/// `{"op":"eq","param":"key.type","value":"RSA"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct KeyFilter {
@@ -110,6 +138,9 @@ pub struct KeyFilter {
     pub param: String,
     /// The value compared with.
     pub value: String,
+    /// Further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl KeyFilter {
@@ -119,6 +150,7 @@ impl KeyFilter {
             op: op.into(),
             param: param.into(),
             value: value.into(),
+            extra: Map::new(),
         }
     }
 }
@@ -128,12 +160,14 @@ impl KeyFilter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SignParams {
-    /// Lines describing the operation to the user.
-    pub description: Vec<String>,
+    /// Items describing the request to the user, shaped like `tbs` items
+    /// (e.g. `requester` / "Signing request from").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub description: Vec<ToBeSigned>,
     /// Which key signs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<KeyFilter>,
-    /// The signature format. Defaults to `pkcs7`.
+    /// The signature format: `pkcs7` (the default) or `jws`.
     pub format: String,
     /// The PKCS#11 mechanism. Defaults to `CKM_SHA256_RSA_PKCS`.
     pub mechanism: String,
@@ -145,16 +179,24 @@ pub struct SignParams {
 }
 
 impl SignParams {
-    /// PKCS#7 with `CKM_SHA256_RSA_PKCS` over the items.
-    pub fn new(description: impl Into<String>, tbs: Vec<ToBeSigned>) -> Self {
+    /// PKCS#7 with `CKM_SHA256_RSA_PKCS` over the items, no description.
+    pub fn new(tbs: Vec<ToBeSigned>) -> Self {
         Self {
-            description: vec![description.into()],
+            description: Vec::new(),
             filter: None,
             format: "pkcs7".into(),
             mechanism: "CKM_SHA256_RSA_PKCS".into(),
             tbs,
             extra: Map::new(),
         }
+    }
+
+    /// Adds a description item, e.g.
+    /// `ToBeSigned::text("requester", "Signing request from", "Personal")`.
+    #[must_use]
+    pub fn describe(mut self, item: ToBeSigned) -> Self {
+        self.description.push(item);
+        self
     }
 
     /// Sets the key filter.
@@ -164,11 +206,55 @@ impl SignParams {
         self
     }
 
-    /// Sets the format (e.g. `jws`, `pkcs7`, `raw`).
+    /// Sets the format (`pkcs7`, `jws`).
     #[must_use]
     pub fn format(mut self, format: impl Into<String>) -> Self {
         self.format = format.into();
         self
+    }
+
+    /// Sets the mechanism.
+    #[must_use]
+    pub fn mechanism(mut self, mechanism: impl Into<String>) -> Self {
+        self.mechanism = mechanism.into();
+        self
+    }
+}
+
+/// One entry of `keytypeprios`: `{keytype, keylength, responsemechanism}`
+/// (`keylength` a string, as documented).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct KeyTypePrio {
+    /// The key type, e.g. `RSA`.
+    pub keytype: String,
+    /// The key length, e.g. `"2048"`.
+    pub keylength: String,
+    /// The mechanism of the device's answer, e.g. `RS256`.
+    pub responsemechanism: String,
+    /// Further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl KeyTypePrio {
+    /// A key type entry.
+    pub fn new(
+        keytype: impl Into<String>,
+        keylength: impl Into<String>,
+        responsemechanism: impl Into<String>,
+    ) -> Self {
+        Self {
+            keytype: keytype.into(),
+            keylength: keylength.into(),
+            responsemechanism: responsemechanism.into(),
+            extra: Map::new(),
+        }
+    }
+
+    /// `{"keytype":"RSA","keylength":"<bits>","responsemechanism":"RS256"}`.
+    pub fn rsa(bits: u32) -> Self {
+        Self::new("RSA", bits.to_string(), "RS256")
     }
 }
 
@@ -176,17 +262,18 @@ impl SignParams {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct KeyGenRequest {
-    /// The key's id in the profile.
+    /// The key's id in the profile, e.g. `signer`.
     pub keyid: String,
-    /// The key usage, e.g. `sign`, `auth`, `enc`.
+    /// The key usage, upper-case as documented (`SIG`); an open vocabulary.
     pub usage: String,
-    /// Key types in order of preference, e.g. `["RSA2048"]`.
-    pub keytypeprios: Vec<String>,
-    /// Key storages in order of preference.
+    /// Key types in order of preference.
+    pub keytypeprios: Vec<KeyTypePrio>,
+    /// Key storages in order of preference. Defaults to `["APP"]`.
     pub storageprios: Vec<String>,
-    /// The key state, e.g. `active`.
+    /// The key state. Defaults to `ACTIVE`.
     pub keystate: String,
-    /// The PKCS#10 request template (base64).
+    /// The PKCS#10 request with the subject and a dummy key, base64 DER
+    /// (see [`CertReq`]).
     pub certreq: String,
     /// Further fields, sent as given.
     #[serde(flatten)]
@@ -194,21 +281,36 @@ pub struct KeyGenRequest {
 }
 
 impl KeyGenRequest {
-    /// A key request.
-    pub fn new(
-        keyid: impl Into<String>,
-        usage: impl Into<String>,
-        certreq: impl Into<String>,
-    ) -> Self {
+    /// A key request with the documented defaults: RSA 2048 / RS256,
+    /// storage `APP`, state `ACTIVE`. `usage` is upper-cased (`sig` → `SIG`).
+    pub fn new(keyid: impl Into<String>, usage: &str, certreq: &CertReq) -> Self {
         Self {
             keyid: keyid.into(),
-            usage: usage.into(),
-            keytypeprios: vec!["RSA2048".into()],
-            storageprios: vec!["hardware".into(), "software".into()],
-            keystate: "active".into(),
-            certreq: certreq.into(),
+            usage: usage.to_ascii_uppercase(),
+            keytypeprios: vec![KeyTypePrio::rsa(2048)],
+            storageprios: vec!["APP".into()],
+            keystate: "ACTIVE".into(),
+            certreq: certreq.to_base64(),
             extra: Map::new(),
         }
+    }
+
+    /// Replaces the key types.
+    #[must_use]
+    pub fn keytypeprios(mut self, prios: Vec<KeyTypePrio>) -> Self {
+        self.keytypeprios = prios;
+        self
+    }
+
+    /// Replaces the storages.
+    #[must_use]
+    pub fn storageprios<I, S>(mut self, prios: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.storageprios = prios.into_iter().map(Into::into).collect();
+        self
     }
 }
 
@@ -235,7 +337,7 @@ pub struct ProvisionCommand {
     pub nonce: String,
     /// The user's id on the messaging server (often the e-mail address).
     pub userid: String,
-    /// The attestation key set that signs the device's answer. Defaults to `ATTESTATION`.
+    /// The key that signs the device's answer. Defaults to `ATTESTATION`.
     pub responsesignaturekey: String,
     /// The answer format. Defaults to `jws`.
     pub responseformat: String,
@@ -272,16 +374,19 @@ impl ProvisionCommand {
 }
 
 /// Certificates to install in a profile (body `certCommand.params`; the
-/// field names are inferred, see docs/hermod.md).
+/// member and field names other than `smartcardid` are inferred).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CertificateParams {
     /// The profile on the device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profileid: Option<String>,
+    /// The smart card the certificates go to (Desktop App).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smartcardid: Option<String>,
     /// Base64 DER certificates, keyed by the `keyid` of the key they certify.
     pub certificates: Map<String, Value>,
-    /// Further fields, sent as given (e.g. `smartcardid`, `desktopKeyProtectionLevel`).
+    /// Further fields, sent as given (e.g. `desktopKeyProtectionLevel`).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -296,6 +401,7 @@ impl CertificateParams {
     {
         Self {
             profileid: None,
+            smartcardid: None,
             certificates: certificates
                 .into_iter()
                 .map(|(k, v)| (k.into(), Value::String(v.into())))
@@ -308,6 +414,147 @@ impl CertificateParams {
     #[must_use]
     pub fn profile(mut self, profileid: impl Into<String>) -> Self {
         self.profileid = Some(profileid.into());
+        self
+    }
+
+    /// Targets a smart card (`smartcardid`).
+    #[must_use]
+    pub fn smartcard(mut self, smartcardid: impl Into<String>) -> Self {
+        self.smartcardid = Some(smartcardid.into());
+        self
+    }
+}
+
+/// `pingCommand`: empty, or `params.deviceinfo` (`"true"`/`"false"`) to ask
+/// the device for its information (operating system, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PingParams {
+    /// Whether the device answers with its information; `None` sends no
+    /// parameter.
+    pub deviceinfo: Option<bool>,
+    /// Further `params` fields, sent as given.
+    pub extra: Map<String, Value>,
+}
+
+impl PingParams {
+    /// A ping asking for the device information (`deviceinfo: "true"`).
+    pub fn device_info() -> Self {
+        Self {
+            deviceinfo: Some(true),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// `Startpinreset`: starts a PIN reset of a smart card; the device answers
+/// with a `nonce`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StartPinResetParams {
+    /// The smart card.
+    pub smartcardid: String,
+    /// Further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl StartPinResetParams {
+    /// A PIN reset start for a card.
+    pub fn new(smartcardid: impl Into<String>) -> Self {
+        Self {
+            smartcardid: smartcardid.into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// A smart card's new administrator key: exactly 48 lower-case hex
+/// characters. `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AdminKey(String);
+
+impl AdminKey {
+    /// Checks and wraps a key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCommand`] unless it is 48 characters of `0-9a-f`.
+    pub fn new(hex: impl Into<String>) -> Result<Self> {
+        let hex = hex.into();
+        let ok = hex.len() == 48 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !ok {
+            return Err(Error::InvalidCommand(format!(
+                "newadminkey must be exactly 48 lower-case hex characters (0-9, a-f); got {} characters{}",
+                hex.chars().count(),
+                if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+                    ", some upper-case"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(Self(hex))
+    }
+
+    /// The hex string.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AdminKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminKey([redacted])")
+    }
+}
+
+impl TryFrom<String> for AdminKey {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        Self::new(s)
+    }
+}
+
+impl From<AdminKey> for String {
+    fn from(k: AdminKey) -> String {
+        k.0
+    }
+}
+
+/// `Endpinreset`: ends a PIN reset with the encrypted nonce, optionally
+/// setting a new administrator key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EndPinResetParams {
+    /// The smart card.
+    pub smartcardid: String,
+    /// The `Startpinreset` nonce, encrypted.
+    pub encryptednonce: String,
+    /// A new administrator key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newadminkey: Option<AdminKey>,
+    /// Further fields, sent as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl EndPinResetParams {
+    /// A PIN reset end for a card.
+    pub fn new(smartcardid: impl Into<String>, encryptednonce: impl Into<String>) -> Self {
+        Self {
+            smartcardid: smartcardid.into(),
+            encryptednonce: encryptednonce.into(),
+            newadminkey: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets a new administrator key.
+    #[must_use]
+    pub fn new_admin_key(mut self, key: AdminKey) -> Self {
+        self.newadminkey = Some(key);
         self
     }
 }
@@ -324,8 +571,12 @@ pub enum CommandBody {
     Authenticate(SignParams),
     /// `signCommand.params`.
     Sign(SignParams),
-    /// `pingCommand` (empty).
-    Ping,
+    /// `pingCommand` (`{}` or `{"params":{"deviceinfo":"true"}}`).
+    Ping(PingParams),
+    /// `startpinresetCommand.params` (member name inferred).
+    StartPinReset(StartPinResetParams),
+    /// `endpinresetCommand.params` (member name inferred).
+    EndPinReset(EndPinResetParams),
 }
 
 impl CommandBody {
@@ -336,7 +587,9 @@ impl CommandBody {
             CommandBody::Certificate(_) => CommandKind::Certificate,
             CommandBody::Authenticate(_) => CommandKind::Authenticate,
             CommandBody::Sign(_) => CommandKind::Sign,
-            CommandBody::Ping => CommandKind::Ping,
+            CommandBody::Ping(_) => CommandKind::Ping,
+            CommandBody::StartPinReset(_) => CommandKind::StartPinReset,
+            CommandBody::EndPinReset(_) => CommandKind::EndPinReset,
         }
     }
 
@@ -348,10 +601,12 @@ impl CommandBody {
             CommandKind::Authenticate => "authCommand",
             CommandKind::Sign => "signCommand",
             CommandKind::Ping => "pingCommand",
+            CommandKind::StartPinReset => "startpinresetCommand",
+            CommandKind::EndPinReset => "endpinresetCommand",
         }
     }
 
-    fn to_value(&self) -> Result<Value, serde_json::Error> {
+    fn to_value(&self) -> std::result::Result<Value, serde_json::Error> {
         let params = |v: Value| {
             let mut m = Map::new();
             m.insert("params".into(), v);
@@ -361,8 +616,132 @@ impl CommandBody {
             CommandBody::Provision(p) => serde_json::to_value(p)?,
             CommandBody::Certificate(p) => params(serde_json::to_value(p)?),
             CommandBody::Authenticate(p) | CommandBody::Sign(p) => params(serde_json::to_value(p)?),
-            CommandBody::Ping => Value::Object(Map::new()),
+            CommandBody::Ping(p) => {
+                let mut m = p.extra.clone();
+                if let Some(d) = p.deviceinfo {
+                    m.insert("deviceinfo".into(), Value::String(d.to_string()));
+                }
+                if m.is_empty() {
+                    Value::Object(Map::new())
+                } else {
+                    params(Value::Object(m))
+                }
+            }
+            CommandBody::StartPinReset(p) => params(serde_json::to_value(p)?),
+            CommandBody::EndPinReset(p) => params(serde_json::to_value(p)?),
         })
+    }
+
+    /// Reads a body of `kind` from its member's value.
+    fn from_value(kind: CommandKind, member: &Value) -> Result<Self> {
+        let name = Self::member_name(kind);
+        let bad = |e: serde_json::Error| Error::InvalidCommand(format!("{name}: {e}"));
+        let params = || -> Result<Value> {
+            member
+                .get("params")
+                .cloned()
+                .ok_or_else(|| Error::InvalidCommand(format!("{name}.params is missing")))
+        };
+        Ok(match kind {
+            CommandKind::Provision => {
+                CommandBody::Provision(serde_json::from_value(member.clone()).map_err(bad)?)
+            }
+            CommandKind::Certificate => {
+                CommandBody::Certificate(serde_json::from_value(params()?).map_err(bad)?)
+            }
+            CommandKind::Authenticate => {
+                CommandBody::Authenticate(serde_json::from_value(params()?).map_err(bad)?)
+            }
+            CommandKind::Sign => CommandBody::Sign(serde_json::from_value(params()?).map_err(bad)?),
+            CommandKind::Ping => {
+                let mut p = PingParams::default();
+                match member.get("params") {
+                    None => {}
+                    Some(Value::Object(m)) => {
+                        let mut m = m.clone();
+                        p.deviceinfo = match m.remove("deviceinfo") {
+                            None => None,
+                            Some(Value::String(s)) if s == "true" => Some(true),
+                            Some(Value::String(s)) if s == "false" => Some(false),
+                            Some(other) => {
+                                return Err(Error::InvalidCommand(format!(
+                                    "pingCommand.params.deviceinfo must be \"true\" or \"false\", got {other}"
+                                )));
+                            }
+                        };
+                        p.extra = m;
+                    }
+                    Some(_) => {
+                        return Err(Error::InvalidCommand(
+                            "pingCommand.params must be an object".into(),
+                        ));
+                    }
+                }
+                CommandBody::Ping(p)
+            }
+            CommandKind::StartPinReset => {
+                CommandBody::StartPinReset(serde_json::from_value(params()?).map_err(bad)?)
+            }
+            CommandKind::EndPinReset => {
+                CommandBody::EndPinReset(serde_json::from_value(params()?).map_err(bad)?)
+            }
+        })
+    }
+}
+
+/// A whole command document: `{"commandHeader": {...}, "<member>": {...}}`.
+/// Parses and writes the documented samples unchanged.
+///
+/// ```
+/// use hermod_client::{CommandDocument, CommandKind};
+///
+/// let json = serde_json::json!({"commandHeader": {"lifespan": 30, "timeout": 30, "to": ["@tmp"]},
+///     "pingCommand": {}});
+/// let doc = CommandDocument::from_json(CommandKind::Ping, &json)?;
+/// assert_eq!(doc.to_json(), json);
+/// # Ok::<(), hermod_client::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommandDocument {
+    /// The header.
+    pub header: CommandHeader,
+    /// The body.
+    pub body: CommandBody,
+}
+
+impl CommandDocument {
+    /// Reads a command of `kind`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCommand`] naming the member or field that is missing
+    /// or has the wrong shape.
+    pub fn from_json(kind: CommandKind, doc: &Value) -> Result<Self> {
+        let header = doc
+            .get("commandHeader")
+            .ok_or_else(|| Error::InvalidCommand("commandHeader is missing".into()))?;
+        let header: CommandHeader = serde_json::from_value(header.clone())
+            .map_err(|e| Error::InvalidCommand(format!("commandHeader: {e}")))?;
+        let name = CommandBody::member_name(kind);
+        let member = doc
+            .get(name)
+            .ok_or_else(|| Error::InvalidCommand(format!("{name} is missing")))?;
+        let body = CommandBody::from_value(kind, member)?;
+        Ok(Self { header, body })
+    }
+
+    /// The JSON document.
+    pub fn to_json(&self) -> Value {
+        let mut doc = Map::new();
+        doc.insert(
+            "commandHeader".into(),
+            serde_json::to_value(&self.header).unwrap_or(Value::Null),
+        );
+        doc.insert(
+            CommandBody::member_name(self.body.kind()).into(),
+            self.body.to_value().unwrap_or(Value::Null),
+        );
+        Value::Object(doc)
     }
 }
 
@@ -372,8 +751,8 @@ impl CommandBody {
 /// ```
 /// use hermod_client::{Command, SignParams, ToBeSigned};
 ///
-/// let cmd = Command::sign(SignParams::new("Sign the contract", vec![
-///     ToBeSigned::text("doc1", "Contract 17", "I agree to contract 17"),
+/// let cmd = Command::sign(SignParams::new(vec![
+///     ToBeSigned::text("tbs", "Text to sign", "I agree to contract 17"),
 /// ]))
 /// .external_id("order-17");
 /// assert_eq!(cmd.kind().path_segment(), "sign");
@@ -381,7 +760,7 @@ impl CommandBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     body: CommandBody,
-    to: Vec<String>,
+    to: Option<Vec<String>>,
     external_id: Option<String>,
 }
 
@@ -390,7 +769,7 @@ impl Command {
     pub fn new(body: CommandBody) -> Self {
         Self {
             body,
-            to: vec![TEMPORARY_RECIPIENT.into()],
+            to: Some(vec![TEMPORARY_RECIPIENT.into()]),
             external_id: None,
         }
     }
@@ -415,9 +794,24 @@ impl Command {
         Self::new(CommandBody::Sign(params))
     }
 
-    /// A ping command.
+    /// A ping command without parameters.
     pub fn ping() -> Self {
-        Self::new(CommandBody::Ping)
+        Self::new(CommandBody::Ping(PingParams::default()))
+    }
+
+    /// A ping command with parameters (e.g. [`PingParams::device_info`]).
+    pub fn ping_with(params: PingParams) -> Self {
+        Self::new(CommandBody::Ping(params))
+    }
+
+    /// A Desktop App `Startpinreset` command.
+    pub fn start_pin_reset(params: StartPinResetParams) -> Self {
+        Self::new(CommandBody::StartPinReset(params))
+    }
+
+    /// A Desktop App `Endpinreset` command.
+    pub fn end_pin_reset(params: EndPinResetParams) -> Self {
+        Self::new(CommandBody::EndPinReset(params))
     }
 
     /// Replaces the recipients (default `["@tmp"]`).
@@ -427,7 +821,14 @@ impl Command {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.to = recipients.into_iter().map(Into::into).collect();
+        self.to = Some(recipients.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sends no `to` in the header, as the documented provisioning samples.
+    #[must_use]
+    pub fn without_recipients(mut self) -> Self {
+        self.to = None;
         self
     }
 
@@ -453,80 +854,93 @@ impl Command {
         self.external_id.as_deref()
     }
 
+    /// The document sent to Hermod with this timing.
+    pub fn document(&self, timing: &CommandTiming) -> CommandDocument {
+        CommandDocument {
+            header: CommandHeader::new(timing, self.to.clone(), self.external_id.clone()),
+            body: self.body.clone(),
+        }
+    }
+
     /// The JSON document sent to Hermod.
     pub fn to_json(&self, timing: &CommandTiming) -> Value {
-        let header = CommandHeader::new(timing, self.to.clone(), self.external_id.clone());
-        let mut doc = Map::new();
-        doc.insert(
-            "commandHeader".into(),
-            serde_json::to_value(header).unwrap_or(Value::Null),
-        );
-        doc.insert(
-            CommandBody::member_name(self.kind()).into(),
-            self.body.to_value().unwrap_or(Value::Null),
-        );
-        Value::Object(doc)
+        self.document(timing).to_json()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::certreq::check_der_sequence;
 
     #[test]
     fn sign_command_matches_the_documented_shape() {
-        let timing = CommandTiming::from_secs(300, 120, 10).unwrap();
+        let timing = CommandTiming::from_secs(30, 30, 10).unwrap();
         let cmd = Command::sign(
-            SignParams::new("Sign", vec![ToBeSigned::text("k1", "Doc", "hello")])
-                .filter(KeyFilter::new("eq", "usage", "sign")),
-        )
-        .external_id("ext-1");
+            SignParams::new(vec![ToBeSigned::text(
+                "tbs",
+                "Text to sign",
+                "Text to sign",
+            )])
+            .describe(ToBeSigned::text(
+                "requester",
+                "Signing request from",
+                "Personal",
+            ))
+            .filter(KeyFilter::new("eq", "key.type", "RSA")),
+        );
         let json = cmd.to_json(&timing);
         assert_eq!(
-            json["commandHeader"],
-            serde_json::json!({"lifespan": 300, "timeout": 120, "to": ["@tmp"], "externalId": "ext-1"})
-        );
-        let params = &json["signCommand"]["params"];
-        assert_eq!(params["format"], "pkcs7");
-        assert_eq!(params["mechanism"], "CKM_SHA256_RSA_PKCS");
-        assert_eq!(params["description"], serde_json::json!(["Sign"]));
-        assert_eq!(params["filter"]["param"], "usage");
-        assert_eq!(
-            params["tbs"][0],
-            serde_json::json!({"content_encoding": "none", "content_type": "text/plain",
-                "data": "hello", "description": "Doc", "key": "k1", "visible": true})
+            json,
+            serde_json::json!({"commandHeader":{"lifespan":30,"timeout":30,"to":["@tmp"]},
+             "signCommand":{"params":{
+               "description":[{"content_encoding":"base64","content_type":"text/plain","data":"UGVyc29uYWw=","description":"Signing request from","key":"requester","visible":true}],
+               "filter":{"op":"eq","param":"key.type","value":"RSA"},
+               "format":"pkcs7","mechanism":"CKM_SHA256_RSA_PKCS",
+               "tbs":[{"content_encoding":"base64","content_type":"text/plain","data":"VGV4dCB0byBzaWdu","description":"Text to sign","key":"tbs","visible":true}]}}})
         );
     }
 
     #[test]
     fn provision_command_matches_the_documented_shape() {
-        let timing = CommandTiming::default();
+        let timing = CommandTiming::from_secs(1500, 1500, 10).unwrap();
+        let req = CertReq::from_der(vec![0x30, 0x00]).unwrap();
         let cmd = Command::provision(ProvisionCommand::new(
-            "n0nce",
-            "jon@example.com",
-            "Smart ID",
-            "Work",
-            vec![KeyGenRequest::new("sig", "sign", "MIIB")],
-        ));
+            "123456789",
+            "john.doe@nexusgroup.com",
+            "nexus-hermod1",
+            "TestProfile",
+            vec![KeyGenRequest::new("signer", "sig", &req)],
+        ))
+        .without_recipients();
         let json = cmd.to_json(&timing);
-        assert!(json["commandHeader"].get("externalId").is_none());
-        let p = &json["provCommand"];
-        assert_eq!(p["responsesignaturekey"], "ATTESTATION");
-        assert_eq!(p["responseformat"], "jws");
-        assert_eq!(p["profile"]["servername"], "Smart ID");
-        let k = &p["profile"]["keygenrequests"][0];
-        for field in [
-            "keyid",
-            "usage",
-            "keytypeprios",
-            "storageprios",
-            "keystate",
-            "certreq",
-        ] {
-            assert!(k.get(field).is_some(), "{field}");
-        }
-        let back: ProvisionCommand = serde_json::from_value(p.clone()).unwrap();
-        assert_eq!(back.userid, "jon@example.com");
+        assert_eq!(
+            json,
+            serde_json::json!({"commandHeader":{"lifespan":1500,"timeout":1500},
+             "provCommand":{"nonce":"123456789","userid":"john.doe@nexusgroup.com","responsesignaturekey":"ATTESTATION","responseformat":"jws",
+               "profile":{"servername":"nexus-hermod1","name":"TestProfile","keygenrequests":[
+                 {"keyid":"signer","usage":"SIG",
+                  "keytypeprios":[{"keytype":"RSA","keylength":"2048","responsemechanism":"RS256"}],
+                  "storageprios":["APP"],"keystate":"ACTIVE","certreq":"MAA="}]}}})
+        );
+        check_der_sequence(&[0x30, 0x00]).unwrap();
+    }
+
+    #[test]
+    fn contradicted_shapes_do_not_parse() {
+        let sign = serde_json::json!({"commandHeader":{"lifespan":30,"timeout":30},
+            "signCommand":{"params":{"description":["Sign"],"format":"pkcs7","mechanism":"m","tbs":[]}}});
+        let e = CommandDocument::from_json(CommandKind::Sign, &sign).unwrap_err();
+        assert!(e.to_string().contains("signCommand"), "{e}");
+        let prov = serde_json::json!({"commandHeader":{"lifespan":30,"timeout":30},
+            "provCommand":{"nonce":"n","userid":"u","responsesignaturekey":"ATTESTATION","responseformat":"jws",
+              "profile":{"servername":"s","name":"n","keygenrequests":[{"keyid":"k","usage":"SIG",
+                "keytypeprios":["RSA2048"],"storageprios":["APP"],"keystate":"ACTIVE","certreq":"MAA="}]}}});
+        assert!(CommandDocument::from_json(CommandKind::Provision, &prov).is_err());
+        // The header's timing is not judged here (the wire allows timeout == lifespan).
+        let ping =
+            serde_json::json!({"commandHeader":{"lifespan":30,"timeout":30},"pingCommand":{}});
+        assert!(CommandDocument::from_json(CommandKind::Ping, &ping).is_ok());
     }
 
     #[test]
@@ -536,13 +950,49 @@ mod tests {
             Command::ping().to_json(&t)["pingCommand"],
             serde_json::json!({})
         );
-        let c = Command::certificate(CertificateParams::new([("sig", "MIIC")]).profile("p1"))
-            .to_json(&t);
+        assert_eq!(
+            Command::ping_with(PingParams::device_info()).to_json(&t)["pingCommand"],
+            serde_json::json!({"params": {"deviceinfo": "true"}})
+        );
+        let c = Command::certificate(
+            CertificateParams::new([("sig", "MIIC")])
+                .profile("p1")
+                .smartcard("card-1"),
+        )
+        .to_json(&t);
         assert_eq!(c["certCommand"]["params"]["certificates"]["sig"], "MIIC");
-        let a = Command::authenticate(SignParams::new("Log in", vec![]))
+        assert_eq!(c["certCommand"]["params"]["smartcardid"], "card-1");
+        let a = Command::authenticate(SignParams::new(vec![]))
             .to(["device-1"])
             .to_json(&t);
         assert_eq!(a["commandHeader"]["to"], serde_json::json!(["device-1"]));
         assert!(a["authCommand"]["params"].is_object());
+        let key = AdminKey::new("0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
+        assert!(!format!("{key:?}").contains("0123"));
+        let end =
+            Command::end_pin_reset(EndPinResetParams::new("card-1", "ZW5j").new_admin_key(key))
+                .to_json(&t);
+        assert_eq!(
+            end["endpinresetCommand"]["params"],
+            serde_json::json!({"smartcardid":"card-1","encryptednonce":"ZW5j",
+                "newadminkey":"0123456789abcdef0123456789abcdef0123456789abcdef"})
+        );
+        for bad in [
+            "0123456789ABCDEF0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdef0123456789abcdeg",
+        ] {
+            assert!(AdminKey::new(bad).is_err(), "{bad}");
+        }
+        let mut bad = end.clone();
+        bad["endpinresetCommand"]["params"]["newadminkey"] = "ABC".into();
+        assert!(CommandDocument::from_json(CommandKind::EndPinReset, &bad).is_err());
+        let start = Command::start_pin_reset(StartPinResetParams::new("card-1")).to_json(&t);
+        assert_eq!(
+            CommandDocument::from_json(CommandKind::StartPinReset, &start)
+                .unwrap()
+                .to_json(),
+            start
+        );
     }
 }

@@ -9,22 +9,50 @@ use crate::error::{Error, Result};
 
 /// The Desktop App's scheme.
 pub const DESKTOP_SCHEME: &str = "com.nexusgroup.plugout";
-/// The Mobile App's scheme.
+/// The standard Mobile App's scheme (apps built on the Smart ID Mobile SDK
+/// use their own, see [`MobileLink::with_scheme`]).
 pub const MOBILE_SCHEME: &str = "personal";
+
+/// A URL with only scheme, host and port, for `Debug` output: paths carry
+/// message-box ids and queries carry tokens.
+fn origin_only(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{}://{h}:{p}/[redacted]", u.scheme()),
+            (Some(h), None) => format!("{}://{h}/[redacted]", u.scheme()),
+            _ => "[redacted]".into(),
+        },
+        Err(_) => "[redacted]".into(),
+    }
+}
 
 /// `com.nexusgroup.plugout:///?url=<urlencoded message-box url>&token=<token>`:
 /// opens Smart ID Desktop App on a message box.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows neither the token nor the message-box path; `Display`
+/// gives the whole link (it is what the user opens).
+#[derive(Clone, PartialEq, Eq)]
 pub struct DesktopLink {
     message_box_url: String,
     token: String,
 }
 
+impl fmt::Debug for DesktopLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DesktopLink")
+            .field("message_box", &origin_only(&self.message_box_url))
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
 impl DesktopLink {
     /// A link to a message box (`https://host/hermod/rest/ms/<bid>`) with its token.
+    /// A plain-http message box is accepted (Nexus' own documented answer
+    /// has one) and reported by [`DesktopLink::is_plain_http`].
     ///
     /// # Errors
-    /// [`Error::InvalidLink`] when the URL is not https or the token is empty.
+    /// [`Error::InvalidLink`] when the URL is not an http(s) URL or the token is empty.
     pub fn new(message_box_url: impl Into<String>, token: impl Into<String>) -> Result<Self> {
         let link = Self {
             message_box_url: message_box_url.into(),
@@ -37,9 +65,9 @@ impl DesktopLink {
     fn check(&self) -> Result<()> {
         let url = url::Url::parse(&self.message_box_url)
             .map_err(|e| Error::InvalidLink(format!("the message-box url is not a URL ({e})")))?;
-        if url.scheme() != "https" {
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
             return Err(Error::InvalidLink(format!(
-                "the message-box url uses {}; the Smart ID apps only connect over https",
+                "the message-box url uses {}; expected an https URL with a host",
                 url.scheme()
             )));
         }
@@ -85,9 +113,18 @@ impl DesktopLink {
         &self.message_box_url
     }
 
-    /// The token.
+    /// The token (a secret of the message box: do not log it).
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// Whether the message box is plain http. Nexus documents that the
+    /// Smart ID apps refuse http to Hermod: such a link likely does not
+    /// work for the user, but it is reported, not refused.
+    pub fn is_plain_http(&self) -> bool {
+        self.message_box_url
+            .get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http:"))
     }
 }
 
@@ -101,8 +138,8 @@ impl fmt::Display for DesktopLink {
     }
 }
 
-/// What a Mobile App link opens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a Mobile App link opens. `Debug` hides the message's path.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MobileTarget {
     /// `personal://start`: opens the app.
@@ -112,34 +149,67 @@ pub enum MobileTarget {
     Message(String),
 }
 
-/// `personal://start?title=...&redirect=...` or
-/// `personal://<hermod-host>/hermod/rest/ms/<bid>/<mid>?title=...&redirect=...`:
-/// opens Smart ID Mobile App, shows `title`, and returns to `redirect` when done.
+impl fmt::Debug for MobileTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MobileTarget::Start => f.write_str("Start"),
+            MobileTarget::Message(url) => {
+                f.debug_tuple("Message").field(&origin_only(url)).finish()
+            }
+        }
+    }
+}
+
+/// `<scheme>://start?title=...&redirect=...` or
+/// `<scheme>://<hermod-host>/hermod/rest/ms/<bid>/<mid>?title=...&redirect=...`:
+/// opens Smart ID Mobile App, shows `title`, and returns to `redirect` when
+/// done. The scheme is `personal` for the standard app; apps built on the
+/// Smart ID Mobile SDK use their own ([`MobileLink::with_scheme`]).
+///
+/// Nexus documents that the Mobile App does not (yet) open links to
+/// authentication or signing requests: message links are for provisioning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MobileLink {
+    scheme: String,
     target: MobileTarget,
     title: String,
     redirect: Option<String>,
+}
+
+fn check_scheme(scheme: &str) -> Result<()> {
+    let mut chars = scheme.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidLink(format!(
+            "{scheme:?} is not a URL scheme (a letter, then letters, digits, '+', '-' or '.')"
+        )))
+    }
 }
 
 impl MobileLink {
     /// `personal://start?title=..&redirect=..`.
     pub fn start(title: impl Into<String>, redirect: Option<&str>) -> Self {
         Self {
+            scheme: MOBILE_SCHEME.into(),
             target: MobileTarget::Start,
             title: title.into(),
             redirect: redirect.map(str::to_owned),
         }
     }
 
-    /// A link to a message at Hermod, from its https `location`.
+    /// A link to a (provisioning) message at Hermod, from its `location`.
+    /// The app puts `https://` in front of the link's host and path, so an
+    /// http `location` becomes https for the app.
     ///
     /// # Errors
-    /// [`Error::InvalidLink`] when `location` is not an https URL with a host.
+    /// [`Error::InvalidLink`] when `location` is not an http(s) URL with a host.
     pub fn for_message(location: &str, title: &str, redirect: Option<&str>) -> Result<Self> {
         let url = url::Url::parse(location)
             .map_err(|e| Error::InvalidLink(format!("the message location is not a URL ({e})")))?;
-        if url.scheme() != "https" || url.host_str().is_none() {
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
             return Err(Error::InvalidLink(
                 "the message location must be an https URL with a host".into(),
             ));
@@ -147,11 +217,23 @@ impl MobileLink {
         let mut plain = url;
         plain.set_query(None);
         plain.set_fragment(None);
+        let _ = plain.set_scheme("https");
         Ok(Self {
+            scheme: MOBILE_SCHEME.into(),
             target: MobileTarget::Message(plain.to_string()),
             title: title.to_owned(),
             redirect: redirect.map(str::to_owned),
         })
+    }
+
+    /// Uses another app's scheme (an app built on the Smart ID Mobile SDK).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLink`] when `scheme` is not a URL scheme.
+    pub fn with_scheme(mut self, scheme: &str) -> Result<Self> {
+        check_scheme(scheme)?;
+        self.scheme = scheme.to_ascii_lowercase();
+        Ok(self)
     }
 
     /// Parses a `personal://` link.
@@ -159,11 +241,22 @@ impl MobileLink {
     /// # Errors
     /// [`Error::InvalidLink`] for another scheme or a link without target.
     pub fn parse(link: &str) -> Result<Self> {
+        Self::parse_with_scheme(link, MOBILE_SCHEME)
+    }
+
+    /// Parses a link of an app with its own `scheme`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLink`] for another scheme or a link without target.
+    pub fn parse_with_scheme(link: &str, scheme: &str) -> Result<Self> {
+        check_scheme(scheme)?;
         let rest = link
-            .strip_prefix(MOBILE_SCHEME)
+            .get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .and_then(|_| link.get(scheme.len()..))
             .and_then(|r| r.strip_prefix("://"))
             .ok_or_else(|| {
-                Error::InvalidLink(format!("a Mobile App link starts with {MOBILE_SCHEME}://"))
+                Error::InvalidLink(format!("a Mobile App link starts with {scheme}://"))
             })?;
         let (target, query) = rest.split_once('?').unwrap_or((rest, ""));
         let target = target.split('#').next().unwrap_or("");
@@ -194,10 +287,16 @@ impl MobileLink {
             }
         }
         Ok(Self {
+            scheme: scheme.to_ascii_lowercase(),
             target,
             title,
             redirect,
         })
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
     }
 
     /// What the link opens.
@@ -225,10 +324,10 @@ impl fmt::Display for MobileLink {
         }
         let query = query.finish();
         match &self.target {
-            MobileTarget::Start => write!(f, "{MOBILE_SCHEME}://start?{query}"),
+            MobileTarget::Start => write!(f, "{}://start?{query}", self.scheme),
             MobileTarget::Message(url) => {
                 let rest = url.strip_prefix("https://").unwrap_or(url);
-                write!(f, "{MOBILE_SCHEME}://{rest}?{query}")
+                write!(f, "{}://{rest}?{query}", self.scheme)
             }
         }
     }
@@ -250,12 +349,42 @@ mod tests {
         assert!(DesktopLink::parse("personal://start").is_err());
         assert!(DesktopLink::parse("com.nexusgroup.plugout:///?token=x").is_err());
         assert!(DesktopLink::parse("com.nexusgroup.plugout:///?url=https%3A%2F%2Fh").is_err());
+        // Plain http is reported, not refused (Nexus' documented answer has it).
+        let http = DesktopLink::new("http://h/ms/b", "t").unwrap();
+        assert!(http.is_plain_http() && !l.is_plain_http());
+        assert!(DesktopLink::new("ftp://h/ms/b", "t").is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_token_or_message_path() {
+        let l = DesktopLink::new("https://h:20400/hermod/rest/ms/b1-secret", "tok-secret").unwrap();
+        let d = format!("{l:?}");
+        assert!(!d.contains("tok-secret") && !d.contains("b1-secret"), "{d}");
+        assert!(d.contains("https://h:20400"), "{d}");
+        let m =
+            MobileLink::for_message("https://h/hermod/rest/ms/bid-secret/mid-secret", "t", None)
+                .unwrap();
+        let d = format!("{m:?}");
         assert!(
-            DesktopLink::new("http://h/ms/b", "t")
-                .unwrap_err()
-                .to_string()
-                .contains("https")
+            !d.contains("bid-secret") && !d.contains("mid-secret"),
+            "{d}"
         );
+    }
+
+    #[test]
+    fn mobile_scheme_is_a_setting() {
+        let m = MobileLink::for_message("http://h:20401/hermod/rest/ms/b/m", "T", None)
+            .unwrap()
+            .with_scheme("myapp")
+            .unwrap();
+        assert_eq!(m.to_string(), "myapp://h:20401/hermod/rest/ms/b/m?title=T");
+        assert_eq!(
+            MobileLink::parse_with_scheme(&m.to_string(), "myapp").unwrap(),
+            m
+        );
+        assert!(MobileLink::parse(&m.to_string()).is_err());
+        assert!(MobileLink::start("x", None).with_scheme("1bad").is_err());
+        assert!(MobileLink::start("x", None).with_scheme("my app").is_err());
     }
 
     #[test]
@@ -297,6 +426,6 @@ mod tests {
         );
         assert!(MobileLink::parse("personal://").is_err());
         assert!(MobileLink::parse("https://start").is_err());
-        assert!(MobileLink::for_message("http://h/x", "t", None).is_err());
+        assert!(MobileLink::for_message("ftp://h/x", "t", None).is_err());
     }
 }

@@ -16,8 +16,8 @@ pub enum Error {
         /// What is wrong and what to change.
         message: String,
     },
-    /// The command timing breaks one of the rules from Identity Manager's
-    /// messaging-server settings.
+    /// The command timing breaks a rule of the wire (whole seconds, timeout
+    /// not past the lifespan).
     #[error("invalid command timing: {0}")]
     Timing(#[from] crate::TimingError),
     /// Hermod refused the API key (HTTP 401 or 403).
@@ -55,6 +55,10 @@ pub enum Error {
         /// What was wrong, with the start of the body.
         message: String,
     },
+    /// A command document or one of its parts has a shape the record
+    /// contradicts, or a value it cannot carry.
+    #[error("invalid Hermod command: {0}")]
+    InvalidCommand(String),
     /// A deep link could not be parsed.
     #[error("not a Smart ID app link: {0}")]
     InvalidLink(String),

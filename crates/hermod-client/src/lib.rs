@@ -15,9 +15,10 @@
 //! let tracker = Tracker::new(); // fed by the callback receiver
 //!
 //! let sent = client
-//!     .send(&Command::sign(SignParams::new("Sign the contract", vec![
-//!         ToBeSigned::text("doc", "Contract 17", "I agree to contract 17"),
-//!     ])))
+//!     .send(&Command::sign(
+//!         SignParams::new(vec![ToBeSigned::text("tbs", "Contract 17", "I agree to contract 17")])
+//!             .describe(ToBeSigned::text("requester", "Signing request from", "Example shop")),
+//!     ))
 //!     .await?;
 //! println!("open {}", sent.answer.desktop_link()?);
 //! let outcome = tracker.track(sent.tracked).await;
@@ -30,21 +31,29 @@
 //! - [`HermodConfig`]: the command URL (Hermod's base `https://host:port/hermod/`
 //!   or Identity Manager's form ending in `/hermod/rest/command`), the API
 //!   token ([`ApiToken`], `base64(client-id:key)` sent as `X-Api-Key`), the
-//!   [`CommandTiming`] (session-start < timeout < lifespan, checked when
-//!   built) and the [`smartid_core::HttpSettings`] (trust, proxy, timeouts;
-//!   HTTPS required).
-//! - [`Command`]: typed bodies ([`ProvisionCommand`], [`CertificateParams`],
-//!   [`SignParams`] for sign and authenticate, ping). [`HermodClient::send`]
-//!   returns Hermod's [`CommandAnswer`] with its [`Destination`]s, which give
-//!   the [`DesktopLink`] and [`MobileLink`].
-//! - [`Tracker`]: correlates [`Callback`]s by command id and external id and
-//!   resolves one [`Pending`] future per command into an [`Outcome`]: the
-//!   device's answer, or session never started, timed out, expired. The
+//!   [`CommandTiming`] (whole seconds, timeout not past the lifespan; the
+//!   stricter Identity Manager rules are idm-config's) and the
+//!   [`smartid_core::HttpSettings`] (trust, proxy, timeouts; HTTPS required).
+//! - [`Command`]: typed bodies in the shapes of Nexus' documented samples
+//!   ([`ProvisionCommand`] with [`KeyGenRequest`] and [`CertReq`],
+//!   [`CertificateParams`], [`SignParams`] for sign and authenticate,
+//!   [`PingParams`], the Desktop App's PIN reset); [`CommandDocument`]
+//!   reads and writes whole documents. [`HermodClient::send`] returns
+//!   Hermod's [`CommandAnswer`] with its [`Destination`]s, which give the
+//!   [`DesktopLink`] and, for provisioning, the [`MobileLink`].
+//! - [`Tracker`]: correlates [`Callback`]s by command id and external id
+//!   (and checks their kind) and resolves one [`Pending`] future per command
+//!   into an [`Outcome`]: the device's answer, or timed out, expired (or,
+//!   with the opt-in session-start check, session never started). The
 //!   clock is injectable ([`Clock`], [`ManualClock`]); [`TrackedCommand`] is
 //!   serde so that another process can resume the wait.
 //! - `CallbackReceiver` (feature `callback-server`, on by default): an axum
-//!   router serving `/rest/callback/{provision,certificate,authenticate,sign,ping}`
-//!   and the alive endpoint, with HTTP Basic auth checked in constant time.
+//!   router serving `/callback/{kind}` and `/rest/callback/{kind}` and the
+//!   alive endpoints; HTTP Basic credentials are required (checked in
+//!   constant time before the body is read) and bodies are limited to 64 KiB
+//!   by default.
+//! - A callback's `result` is the device's answer as Hermod relays it,
+//!   unverified: see [`Callback`] for what to verify.
 //! - [`check_alive`]: checks a callback URL's alive endpoint, reporting
 //!   status, TLS problems and latency.
 //!
@@ -63,6 +72,7 @@
 mod alive;
 mod answer;
 mod callback;
+mod certreq;
 mod client;
 mod clock;
 mod command;
@@ -79,20 +89,25 @@ mod vocab;
 pub use alive::{AliveProblem, AliveReport, check_alive};
 pub use answer::{CommandAnswer, Destination};
 pub use callback::Callback;
+pub use certreq::{CertReq, CertReqSubject, DummyKey, SubjectAttribute};
 pub use client::{
     API_KEY_HEADER, HermodClient, SentCommand, TrackedCommand, build_command_request,
     parse_command_response,
 };
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use command::{
-    CertificateParams, Command, CommandBody, CommandHeader, KeyFilter, KeyGenRequest,
-    ProvisionCommand, ProvisionProfile, SignParams, TEMPORARY_RECIPIENT, ToBeSigned,
+    AdminKey, CertificateParams, Command, CommandBody, CommandDocument, CommandHeader,
+    EndPinResetParams, KeyFilter, KeyGenRequest, KeyTypePrio, PingParams, ProvisionCommand,
+    ProvisionProfile, SignParams, StartPinResetParams, TEMPORARY_RECIPIENT, ToBeSigned,
 };
 pub use config::{HermodConfig, HermodConfigBuilder};
 pub use deeplink::{DESKTOP_SCHEME, DesktopLink, MOBILE_SCHEME, MobileLink, MobileTarget};
 pub use error::{Error, Result};
 #[cfg(feature = "callback-server")]
-pub use receiver::{CallbackReceiver, CallbackStats};
+pub use receiver::{
+    CallbackReceiver, CallbackReceiverBuilder, CallbackStats, DEFAULT_CALLBACK_BODY_LIMIT,
+    DangerousReceiverBuilder,
+};
 pub use timing::{CommandTiming, DEFAULT_SESSION_START_TIMEOUT, TimingError};
 pub use token::ApiToken;
 pub use tracker::{Delivery, Outcome, Pending, Tracker, TrackerBuilder};

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +14,7 @@ use base64::Engine as _;
 use smartid_core::Secret;
 
 use crate::callback::Callback;
+use crate::error::{Error, Result};
 use crate::tracker::{Delivery, Tracker};
 use crate::vocab::CommandKind;
 
@@ -32,12 +32,17 @@ pub struct CallbackStats {
     pub late: u64,
     /// Callbacks for commands not tracked yet, kept.
     pub early: u64,
-    /// Callbacks refused because the early store was full (503).
+    /// Callbacks for untracked commands not kept (early store full, or an
+    /// unauthenticated receiver), answered 503.
     pub refused: u64,
     /// Requests with missing or wrong credentials (401).
     pub unauthorized: u64,
     /// Bodies that are not a callback (400), or unknown paths (404).
     pub malformed: u64,
+    /// Bodies over the limit (413), refused before parsing.
+    pub too_large: u64,
+    /// Callbacks whose path kind is not the tracked command's (400).
+    pub wrong_kind: u64,
 }
 
 #[derive(Default)]
@@ -50,29 +55,57 @@ struct Counters {
     refused: AtomicU64,
     unauthorized: AtomicU64,
     malformed: AtomicU64,
+    too_large: AtomicU64,
+    wrong_kind: AtomicU64,
 }
+
+/// The default body limit of the callback routes: 64 KiB.
+pub const DEFAULT_CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
 struct Inner {
     tracker: Tracker,
-    /// `user:password`, compared in constant time.
+    /// `user:password`, compared in constant time; `None` only when built
+    /// through [`DangerousReceiverBuilder::allow_unauthenticated`].
     credentials: Option<Secret>,
+    body_limit: usize,
     counters: Counters,
 }
 
-/// Receives Hermod's callbacks: `POST /rest/callback/{provision,certificate,authenticate,sign,ping}`
-/// and the alive check `GET /callback/alive` (also `/rest/callback/alive`).
+/// Receives Hermod's callbacks: `POST {base}/callback/{kind}` and
+/// `POST {base}/rest/callback/{kind}` (kind `provision`, `certificate`,
+/// `authenticate`, `sign`, `ping`, ...), and the alive check
+/// `GET {base}/callback/alive` (also `{base}/rest/callback/alive`).
 ///
-/// - With [`CallbackReceiver::basic_auth`], requests without the right HTTP
-///   Basic credentials get 401 (compared in constant time).
+/// - HTTP Basic credentials are required (the user and password configured
+///   in Hermod's `callback-basic-auth`), compared in constant time, and
+///   checked before the body is read: 401 otherwise.
+/// - The body is limited by the receiver itself ([`DEFAULT_CALLBACK_BODY_LIMIT`],
+///   [`CallbackReceiverBuilder::body_limit`]), whatever the host
+///   application's limits: 413 beyond it, before anything is parsed.
 /// - A callback is answered 200 when it resolved a command, reported
 ///   progress, repeated an earlier callback (idempotent), came late, or
-///   arrived before its command was tracked (kept for a while); 400 for a
-///   body that is not a callback; 503 with `Retry-After` when the store of
+///   arrived before its command was tracked (kept for a while, bounded by
+///   count and bytes); 400 for a body that is not a callback or whose path
+///   kind is not the command's; 503 with `Retry-After` when the store of
 ///   early callbacks is full.
+///
+/// A callback's [`Callback::result`] is the device's answer as Hermod relays
+/// it: verify it before acting on it (see [`Callback`]).
 ///
 /// Mount [`CallbackReceiver::router`] in an existing axum app (with
 /// `Router::nest` under your callback base path), or run it alone with
 /// [`CallbackReceiver::serve`].
+///
+/// ```
+/// use hermod_client::{CallbackReceiver, Tracker};
+/// use smartid_core::Secret;
+///
+/// let receiver = CallbackReceiver::new(Tracker::new(), "idm-callback", &Secret::new("pw"))?;
+/// let app = axum::Router::new().nest("/idm-operator/ws/hermod", receiver.router());
+/// # drop(app);
+/// assert!(CallbackReceiver::new(Tracker::new(), "idm-callback", &Secret::new("")).is_err());
+/// # Ok::<(), hermod_client::Error>(())
+/// ```
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "callback-server")))]
 pub struct CallbackReceiver {
@@ -84,32 +117,152 @@ impl fmt::Debug for CallbackReceiver {
         f.debug_struct("CallbackReceiver")
             .field("tracker", &self.inner.tracker)
             .field("basic_auth", &self.inner.credentials.is_some())
+            .field("body_limit", &self.inner.body_limit)
             .finish()
     }
 }
 
-impl CallbackReceiver {
-    /// A receiver feeding `tracker`, without authentication.
-    pub fn new(tracker: Tracker) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                tracker,
-                credentials: None,
-                counters: Counters::default(),
-            }),
-        }
+/// Builder of [`CallbackReceiver`]; [`CallbackReceiverBuilder::build`]
+/// refuses a receiver without credentials unless dangerously allowed.
+#[must_use]
+pub struct CallbackReceiverBuilder {
+    tracker: Tracker,
+    credentials: Option<(String, Secret)>,
+    allow_unauthenticated: bool,
+    body_limit: usize,
+}
+
+impl fmt::Debug for CallbackReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackReceiverBuilder")
+            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
+            .field("allow_unauthenticated", &self.allow_unauthenticated)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallbackReceiverBuilder {
+    /// The HTTP Basic credentials Hermod sends (`callback-basic-auth` of
+    /// this client in Hermod's configuration). Required.
+    pub fn basic_auth(mut self, user: &str, password: &Secret) -> Self {
+        self.credentials = Some((user.to_owned(), password.clone()));
+        self
     }
 
-    /// Requires HTTP Basic credentials: the user and password configured in
-    /// Hermod's `callback-basic-auth` for this client.
-    #[must_use]
-    pub fn basic_auth(self, user: &str, password: &Secret) -> Self {
-        Self {
+    /// The largest callback body accepted, in bytes. Defaults to
+    /// [`DEFAULT_CALLBACK_BODY_LIMIT`] (64 KiB). Applies to the receiver's
+    /// own routes, independent of the host application's limits.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Settings that weaken the receiver's security.
+    pub fn dangerous(self) -> DangerousReceiverBuilder {
+        DangerousReceiverBuilder { builder: self }
+    }
+
+    /// Validates and builds.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (field `callback_basic_auth`) without credentials
+    /// (unless dangerously allowed), with an empty user or password, or a
+    /// user containing `:`; (field `body_limit`) for a zero limit.
+    pub fn build(self) -> Result<CallbackReceiver> {
+        let bad = |message: &str| Error::Config {
+            field: "callback_basic_auth",
+            message: message.to_owned(),
+        };
+        if self.body_limit == 0 {
+            return Err(Error::Config {
+                field: "body_limit",
+                message: "the callback body limit is 0; give at least a few KiB".into(),
+            });
+        }
+        let credentials = match self.credentials {
+            Some((user, password)) => {
+                if user.is_empty() {
+                    return Err(bad(
+                        "the callback user is empty; use the user of Hermod's callback-basic-auth",
+                    ));
+                }
+                if user.contains(':') {
+                    return Err(bad(
+                        "the callback user contains ':', which HTTP Basic auth cannot carry",
+                    ));
+                }
+                if password.expose_secret().is_empty() {
+                    return Err(bad(
+                        "the callback password is empty; use the password of Hermod's callback-basic-auth",
+                    ));
+                }
+                Some(Secret::new(format!("{user}:{}", password.expose_secret())))
+            }
+            None if self.allow_unauthenticated => None,
+            None => {
+                return Err(bad(
+                    "no callback credentials: give the user and password of Hermod's \
+                     callback-basic-auth for this client (an unauthenticated receiver needs \
+                     .dangerous().allow_unauthenticated())",
+                ));
+            }
+        };
+        Ok(CallbackReceiver {
             inner: Arc::new(Inner {
-                tracker: self.inner.tracker.clone(),
-                credentials: Some(Secret::new(format!("{user}:{}", password.expose_secret()))),
+                tracker: self.tracker,
+                credentials,
+                body_limit: self.body_limit,
                 counters: Counters::default(),
             }),
+        })
+    }
+}
+
+/// Dangerous settings of a [`CallbackReceiverBuilder`].
+#[must_use]
+pub struct DangerousReceiverBuilder {
+    builder: CallbackReceiverBuilder,
+}
+
+impl fmt::Debug for DangerousReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.builder.fmt(f)
+    }
+}
+
+impl DangerousReceiverBuilder {
+    /// Accepts callbacks without credentials when none are given.
+    ///
+    /// **WARNING**: anyone who can reach the receiver can then post a
+    /// callback that resolves a tracked command with a result of their
+    /// choosing (command ids are small sequential numbers, easy to guess).
+    /// Such a receiver never keeps a callback for a command not tracked
+    /// yet. Use it only behind something that authenticates Hermod (mutual
+    /// TLS, a private network) or in tests.
+    pub fn allow_unauthenticated(mut self) -> CallbackReceiverBuilder {
+        self.builder.allow_unauthenticated = true;
+        self.builder
+    }
+}
+
+impl CallbackReceiver {
+    /// A receiver feeding `tracker` that requires Hermod's
+    /// `callback-basic-auth` credentials.
+    ///
+    /// # Errors
+    /// As [`CallbackReceiverBuilder::build`].
+    pub fn new(tracker: Tracker, user: &str, password: &Secret) -> Result<Self> {
+        Self::builder(tracker).basic_auth(user, password).build()
+    }
+
+    /// A builder (credentials, body limit, dangerous settings).
+    pub fn builder(tracker: Tracker) -> CallbackReceiverBuilder {
+        CallbackReceiverBuilder {
+            tracker,
+            credentials: None,
+            allow_unauthenticated: false,
+            body_limit: DEFAULT_CALLBACK_BODY_LIMIT,
         }
     }
 
@@ -131,6 +284,8 @@ impl CallbackReceiver {
             refused: l(&c.refused),
             unauthorized: l(&c.unauthorized),
             malformed: l(&c.malformed),
+            too_large: l(&c.too_large),
+            wrong_kind: l(&c.wrong_kind),
         }
     }
 
@@ -140,6 +295,7 @@ impl CallbackReceiver {
             .route("/rest/callback/alive", get(alive))
             .route("/callback/alive", get(alive))
             .route("/rest/callback/{kind}", post(callback))
+            .route("/callback/{kind}", post(callback))
             .with_state(self.inner.clone())
     }
 
@@ -156,15 +312,27 @@ async fn alive() -> StatusCode {
     StatusCode::OK
 }
 
+fn too_large(inner: &Inner) -> Response {
+    inner.counters.too_large.fetch_add(1, Ordering::Relaxed);
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the callback body is larger than {} bytes",
+            inner.body_limit
+        ),
+    )
+        .into_response()
+}
+
 async fn callback(
     State(inner): State<Arc<Inner>>,
     Path(kind): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let c = &inner.counters;
+    // Credentials first: nothing of the body is read for a stranger.
     if let Some(expected) = &inner.credentials
-        && !authorized(&headers, expected)
+        && !authorized(request.headers(), expected)
     {
         c.unauthorized.fetch_add(1, Ordering::Relaxed);
         let mut resp = (
@@ -182,6 +350,17 @@ async fn callback(
         c.malformed.fetch_add(1, Ordering::Relaxed);
         return (StatusCode::NOT_FOUND, "unknown callback type").into_response();
     };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > inner.body_limit as u64) {
+        return too_large(&inner);
+    }
+    let Ok(body) = axum::body::to_bytes(request.into_body(), inner.body_limit).await else {
+        return too_large(&inner);
+    };
     let cb = match Callback::from_json(Some(kind), &body) {
         Ok(cb) => cb,
         Err(e) => {
@@ -189,17 +368,26 @@ async fn callback(
             return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
         }
     };
-    let counter = match inner.tracker.deliver(cb) {
+    let authenticated = inner.credentials.is_some();
+    let counter = match inner.tracker.deliver_inner(cb, Some(&body), authenticated) {
         Delivery::Resolved => &c.resolved,
         Delivery::Progress => &c.progress,
         Delivery::Duplicate => &c.duplicates,
         Delivery::Late => &c.late,
         Delivery::Early => &c.early,
-        Delivery::Refused => {
+        Delivery::WrongKind { expected, got } => {
+            c.wrong_kind.fetch_add(1, Ordering::Relaxed);
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("a {got} callback for a {expected} command; ignored"),
+            )
+                .into_response();
+        }
+        Delivery::Refused | Delivery::NotTracked => {
             c.refused.fetch_add(1, Ordering::Relaxed);
             let mut resp = (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "too many unmatched callbacks",
+                "the command is not tracked (yet); retry later",
             )
                 .into_response();
             resp.headers_mut()

@@ -1,5 +1,10 @@
-//! Command lifetimes: lifespan, timeout and the session-start timeout, with
-//! the rules of Identity Manager's messaging-server settings.
+//! Command lifetimes: lifespan, timeout and the session-start timeout.
+//!
+//! Only what the wire requires is checked here (whole, non-zero seconds and
+//! a timeout not past the lifespan). Identity Manager's stricter Messaging
+//! Server rules (timeout shorter than lifespan, session start shorter than
+//! timeout) belong to Identity Manager's configuration and are checked by
+//! idm-config, not when a command is built or parsed.
 
 use std::time::Duration;
 
@@ -14,18 +19,20 @@ pub const DEFAULT_SESSION_START_TIMEOUT: Duration = Duration::from_secs(10);
 ///   the operation fails.
 /// - **Timeout**: after it the command leaves the device's message box, but
 ///   can still be answered (by a device that already fetched it) until the
-///   lifespan ends. Must be shorter than the lifespan.
+///   lifespan ends. It may equal the lifespan (every documented sample has
+///   `timeout == lifespan`); it may not be past it.
 /// - **Session-start timeout**: how long the user has to accept the pop-up
-///   that starts the Smart ID app. Must be shorter than the timeout; defaults
-///   to 10 s.
+///   that starts the Smart ID app; only the [`Tracker`](crate::Tracker) uses
+///   it, and only when its session-start check is switched on. Defaults to
+///   10 s. It is not sent to Hermod.
 ///
 /// ```
 /// use std::time::Duration;
 /// use hermod_client::CommandTiming;
 ///
-/// let timing = CommandTiming::new(Duration::from_secs(300), Duration::from_secs(120))?;
+/// let timing = CommandTiming::new(Duration::from_secs(30), Duration::from_secs(30))?;
 /// assert_eq!(timing.session_start_timeout(), Duration::from_secs(10));
-/// assert!(CommandTiming::new(Duration::from_secs(60), Duration::from_secs(60)).is_err());
+/// assert!(CommandTiming::new(Duration::from_secs(30), Duration::from_secs(60)).is_err());
 /// # Ok::<(), hermod_client::TimingError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,29 +73,16 @@ pub enum TimingError {
         /// The value given.
         value: Duration,
     },
-    /// The timeout is not shorter than the lifespan.
+    /// The timeout is past the lifespan.
     #[error(
-        "timeout ({timeout:?}) must be shorter than lifespan ({lifespan:?}): after the timeout \
-         the command leaves the message box but stays answerable until the lifespan ends, \
-         so a timeout at or past the lifespan would never apply"
+        "timeout ({timeout:?}) is past lifespan ({lifespan:?}): the command is gone from Hermod \
+         at the end of its lifespan, so give a timeout at most as long as the lifespan"
     )]
-    TimeoutNotBeforeLifespan {
+    TimeoutPastLifespan {
         /// The timeout.
         timeout: Duration,
         /// The lifespan.
         lifespan: Duration,
-    },
-    /// The session-start timeout is not shorter than the timeout.
-    #[error(
-        "session-start timeout ({session_start:?}) must be shorter than timeout ({timeout:?}): \
-         it is how long the user has to accept the pop-up that starts the Smart ID app, \
-         which has to happen while the command is still in the message box"
-    )]
-    SessionStartNotBeforeTimeout {
-        /// The session-start timeout.
-        session_start: Duration,
-        /// The timeout.
-        timeout: Duration,
     },
 }
 
@@ -105,8 +99,7 @@ impl CommandTiming {
     ///
     /// # Errors
     /// [`TimingError::NotWholeSeconds`] for zero or fractional values,
-    /// [`TimingError::TimeoutNotBeforeLifespan`] unless timeout < lifespan,
-    /// [`TimingError::SessionStartNotBeforeTimeout`] unless session-start < timeout.
+    /// [`TimingError::TimeoutPastLifespan`] when timeout > lifespan.
     pub fn with_session_start(
         lifespan: Duration,
         timeout: Duration,
@@ -121,14 +114,8 @@ impl CommandTiming {
                 return Err(TimingError::NotWholeSeconds { name, value });
             }
         }
-        if timeout >= lifespan {
-            return Err(TimingError::TimeoutNotBeforeLifespan { timeout, lifespan });
-        }
-        if session_start_timeout >= timeout {
-            return Err(TimingError::SessionStartNotBeforeTimeout {
-                session_start: session_start_timeout,
-                timeout,
-            });
+        if timeout > lifespan {
+            return Err(TimingError::TimeoutPastLifespan { timeout, lifespan });
         }
         Ok(Self {
             lifespan,
@@ -185,16 +172,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rules_are_enforced_in_order() {
+    fn only_wire_rules_are_enforced() {
         assert!(CommandTiming::from_secs(300, 120, 10).is_ok());
-        assert!(matches!(
-            CommandTiming::from_secs(120, 120, 10),
-            Err(TimingError::TimeoutNotBeforeLifespan { .. })
-        ));
-        assert!(matches!(
-            CommandTiming::from_secs(300, 10, 10),
-            Err(TimingError::SessionStartNotBeforeTimeout { .. })
-        ));
+        // Every documented sample has timeout == lifespan.
+        for secs in [30, 300, 1500] {
+            assert!(CommandTiming::from_secs(secs, secs, 10).is_ok(), "{secs}");
+        }
+        // Identity Manager's session-start rule is not this crate's.
+        assert!(CommandTiming::from_secs(300, 10, 10).is_ok());
+        assert!(CommandTiming::from_secs(60, 30, 40).is_ok());
+        let e = CommandTiming::from_secs(30, 60, 10).unwrap_err();
+        assert!(matches!(e, TimingError::TimeoutPastLifespan { .. }));
+        assert!(e.to_string().contains("past lifespan"), "{e}");
         assert!(matches!(
             CommandTiming::from_secs(0, 0, 0),
             Err(TimingError::NotWholeSeconds {
@@ -213,17 +202,8 @@ mod tests {
                 ..
             })
         ));
-        let msg = CommandTiming::from_secs(60, 30, 40)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("pop-up") && msg.contains("shorter than timeout"),
-            "{msg}"
-        );
         let t = CommandTiming::new(Duration::from_secs(60), Duration::from_secs(30)).unwrap();
         assert_eq!(t.session_start_timeout(), DEFAULT_SESSION_START_TIMEOUT);
-        // The default session start makes timeouts of 10 s or less fail.
-        assert!(CommandTiming::new(Duration::from_secs(60), Duration::from_secs(10)).is_err());
     }
 
     #[test]
@@ -234,10 +214,13 @@ mod tests {
             serde_json::from_value::<CommandTiming>(json.clone()).unwrap(),
             d
         );
+        let mut equal = json.clone();
+        equal["timeout"] = equal["lifespan"].clone();
+        assert!(serde_json::from_value::<CommandTiming>(equal).is_ok());
         let mut broken = json;
-        broken["timeout"] = broken["lifespan"].clone();
+        broken["timeout"] = serde_json::json!({"secs": 100_000, "nanos": 0});
         let e = serde_json::from_value::<CommandTiming>(broken).unwrap_err();
-        assert!(e.to_string().contains("shorter than lifespan"), "{e}");
+        assert!(e.to_string().contains("past lifespan"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::callback::Callback;
 use crate::client::TrackedCommand;
 use crate::clock::{Clock, SystemClock};
-use crate::vocab::CommandState;
+use crate::vocab::{CommandKind, CommandState};
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,8 +71,20 @@ pub enum Delivery {
     /// Hermod can call back before the command's answer was registered.
     Early,
     /// A callback for an unknown command while the store of early callbacks
-    /// is full: refused, Hermod should retry.
+    /// is full (by count or bytes): refused, Hermod should retry.
     Refused,
+    /// A callback for a command not tracked (yet) from a caller that was not
+    /// authenticated: not kept (only authenticated callers may park a
+    /// callback for a command tracked later), Hermod should retry.
+    NotTracked,
+    /// The callback's kind (the path it arrived on) is not the tracked
+    /// command's kind: ignored.
+    WrongKind {
+        /// The kind of the tracked command.
+        expected: CommandKind,
+        /// The kind the callback arrived as.
+        got: CommandKind,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -86,16 +98,26 @@ struct Entry {
     status: Arc<watch::Sender<Status>>,
 }
 
+/// What is kept of a callback for a command not tracked yet: what
+/// correlation needs (kind, state) and the body as received (compact bytes,
+/// parsed again when the command is tracked), never the parsed JSON tree.
 struct EarlyCallback {
-    callback: Callback,
+    kind: Option<CommandKind>,
+    state: CommandState,
+    body: Box<[u8]>,
     received: SystemTime,
+    cost: usize,
 }
+
+/// Bookkeeping bytes counted per early callback besides its body and key.
+const EARLY_OVERHEAD: usize = 96;
 
 struct State {
     entries: HashMap<String, Entry>,
     by_external: HashMap<String, String>,
     early: HashMap<String, EarlyCallback>,
     early_order: VecDeque<String>,
+    early_bytes: usize,
     prune_at: usize,
 }
 
@@ -106,8 +128,17 @@ impl Default for State {
             by_external: HashMap::new(),
             early: HashMap::new(),
             early_order: VecDeque::new(),
+            early_bytes: 0,
             prune_at: 1024,
         }
+    }
+}
+
+impl State {
+    fn remove_early(&mut self, key: &str) -> Option<EarlyCallback> {
+        let e = self.early.remove(key)?;
+        self.early_bytes = self.early_bytes.saturating_sub(e.cost);
+        Some(e)
     }
 }
 
@@ -115,6 +146,7 @@ struct Shared {
     clock: Arc<dyn Clock>,
     session_start_check: bool,
     max_early: usize,
+    max_early_bytes: usize,
     early_ttl: Duration,
     state: Mutex<State>,
 }
@@ -132,12 +164,15 @@ impl Shared {
 ///
 /// Deadlines come from each command's [`TrackedCommand`] timing on the
 /// tracker's [`Clock`]:
-/// - no sign of the session by the session-start timeout: [`Outcome::SessionNotStarted`]
-///   (a progress callback or [`Tracker::mark_session_started`] is the sign;
-///   switch the check off with [`TrackerBuilder::session_start_check`] when
-///   your Hermod sends no progress callbacks);
-/// - still unopened at the timeout: [`Outcome::TimedOut`];
-/// - opened but unanswered at the lifespan: [`Outcome::Expired`].
+/// - only when switched on with [`TrackerBuilder::session_start_check`] (off
+///   by default: progress callbacks are not in Hermod's public record): no
+///   sign of the session by the session-start timeout ends as
+///   [`Outcome::SessionNotStarted`], and still no sign at the timeout as
+///   [`Outcome::TimedOut`] (a progress callback or
+///   [`Tracker::mark_session_started`] is the sign);
+/// - unanswered at the lifespan: [`Outcome::Expired`];
+/// - Hermod's `TIMEOUT` and `EXPIRED` callbacks end the wait as
+///   [`Outcome::TimedOut`] and [`Outcome::Expired`] whatever the settings.
 ///
 /// Cheap to clone; clones share the state.
 #[derive(Clone)]
@@ -151,6 +186,7 @@ impl fmt::Debug for Tracker {
         f.debug_struct("Tracker")
             .field("tracked", &state.entries.len())
             .field("early_callbacks", &state.early.len())
+            .field("early_bytes", &state.early_bytes)
             .field("session_start_check", &self.shared.session_start_check)
             .finish()
     }
@@ -168,6 +204,7 @@ pub struct TrackerBuilder {
     clock: Arc<dyn Clock>,
     session_start_check: bool,
     max_early: usize,
+    max_early_bytes: usize,
     early_ttl: Duration,
 }
 
@@ -176,6 +213,7 @@ impl fmt::Debug for TrackerBuilder {
         f.debug_struct("TrackerBuilder")
             .field("session_start_check", &self.session_start_check)
             .field("max_early", &self.max_early)
+            .field("max_early_bytes", &self.max_early_bytes)
             .field("early_ttl", &self.early_ttl)
             .finish_non_exhaustive()
     }
@@ -188,9 +226,11 @@ impl TrackerBuilder {
         self
     }
 
-    /// Whether a command whose session has not visibly started by the
-    /// session-start timeout ends as [`Outcome::SessionNotStarted`].
-    /// Defaults to `true`.
+    /// Whether a command whose session has not visibly started (no progress
+    /// callback, no [`Tracker::mark_session_started`]) by the session-start
+    /// timeout ends as [`Outcome::SessionNotStarted`]. Defaults to `false`:
+    /// Hermod's public record shows no progress callbacks, so turn it on
+    /// only when yours sends them or your application marks the start.
     pub fn session_start_check(mut self, enabled: bool) -> Self {
         self.session_start_check = enabled;
         self
@@ -204,6 +244,14 @@ impl TrackerBuilder {
         self
     }
 
+    /// How many bytes the callbacks for untracked commands may take in all
+    /// (their bodies as received, their keys and a fixed overhead each).
+    /// Defaults to 8 MiB.
+    pub fn early_callback_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_early_bytes = max_bytes;
+        self
+    }
+
     /// Builds the tracker.
     pub fn build(self) -> Tracker {
         Tracker {
@@ -211,6 +259,7 @@ impl TrackerBuilder {
                 clock: self.clock,
                 session_start_check: self.session_start_check,
                 max_early: self.max_early,
+                max_early_bytes: self.max_early_bytes,
                 early_ttl: self.early_ttl,
                 state: Mutex::new(State::default()),
             }),
@@ -219,7 +268,7 @@ impl TrackerBuilder {
 }
 
 impl Tracker {
-    /// A tracker on the system clock with the session-start check on.
+    /// A tracker on the system clock, session-start check off.
     pub fn new() -> Self {
         Self::builder().build()
     }
@@ -228,8 +277,9 @@ impl Tracker {
     pub fn builder() -> TrackerBuilder {
         TrackerBuilder {
             clock: Arc::new(SystemClock),
-            session_start_check: true,
+            session_start_check: false,
             max_early: 10_000,
+            max_early_bytes: 8 * 1024 * 1024,
             early_ttl: Duration::from_secs(300),
         }
     }
@@ -258,11 +308,18 @@ impl Tracker {
         if let Some(ext) = &tracked.external_id {
             state.by_external.insert(ext.clone(), id.clone());
         }
-        let early: Vec<Callback> = [Some(&id), tracked.external_id.as_ref()]
+        let kind = tracked.kind;
+        let keys: Vec<String> = [Some(&id), tracked.external_id.as_ref()]
             .into_iter()
             .flatten()
-            .filter_map(|key| state.early.remove(key.as_str()))
-            .map(|e| e.callback)
+            .cloned()
+            .collect();
+        let early: Vec<Callback> = keys
+            .iter()
+            .filter_map(|key| state.remove_early(key))
+            // A callback that arrived on another kind's path is not this command's.
+            .filter(|e| e.kind.is_none_or(|k| k == kind))
+            .filter_map(|e| Callback::from_json(e.kind, &e.body).ok())
             .collect();
         state.entries.insert(
             id,
@@ -337,6 +394,13 @@ impl Tracker {
         }
     }
 
+    /// Number of callbacks kept for commands not tracked yet, and the bytes
+    /// they are counted as.
+    pub fn early_usage(&self) -> (usize, usize) {
+        let state = self.shared.lock();
+        (state.early.len(), state.early_bytes)
+    }
+
     /// Number of commands tracked (waiting or ended, until pruned after
     /// their lifespan).
     pub fn len(&self) -> usize {
@@ -348,9 +412,30 @@ impl Tracker {
         self.len() == 0
     }
 
-    /// Feeds a callback: resolves its command, or keeps it for a command
-    /// not yet tracked.
+    /// Feeds a callback from an authenticated caller: resolves its command,
+    /// or keeps it for a command not yet tracked.
+    ///
+    /// Only call this for callbacks whose sender you authenticated (the
+    /// receiver does when it has credentials); otherwise use
+    /// [`Tracker::deliver_unauthenticated`], so that a forged callback
+    /// cannot be parked for a command tracked later.
     pub fn deliver(&self, callback: Callback) -> Delivery {
+        self.deliver_inner(callback, None, true)
+    }
+
+    /// Feeds a callback from a caller that was not authenticated: it
+    /// resolves a command already tracked, but is never kept for a command
+    /// tracked later ([`Delivery::NotTracked`]).
+    pub fn deliver_unauthenticated(&self, callback: Callback) -> Delivery {
+        self.deliver_inner(callback, None, false)
+    }
+
+    pub(crate) fn deliver_inner(
+        &self,
+        callback: Callback,
+        body: Option<&[u8]>,
+        authenticated: bool,
+    ) -> Delivery {
         let mut state = self.shared.lock();
         let id = callback
             .command_id
@@ -364,14 +449,23 @@ impl Tracker {
                     .and_then(|ext| state.by_external.get(ext))
                     .cloned()
             });
-        if let Some(status) = id
-            .and_then(|id| state.entries.get(&id))
-            .map(|e| e.status.clone())
-        {
+        if let Some(entry) = id.and_then(|id| state.entries.get(&id)) {
+            if let Some(got) = callback.kind
+                && got != entry.tracked.kind
+            {
+                return Delivery::WrongKind {
+                    expected: entry.tracked.kind,
+                    got,
+                };
+            }
+            let status = entry.status.clone();
             drop(state);
             return apply(&status, callback);
         }
         // Not tracked (yet).
+        if !authenticated {
+            return Delivery::NotTracked;
+        }
         let Some(key) = callback
             .command_id
             .clone()
@@ -379,22 +473,48 @@ impl Tracker {
         else {
             return Delivery::Refused;
         };
-        if let Some(existing) = state.early.get(&key) {
-            if existing.callback.state == callback.state || existing.callback.state.is_final() {
-                return Delivery::Duplicate;
+        let body: Box<[u8]> = match body {
+            Some(b) => b.into(),
+            None => match serde_json::to_vec(&callback.raw) {
+                Ok(v) => v.into_boxed_slice(),
+                Err(_) => return Delivery::Refused,
+            },
+        };
+        let cost = body.len() + key.len() + EARLY_OVERHEAD;
+        let now = self.shared.clock.now();
+        self.prune_early(&mut state, now);
+        let replaced = match state.early.get(&key) {
+            Some(existing) => {
+                if existing.state == callback.state || existing.state.is_final() {
+                    return Delivery::Duplicate;
+                }
+                existing.cost
             }
-        } else {
-            let now = self.shared.clock.now();
-            self.prune_early(&mut state, now);
-            if state.early.len() >= self.shared.max_early {
-                return Delivery::Refused;
-            }
+            None => 0,
+        };
+        let bytes_after = state
+            .early_bytes
+            .saturating_sub(replaced)
+            .saturating_add(cost);
+        if bytes_after > self.shared.max_early_bytes
+            || (replaced == 0 && state.early.len() >= self.shared.max_early)
+        {
+            return Delivery::Refused;
+        }
+        if replaced == 0 {
             state.early_order.push_back(key.clone());
         }
-        let received = self.shared.clock.now();
-        state
-            .early
-            .insert(key, EarlyCallback { callback, received });
+        state.early_bytes = bytes_after;
+        state.early.insert(
+            key,
+            EarlyCallback {
+                kind: callback.kind,
+                state: callback.state,
+                body,
+                received: now,
+                cost,
+            },
+        );
         Delivery::Early
     }
 
@@ -410,7 +530,7 @@ impl Tracker {
                 break;
             }
             if let Some(key) = state.early_order.pop_front() {
-                state.early.remove(&key);
+                state.remove_early(&key);
             }
         }
     }
@@ -490,6 +610,11 @@ fn outcome_of(callback: Callback) -> Outcome {
 }
 
 /// The outcome a command has reached by `now` from its deadlines alone.
+///
+/// Without the session-start check (the default) the tracker cannot know
+/// whether the device fetched the command (that needs progress callbacks,
+/// which are not in the record), so only the lifespan ends the wait
+/// locally; an unopened command ends by Hermod's `TIMEOUT` callback.
 fn local_outcome(
     t: &TrackedCommand,
     started: bool,
@@ -499,8 +624,8 @@ fn local_outcome(
     if now >= t.lifespan_deadline() {
         return Some(Outcome::Expired);
     }
-    if !started {
-        if check_session && now >= t.session_start_deadline() {
+    if !started && check_session {
+        if now >= t.session_start_deadline() {
             return Some(Outcome::SessionNotStarted);
         }
         if now >= t.timeout_deadline() {
@@ -511,12 +636,10 @@ fn local_outcome(
 }
 
 fn next_deadline(t: &TrackedCommand, started: bool, check_session: bool) -> SystemTime {
-    if started {
+    if started || !check_session {
         t.lifespan_deadline()
-    } else if check_session {
-        t.session_start_deadline()
     } else {
-        t.timeout_deadline()
+        t.session_start_deadline().min(t.timeout_deadline())
     }
 }
 

@@ -4,9 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The five commands, each with its command and callback path segment.
+/// The commands, each with its command and callback path segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum CommandKind {
     /// Provision a profile (keys, then certificates) on the device.
     Provision,
@@ -16,21 +17,28 @@ pub enum CommandKind {
     Authenticate,
     /// Sign data.
     Sign,
-    /// Check that the device answers.
+    /// Check that the device answers (optionally with its information).
     Ping,
+    /// The Desktop App's `Startpinreset` (path `startpinreset`, inferred).
+    StartPinReset,
+    /// The Desktop App's `Endpinreset` (path `endpinreset`, inferred).
+    EndPinReset,
 }
 
 impl CommandKind {
     /// All kinds.
-    pub const ALL: [CommandKind; 5] = [
+    pub const ALL: [CommandKind; 7] = [
         CommandKind::Provision,
         CommandKind::Certificate,
         CommandKind::Authenticate,
         CommandKind::Sign,
         CommandKind::Ping,
+        CommandKind::StartPinReset,
+        CommandKind::EndPinReset,
     ];
 
-    /// The path segment: `provision`, `certificate`, `authenticate`, `sign`, `ping`.
+    /// The path segment: `provision`, `certificate`, `authenticate`, `sign`,
+    /// `ping` (documented), `startpinreset`, `endpinreset` (inferred).
     pub fn path_segment(self) -> &'static str {
         match self {
             CommandKind::Provision => "provision",
@@ -38,6 +46,8 @@ impl CommandKind {
             CommandKind::Authenticate => "authenticate",
             CommandKind::Sign => "sign",
             CommandKind::Ping => "ping",
+            CommandKind::StartPinReset => "startpinreset",
+            CommandKind::EndPinReset => "endpinreset",
         }
     }
 
@@ -55,6 +65,8 @@ impl CommandKind {
             CommandKind::Authenticate => CommandType::Authenticate,
             CommandKind::Sign => CommandType::Sign,
             CommandKind::Ping => CommandType::Ping,
+            CommandKind::StartPinReset => CommandType::StartPinReset,
+            CommandKind::EndPinReset => CommandType::EndPinReset,
         }
     }
 }
@@ -133,6 +145,10 @@ string_enum! {
         Sign = "SIGN",
         /// `PING`
         Ping = "PING",
+        /// `STARTPINRESET` (inferred)
+        StartPinReset = "STARTPINRESET",
+        /// `ENDPINRESET` (inferred)
+        EndPinReset = "ENDPINRESET",
     }
 }
 
@@ -143,7 +159,8 @@ string_enum! {
     CommandState {
         /// `IN_PROGRESS`: waiting for the device.
         InProgress = "IN_PROGRESS",
-        /// `STARTED`: the device opened the command (session started).
+        /// `STARTED`: the device opened the command (session started). Not
+        /// in the record: nothing depends on it by default.
         Started = "STARTED",
         /// `COMPLETED`: the device answered and Hermod validated the answer.
         Completed = "COMPLETED",

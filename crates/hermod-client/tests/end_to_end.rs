@@ -10,8 +10,9 @@ use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine as _;
 use common::{EnvOptions, env};
 use hermod_client::{
-    CertificateParams, Command, CommandKind, CommandState, CommandTiming, Error, HermodClient,
-    HermodConfig, KeyGenRequest, MobileLink, Outcome, ProvisionCommand, SignParams, ToBeSigned,
+    AdminKey, CertReq, CertReqSubject, CertificateParams, Command, CommandKind, CommandState,
+    CommandTiming, DummyKey, EndPinResetParams, Error, HermodClient, HermodConfig, KeyGenRequest,
+    MobileLink, Outcome, PingParams, ProvisionCommand, SignParams, StartPinResetParams, ToBeSigned,
     check_alive,
 };
 use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret};
@@ -30,23 +31,42 @@ fn command(kind: CommandKind) -> Command {
         ),
     ];
     match kind {
-        CommandKind::Provision => Command::provision(ProvisionCommand::new(
-            "nonce-123",
-            "jon@example.com",
-            "Smart ID",
-            "Work",
-            vec![
-                KeyGenRequest::new("sig", "sign", "MIIBcsr"),
-                KeyGenRequest::new("auth", "auth", "MIIBcsr2"),
-            ],
-        )),
-        CommandKind::Certificate => Command::certificate(CertificateParams::new([
-            ("sig", "MIIC1"),
-            ("auth", "MIIC2"),
-        ])),
-        CommandKind::Authenticate => Command::authenticate(SignParams::new("Log in", tbs)),
-        CommandKind::Sign => Command::sign(SignParams::new("Sign the contract", tbs)),
-        CommandKind::Ping => Command::ping(),
+        CommandKind::Provision => {
+            let req = CertReq::with_dummy_key(
+                &CertReqSubject::new().common_name("Jon Jonsson"),
+                DummyKey::EcP256,
+            )
+            .unwrap();
+            Command::provision(ProvisionCommand::new(
+                "nonce-123",
+                "jon@example.com",
+                "Smart ID",
+                "Work",
+                vec![
+                    KeyGenRequest::new("sig", "SIG", &req),
+                    KeyGenRequest::new("auth", "AUT", &req),
+                ],
+            ))
+            .without_recipients()
+        }
+        CommandKind::Certificate => Command::certificate(
+            CertificateParams::new([("sig", "MIIC1"), ("auth", "MIIC2")]).smartcard("card-1"),
+        ),
+        CommandKind::Authenticate => Command::authenticate(
+            SignParams::new(tbs).describe(ToBeSigned::text("requester", "Request from", "Shop")),
+        ),
+        CommandKind::Sign => Command::sign(SignParams::new(tbs).describe(ToBeSigned::text(
+            "requester",
+            "Signing request from",
+            "Shop",
+        ))),
+        CommandKind::StartPinReset => Command::start_pin_reset(StartPinResetParams::new("card-1")),
+        CommandKind::EndPinReset => Command::end_pin_reset(
+            EndPinResetParams::new("card-1", "ZW5jcnlwdGVk").new_admin_key(
+                AdminKey::new("00112233445566778899aabbccddeeff0011223344556677").unwrap(),
+            ),
+        ),
+        _ => Command::ping_with(PingParams::device_info()),
     }
 }
 
@@ -115,12 +135,17 @@ async fn every_command_type_round_trips_with_its_callback() {
             CommandKind::Certificate => {
                 assert_eq!(result["installed"], serde_json::json!(["auth", "sig"]))
             }
-            CommandKind::Ping => assert_eq!(result["pong"], true),
+            CommandKind::StartPinReset => assert!(result["nonce"].is_string()),
+            CommandKind::EndPinReset => assert_eq!(result["reset"], true),
+            _ => {
+                assert_eq!(result["pong"], true);
+                assert!(result["deviceinfo"]["os"].is_string(), "{result}");
+            }
         }
     }
     // The simulator saw the documented header and bodies.
     let cmds = e.sim.commands();
-    assert_eq!(cmds.len(), 5);
+    assert_eq!(cmds.len(), CommandKind::ALL.len());
     let sign = cmds.iter().find(|c| c.kind == "sign").unwrap();
     assert_eq!(
         sign.body["commandHeader"]["to"],
@@ -131,17 +156,23 @@ async fn every_command_type_round_trips_with_its_callback() {
         sign.body["signCommand"]["params"]["mechanism"],
         "CKM_SHA256_RSA_PKCS"
     );
-    // STARTED and final callbacks, all accepted with the Basic credentials.
-    let callbacks = e.sim.wait_for_callbacks(10, Duration::from_secs(5)).await;
-    assert_eq!(callbacks.len(), 10);
+    let prov = cmds.iter().find(|c| c.kind == "provision").unwrap();
+    assert!(prov.body["commandHeader"].get("to").is_none());
+    // Final callbacks only (no progress callbacks by default), on
+    // {callback-url}/callback/{kind}, all accepted with the Basic credentials.
+    let n = CommandKind::ALL.len();
+    let callbacks = e.sim.wait_for_callbacks(n, Duration::from_secs(5)).await;
+    assert_eq!(callbacks.len(), n);
     assert!(
-        callbacks.iter().all(|c| c.status == Some(200)),
+        callbacks.iter().all(|c| c.status == Some(200)
+            && c.url
+                .starts_with(&format!("{}/callback/", e.receiver_front.url()))),
         "{callbacks:?}"
     );
     let stats = e.receiver.stats();
     assert_eq!(
         (stats.resolved, stats.progress, stats.unauthorized),
-        (5, 5, 0)
+        (n as u64, 0, 0)
     );
 }
 
@@ -196,7 +227,7 @@ async fn hermod_error_answers_are_typed() {
         (
             "sign",
             serde_json::json!({"commandHeader": {"lifespan": 30, "timeout": 60, "to": ["@tmp"]}, "signCommand": {"params": {"tbs": []}}}),
-            "timeout (60) must be shorter than lifespan (30)",
+            "commandHeader.timeout (60) is past commandHeader.lifespan (30)",
         ),
         (
             "sign",
@@ -216,7 +247,7 @@ async fn hermod_error_answers_are_typed() {
         (
             "sign",
             serde_json::json!({"commandHeader": {"lifespan": 60, "timeout": 30, "to": ["@tmp"]}, "signCommand": {"params": {"tbs": [{"key": "k"}]}}}),
-            "tbs[0].data is missing",
+            "signCommand.params.tbs[0].content_type is missing",
         ),
     ];
     for (kind, doc, expected) in cases {
@@ -332,11 +363,13 @@ async fn timed_out_in_the_message_box() {
 
 #[tokio::test]
 async fn session_never_started() {
-    // The user ignores the pop-up: the session-start timeout ends the wait
-    // before Hermod's timeout; the later TIMEOUT callback is late.
+    // The user ignores the pop-up: with the session-start check turned on,
+    // its timeout ends the wait before Hermod's timeout; the later TIMEOUT
+    // callback is late.
     let e = env(EnvOptions {
         device: DeviceBehavior::never_opens(),
         timing: CommandTiming::from_secs(20, 10, 2).unwrap(),
+        session_start_check: true,
         ..EnvOptions::default()
     })
     .await;
@@ -352,7 +385,8 @@ async fn session_never_started() {
 #[tokio::test]
 async fn opened_but_unanswered_expires_at_the_lifespan() {
     let e = env(EnvOptions {
-        device: DeviceBehavior::opens_but_never_answers(Duration::from_millis(10)),
+        device: DeviceBehavior::opens_but_never_answers(Duration::from_millis(10))
+            .progress_callbacks(true),
         timing: CommandTiming::from_secs(20, 10, 8).unwrap(),
         ..EnvOptions::default()
     })
@@ -398,18 +432,42 @@ async fn wrong_callback_credentials_are_refused() {
     })
     .await;
     let sent = e.client.send(&Command::ping()).await.unwrap();
-    let cbs = e.sim.wait_for_callbacks(2, Duration::from_secs(5)).await;
+    let cbs = e.sim.wait_for_callbacks(1, Duration::from_secs(5)).await;
     assert!(cbs.iter().all(|c| c.status == Some(401)), "{cbs:?}");
-    assert_eq!(e.receiver.stats().unauthorized, 2);
+    assert_eq!(e.receiver.stats().unauthorized, 1);
     assert_eq!(e.tracker.outcome(&sent.answer.command_id), None);
+}
+
+#[tokio::test]
+async fn callbacks_on_the_rest_layout_are_received_too() {
+    let e = env(EnvOptions {
+        callback_path: "/rest/callback",
+        ..EnvOptions::default()
+    })
+    .await;
+    let sent = e.client.send(&Command::ping()).await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), e.tracker.track(sent.tracked))
+        .await
+        .unwrap();
+    assert_eq!(outcome.state(), CommandState::Completed);
+    let cbs = e.sim.wait_for_callbacks(1, Duration::from_secs(5)).await;
+    assert!(cbs[0].url.ends_with("/rest/callback/ping"), "{cbs:?}");
 }
 
 #[tokio::test]
 async fn mobile_links_and_alive_checks() {
     let e = env(EnvOptions::default()).await;
-    let sent = e.client.send(&Command::ping()).await.unwrap();
+    // Sign and authentication messages get no Mobile App link.
+    let sign = e.client.send(&command(CommandKind::Sign)).await.unwrap();
+    assert!(sign.answer.mobile_link("Smart ID", None).is_err());
+    let sent = e
+        .client
+        .send(&command(CommandKind::Provision))
+        .await
+        .unwrap();
     let dest = &sent.answer.destinations[0];
-    let link = dest
+    let link = sent
+        .answer
         .mobile_link("Smart ID", Some("https://app.example/done"))
         .unwrap();
     let parsed = MobileLink::parse(&link.to_string()).unwrap();
@@ -427,6 +485,8 @@ async fn mobile_links_and_alive_checks() {
     assert!(report.is_alive(), "{report:?}");
     assert_eq!(report.status, Some(200));
     assert!(report.url.ends_with("/callback/alive"));
+    let sdk = link.clone().with_scheme("mybank").unwrap();
+    assert!(sdk.to_string().starts_with("mybank://localhost:"));
     let report = check_alive(
         &e.trust,
         &format!("{}/rest/callback/alive", e.receiver_front.url()),

@@ -120,15 +120,116 @@ async fn session_never_started() {
 }
 
 #[tokio::test]
-async fn timed_out_in_the_message_box() {
+async fn without_progress_callbacks_only_hermod_or_the_lifespan_ends_the_wait() {
+    // The default: nothing depends on progress callbacks. Past the session
+    // start and the timeout the device may still have the command.
     let (clock, tracker) = setup(false);
     let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
     settle().await;
-    clock.advance(Duration::from_secs(29));
+    clock.advance(Duration::from_secs(45));
     settle().await;
     assert!(!pending.is_finished());
-    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        tracker.deliver(Callback::new("1", CommandState::Timeout)),
+        Delivery::Resolved
+    );
     assert_eq!(pending.await.unwrap(), Outcome::TimedOut);
+    let other = tokio::spawn(tracker.track(cmd(&clock, "2", None)));
+    settle().await;
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(other.await.unwrap(), Outcome::Expired);
+    assert!(!Tracker::new().shared.session_start_check);
+}
+
+#[tokio::test]
+async fn callbacks_of_another_kind_are_ignored() {
+    let (clock, tracker) = setup(false);
+    let pending = tracker.track(cmd(&clock, "5", None));
+    let mut ping = Callback::new("5", CommandState::Completed);
+    ping.kind = Some(CommandKind::Ping);
+    assert_eq!(
+        tracker.deliver(ping.clone()),
+        Delivery::WrongKind {
+            expected: CommandKind::Sign,
+            got: CommandKind::Ping
+        }
+    );
+    assert_eq!(tracker.outcome("5"), None);
+    // Kept early on the wrong path, it is not applied when tracked either.
+    assert_eq!(
+        tracker.deliver({
+            let mut p = ping.clone();
+            p.command_id = Some("6".into());
+            p
+        }),
+        Delivery::Early
+    );
+    let six = tokio::spawn(tracker.track(cmd(&clock, "6", None)));
+    settle().await;
+    assert!(!six.is_finished());
+    assert_eq!(tracker.early_usage().0, 0);
+    let mut sign = Callback::new("5", CommandState::Completed);
+    sign.kind = Some(CommandKind::Sign);
+    assert_eq!(tracker.deliver(sign), Delivery::Resolved);
+    assert_eq!(pending.await.state(), CommandState::Completed);
+}
+
+#[tokio::test]
+async fn unauthenticated_callbacks_are_never_kept_early() {
+    let (clock, tracker) = setup(false);
+    assert_eq!(
+        tracker.deliver_unauthenticated(Callback::new("9", CommandState::Completed)),
+        Delivery::NotTracked
+    );
+    assert_eq!(tracker.early_usage(), (0, 0));
+    let pending = tokio::spawn(tracker.track(cmd(&clock, "9", None)));
+    settle().await;
+    assert!(!pending.is_finished());
+    // Once tracked, the same path resolves.
+    assert_eq!(
+        tracker.deliver_unauthenticated(Callback::new("9", CommandState::Declined)),
+        Delivery::Resolved
+    );
+    assert_eq!(pending.await.unwrap().state(), CommandState::Declined);
+}
+
+#[tokio::test]
+async fn early_store_is_bounded_by_bytes() {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+    let tracker = Tracker::builder()
+        .clock(clock.clone())
+        .early_callbacks(1_000_000, Duration::from_secs(60))
+        .early_callback_bytes(256 * 1024)
+        .build();
+    let big = "x".repeat(60 * 1024);
+    let mut kept = 0;
+    let mut refused = 0;
+    for i in 0..50 {
+        let mut cb = Callback::new(i.to_string(), CommandState::Completed);
+        cb.raw["result"] = serde_json::Value::String(big.clone());
+        match tracker.deliver(cb) {
+            Delivery::Early => kept += 1,
+            Delivery::Refused => refused += 1,
+            other => panic!("{other:?}"),
+        }
+        assert!(tracker.early_usage().1 <= 256 * 1024);
+    }
+    assert_eq!((kept, refused), (4, 46));
+    // Small callbacks still fit in what is left.
+    assert_eq!(
+        tracker.deliver(Callback::new("small", CommandState::Completed)),
+        Delivery::Early
+    );
+    // Tracking one frees its bytes; its result survived the compact store.
+    let before = tracker.early_usage().1;
+    let outcome = tracker.track(cmd(&clock, "0", None)).await;
+    assert_eq!(
+        outcome.callback().unwrap().raw["result"]
+            .as_str()
+            .map(str::len),
+        Some(big.len())
+    );
+    assert!(tracker.early_usage().1 < before - 60 * 1024);
 }
 
 #[tokio::test]

@@ -63,6 +63,8 @@ pub struct EnvOptions {
     pub timing: CommandTiming,
     pub session_start_check: bool,
     pub callback_password: &'static str,
+    /// The simulator's path between callback URL and kind.
+    pub callback_path: &'static str,
 }
 
 impl Default for EnvOptions {
@@ -71,8 +73,9 @@ impl Default for EnvOptions {
             device: DeviceBehavior::answers_after(Duration::from_millis(20)),
             second: Duration::from_millis(50),
             timing: CommandTiming::from_secs(60, 30, 10).unwrap(),
-            session_start_check: true,
+            session_start_check: false,
             callback_password: CB_PASSWORD,
+            callback_path: smartid_testkit::hermod::DEFAULT_CALLBACK_PATH,
         }
     }
 }
@@ -88,7 +91,7 @@ pub async fn env(options: EnvOptions) -> Env {
         .session_start_check(options.session_start_check)
         .build();
     let receiver =
-        CallbackReceiver::new(tracker.clone()).basic_auth(CB_USER, &Secret::new(CB_PASSWORD));
+        CallbackReceiver::new(tracker.clone(), CB_USER, &Secret::new(CB_PASSWORD)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(receiver.clone().serve(listener));
@@ -101,7 +104,8 @@ pub async fn env(options: EnvOptions) -> Env {
         &receiver_front.url(),
         pki.root_trust_store().unwrap(),
     )
-    .callback_basic_auth(CB_USER, Secret::new(options.callback_password));
+    .callback_basic_auth(CB_USER, Secret::new(options.callback_password))
+    .callback_path(options.callback_path);
     let sim = HermodSimulator::builder(pki.localhost_server().unwrap())
         .client(api)
         .device(options.device)

@@ -157,7 +157,24 @@ fn result_for(state: &SimState, command: &SimCommand) -> Value {
                 .unwrap_or_default();
             json!({"installed": installed})
         }
-        _ => json!({"pong": true}),
+        "startpinreset" => json!({"nonce": B64.encode(signer.uuid())}),
+        "endpinreset" => json!({"reset": true}),
+        _ => {
+            let asked = command
+                .body
+                .pointer("/pingCommand/params/deviceinfo")
+                .or_else(|| command.body.pointer("/pingCommand/deviceinfo"))
+                .and_then(Value::as_str)
+                == Some("true");
+            if asked {
+                json!({"pong": true, "deviceinfo": {
+                    "os": "Simulated OS 1.0",
+                    "app": concat!("hermod-simulator ", env!("CARGO_PKG_VERSION")),
+                }})
+            } else {
+                json!({"pong": true})
+            }
+        }
     }
 }
 
@@ -183,7 +200,10 @@ async fn post(
     if let (Some(result), Some(map)) = (result, body.as_object_mut()) {
         map.insert("result".into(), result);
     }
-    let url = format!("{}/rest/callback/{}", entry.api.callback_url, command.kind);
+    let url = format!(
+        "{}{}/{}",
+        entry.api.callback_url, entry.api.callback_path, command.kind
+    );
     let mut record = CallbackRecord {
         command_id: command.command_id.clone(),
         url: url.clone(),

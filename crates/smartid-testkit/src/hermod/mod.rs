@@ -2,17 +2,22 @@
 //! `hermod-client` and applications built on it without a Nexus installation.
 //!
 //! - `POST /hermod/rest/command/{provision,certificate,authenticate,sign,ping}`
-//!   checks `X-Api-Key: base64(client-id:key)` (401 otherwise) and the body
-//!   (`commandHeader` with `timeout < lifespan`, the typed body; 400
-//!   otherwise) and answers like Hermod:
+//!   (and the inferred `startpinreset`, `endpinreset`) checks
+//!   `X-Api-Key: base64(client-id:key)` (401 otherwise) and the body against
+//!   the shapes of Nexus' documented samples (`commandHeader` with `timeout`
+//!   not past `lifespan` and optional `to`; `description`/`tbs` items as
+//!   objects; `keytypeprios` as objects; `certreq` base64 DER; 400 naming the
+//!   field otherwise) and answers like Hermod:
 //!   `{"commandId","destinations":[{"to","bid","mid","uri","location"}],"commandType","state":"IN_PROGRESS","fqdn"}`.
 //! - `GET /hermod/rest/ms/{bid}/{mid}` shows a message box entry while the
 //!   command is in it (until its timeout).
 //! - A simulated device ([`DeviceBehavior`]) opens the command after a
 //!   delay (or never), answers or declines after another delay (or never).
-//!   The simulator POSTs callbacks to `{callback-url}/rest/callback/{kind}`
-//!   with the client's Basic credentials: `STARTED` when the device opens the
-//!   command, then one final state: `COMPLETED` with a result, `DECLINED`,
+//!   The simulator POSTs callbacks to `{callback-url}/callback/{kind}`
+//!   ([`ApiClient::callback_path`] changes the middle part) with the client's
+//!   Basic credentials: `STARTED` when the device opens the command only if
+//!   [`DeviceBehavior::progress_callbacks`] is on (off by default), then one
+//!   final state: `COMPLETED` with a result, `DECLINED`,
 //!   `FAILED` (with an `error`),
 //!   `TIMEOUT` (never opened before the timeout) or `EXPIRED` (opened, not
 //!   answered before the lifespan).
@@ -60,6 +65,11 @@ use crate::tls::{ClientAuth, TlsFront};
 
 pub use state::{CallbackRecord, SimCommand};
 
+/// The default path between a client's callback URL and the kind:
+/// callbacks go to `{callback-url}/callback/{kind}` (inferred from Hermod's
+/// client template, whose `callback-url` already ends in `/rest`).
+pub const DEFAULT_CALLBACK_PATH: &str = "/callback";
+
 /// An API user of the simulator: Hermod's `allowed-clients` entry.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
@@ -68,6 +78,7 @@ pub struct ApiClient {
     pub(crate) callback_url: String,
     pub(crate) callback_basic_auth: Option<(String, Secret)>,
     pub(crate) callback_trust: TrustStore,
+    pub(crate) callback_path: String,
 }
 
 impl ApiClient {
@@ -85,7 +96,23 @@ impl ApiClient {
             callback_url: callback_url.trim_end_matches('/').to_owned(),
             callback_basic_auth: None,
             callback_trust,
+            callback_path: DEFAULT_CALLBACK_PATH.to_owned(),
         }
+    }
+
+    /// The path between the callback URL and the kind. Defaults to
+    /// [`DEFAULT_CALLBACK_PATH`] (`/callback`, so callbacks go to
+    /// `{callback-url}/callback/{kind}`); `/rest/callback` gives the
+    /// other layout the record allows.
+    #[must_use]
+    pub fn callback_path(mut self, path: &str) -> Self {
+        let trimmed = path.trim_matches('/');
+        self.callback_path = if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("/{trimmed}")
+        };
+        self
     }
 
     /// HTTP Basic credentials sent with callbacks (`callback-basic-auth`).
@@ -120,7 +147,8 @@ pub struct DeviceBehavior {
     pub answer_after: Duration,
     /// The answer.
     pub reply: DeviceReply,
-    /// Whether a `STARTED` callback is sent when the device opens the command.
+    /// Whether a `STARTED` callback is sent when the device opens the
+    /// command. Off by default: progress callbacks are not in the record.
     pub progress_callbacks: bool,
 }
 
@@ -131,7 +159,7 @@ impl DeviceBehavior {
             open_after: Some(Duration::ZERO),
             answer_after: delay,
             reply: DeviceReply::Approve,
-            progress_callbacks: true,
+            progress_callbacks: false,
         }
     }
 
