@@ -63,8 +63,10 @@
 //!
 //! # Errors
 //! Every fallible function returns [`Error`]. Provider error documents are
-//! [`Error::Provider`] with a typed [`ErrorCode`] and the description
-//! (Audkenni's `mssp_*` codes via [`ProviderError::mssp_code`]);
+//! [`Error::Provider`] with a typed [`ErrorCode`], the description, and
+//! Audkenni's own code read from it ([`ProviderCode`]: `mssp_*`,
+//! `akreg_401`, `audkenni_*`, `InvalidClientId`, each with its meaning and
+//! what to do);
 //! `authorization_pending` is never an error. Rejected tokens and
 //! signatures say which check failed ([`IdTokenError`], [`SignatureError`]).
 //! No message carries a secret.
@@ -85,6 +87,7 @@ mod kennitala;
 mod pending;
 mod ping;
 mod poll;
+mod provider_code;
 mod provider_error;
 mod request;
 mod response;
@@ -109,6 +112,7 @@ pub use kennitala::Kennitala;
 pub use pending::{DEFAULT_INTERVAL, PendingAuth, SLOW_DOWN_STEP};
 pub use ping::parse_ping_notification;
 pub use poll::WaitOptions;
+pub use provider_code::ProviderCode;
 pub use provider_error::{ErrorCode, ProviderError};
 pub use request::{AuthRequest, BASE_SCOPE};
 pub use signature::{

@@ -271,11 +271,11 @@ mod tests {
         let e = parse(&resp(
             400,
             "application/json",
-            r#"{"error":"unknown_user_id","error_description":"mssp_105"}"#,
+            r#"{"error":"access_denied","error_description":"mssp_105"}"#,
         ))
         .unwrap_err();
         assert!(
-            matches!(e, Error::Provider(ref p) if p.code == crate::ErrorCode::UnknownUserId && p.mssp_code() == Some("mssp_105"))
+            matches!(e, Error::Provider(ref p) if p.code == crate::ErrorCode::AccessDenied && p.provider_code == Some(crate::ProviderCode::Mssp105))
         );
     }
 }
