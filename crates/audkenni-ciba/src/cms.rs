@@ -329,7 +329,7 @@ mod tests {
     use base64::Engine as _;
 
     pub(crate) fn seed_der() -> Vec<u8> {
-        let b64 = include_str!("../../../tests/fixtures/audkenni/seed-signature.b64");
+        let b64 = include_str!("../tests/fixtures/seed-signature.b64");
         base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .unwrap()

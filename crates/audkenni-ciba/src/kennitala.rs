@@ -97,9 +97,12 @@ impl fmt::Display for Kennitala {
     }
 }
 
+/// `Debug` masks the last four digits (`Kennitala(010130-****)`): logs and
+/// error reports do not carry a full national id. `Display` and
+/// [`Kennitala::as_str`] give the whole value, for where it is needed.
 impl fmt::Debug for Kennitala {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Kennitala({})", self.0)
+        write!(f, "Kennitala({}-****)", self.0.get(..6).unwrap_or("******"))
     }
 }
 
@@ -145,6 +148,15 @@ mod tests {
         if check < 10 {
             assert!(Kennitala::parse(&kt).is_ok(), "{kt}");
         }
+    }
+
+    #[test]
+    fn debug_masks_the_kennitala() {
+        let kt = Kennitala::parse("0101303369").unwrap();
+        let dbg = format!("{kt:?}");
+        assert_eq!(dbg, "Kennitala(010130-****)");
+        assert!(!format!("{:?}", Some(&kt)).contains("3369"));
+        assert_eq!(kt.to_string(), "0101303369");
     }
 
     #[test]

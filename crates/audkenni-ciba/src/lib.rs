@@ -79,6 +79,7 @@ mod client;
 mod client_auth;
 mod clock;
 mod cms;
+mod crl;
 mod discovery;
 mod error;
 mod id_token;
@@ -116,8 +117,8 @@ pub use provider_code::ProviderCode;
 pub use provider_error::{ErrorCode, ProviderError};
 pub use request::{AuthRequest, BASE_SCOPE};
 pub use signature::{
-    ChainStatus, SignatureCheck, SignedContent, TextEncoding, VerifiedSignature, verify_cms,
-    verify_pkcs1,
+    ChainStatus, EkuPolicy, RevocationStatus, SignatureCheck, SignedContent, SignedPayload,
+    TextEncoding, VerifiedSignature, verify_cms, verify_pkcs1,
 };
 pub use signing_key::{JwsAlgorithm, RequestSigningKey};
 pub use tokens::Tokens;

@@ -10,6 +10,7 @@ use crate::acr::Acr;
 use crate::binding::BindingContent;
 use crate::error::Error;
 use crate::provider_error::parse_error_document;
+use crate::signature::{Expected, SignedPayload, binding_bytes};
 use crate::response::{check_json, invalid};
 
 /// The polling interval when the provider does not send one (CIBA Core 7.3).
@@ -36,6 +37,9 @@ pub struct PendingAuth {
     binding_message: Option<String>,
     #[serde(default)]
     binding_content: Option<BindingContent>,
+    /// What the signature is expected to cover ([`crate::AuthRequest::signs`]).
+    #[serde(default)]
+    signs: Option<SignedPayload>,
 }
 
 /// The latest time a handle holds (9999-12-31T23:59:59Z): times from the
@@ -85,6 +89,7 @@ impl PendingAuth {
         acr: Acr,
         binding_message: Option<String>,
         binding_content: Option<BindingContent>,
+        signs: Option<SignedPayload>,
     ) -> Result<Self, Error> {
         if let Some(e) = parse_error_document(response) {
             return Err(e.into());
@@ -121,6 +126,7 @@ impl PendingAuth {
             acr,
             binding_message,
             binding_content,
+            signs,
         })
     }
 
@@ -165,6 +171,23 @@ impl PendingAuth {
         self.binding_content.as_ref()
     }
 
+    /// What the signature is expected to cover, as the request said.
+    pub fn signs(&self) -> Option<SignedPayload> {
+        self.signs
+    }
+
+    /// The expected signed content, from what was recorded.
+    pub(crate) fn expected_content(&self) -> Option<Expected> {
+        match self.signs? {
+            SignedPayload::DisplayedText(enc) => {
+                Some(Expected::Text(self.binding_message.clone()?, enc))
+            }
+            SignedPayload::BindingContent => {
+                Some(Expected::Bytes(binding_bytes(self.binding_content.as_ref()?)))
+            }
+        }
+    }
+
     pub(crate) fn slow_down(&mut self) {
         self.interval_secs = self.interval_secs.saturating_add(SLOW_DOWN_STEP.as_secs());
     }
@@ -196,6 +219,7 @@ mod tests {
             "https://idp",
             UNIX_EPOCH + Duration::from_secs(1000),
             Acr::SimSign,
+            None,
             None,
             None,
         )
