@@ -853,4 +853,113 @@ mod tests {
         let req = EkuPolicy::Require("1.3.6.1.5.5.7.3.4".into());
         assert!(req.accepts(Some(&email)) && !req.accepts(None) && !req.accepts(Some(&client)));
     }
+
+    mod usage_and_revocation {
+        use super::*;
+        use smartid_testkit::{CertSpec, CertUsage, TestCa, TestIdentity};
+
+        fn signer(ca: &TestCa, usage: CertUsage) -> TestIdentity {
+            ca.issue(
+                &CertSpec::new("Gervimaður Test", usage)
+                    .subject_attribute("serialNumber", "0101303369"),
+            )
+            .unwrap()
+        }
+
+        fn cms(id: &TestIdentity) -> Vec<u8> {
+            crate::cms::tests::cms_signed_by(id, b"Sign this", [0, 1], [0, 1])
+        }
+
+        #[test]
+        fn key_usage_must_allow_signing() {
+            let ca = TestCa::new_root("KU CA", "Test").unwrap();
+            let enc = signer(&ca, CertUsage::Encryption);
+            let check = SignatureCheck::with_trust_anchors([ca.certificate().clone()]);
+            let err = verify_cms(&cms(&enc), &check).unwrap_err();
+            assert!(
+                matches!(&err, SignatureError::KeyUsage(m) if m.contains("keyUsage")),
+                "{err}"
+            );
+            assert!(verify_cms(&cms(&signer(&ca, CertUsage::Signing)), &check).is_ok());
+        }
+
+        #[test]
+        fn the_eku_rule_is_a_setting_whose_default_accepts_client_auth() {
+            let ca = TestCa::new_root("EKU CA", "Test").unwrap();
+            let anchors = [ca.certificate().clone()];
+            // clientAuth, as the seed's certificate: accepted by default.
+            let client = signer(&ca, CertUsage::Signing);
+            assert!(verify_cms(&cms(&client), &SignatureCheck::with_trust_anchors(anchors.clone())).is_ok());
+            // serverAuth only: refused by default, accepted when the caller says so.
+            let server = signer(&ca, CertUsage::Server);
+            let err = verify_cms(&cms(&server), &SignatureCheck::with_trust_anchors(anchors.clone()))
+                .unwrap_err();
+            assert!(matches!(err, SignatureError::KeyUsage(_)), "{err}");
+            let relaxed = SignatureCheck::with_trust_anchors(anchors.clone())
+                .extended_key_usage(EkuPolicy::NotChecked);
+            assert!(verify_cms(&cms(&server), &relaxed).is_ok());
+            let required = SignatureCheck::with_trust_anchors(anchors)
+                .extended_key_usage(EkuPolicy::Require("1.3.6.1.5.5.7.3.1".into()));
+            assert!(verify_cms(&cms(&server), &required).is_ok());
+            assert!(verify_cms(&cms(&client), &required).is_err());
+        }
+
+        #[test]
+        fn a_supplied_crl_is_checked_against_the_issuer_and_the_time() {
+            let ca = TestCa::new_root("CRL CA", "Test").unwrap();
+            let anchors = [ca.certificate().clone()];
+            let good = signer(&ca, CertUsage::Signing);
+            let bad = signer(&ca, CertUsage::Signing);
+            let now = SystemTime::now();
+            let hour = Duration::from_secs(3600);
+            let crl = ca.crl(&[bad.leaf_der()], now - hour, now + hour).unwrap();
+            let check = SignatureCheck::with_trust_anchors(anchors.clone()).crl(crl.clone());
+            let v = verify_cms(&cms(&good), &check).unwrap();
+            assert!(matches!(v.revocation, RevocationStatus::NotRevoked { .. }), "{:?}", v.revocation);
+            assert_eq!(verify_cms(&cms(&bad), &check).unwrap_err(), SignatureError::Revoked);
+            // PEM works too.
+            let pem = smartid_core::pem_encode("X509 CRL", &crl);
+            let check = SignatureCheck::with_trust_anchors(anchors.clone()).crl(pem.into_bytes());
+            assert_eq!(verify_cms(&cms(&bad), &check).unwrap_err(), SignatureError::Revoked);
+
+            let status = |crl: Vec<u8>, at: SystemTime| {
+                verify_cms(
+                    &cms(&bad),
+                    &SignatureCheck::with_trust_anchors(anchors.clone()).crl(crl).at(at),
+                )
+                .map(|v| v.revocation)
+            };
+            // thisUpdate after the time checked: not usable.
+            let later = ca.crl(&[bad.leaf_der()], now + hour, now + 2 * hour).unwrap();
+            assert!(
+                matches!(status(later, now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("thisUpdate")),
+            );
+            // nextUpdate passed at the time checked: not usable.
+            let stale = ca.crl(&[bad.leaf_der()], now - 2 * hour, now - hour).unwrap();
+            assert!(
+                matches!(status(stale, now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("nextUpdate")),
+            );
+            // Same issuer name, another key: its signature does not verify.
+            let forger = TestCa::new_root("CRL CA", "Test").unwrap();
+            let forged = forger.crl(&[], now - hour, now + hour).unwrap();
+            assert!(
+                matches!(status(forged.clone(), now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("signature")),
+            );
+            // Required: unavailable is an error, typed.
+            let err = verify_cms(
+                &cms(&good),
+                &SignatureCheck::with_trust_anchors(anchors.clone())
+                    .crl(forged)
+                    .require_revocation_check(true),
+            )
+            .unwrap_err();
+            assert!(matches!(err, SignatureError::RevocationUnavailable(_)), "{err}");
+            let err = verify_cms(
+                &cms(&good),
+                &SignatureCheck::with_trust_anchors(anchors).require_revocation_check(true),
+            )
+            .unwrap_err();
+            assert!(matches!(err, SignatureError::RevocationUnavailable(_)), "{err}");
+        }
+    }
 }

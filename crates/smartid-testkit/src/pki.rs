@@ -51,6 +51,9 @@ pub enum CertUsage {
     ServerAndClient,
     /// A document-signing / eID user certificate (clientAuth, digitalSignature, nonRepudiation).
     Signing,
+    /// An encryption-only certificate (keyEncipherment, emailProtection):
+    /// not fit for signing, for negative tests.
+    Encryption,
 }
 
 /// The description of an end-entity certificate to issue.
@@ -307,6 +310,10 @@ impl TestCa {
                 ],
                 &[ExtendedKeyUsagePurpose::ClientAuth],
             ),
+            CertUsage::Encryption => (
+                &[KeyUsagePurpose::KeyEncipherment],
+                &[ExtendedKeyUsagePurpose::EmailProtection],
+            ),
         };
         params.key_usages = ku.to_vec();
         params.extended_key_usages = eku.to_vec();
@@ -347,6 +354,7 @@ impl TestCa {
         req.params.extended_key_usages = match usage {
             CertUsage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
             CertUsage::Client | CertUsage::Signing => vec![ExtendedKeyUsagePurpose::ClientAuth],
+            CertUsage::Encryption => vec![ExtendedKeyUsagePurpose::EmailProtection],
             CertUsage::ServerAndClient => vec![
                 ExtendedKeyUsagePurpose::ServerAuth,
                 ExtendedKeyUsagePurpose::ClientAuth,
