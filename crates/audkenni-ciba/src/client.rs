@@ -15,8 +15,8 @@ use crate::jwks::{JwksCache, parse_jwks};
 use crate::pending::PendingAuth;
 use crate::poll::{WaitOptions, poll_until_done};
 use crate::request::AuthRequest;
-use crate::signature::{SignatureCheck, VerifiedSignature};
 use crate::response::{check_json, invalid};
+use crate::signature::{SignatureCheck, VerifiedSignature};
 use crate::signing_key::RequestSigningKey;
 use crate::tokens::Tokens;
 
@@ -544,7 +544,8 @@ impl CibaClient {
         let verified = if pending.acr().returns_pkcs1() {
             let content = pending.binding_content().ok_or(Error::InvalidRequest {
                 field: "binding_content",
-                message: "sim-sign-pkcs1 signs the binding content, and the request had none".into(),
+                message: "sim-sign-pkcs1 signs the binding content, and the request had none"
+                    .into(),
             })?;
             done.id_token.verify_pkcs1_signature(content, &check)?
         } else {

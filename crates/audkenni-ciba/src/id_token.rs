@@ -307,10 +307,16 @@ impl std::fmt::Debug for VerifiedIdToken {
             .field("acr", &self.acr)
             .field("name", &self.name.as_ref().map(|_| "[redacted]"))
             .field("national_register_id", &self.national_register_id)
-            .field("certificate", &self.certificate.as_ref().map(|_| "[present]"))
+            .field(
+                "certificate",
+                &self.certificate.as_ref().map(|_| "[present]"),
+            )
             .field(
                 "signature",
-                &self.signature.as_ref().map(|s| format!("[{} characters]", s.len())),
+                &self
+                    .signature
+                    .as_ref()
+                    .map(|s| format!("[{} characters]", s.len())),
             )
             .field("audit_tracking_id", &self.audit_tracking_id)
             .field("claims", &format!("[{} claims]", self.claims.len()))
@@ -513,7 +519,10 @@ mod tests {
             c["aud"] = aud.clone();
             c["azp"] = json!("exampleclient");
             assert!(
-                matches!(check(&sign(&c, &enc), &jwk), Err(IdTokenError::Malformed(_))),
+                matches!(
+                    check(&sign(&c, &enc), &jwk),
+                    Err(IdTokenError::Malformed(_))
+                ),
                 "{aud}"
             );
         }
@@ -530,7 +539,10 @@ mod tests {
         c["signature"] = json!("MIIsecretcmsbase64");
         let v = check(&sign(&c, &enc), &jwk).unwrap();
         let dbg = format!("{v:?}");
-        assert!(!dbg.contains("0101303369") && !dbg.contains("3369"), "{dbg}");
+        assert!(
+            !dbg.contains("0101303369") && !dbg.contains("3369"),
+            "{dbg}"
+        );
         assert!(!dbg.contains("MIIsecret"), "{dbg}");
         assert!(dbg.contains("010130-****"), "{dbg}");
     }

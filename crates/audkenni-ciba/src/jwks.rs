@@ -315,7 +315,8 @@ mod tests {
         let (release, wait_release) = tokio::sync::oneshot::channel::<()>();
         let fetches = std::sync::Arc::new(AtomicUsize::new(0));
         let slow = {
-            let (cache, fetches, keys) = (cache.clone(), fetches.clone(), vec![k0.clone(), k1.clone()]);
+            let (cache, fetches, keys) =
+                (cache.clone(), fetches.clone(), vec![k0.clone(), k1.clone()]);
             tokio::spawn(async move {
                 cache
                     .key(Some("k1"), rs256, later, || async move {
@@ -350,7 +351,10 @@ mod tests {
         tokio::task::yield_now().await;
         let _ = release.send(());
         assert!(slow.await.unwrap().is_ok());
-        assert!(waiter.await.unwrap().is_ok(), "the waiter uses the fetched keys");
+        assert!(
+            waiter.await.unwrap().is_ok(),
+            "the waiter uses the fetched keys"
+        );
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 }

@@ -10,8 +10,8 @@ use crate::acr::Acr;
 use crate::binding::BindingContent;
 use crate::error::Error;
 use crate::provider_error::parse_error_document;
-use crate::signature::{Expected, SignedPayload, binding_bytes};
 use crate::response::{check_json, invalid};
+use crate::signature::{Expected, SignedPayload, binding_bytes};
 
 /// The polling interval when the provider does not send one (CIBA Core 7.3).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -182,9 +182,9 @@ impl PendingAuth {
             SignedPayload::DisplayedText(enc) => {
                 Some(Expected::Text(self.binding_message.clone()?, enc))
             }
-            SignedPayload::BindingContent => {
-                Some(Expected::Bytes(binding_bytes(self.binding_content.as_ref()?)))
-            }
+            SignedPayload::BindingContent => Some(Expected::Bytes(binding_bytes(
+                self.binding_content.as_ref()?,
+            ))),
         }
     }
 

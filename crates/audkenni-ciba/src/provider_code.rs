@@ -220,7 +220,9 @@ impl ProviderCode {
             Self::Mssp401 => "nothing to fix; start a new request if the user wants to try again",
             Self::Mssp402 => "the user must unblock the PIN (with the PUK) before signing",
             Self::Mssp403 => "the user must contact the mobile operator or Audkenni",
-            Self::Mssp404 | Self::Akreg401 => "the user must contact Audkenni about the certificate",
+            Self::Mssp404 | Self::Akreg401 => {
+                "the user must contact Audkenni about the certificate"
+            }
             Self::Audkenni400 => {
                 "the user must register a mobile number, or use another method (app or card)"
             }
@@ -283,6 +285,9 @@ mod tests {
     #[test]
     fn mssp_209_carries_both_readings() {
         let m = ProviderCode::Mssp209.meaning();
-        assert!(m.contains("unreachable") && m.contains("already in progress"), "{m}");
+        assert!(
+            m.contains("unreachable") && m.contains("already in progress"),
+            "{m}"
+        );
     }
 }

@@ -192,7 +192,10 @@ pub(crate) fn parse_error_document(response: &HttpResponse) -> Option<ProviderEr
     }
     Some(ProviderError {
         code: ErrorCode::parse(&doc.error),
-        provider_code: doc.error_description.as_deref().and_then(ProviderCode::find_in),
+        provider_code: doc
+            .error_description
+            .as_deref()
+            .and_then(ProviderCode::find_in),
         description: doc.error_description,
         status: response.status(),
         url: response.url().to_owned(),
@@ -269,7 +272,11 @@ mod tests {
         let denied = parse_error_document(&resp(400, r#"{"error":"access_denied"}"#)).unwrap();
         assert_eq!(denied.provider_code, None);
         assert!(!denied.to_string().contains("denied by user"), "{denied}");
-        assert!(denied.to_string().contains("declined or the provider refused"));
+        assert!(
+            denied
+                .to_string()
+                .contains("declined or the provider refused")
+        );
     }
 
     #[test]

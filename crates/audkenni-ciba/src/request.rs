@@ -564,7 +564,9 @@ mod tests {
             "binding_message"
         );
         assert_eq!(
-            field(AuthRequest::new("0101303369", Acr::AppAuth).binding_message_long("y".repeat(201))),
+            field(
+                AuthRequest::new("0101303369", Acr::AppAuth).binding_message_long("y".repeat(201))
+            ),
             "binding_message_long"
         );
         assert_eq!(field(AuthRequest::new("1", Acr::NexusSign)), "nexus_url");
@@ -618,11 +620,23 @@ mod tests {
             .validate()
             .unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, Error::InvalidRequest { field: "login_hint", .. }));
-        assert!(text.contains("is a kennitala") && text.contains("mobile number"), "{text}");
+        assert!(matches!(
+            err,
+            Error::InvalidRequest {
+                field: "login_hint",
+                ..
+            }
+        ));
+        assert!(
+            text.contains("is a kennitala") && text.contains("mobile number"),
+            "{text}"
+        );
         assert!(!text.contains("3369"), "{text}");
         for bad in ["842226", "84222633", "+45 8422263", "phone"] {
-            assert!(AuthRequest::new(bad, Acr::SimAuth).validate().is_err(), "{bad}");
+            assert!(
+                AuthRequest::new(bad, Acr::SimAuth).validate().is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -630,10 +644,23 @@ mod tests {
     fn app_modes_take_a_kennitala_with_its_checksum() {
         let r = AuthRequest::new("010130-3369", Acr::AppAuth);
         assert_eq!(r.wire_login_hint().unwrap(), "0101303369");
-        let err = AuthRequest::new("0101303379", Acr::AppAuth).validate().unwrap_err();
+        let err = AuthRequest::new("0101303379", Acr::AppAuth)
+            .validate()
+            .unwrap_err();
         assert!(err.to_string().contains("check digit"), "{err}");
-        let err = AuthRequest::new("8422263", Acr::AppAuth).validate().unwrap_err();
-        assert!(matches!(err, Error::InvalidRequest { field: "login_hint", .. }), "{err}");
+        let err = AuthRequest::new("8422263", Acr::AppAuth)
+            .validate()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidRequest {
+                    field: "login_hint",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -653,6 +680,12 @@ mod tests {
             .binding_message("Pick")
             .validate()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidRequest { field: "binding_message", .. }));
+        assert!(matches!(
+            err,
+            Error::InvalidRequest {
+                field: "binding_message",
+                ..
+            }
+        ));
     }
 }

@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
-use serde::{Deserialize, Serialize};
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Tag, Tagged};
+use serde::{Deserialize, Serialize};
 use smartid_core::Certificate;
 use x509_cert::Certificate as X509;
 
@@ -409,7 +409,9 @@ impl SignedContent {
 }
 
 /// A verified signature and the verified facts about its signer.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows no full kennitala (the signer's subject is left out).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct VerifiedSignature {
     /// The signer's certificate.
@@ -431,6 +433,21 @@ pub struct VerifiedSignature {
     pub revocation: RevocationStatus,
     /// The CMS signingTime attribute, when present.
     pub signing_time: Option<SystemTime>,
+}
+
+impl fmt::Debug for VerifiedSignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedSignature")
+            .field("signer_issuer", &self.signer.issuer())
+            .field("name", &"[redacted]")
+            .field("national_register_id", &self.national_register_id)
+            .field("content", &self.content)
+            .field("text_encoding", &self.text_encoding)
+            .field("chain", &self.chain)
+            .field("revocation", &self.revocation)
+            .field("signing_time", &self.signing_time)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifiedSignature {
@@ -807,7 +824,11 @@ mod tests {
 
     #[test]
     fn text_matching_uses_the_named_encoding_only() {
-        for enc in [TextEncoding::Utf16Be, TextEncoding::Utf16Le, TextEncoding::Utf8] {
+        for enc in [
+            TextEncoding::Utf16Be,
+            TextEncoding::Utf16Le,
+            TextEncoding::Utf8,
+        ] {
             let c = SignedContent(enc.encode("Halló"));
             assert!(c.matches_text("Halló", enc));
             assert!(!c.matches_text("Hallo", enc));
@@ -821,7 +842,11 @@ mod tests {
         let mut bom = vec![0xFE, 0xFF];
         bom.extend(TextEncoding::Utf16Be.encode("Halló"));
         assert!(!SignedContent(bom).matches_text("Halló", TextEncoding::Utf16Be));
-        assert!(SignedContent(vec![0xff, 0x00, 0x01]).text(TextEncoding::Utf16Be).is_none());
+        assert!(
+            SignedContent(vec![0xff, 0x00, 0x01])
+                .text(TextEncoding::Utf16Be)
+                .is_none()
+        );
     }
 
     #[test]
@@ -832,7 +857,10 @@ mod tests {
         let cjk = TextEncoding::Utf16Be
             .decode(&TextEncoding::Utf16Le.encode(pay))
             .unwrap();
-        assert!(cjk.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{cjk}");
+        assert!(
+            cjk.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{cjk}"
+        );
         let signed = SignedContent(TextEncoding::Utf16Be.encode(&cjk));
         assert!(!signed.matches_text(pay, TextEncoding::Utf16Be));
         assert!(signed.matches_text(&cjk, TextEncoding::Utf16Be));
@@ -889,11 +917,20 @@ mod tests {
             let anchors = [ca.certificate().clone()];
             // clientAuth, as the seed's certificate: accepted by default.
             let client = signer(&ca, CertUsage::Signing);
-            assert!(verify_cms(&cms(&client), &SignatureCheck::with_trust_anchors(anchors.clone())).is_ok());
+            assert!(
+                verify_cms(
+                    &cms(&client),
+                    &SignatureCheck::with_trust_anchors(anchors.clone())
+                )
+                .is_ok()
+            );
             // serverAuth only: refused by default, accepted when the caller says so.
             let server = signer(&ca, CertUsage::Server);
-            let err = verify_cms(&cms(&server), &SignatureCheck::with_trust_anchors(anchors.clone()))
-                .unwrap_err();
+            let err = verify_cms(
+                &cms(&server),
+                &SignatureCheck::with_trust_anchors(anchors.clone()),
+            )
+            .unwrap_err();
             assert!(matches!(err, SignatureError::KeyUsage(_)), "{err}");
             let relaxed = SignatureCheck::with_trust_anchors(anchors.clone())
                 .extended_key_usage(EkuPolicy::NotChecked);
@@ -915,27 +952,43 @@ mod tests {
             let crl = ca.crl(&[bad.leaf_der()], now - hour, now + hour).unwrap();
             let check = SignatureCheck::with_trust_anchors(anchors.clone()).crl(crl.clone());
             let v = verify_cms(&cms(&good), &check).unwrap();
-            assert!(matches!(v.revocation, RevocationStatus::NotRevoked { .. }), "{:?}", v.revocation);
-            assert_eq!(verify_cms(&cms(&bad), &check).unwrap_err(), SignatureError::Revoked);
+            assert!(
+                matches!(v.revocation, RevocationStatus::NotRevoked { .. }),
+                "{:?}",
+                v.revocation
+            );
+            assert_eq!(
+                verify_cms(&cms(&bad), &check).unwrap_err(),
+                SignatureError::Revoked
+            );
             // PEM works too.
             let pem = smartid_core::pem_encode("X509 CRL", &crl);
             let check = SignatureCheck::with_trust_anchors(anchors.clone()).crl(pem.into_bytes());
-            assert_eq!(verify_cms(&cms(&bad), &check).unwrap_err(), SignatureError::Revoked);
+            assert_eq!(
+                verify_cms(&cms(&bad), &check).unwrap_err(),
+                SignatureError::Revoked
+            );
 
             let status = |crl: Vec<u8>, at: SystemTime| {
                 verify_cms(
                     &cms(&bad),
-                    &SignatureCheck::with_trust_anchors(anchors.clone()).crl(crl).at(at),
+                    &SignatureCheck::with_trust_anchors(anchors.clone())
+                        .crl(crl)
+                        .at(at),
                 )
                 .map(|v| v.revocation)
             };
             // thisUpdate after the time checked: not usable.
-            let later = ca.crl(&[bad.leaf_der()], now + hour, now + 2 * hour).unwrap();
+            let later = ca
+                .crl(&[bad.leaf_der()], now + hour, now + 2 * hour)
+                .unwrap();
             assert!(
                 matches!(status(later, now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("thisUpdate")),
             );
             // nextUpdate passed at the time checked: not usable.
-            let stale = ca.crl(&[bad.leaf_der()], now - 2 * hour, now - hour).unwrap();
+            let stale = ca
+                .crl(&[bad.leaf_der()], now - 2 * hour, now - hour)
+                .unwrap();
             assert!(
                 matches!(status(stale, now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("nextUpdate")),
             );
@@ -953,13 +1006,19 @@ mod tests {
                     .require_revocation_check(true),
             )
             .unwrap_err();
-            assert!(matches!(err, SignatureError::RevocationUnavailable(_)), "{err}");
+            assert!(
+                matches!(err, SignatureError::RevocationUnavailable(_)),
+                "{err}"
+            );
             let err = verify_cms(
                 &cms(&good),
                 &SignatureCheck::with_trust_anchors(anchors).require_revocation_check(true),
             )
             .unwrap_err();
-            assert!(matches!(err, SignatureError::RevocationUnavailable(_)), "{err}");
+            assert!(
+                matches!(err, SignatureError::RevocationUnavailable(_)),
+                "{err}"
+            );
         }
     }
 }

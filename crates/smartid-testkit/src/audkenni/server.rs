@@ -740,9 +740,7 @@ fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
                 SimSignedContent::TextUtf8 => text.as_bytes().to_vec(),
                 SimSignedContent::BindingContent => {
                     let c = flow.binding_content.as_deref().unwrap_or_default();
-                    STANDARD
-                        .decode(c)
-                        .unwrap_or_else(|_| c.as_bytes().to_vec())
+                    STANDARD.decode(c).unwrap_or_else(|_| c.as_bytes().to_vec())
                 }
             };
             Some(sign(&content, cert, now)?)

@@ -117,7 +117,11 @@ pub fn normalize_phone(hint: &str) -> Option<String> {
     let digits = compact
         .strip_prefix("+354")
         .or_else(|| compact.strip_prefix("00354"))
-        .or_else(|| (compact.len() == 10).then(|| compact.strip_prefix("354")).flatten())
+        .or_else(|| {
+            (compact.len() == 10)
+                .then(|| compact.strip_prefix("354"))
+                .flatten()
+        })
         .unwrap_or(&compact);
     (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.to_owned())
 }
