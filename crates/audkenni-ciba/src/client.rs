@@ -334,8 +334,9 @@ impl CibaClient {
     ///
     /// # Cancel safety
     /// Dropping the future (a timeout, a shutdown) leaves `pending` valid:
-    /// its interval and next poll time are those of the last answer
-    /// received, so resuming never polls too early. What it does NOT cover:
+    /// the next poll time is moved one interval ahead *before* each token
+    /// request is sent, and the interval grows as soon as a `slow_down` is
+    /// read, so a resumed wait never polls too early. What it does NOT cover:
     /// if the future is dropped after a token request was sent but before
     /// its answer arrived, and the provider had the tokens ready, that
     /// answer is lost. The provider hands tokens out once (a later poll
