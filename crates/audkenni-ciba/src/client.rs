@@ -311,7 +311,7 @@ impl CibaClient {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] before sending anything; [`Error::Provider`]
-    /// with the provider's code (for example `unknown_user_id`);
+    /// with the provider's code (Audkenni: `access_denied` with a [`crate::ProviderCode`] such as `mssp_105`);
     /// [`Error::InvalidResponse`]; [`Error::Core`] for transport failures.
     pub async fn start(&self, request: &AuthRequest) -> Result<PendingAuth, Error> {
         let http_request = self.start_request(request)?;

@@ -58,8 +58,13 @@
 //!   anchors at a given time, CN = `name`, serialNumber =
 //!   `nationalRegisterId`, content equals what you asked to sign) and
 //!   [`VerifiedIdToken::verify_pkcs1_signature`] for `sim-sign-pkcs1`.
-//!   [`verify_cms`] verifies a stored CMS on its own. [`Kennitala`] checks
-//!   the national id checksum.
+//!   [`verify_cms`] verifies a stored CMS on its own. The content is
+//!   checked in the encoding you name ([`TextEncoding`], UTF-16BE by
+//!   default), never guessed; [`AuthRequest::signs`] records what must be
+//!   signed and [`CibaClient::finish_and_verify_signature`] checks it.
+//!   keyUsage, an [`EkuPolicy`] and revocation ([`RevocationStatus`], from a
+//!   CRL you give or fetched from the distribution point) are checked.
+//!   [`Kennitala`] checks the national id checksum.
 //!
 //! # Errors
 //! Every fallible function returns [`Error`]. Provider error documents are
