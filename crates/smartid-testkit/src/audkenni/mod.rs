@@ -94,7 +94,7 @@ pub enum Behaviour {
 /// A simulated user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimUser {
-    /// The phone number used as login hint (the kennitala works too).
+    /// The mobile number, the login hint of SIM modes (app modes use the kennitala).
     pub login_hint: String,
     /// The display name and certificate CN.
     pub name: String,
