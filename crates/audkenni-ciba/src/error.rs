@@ -72,7 +72,7 @@ pub enum Error {
     /// A kennitala (Icelandic national id) is malformed or fails its checksum.
     #[error("invalid kennitala {value:?}: {reason}")]
     InvalidKennitala {
-        /// The value as given.
+        /// The value as given, all but its first six characters masked.
         value: String,
         /// What is wrong.
         reason: &'static str,

@@ -27,8 +27,9 @@ impl Kennitala {
     /// # Errors
     /// [`Error::InvalidKennitala`] for anything but ten digits, or a wrong check digit.
     pub fn parse(value: &str) -> Result<Self, Error> {
+        // An invalid value may be a real kennitala with a typo: never whole in errors.
         let bad = |reason| Error::InvalidKennitala {
-            value: value.to_owned(),
+            value: mask(value),
             reason,
         };
         let compact: String = match value.trim().split_once('-') {
@@ -69,6 +70,16 @@ impl Kennitala {
     pub fn is_company(&self) -> bool {
         self.0.as_bytes().first().is_some_and(|d| *d >= b'4')
     }
+}
+
+/// The first six characters, the rest as `*`.
+fn mask(value: &str) -> String {
+    value
+        .trim()
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 6 || c == '-' { c } else { '*' })
+        .collect()
 }
 
 impl FromStr for Kennitala {
@@ -148,6 +159,14 @@ mod tests {
         if check < 10 {
             assert!(Kennitala::parse(&kt).is_ok(), "{kt}");
         }
+    }
+
+    #[test]
+    fn errors_do_not_carry_the_whole_value() {
+        let err = Kennitala::parse("0101303379").unwrap_err();
+        let (d, s) = (format!("{err:?}"), err.to_string());
+        assert!(!d.contains("3379") && !s.contains("3379"), "{d} {s}");
+        assert!(s.contains("010130****"), "{s}");
     }
 
     #[test]

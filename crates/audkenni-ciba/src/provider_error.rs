@@ -238,10 +238,10 @@ mod tests {
 
     #[test]
     fn the_documented_shape_gives_the_typed_code_and_says_what_happened() {
-        // Audkenni's Error Codes page: the code IS the description.
+        // Audkenni's Error Codes page: the code IS the description (golden).
         let e = parse_error_document(&resp(
             400,
-            r#"{"error":"access_denied","error_description":"mssp_105"}"#,
+            include_str!("../tests/fixtures/error-access-denied-mssp_105.json"),
         ))
         .unwrap();
         assert_eq!(e.code, ErrorCode::AccessDenied);

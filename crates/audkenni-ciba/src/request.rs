@@ -513,6 +513,39 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_signing_request_is_what_the_client_sends() {
+        // Golden: the "example full signing request" of "SIM Signing using CIBA".
+        let golden: serde_json::Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/seed-request-object-claims.json"
+        ))
+        .unwrap();
+        let req = AuthRequest::new("8422263", Acr::SimSign)
+            .binding_message("binding display message")
+            .binding_content(BindingContent::raw("binding content"))
+            .related_party("clientname")
+            .nexus_url(golden["nexus_url"].as_str().unwrap());
+        req.validate().unwrap();
+        let aud = golden["aud"].as_str().unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let sent = serde_json::to_value(req.claims("clientid", aud, now, "j".into())).unwrap();
+        for (key, value) in golden.as_object().unwrap() {
+            if key == "exp" {
+                assert!(sent["exp"].is_u64());
+                continue;
+            }
+            assert_eq!(&sent[key], value, "{key}");
+        }
+        // What the client adds beyond the sample: CIBA Core's iat, nbf, jti.
+        let extra: Vec<&String> = sent
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !golden.as_object().unwrap().contains_key(*k))
+            .collect();
+        assert_eq!(extra, ["iat", "jti", "nbf"]);
+    }
+
+    #[test]
     fn signs_with_each_algorithm() {
         let now = SystemTime::now();
         let req = AuthRequest::new("0101303369", Acr::AppAuth)
