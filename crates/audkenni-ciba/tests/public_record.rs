@@ -143,6 +143,33 @@ async fn the_simulator_insists_on_the_documented_shapes() {
 }
 
 #[tokio::test]
+async fn the_documented_answers_and_requests_are_golden() {
+    let sim = AudkenniSimulator::start(fast()).await.unwrap();
+    // The error document of Audkenni's Error Codes page, byte for byte as a JSON value.
+    let golden: Value =
+        serde_json::from_str(include_str!("fixtures/error-access-denied-mssp_105.json")).unwrap();
+    let claims = audkenni_style_claims(&sim, hints::UNKNOWN, "sim-auth");
+    let (status, body) = post_request_object(&sim, &claims, None).await;
+    assert_eq!((status, body), (400, golden));
+    // The example signing request of "SIM Signing using CIBA", addressed to
+    // this simulator (its aud, its client id, an exp in the future).
+    let mut claims: Value =
+        serde_json::from_str(include_str!("fixtures/seed-request-object-claims.json")).unwrap();
+    claims["login_hint"] = json!(hints::APPROVES);
+    claims["iss"] = json!(sim.client_id());
+    claims["aud"] = json!(sim.issuer());
+    claims["exp"] = json!(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 300
+    );
+    let (status, body) = post_request_object(&sim, &claims, None).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
 async fn an_issuer_spelling_out_443_runs_end_to_end() {
     let sim = AudkenniSimulator::start(fast().announce_issuer_port(443))
         .await
