@@ -87,7 +87,7 @@ fn main() {
 
         let b64 = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/audkenni/seed-signature.b64"
+            "/tests/fixtures/seed-signature.b64"
         ))
         .unwrap();
         let seed = base64::engine::general_purpose::STANDARD

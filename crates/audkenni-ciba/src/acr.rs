@@ -102,6 +102,15 @@ impl Acr {
         )
     }
 
+    /// Whether the user answers on the SIM (`sim-*`, `sim`): the login hint
+    /// is then the mobile number.
+    pub fn is_sim(&self) -> bool {
+        matches!(
+            self,
+            Self::SimAuth | Self::SimSign | Self::SimSignPkcs1 | Self::SimAuthXml | Self::Sim
+        )
+    }
+
     /// Whether the result carries a CMS SignedData in the `signature` claim.
     pub fn returns_cms(&self) -> bool {
         matches!(

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret};
+use smartid_core::{Certificate, HttpClient, HttpRequest, HttpSettings, Secret};
 
 use crate::client_auth::{ClientAuthMethod, ClientCredentials, authenticated_post};
 use crate::clock::{Clock, SystemClock};
@@ -16,6 +16,7 @@ use crate::pending::PendingAuth;
 use crate::poll::{WaitOptions, poll_until_done};
 use crate::request::AuthRequest;
 use crate::response::{check_json, invalid};
+use crate::signature::{SignatureCheck, VerifiedSignature};
 use crate::signing_key::RequestSigningKey;
 use crate::tokens::Tokens;
 
@@ -34,6 +35,7 @@ pub struct CibaClientBuilder {
     auth: ClientAuthMethod,
     http: HttpSettings,
     metadata: Option<ProviderMetadata>,
+    discovery_url: Option<String>,
     leeway: Duration,
     jwks_refetch: Duration,
     clock: Arc<dyn Clock>,
@@ -84,6 +86,18 @@ impl CibaClientBuilder {
     #[must_use]
     pub fn metadata(mut self, metadata: ProviderMetadata) -> Self {
         self.metadata = Some(metadata);
+        self
+    }
+
+    /// Fetches the discovery document from this URL instead of
+    /// `{issuer}/.well-known/openid-configuration`. The document's issuer
+    /// must still match the configured issuer (`:443` or not), and is kept
+    /// exactly as published. For deployments where the published issuer
+    /// is not the address the client reaches (a proxy, a test simulator
+    /// announcing `:443` while serving on a loopback port).
+    #[must_use]
+    pub fn discovery_url(mut self, url: impl Into<String>) -> Self {
+        self.discovery_url = Some(url.into());
         self
     }
 
@@ -144,7 +158,13 @@ impl CibaClientBuilder {
             Some(m) => m,
             None => {
                 self.http.check_url("issuer", &self.issuer)?;
-                let url = discovery_url(&self.issuer);
+                let url = match &self.discovery_url {
+                    Some(u) => {
+                        self.http.check_url("discovery_url", u)?;
+                        u.clone()
+                    }
+                    None => discovery_url(&self.issuer),
+                };
                 let response = http
                     .send(HttpRequest::get(&url).header("Accept", "application/json"))
                     .await?;
@@ -165,9 +185,15 @@ impl CibaClientBuilder {
         self.http
             .check_url("token_endpoint", &metadata.token_endpoint)?;
         self.http.check_url("jwks_uri", &metadata.jwks_uri)?;
+        // CRLs are signed by the issuer and usually served over plain http
+        // (the seed's certificate names http://crl.audkenni.is/...).
+        let mut crl_settings = self.http.clone();
+        crl_settings.dangerous().allow_plain_http();
+        let crl_http = HttpClient::new(&crl_settings, PRODUCT)?;
         Ok(CibaClient {
             inner: Arc::new(Inner {
                 http,
+                crl_http,
                 metadata,
                 client_id: self.client_id,
                 client_secret: self.client_secret,
@@ -195,6 +221,7 @@ pub struct CibaClient {
 
 struct Inner {
     http: HttpClient,
+    crl_http: HttpClient,
     metadata: ProviderMetadata,
     client_id: String,
     client_secret: Option<Secret>,
@@ -224,6 +251,8 @@ pub struct Completed {
     pub tokens: Tokens,
     /// The verified id_token.
     pub id_token: VerifiedIdToken,
+    /// The verified signature, from [`CibaClient::finish_and_verify_signature`].
+    pub signature: Option<VerifiedSignature>,
 }
 
 impl CibaClient {
@@ -238,6 +267,7 @@ impl CibaClient {
             auth: ClientAuthMethod::default(),
             http: HttpSettings::new(),
             metadata: None,
+            discovery_url: None,
             leeway: Duration::from_secs(30),
             jwks_refetch: crate::jwks::MIN_REFETCH_INTERVAL,
             clock: Arc::new(SystemClock),
@@ -281,7 +311,7 @@ impl CibaClient {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] before sending anything; [`Error::Provider`]
-    /// with the provider's code (for example `unknown_user_id`);
+    /// with the provider's code (Audkenni: `access_denied` with a [`crate::ProviderCode`] such as `mssp_105`);
     /// [`Error::InvalidResponse`]; [`Error::Core`] for transport failures.
     pub async fn start(&self, request: &AuthRequest) -> Result<PendingAuth, Error> {
         let http_request = self.start_request(request)?;
@@ -293,13 +323,28 @@ impl CibaClient {
             request.acr().clone(),
             request.binding_message_text().map(str::to_owned),
             request.binding_content_value().cloned(),
+            request.signed_payload(),
         )
     }
 
     /// Polls the token endpoint until the user answers, the request expires
     /// or the deadline passes. `pending` is updated as polling goes (the
     /// interval after `slow_down`, the next poll time); store it to resume
-    /// elsewhere. Dropping the future is safe.
+    /// elsewhere.
+    ///
+    /// # Cancel safety
+    /// Dropping the future (a timeout, a shutdown) leaves `pending` valid:
+    /// the next poll time is moved one interval ahead *before* each token
+    /// request is sent, and the interval grows as soon as a `slow_down` is
+    /// read, so a resumed wait never polls too early. What it does NOT cover:
+    /// if the future is dropped after a token request was sent but before
+    /// its answer arrived, and the provider had the tokens ready, that
+    /// answer is lost. The provider hands tokens out once (a later poll
+    /// gets `invalid_grant`), so a token answer lost in flight cannot be
+    /// recovered: the user must be asked again with a new request. To keep
+    /// that window small, cancel between polls (for example with
+    /// [`WaitOptions::deadline`], which is checked before each poll)
+    /// rather than by dropping the future at an arbitrary point.
     ///
     /// # Errors
     /// [`Error::Provider`] (`access_denied`, `expired_token`...),
@@ -432,6 +477,85 @@ impl CibaClient {
         .await
     }
 
+    /// The CRL of `certificate`, fetched from its CRL distribution point
+    /// through this client's HTTP settings (plain http allowed: the CRL is
+    /// signed, and its signature is verified against the issuer when used).
+    ///
+    /// # Errors
+    /// [`Error::Signature`] with [`crate::SignatureError::RevocationUnavailable`]
+    /// saying why no CRL was obtained (no distribution point, HTTP error,
+    /// transport failure).
+    pub async fn fetch_crl(&self, certificate: &Certificate) -> Result<Vec<u8>, Error> {
+        crate::crl::fetch(&self.inner.crl_http, certificate)
+            .await
+            .map_err(|why| crate::SignatureError::RevocationUnavailable(why).into())
+    }
+
+    /// [`VerifiedIdToken::verify_signature`] (the CMS in the `signature`
+    /// claim), fetching the signer's CRL first when `check` asks for it
+    /// ([`SignatureCheck::fetch_crl`]).
+    ///
+    /// # Errors
+    /// As [`VerifiedIdToken::verify_signature`].
+    pub async fn verify_signature(
+        &self,
+        id_token: &VerifiedIdToken,
+        check: &SignatureCheck,
+    ) -> Result<VerifiedSignature, Error> {
+        let check = self.with_crl(id_token, check.clone()).await;
+        id_token.verify_signature(&check)
+    }
+
+    async fn with_crl(&self, id_token: &VerifiedIdToken, check: SignatureCheck) -> SignatureCheck {
+        if !check.wants_crl_fetch() {
+            return check;
+        }
+        let fetched = match &id_token.certificate {
+            Some(cert) => crate::crl::fetch(&self.inner.crl_http, cert).await,
+            None => Err("the id_token has no certificate claim".into()),
+        };
+        check.with_fetched_crl(fetched)
+    }
+
+    /// [`CibaClient::finish`], then verifies the signature (CMS, or PKCS#1
+    /// for `sim-sign-pkcs1` against the recorded binding content) with
+    /// `check`, AND checks the signed content against what the pending flow
+    /// recorded ([`crate::AuthRequest::signs`]) on top of any expectation in
+    /// `check`. The signer's CRL is fetched when `check` asks for it.
+    ///
+    /// # Errors
+    /// As [`CibaClient::finish`]; [`Error::InvalidRequest`] (`signs`) when
+    /// neither the request nor `check` says what is signed;
+    /// [`Error::Signature`] saying which check failed.
+    pub async fn finish_and_verify_signature(
+        &self,
+        pending: &mut PendingAuth,
+        options: &WaitOptions,
+        check: &SignatureCheck,
+    ) -> Result<Completed, Error> {
+        let check = check.clone().with_recorded(pending.expected_content());
+        if !check.has_expectation() {
+            return Err(Error::InvalidRequest {
+                field: "signs",
+                message: "say what the signature must cover: AuthRequest::signs(..) when starting, or an expect_* on the SignatureCheck".into(),
+            });
+        }
+        let mut done = self.finish(pending, options).await?;
+        let check = self.with_crl(&done.id_token, check).await;
+        let verified = if pending.acr().returns_pkcs1() {
+            let content = pending.binding_content().ok_or(Error::InvalidRequest {
+                field: "binding_content",
+                message: "sim-sign-pkcs1 signs the binding content, and the request had none"
+                    .into(),
+            })?;
+            done.id_token.verify_pkcs1_signature(content, &check)?
+        } else {
+            done.id_token.verify_signature(&check)?
+        };
+        done.signature = Some(verified);
+        Ok(done)
+    }
+
     /// [`CibaClient::wait`], then [`CibaClient::verify_id_token`].
     ///
     /// # Errors
@@ -443,7 +567,11 @@ impl CibaClient {
     ) -> Result<Completed, Error> {
         let tokens = self.wait(pending, options).await?;
         let id_token = self.verify_id_token(&tokens).await?;
-        Ok(Completed { tokens, id_token })
+        Ok(Completed {
+            tokens,
+            id_token,
+            signature: None,
+        })
     }
 }
 

@@ -324,12 +324,12 @@ pub(crate) fn verify_raw_signature(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use base64::Engine as _;
 
     pub(crate) fn seed_der() -> Vec<u8> {
-        let b64 = include_str!("../../../tests/fixtures/audkenni/seed-signature.b64");
+        let b64 = include_str!("../tests/fixtures/seed-signature.b64");
         base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .unwrap()
@@ -399,18 +399,29 @@ mod tests {
     /// in the given order; `signed_order` is the order of the SET that is
     /// signed, `sent_order` the order put in the message.
     fn cms_with_attribute_order(signed_order: [usize; 2], sent_order: [usize; 2]) -> Vec<u8> {
+        let ca = smartid_testkit::TestCa::new_root("Order CA", "Test").unwrap();
+        let signer = ca
+            .issue(&smartid_testkit::CertSpec::new(
+                "Order Signer",
+                smartid_testkit::CertUsage::Signing,
+            ))
+            .unwrap();
+        cms_signed_by(&signer, b"Sign this", signed_order, sent_order)
+    }
+
+    /// A CMS SignedData (ECDSA P-256) over `content` made with `signer`.
+    pub(crate) fn cms_signed_by(
+        signer: &smartid_testkit::TestIdentity,
+        content: &[u8],
+        signed_order: [usize; 2],
+        sent_order: [usize; 2],
+    ) -> Vec<u8> {
         use aws_lc_rs::rand::SystemRandom;
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
         use cms::cert::IssuerAndSerialNumber;
-        use smartid_testkit::{CertSpec, CertUsage, TestCa};
         const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 
-        let ca = TestCa::new_root("Order CA", "Test").unwrap();
-        let signer = ca
-            .issue(&CertSpec::new("Order Signer", CertUsage::Signing))
-            .unwrap();
         let cert = X509::from_der(signer.leaf_der()).unwrap();
-        let content = b"Sign this";
         let oid = |o: ObjectIdentifier| o.to_der().unwrap();
         let md = OctetString::new(digest::digest(&digest::SHA256, content).as_ref())
             .unwrap()

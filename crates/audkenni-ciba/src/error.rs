@@ -72,7 +72,7 @@ pub enum Error {
     /// A kennitala (Icelandic national id) is malformed or fails its checksum.
     #[error("invalid kennitala {value:?}: {reason}")]
     InvalidKennitala {
-        /// The value as given.
+        /// The value as given, all but its first six characters masked.
         value: String,
         /// What is wrong.
         reason: &'static str,
@@ -123,6 +123,9 @@ pub enum IdTokenError {
     AtHashMismatch,
     /// A required claim is missing or has the wrong type.
     MissingClaim(&'static str),
+    /// The provider's JWKS could not be fetched (and the refetch interval
+    /// has not passed since the failed attempt): why.
+    JwksUnavailable(String),
 }
 
 impl fmt::Display for IdTokenError {
@@ -156,6 +159,10 @@ impl fmt::Display for IdTokenError {
             ),
             Self::AtHashMismatch => write!(f, "at_hash does not match the access token"),
             Self::MissingClaim(c) => write!(f, "claim {c} is missing or has the wrong type"),
+            Self::JwksUnavailable(why) => write!(
+                f,
+                "the provider's JWKS is unavailable ({why}); it is fetched again after the refetch interval"
+            ),
         }
     }
 }
@@ -201,6 +208,12 @@ pub enum SignatureError {
     },
     /// The signed content is not what the relying party asked to be signed.
     ContentMismatch,
+    /// The signer certificate's key usage or extended key usage does not allow signing.
+    KeyUsage(String),
+    /// A CRL from the issuer lists the signer certificate as revoked.
+    Revoked,
+    /// A revocation check was required but no usable CRL was available.
+    RevocationUnavailable(String),
 }
 
 impl fmt::Display for SignatureError {
@@ -249,6 +262,15 @@ impl fmt::Display for SignatureError {
             Self::ContentMismatch => {
                 write!(f, "the signed content is not what was asked to be signed")
             }
+            Self::KeyUsage(m) => write!(f, "{m}"),
+            Self::Revoked => write!(
+                f,
+                "the signer certificate is revoked (listed on its issuer's CRL)"
+            ),
+            Self::RevocationUnavailable(m) => write!(
+                f,
+                "the signer certificate's revocation status is unknown: {m}"
+            ),
         }
     }
 }

@@ -121,11 +121,20 @@ fn check_claims(
     }
     let audience: Vec<String> = match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
+        Some(Value::Array(a)) => {
+            let mut out = Vec::with_capacity(a.len());
+            for member in a {
+                match member {
+                    Value::String(s) => out.push(s.clone()),
+                    _ => {
+                        return Err(IdTokenError::Malformed(
+                            "aud has a member that is not a string".into(),
+                        ));
+                    }
+                }
+            }
+            out
+        }
         _ => return Err(IdTokenError::MissingClaim("aud")),
     };
     if !audience.iter().any(|a| a == expect.client_id) {
@@ -250,7 +259,10 @@ pub(crate) fn decode_b64(s: &str) -> Option<Vec<u8>> {
 /// A verified id_token: signature, issuer, audience, authorized party,
 /// times and `at_hash` checked. Audkenni's claims are typed; everything is
 /// in [`VerifiedIdToken::claims`].
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows no full kennitala (masked as [`Kennitala`]'s `Debug`
+/// does), no certificate subject, no signature and no raw claims.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct VerifiedIdToken {
     /// `iss`.
@@ -282,6 +294,34 @@ pub struct VerifiedIdToken {
     pub audit_tracking_id: Option<String>,
     /// All claims as sent.
     pub claims: Map<String, Value>,
+}
+
+impl std::fmt::Debug for VerifiedIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedIdToken")
+            .field("issuer", &self.issuer)
+            .field("subject", &"[redacted]")
+            .field("audience", &self.audience)
+            .field("expires_at", &self.expires_at)
+            .field("issued_at", &self.issued_at)
+            .field("acr", &self.acr)
+            .field("name", &self.name.as_ref().map(|_| "[redacted]"))
+            .field("national_register_id", &self.national_register_id)
+            .field(
+                "certificate",
+                &self.certificate.as_ref().map(|_| "[present]"),
+            )
+            .field(
+                "signature",
+                &self
+                    .signature
+                    .as_ref()
+                    .map(|s| format!("[{} characters]", s.len())),
+            )
+            .field("audit_tracking_id", &self.audit_tracking_id)
+            .field("claims", &format!("[{} claims]", self.claims.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifiedIdToken {
@@ -467,6 +507,46 @@ mod tests {
         assert_eq!(v.subject, "s1");
     }
 
+    #[test]
+    fn aud_arrays_with_non_string_members_are_rejected_not_filtered() {
+        let (enc, jwk) = key();
+        for aud in [
+            json!(["exampleclient", 7]),
+            json!(["exampleclient", null]),
+            json!(["exampleclient", ["nested"]]),
+        ] {
+            let mut c = claims();
+            c["aud"] = aud.clone();
+            c["azp"] = json!("exampleclient");
+            assert!(
+                matches!(
+                    check(&sign(&c, &enc), &jwk),
+                    Err(IdTokenError::Malformed(_))
+                ),
+                "{aud}"
+            );
+        }
+        let mut c = claims();
+        c["aud"] = json!(["exampleclient", "other"]);
+        c["azp"] = json!("exampleclient");
+        assert!(check(&sign(&c, &enc), &jwk).is_ok());
+    }
+
+    #[test]
+    fn debug_shows_no_full_kennitala_and_no_signature() {
+        let (enc, jwk) = key();
+        let mut c = claims();
+        c["signature"] = json!("MIIsecretcmsbase64");
+        let v = check(&sign(&c, &enc), &jwk).unwrap();
+        let dbg = format!("{v:?}");
+        assert!(
+            !dbg.contains("0101303369") && !dbg.contains("3369"),
+            "{dbg}"
+        );
+        assert!(!dbg.contains("MIIsecret"), "{dbg}");
+        assert!(dbg.contains("010130-****"), "{dbg}");
+    }
+
     fn b64(v: &Value) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
     }
@@ -601,7 +681,7 @@ mod tests {
     /// The seed's sample payload (its JWS signature was not published), with
     /// the signer certificate added as the `certificate` claim.
     fn seed_token(edit: impl FnOnce(&mut Map<String, Value>)) -> VerifiedIdToken {
-        let json = include_str!("../../../tests/fixtures/audkenni/seed-id-token-claims.json");
+        let json = include_str!("../tests/fixtures/seed-id-token-claims.json");
         let mut claims: Map<String, Value> = serde_json::from_str(json).unwrap();
         let cms = STANDARD
             .decode(claims["signature"].as_str().unwrap())

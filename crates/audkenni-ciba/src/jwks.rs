@@ -1,5 +1,6 @@
-//! The provider's JWKS, cached; refetched once on an unknown `kid`, at most
-//! once per refetch interval.
+//! The provider's JWKS, cached; refetched on an unknown `kid` at most once
+//! per refetch interval (failed attempts count), one fetch at a time, no
+//! lock held across the fetch.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,13 +13,37 @@ use crate::response::{check_json, invalid};
 /// The default shortest time between two JWKS fetches triggered by unknown keys.
 pub(crate) const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The cache. The state sits behind a plain mutex that is never held
+/// across an await: the fetch runs outside it. One fetch is in flight at a
+/// time; the others wait for its result (a [`tokio::sync::Notify`]) and
+/// then use the cache.
 #[derive(Debug)]
 pub(crate) struct JwksCache {
-    /// The keys and the time of the last fetch (or refetch attempt). An
-    /// async lock, held across a fetch: concurrent lookups of an unknown
-    /// `kid` wait for that one fetch instead of each fetching.
-    inner: tokio::sync::Mutex<Option<(Vec<Jwk>, SystemTime)>>,
+    state: std::sync::Mutex<State>,
+    done: tokio::sync::Notify,
     min_refetch: Duration,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    keys: Option<Vec<Jwk>>,
+    /// The time of the last fetch attempt, successful or not.
+    last_attempt: Option<SystemTime>,
+    /// Why the last attempt failed, if it did.
+    last_failure: Option<String>,
+    in_flight: bool,
+}
+
+/// Clears `in_flight` and wakes the waiters even if the fetching future is dropped.
+struct InFlight<'a>(&'a JwksCache);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.in_flight = false;
+        }
+        self.0.done.notify_waiters();
+    }
 }
 
 impl Default for JwksCache {
@@ -87,13 +112,15 @@ fn select(keys: &[Jwk], kid: Option<&str>, alg: jsonwebtoken::Algorithm) -> Opti
 impl JwksCache {
     pub(crate) fn new(min_refetch: Duration) -> Self {
         Self {
-            inner: tokio::sync::Mutex::new(None),
+            state: std::sync::Mutex::new(State::default()),
+            done: tokio::sync::Notify::new(),
             min_refetch,
         }
     }
 
     /// Finds the key, fetching the JWKS when nothing is cached or when the
-    /// key is unknown and the last fetch is older than the refetch interval.
+    /// key is unknown, and the last attempt (failed ones included) is older
+    /// than the refetch interval.
     pub(crate) async fn key<F, Fut>(
         &self,
         kid: Option<&str>,
@@ -105,21 +132,62 @@ impl JwksCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<Jwk>, Error>>,
     {
-        let mut guard = self.inner.lock().await;
-        if let Some((keys, fetched_at)) = &mut *guard {
-            if let Some(k) = select(keys, kid, alg) {
-                return Ok(k);
+        let unknown = || IdTokenError::UnknownKey(kid.map(str::to_owned)).into();
+        let mut waited = false;
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            {
+                let mut s = self.lock()?;
+                if let Some(k) = s.keys.as_deref().and_then(|keys| select(keys, kid, alg)) {
+                    return Ok(k);
+                }
+                if !s.in_flight {
+                    let recent = s.last_attempt.is_some_and(|t| {
+                        now.duration_since(t).unwrap_or_default() < self.min_refetch
+                    });
+                    if recent || waited {
+                        return Err(match &s.last_failure {
+                            Some(why) => IdTokenError::JwksUnavailable(why.clone()).into(),
+                            None => unknown(),
+                        });
+                    }
+                    // This caller fetches; the attempt counts even if it fails.
+                    s.in_flight = true;
+                    s.last_attempt = Some(now);
+                    break;
+                }
+                // Another fetch is in flight: wait for it (registered before unlocking).
+                notified.as_mut().enable();
             }
-            if now.duration_since(*fetched_at).unwrap_or_default() < self.min_refetch {
-                return Err(IdTokenError::UnknownKey(kid.map(str::to_owned)).into());
-            }
-            // The attempt counts even if the fetch fails or is cancelled.
-            *fetched_at = now;
+            notified.await;
+            waited = true;
         }
-        let keys = fetch().await?;
-        let found = select(&keys, kid, alg);
-        *guard = Some((keys, now));
-        found.ok_or_else(|| IdTokenError::UnknownKey(kid.map(str::to_owned)).into())
+        let guard = InFlight(self);
+        let result = fetch().await;
+        let found = {
+            let mut s = self.lock()?;
+            match result {
+                Ok(keys) => {
+                    let found = select(&keys, kid, alg);
+                    s.keys = Some(keys);
+                    s.last_failure = None;
+                    Ok(found)
+                }
+                Err(e) => {
+                    s.last_failure = Some(e.to_string());
+                    Err(e)
+                }
+            }
+        };
+        drop(guard);
+        found?.ok_or_else(unknown)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, Error> {
+        self.state.lock().map_err(|_| {
+            IdTokenError::JwksUnavailable("the JWKS cache lock was poisoned".into()).into()
+        })
     }
 }
 
@@ -137,6 +205,13 @@ mod tests {
         jwk
     }
 
+    fn down() -> Error {
+        Error::InvalidConfig {
+            field: "test",
+            message: "JWKS down".into(),
+        }
+    }
+
     #[tokio::test]
     async fn concurrent_and_failed_refetches_stay_rate_limited() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -148,14 +223,7 @@ mod tests {
             fetches.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::task::yield_now().await;
-                if ok {
-                    Ok(keys)
-                } else {
-                    Err(Error::InvalidConfig {
-                        field: "test",
-                        message: "JWKS down".into(),
-                    })
-                }
+                if ok { Ok(keys) } else { Err(down()) }
             }
         };
         // Two tokens validated at once with a key not yet seen: one fetch.
@@ -188,7 +256,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(e, Error::IdToken(IdTokenError::UnknownKey(_))),
+            matches!(e, Error::IdToken(IdTokenError::JwksUnavailable(_))),
             "{e}"
         );
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
@@ -199,5 +267,94 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_first_fetch_is_rate_limited_too() {
+        // Nothing cached and the first fetch fails: before, every token
+        // validation fetched again. Now the attempt counts.
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let cache = JwksCache::default();
+        let fetches = AtomicUsize::new(0);
+        let rs256 = jsonwebtoken::Algorithm::RS256;
+        let failing = || {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            async { Err::<Vec<Jwk>, _>(down()) }
+        };
+        assert!(cache.key(Some("k0"), rs256, t0, failing).await.is_err());
+        for i in 1..5 {
+            let e = cache
+                .key(Some("k0"), rs256, t0 + Duration::from_secs(i), failing)
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("JWKS down"), "{e}");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // After the interval it is tried again.
+        let _ = cache
+            .key(Some("k0"), rs256, t0 + MIN_REFETCH_INTERVAL, failing)
+            .await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn no_lock_is_held_across_the_fetch_and_waiters_use_its_result() {
+        // While a fetch hangs, a lookup of a cached key answers at once
+        // (the old cache held its lock across the fetch), and a lookup of
+        // the same unknown key waits for that one fetch instead of fetching.
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let cache = std::sync::Arc::new(JwksCache::default());
+        let rs256 = jsonwebtoken::Algorithm::RS256;
+        let (k0, k1) = (rsa_jwk("k0"), rsa_jwk("k1"));
+        let seed = vec![k0.clone()];
+        cache
+            .key(Some("k0"), rs256, t0, || async move { Ok(seed) })
+            .await
+            .unwrap();
+        let later = t0 + MIN_REFETCH_INTERVAL;
+        let (release, wait_release) = tokio::sync::oneshot::channel::<()>();
+        let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+        let slow = {
+            let (cache, fetches, keys) =
+                (cache.clone(), fetches.clone(), vec![k0.clone(), k1.clone()]);
+            tokio::spawn(async move {
+                cache
+                    .key(Some("k1"), rs256, later, || async move {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        let _ = wait_release.await;
+                        Ok(keys)
+                    })
+                    .await
+            })
+        };
+        while fetches.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let cached = tokio::time::timeout(
+            Duration::from_secs(5),
+            cache.key(Some("k0"), rs256, later, || async { Err(down()) }),
+        )
+        .await
+        .expect("a cached key must not wait for a fetch in flight");
+        assert!(cached.is_ok());
+        let waiter = {
+            let (cache, fetches) = (cache.clone(), fetches.clone());
+            tokio::spawn(async move {
+                cache
+                    .key(Some("k1"), rs256, later, || async move {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        Err(down())
+                    })
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        let _ = release.send(());
+        assert!(slow.await.unwrap().is_ok());
+        assert!(
+            waiter.await.unwrap().is_ok(),
+            "the waiter uses the fetched keys"
+        );
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 }

@@ -27,8 +27,9 @@ impl Kennitala {
     /// # Errors
     /// [`Error::InvalidKennitala`] for anything but ten digits, or a wrong check digit.
     pub fn parse(value: &str) -> Result<Self, Error> {
+        // An invalid value may be a real kennitala with a typo: never whole in errors.
         let bad = |reason| Error::InvalidKennitala {
-            value: value.to_owned(),
+            value: mask(value),
             reason,
         };
         let compact: String = match value.trim().split_once('-') {
@@ -71,6 +72,16 @@ impl Kennitala {
     }
 }
 
+/// The first six characters, the rest as `*`.
+fn mask(value: &str) -> String {
+    value
+        .trim()
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 6 || c == '-' { c } else { '*' })
+        .collect()
+}
+
 impl FromStr for Kennitala {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
@@ -97,9 +108,12 @@ impl fmt::Display for Kennitala {
     }
 }
 
+/// `Debug` masks the last four digits (`Kennitala(010130-****)`): logs and
+/// error reports do not carry a full national id. `Display` and
+/// [`Kennitala::as_str`] give the whole value, for where it is needed.
 impl fmt::Debug for Kennitala {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Kennitala({})", self.0)
+        write!(f, "Kennitala({}-****)", self.0.get(..6).unwrap_or("******"))
     }
 }
 
@@ -145,6 +159,23 @@ mod tests {
         if check < 10 {
             assert!(Kennitala::parse(&kt).is_ok(), "{kt}");
         }
+    }
+
+    #[test]
+    fn errors_do_not_carry_the_whole_value() {
+        let err = Kennitala::parse("0101303379").unwrap_err();
+        let (d, s) = (format!("{err:?}"), err.to_string());
+        assert!(!d.contains("3379") && !s.contains("3379"), "{d} {s}");
+        assert!(s.contains("010130****"), "{s}");
+    }
+
+    #[test]
+    fn debug_masks_the_kennitala() {
+        let kt = Kennitala::parse("0101303369").unwrap();
+        let dbg = format!("{kt:?}");
+        assert_eq!(dbg, "Kennitala(010130-****)");
+        assert!(!format!("{:?}", Some(&kt)).contains("3369"));
+        assert_eq!(kt.to_string(), "0101303369");
     }
 
     #[test]

@@ -58,13 +58,20 @@
 //!   anchors at a given time, CN = `name`, serialNumber =
 //!   `nationalRegisterId`, content equals what you asked to sign) and
 //!   [`VerifiedIdToken::verify_pkcs1_signature`] for `sim-sign-pkcs1`.
-//!   [`verify_cms`] verifies a stored CMS on its own. [`Kennitala`] checks
-//!   the national id checksum.
+//!   [`verify_cms`] verifies a stored CMS on its own. The content is
+//!   checked in the encoding you name ([`TextEncoding`], UTF-16BE by
+//!   default), never guessed; [`AuthRequest::signs`] records what must be
+//!   signed and [`CibaClient::finish_and_verify_signature`] checks it.
+//!   keyUsage, an [`EkuPolicy`] and revocation ([`RevocationStatus`], from a
+//!   CRL you give or fetched from the distribution point) are checked.
+//!   [`Kennitala`] checks the national id checksum.
 //!
 //! # Errors
 //! Every fallible function returns [`Error`]. Provider error documents are
-//! [`Error::Provider`] with a typed [`ErrorCode`] and the description
-//! (Audkenni's `mssp_*` codes via [`ProviderError::mssp_code`]);
+//! [`Error::Provider`] with a typed [`ErrorCode`], the description, and
+//! Audkenni's own code read from it ([`ProviderCode`]: `mssp_*`,
+//! `akreg_401`, `audkenni_*`, `InvalidClientId`, each with its meaning and
+//! what to do);
 //! `authorization_pending` is never an error. Rejected tokens and
 //! signatures say which check failed ([`IdTokenError`], [`SignatureError`]).
 //! No message carries a secret.
@@ -77,6 +84,7 @@ mod client;
 mod client_auth;
 mod clock;
 mod cms;
+mod crl;
 mod discovery;
 mod error;
 mod id_token;
@@ -85,6 +93,7 @@ mod kennitala;
 mod pending;
 mod ping;
 mod poll;
+mod provider_code;
 mod provider_error;
 mod request;
 mod response;
@@ -109,11 +118,12 @@ pub use kennitala::Kennitala;
 pub use pending::{DEFAULT_INTERVAL, PendingAuth, SLOW_DOWN_STEP};
 pub use ping::parse_ping_notification;
 pub use poll::WaitOptions;
+pub use provider_code::ProviderCode;
 pub use provider_error::{ErrorCode, ProviderError};
 pub use request::{AuthRequest, BASE_SCOPE};
 pub use signature::{
-    ChainStatus, SignatureCheck, SignedContent, TextEncoding, VerifiedSignature, verify_cms,
-    verify_pkcs1,
+    ChainStatus, EkuPolicy, RevocationStatus, SignatureCheck, SignedContent, SignedPayload,
+    TextEncoding, VerifiedSignature, verify_cms, verify_pkcs1,
 };
 pub use signing_key::{JwsAlgorithm, RequestSigningKey};
 pub use tokens::Tokens;

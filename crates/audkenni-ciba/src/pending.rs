@@ -11,6 +11,7 @@ use crate::binding::BindingContent;
 use crate::error::Error;
 use crate::provider_error::parse_error_document;
 use crate::response::{check_json, invalid};
+use crate::signature::{Expected, SignedPayload, binding_bytes};
 
 /// The polling interval when the provider does not send one (CIBA Core 7.3).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -36,6 +37,9 @@ pub struct PendingAuth {
     binding_message: Option<String>,
     #[serde(default)]
     binding_content: Option<BindingContent>,
+    /// What the signature is expected to cover ([`crate::AuthRequest::signs`]).
+    #[serde(default)]
+    signs: Option<SignedPayload>,
 }
 
 /// The latest time a handle holds (9999-12-31T23:59:59Z): times from the
@@ -85,6 +89,7 @@ impl PendingAuth {
         acr: Acr,
         binding_message: Option<String>,
         binding_content: Option<BindingContent>,
+        signs: Option<SignedPayload>,
     ) -> Result<Self, Error> {
         if let Some(e) = parse_error_document(response) {
             return Err(e.into());
@@ -121,6 +126,7 @@ impl PendingAuth {
             acr,
             binding_message,
             binding_content,
+            signs,
         })
     }
 
@@ -165,6 +171,23 @@ impl PendingAuth {
         self.binding_content.as_ref()
     }
 
+    /// What the signature is expected to cover, as the request said.
+    pub fn signs(&self) -> Option<SignedPayload> {
+        self.signs
+    }
+
+    /// The expected signed content, from what was recorded.
+    pub(crate) fn expected_content(&self) -> Option<Expected> {
+        match self.signs? {
+            SignedPayload::DisplayedText(enc) => {
+                Some(Expected::Text(self.binding_message.clone()?, enc))
+            }
+            SignedPayload::BindingContent => Some(Expected::Bytes(binding_bytes(
+                self.binding_content.as_ref()?,
+            ))),
+        }
+    }
+
     pub(crate) fn slow_down(&mut self) {
         self.interval_secs = self.interval_secs.saturating_add(SLOW_DOWN_STEP.as_secs());
     }
@@ -196,6 +219,7 @@ mod tests {
             "https://idp",
             UNIX_EPOCH + Duration::from_secs(1000),
             Acr::SimSign,
+            None,
             None,
             None,
         )
@@ -271,11 +295,11 @@ mod tests {
         let e = parse(&resp(
             400,
             "application/json",
-            r#"{"error":"unknown_user_id","error_description":"mssp_105"}"#,
+            r#"{"error":"access_denied","error_description":"mssp_105"}"#,
         ))
         .unwrap_err();
         assert!(
-            matches!(e, Error::Provider(ref p) if p.code == crate::ErrorCode::UnknownUserId && p.mssp_code() == Some("mssp_105"))
+            matches!(e, Error::Provider(ref p) if p.code == crate::ErrorCode::AccessDenied && p.provider_code == Some(crate::ProviderCode::Mssp105))
         );
     }
 }

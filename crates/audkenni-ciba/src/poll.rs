@@ -232,6 +232,7 @@ mod tests {
             Acr::SimSign,
             None,
             None,
+            None,
         )
         .unwrap()
     }

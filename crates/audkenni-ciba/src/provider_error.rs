@@ -5,6 +5,8 @@ use std::fmt;
 use serde::Deserialize;
 use smartid_core::HttpResponse;
 
+use crate::provider_code::ProviderCode;
+
 /// An error code from the provider (RFC 6749 5.2, CIBA Core 11 and 13).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -91,7 +93,9 @@ impl ErrorCode {
             Self::ExpiredToken => {
                 "the request expired before the user answered; start a new request"
             }
-            Self::AccessDenied => "access denied by user",
+            Self::AccessDenied => {
+                "access denied: the user declined or the provider refused (Audkenni names its reason in error_description)"
+            }
             Self::InvalidGrant => "the auth_req_id is invalid, used or expired",
             Self::UnknownUserId => {
                 "no user with an eID for this login hint; check the phone number or id"
@@ -123,8 +127,11 @@ impl fmt::Display for ErrorCode {
 pub struct ProviderError {
     /// The error code.
     pub code: ErrorCode,
-    /// `error_description`, as sent (Audkenni puts MSSP codes such as `mssp_105` here).
+    /// `error_description`, as sent (Audkenni puts its own code, such as `mssp_105`, here).
     pub description: Option<String>,
+    /// Audkenni's code read from the description (bare, as documented, or
+    /// with text around it), when there is one.
+    pub provider_code: Option<ProviderCode>,
     /// The HTTP status of the answer.
     pub status: u16,
     /// The endpoint that answered.
@@ -132,22 +139,31 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
-    /// The Audkenni MSSP code in the description (for example `mssp_105`), if any.
+    /// The Audkenni `mssp_*` code in the description (for example
+    /// `mssp_105`), if any. [`ProviderError::provider_code`] has every
+    /// Audkenni code, typed.
     pub fn mssp_code(&self) -> Option<&str> {
-        let d = self.description.as_deref()?;
-        let start = d.find("mssp_")?;
-        let rest = &d[start..];
-        let end = rest
-            .char_indices()
-            .skip(5)
-            .find(|(_, c)| !c.is_ascii_digit())
-            .map_or(rest.len(), |(i, _)| i);
-        (end > 5).then(|| &rest[..end])
+        self.provider_code
+            .as_ref()
+            .map(ProviderCode::as_str)
+            .filter(|c| c.starts_with("mssp_"))
     }
 }
 
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.provider_code
+            && !matches!(p, ProviderCode::Other(_))
+        {
+            write!(f, "{} ({p}): {}", p.meaning(), p.remedy())?;
+            write!(f, " (error {}", self.code)?;
+            if let Some(d) = &self.description
+                && d.trim() != p.as_str()
+            {
+                write!(f, ": {d}")?;
+            }
+            return write!(f, "; HTTP {} from {})", self.status, self.url);
+        }
         write!(f, "{} ({}", self.code.meaning(), self.code)?;
         if let Some(d) = &self.description {
             write!(f, ": {d}")?;
@@ -176,6 +192,10 @@ pub(crate) fn parse_error_document(response: &HttpResponse) -> Option<ProviderEr
     }
     Some(ProviderError {
         code: ErrorCode::parse(&doc.error),
+        provider_code: doc
+            .error_description
+            .as_deref()
+            .and_then(ProviderCode::find_in),
         description: doc.error_description,
         status: response.status(),
         url: response.url().to_owned(),
@@ -217,21 +237,46 @@ mod tests {
     }
 
     #[test]
-    fn keeps_description_and_mssp_code() {
+    fn the_documented_shape_gives_the_typed_code_and_says_what_happened() {
+        // Audkenni's Error Codes page: the code IS the description (golden).
         let e = parse_error_document(&resp(
             400,
-            r#"{"error":"unknown_user_id","error_description":"mssp_105: No valid ID for phone"}"#,
+            include_str!("../tests/fixtures/error-access-denied-mssp_105.json"),
         ))
         .unwrap();
+        assert_eq!(e.code, ErrorCode::AccessDenied);
+        assert_eq!(e.provider_code, Some(ProviderCode::Mssp105));
         assert_eq!(e.mssp_code(), Some("mssp_105"));
         let text = e.to_string();
         assert!(
-            text.contains("mssp_105") && text.contains("unknown_user_id"),
+            text.starts_with("no valid ID for that phone number (mssp_105)"),
             "{text}"
         );
+        assert!(!text.contains("denied by user"), "{text}");
+        // With text around it.
+        let e = parse_error_document(&resp(
+            400,
+            r#"{"error":"access_denied","error_description":"mssp_401: The user cancelled"}"#,
+        ))
+        .unwrap();
+        assert_eq!(e.provider_code, Some(ProviderCode::Mssp401));
+        assert!(e.to_string().starts_with("the user cancelled"), "{e}");
+        let e = parse_error_document(&resp(
+            400,
+            r#"{"error":"access_denied","error_description":"InvalidClientId"}"#,
+        ))
+        .unwrap();
+        assert_eq!(e.provider_code, Some(ProviderCode::InvalidClientId));
+        assert_eq!(e.mssp_code(), None);
+        // access_denied without a code never claims the user declined.
         let denied = parse_error_document(&resp(400, r#"{"error":"access_denied"}"#)).unwrap();
-        assert!(denied.to_string().starts_with("access denied by user"));
-        assert_eq!(denied.mssp_code(), None);
+        assert_eq!(denied.provider_code, None);
+        assert!(!denied.to_string().contains("denied by user"), "{denied}");
+        assert!(
+            denied
+                .to_string()
+                .contains("declined or the provider refused")
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@ use crate::binding::{
     BindingContent, MAX_APP_BINDING_MESSAGE, MAX_APP_BINDING_MESSAGE_LONG, validate_message,
 };
 use crate::error::Error;
+use crate::kennitala::Kennitala;
+use crate::signature::SignedPayload;
 use crate::signing_key::RequestSigningKey;
 
 /// The scopes every Audkenni request carries.
@@ -36,15 +38,24 @@ pub struct AuthRequest {
     binding_message: Option<String>,
     binding_message_long: Option<String>,
     confirmation_message: bool,
-    certificate_choice: bool,
+    vchoice: bool,
     binding_content: Option<BindingContent>,
+    signs: Option<SignedPayload>,
     nexus_url: Option<String>,
     client_notification_token: Option<smartid_core::Secret>,
 }
 
 impl AuthRequest {
-    /// A request for the user identified by `login_hint` (mobile number for
-    /// SIM modes; kennitala or other id for app modes) with the method `acr`.
+    /// A request for the user identified by `login_hint` with the method `acr`.
+    ///
+    /// SIM modes (`sim-*`, `sim`) take the user's mobile number (seed 004:
+    /// it MUST be the mobile number): seven digits, written as Icelandic
+    /// numbers are (`8422263`, `842 2263`, `842-2263`, `+354 842 2263`,
+    /// `00354 8422263`, `3548422263`); it is sent as its seven digits, as
+    /// in the seed's example. App modes (`app-*`) take the user's
+    /// kennitala (checksum checked, sent as ten digits). Other methods send
+    /// the hint as given. [`AuthRequest::validate`] refuses a kennitala in a
+    /// SIM mode and a phone number in an app mode.
     pub fn new(login_hint: impl Into<String>, acr: Acr) -> Self {
         Self {
             login_hint: login_hint.into(),
@@ -54,8 +65,9 @@ impl AuthRequest {
             binding_message: None,
             binding_message_long: None,
             confirmation_message: false,
-            certificate_choice: false,
+            vchoice: false,
             binding_content: None,
+            signs: None,
             nexus_url: None,
             client_notification_token: None,
         }
@@ -94,10 +106,27 @@ impl AuthRequest {
         self
     }
 
-    /// Lets the user choose the certificate in the app (`vchoice=true`).
+    /// Asks the app to show three verification codes for the user to pick
+    /// the right one from (`vchoice=true`; with
+    /// [`AuthRequest::confirmation_message`] the choice is made in the
+    /// prompt window). This has nothing to do with choosing a certificate:
+    /// that is [`Acr::AppCertificateChoice`].
     #[must_use]
-    pub fn certificate_choice(mut self, on: bool) -> Self {
-        self.certificate_choice = on;
+    pub fn vchoice(mut self, on: bool) -> Self {
+        self.vchoice = on;
+        self
+    }
+
+    /// Says what the user's signature is expected to cover, recorded in the
+    /// [`crate::PendingAuth`] and checked by
+    /// [`crate::CibaClient::finish_and_verify_signature`]: the displayed
+    /// text in an explicit encoding (the seed's sample CMS: UTF-16BE), or
+    /// the bytes of the binding content (seed 004: "the actual content that
+    /// will be signed"). Defaults to none: the caller checks with
+    /// [`crate::SignatureCheck`] expectations.
+    #[must_use]
+    pub fn signs(mut self, payload: SignedPayload) -> Self {
+        self.signs = Some(payload);
         self
     }
 
@@ -150,6 +179,50 @@ impl AuthRequest {
         self.binding_content.as_ref()
     }
 
+    /// What the signature is expected to cover, if said.
+    pub fn signed_payload(&self) -> Option<SignedPayload> {
+        self.signs
+    }
+
+    /// The login hint as sent: SIM modes the seven digits of the mobile
+    /// number, app modes the ten digits of the kennitala.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for `login_hint` when the hint does not
+    /// fit the mode.
+    pub fn wire_login_hint(&self) -> Result<String, Error> {
+        let invalid = |message: String| Error::InvalidRequest {
+            field: "login_hint",
+            message,
+        };
+        if self.acr.is_sim() {
+            if let Some(phone) = mobile_number(&self.login_hint) {
+                return Ok(phone);
+            }
+            if Kennitala::parse(&self.login_hint).is_ok() {
+                return Err(invalid(format!(
+                    "the login hint is a kennitala, but {} needs the user's mobile number (seven digits, for example 8422263 or +354 842 2263)",
+                    self.acr
+                )));
+            }
+            return Err(invalid(format!(
+                "{} needs the user's mobile number: seven digits, optionally with +354, 00354 or 354 before them and spaces or hyphens",
+                self.acr
+            )));
+        }
+        if self.acr.is_app() {
+            return match Kennitala::parse(&self.login_hint) {
+                Ok(kt) => Ok(kt.as_str().to_owned()),
+                Err(Error::InvalidKennitala { reason, .. }) => Err(invalid(format!(
+                    "{} needs the user's kennitala: {reason}",
+                    self.acr
+                ))),
+                Err(e) => Err(e),
+            };
+        }
+        Ok(self.login_hint.clone())
+    }
+
     /// The scope parameter: `openid profile signature`, then
     /// `RELATEDPARTY:<name>` when set, then any extra scopes.
     pub fn scope(&self) -> String {
@@ -182,7 +255,44 @@ impl AuthRequest {
                 "empty: give the phone number or the user's id",
             ));
         }
+        self.wire_login_hint()?;
         let app = self.acr.is_app();
+        if self.acr == Acr::AppCertificateChoice {
+            for (field, set) in [
+                ("binding_message", self.binding_message.as_deref()),
+                (
+                    "binding_content",
+                    self.binding_content.as_ref().map(BindingContent::as_str),
+                ),
+            ] {
+                if set.is_some_and(|v| !v.is_empty()) {
+                    return Err(invalid(
+                        field,
+                        "app-certificate-choice sends it as an empty string: leave it unset",
+                    ));
+                }
+            }
+        }
+        match self.signs {
+            Some(SignedPayload::DisplayedText(_)) if self.binding_message.is_none() => {
+                return Err(invalid(
+                    "binding_message",
+                    "signs(DisplayedText) needs the binding message: it is the text expected to be signed",
+                ));
+            }
+            Some(SignedPayload::BindingContent)
+                if self
+                    .binding_content
+                    .as_ref()
+                    .is_none_or(|c| c.as_str().is_empty()) =>
+            {
+                return Err(invalid(
+                    "binding_content",
+                    "signs(BindingContent) needs a binding content: it is what is expected to be signed",
+                ));
+            }
+            _ => {}
+        }
         if let Some(m) = &self.binding_message {
             validate_message("binding_message", m, MAX_APP_BINDING_MESSAGE, app)?;
         }
@@ -206,14 +316,6 @@ impl AuthRequest {
                 .unwrap_or(true)
         {
             return Err(invalid("nexus_url", "must be an https URL"));
-        }
-        if let Some(t) = &self.client_notification_token
-            && (t.expose_secret().len() < 16 || t.expose_secret().len() > 1024)
-        {
-            return Err(invalid(
-                "client_notification_token",
-                "must be 16 to 1024 characters (CIBA asks for at least 128 bits of entropy)",
-            ));
         }
         if let Some(t) = &self.client_notification_token
             && (t.expose_secret().len() < 16 || t.expose_secret().len() > 1024)
@@ -248,6 +350,7 @@ impl AuthRequest {
         now: SystemTime,
         jti: String,
     ) -> RequestObjectClaims<'a> {
+        let choice = self.acr == Acr::AppCertificateChoice;
         let iat = now
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -259,14 +362,24 @@ impl AuthRequest {
             nbf: iat,
             exp: iat + REQUEST_OBJECT_LIFETIME.as_secs(),
             jti,
-            login_hint: &self.login_hint,
+            login_hint: self
+                .wire_login_hint()
+                .unwrap_or_else(|_| self.login_hint.clone()),
             scope: self.scope(),
             acr_values: self.acr.as_str(),
-            binding_message: self.binding_message.as_deref(),
+            binding_message: if choice {
+                Some("")
+            } else {
+                self.binding_message.as_deref()
+            },
             binding_message_long: self.binding_message_long.as_deref(),
             confirmation_message: self.confirmation_message.then_some("true"),
-            vchoice: self.certificate_choice.then_some("true"),
-            binding_content: self.binding_content.as_ref().map(BindingContent::as_str),
+            vchoice: self.vchoice.then_some("true"),
+            binding_content: if choice {
+                Some("")
+            } else {
+                self.binding_content.as_ref().map(BindingContent::as_str)
+            },
             nexus_url: self.nexus_url.as_deref(),
             client_notification_token: self
                 .client_notification_token
@@ -297,7 +410,7 @@ pub(crate) struct RequestObjectClaims<'a> {
     pub(crate) nbf: u64,
     pub(crate) exp: u64,
     pub(crate) jti: String,
-    pub(crate) login_hint: &'a str,
+    pub(crate) login_hint: String,
     pub(crate) scope: String,
     pub(crate) acr_values: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -314,6 +427,27 @@ pub(crate) struct RequestObjectClaims<'a> {
     pub(crate) nexus_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_notification_token: Option<&'a str>,
+}
+
+/// An Icelandic mobile number as its seven digits, from the forms it is
+/// written in: spaces, hyphens and non-breaking spaces are ignored, and a
+/// `+354`, `00354` or (before seven digits) `354` prefix is dropped.
+pub(crate) fn mobile_number(hint: &str) -> Option<String> {
+    let compact: String = hint
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
+        .collect();
+    let digits = compact
+        .strip_prefix("+354")
+        .or_else(|| compact.strip_prefix("00354"))
+        .or_else(|| {
+            (compact.len() == 10)
+                .then(|| compact.strip_prefix("354"))
+                .flatten()
+        })
+        .unwrap_or(&compact);
+    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.to_owned())
 }
 
 /// 128 random bits as hex, for `jti`.
@@ -379,12 +513,45 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_signing_request_is_what_the_client_sends() {
+        // Golden: the "example full signing request" of "SIM Signing using CIBA".
+        let golden: serde_json::Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/seed-request-object-claims.json"
+        ))
+        .unwrap();
+        let req = AuthRequest::new("8422263", Acr::SimSign)
+            .binding_message("binding display message")
+            .binding_content(BindingContent::raw("binding content"))
+            .related_party("clientname")
+            .nexus_url(golden["nexus_url"].as_str().unwrap());
+        req.validate().unwrap();
+        let aud = golden["aud"].as_str().unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let sent = serde_json::to_value(req.claims("clientid", aud, now, "j".into())).unwrap();
+        for (key, value) in golden.as_object().unwrap() {
+            if key == "exp" {
+                assert!(sent["exp"].is_u64());
+                continue;
+            }
+            assert_eq!(&sent[key], value, "{key}");
+        }
+        // What the client adds beyond the sample: CIBA Core's iat, nbf, jti.
+        let extra: Vec<&String> = sent
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !golden.as_object().unwrap().contains_key(*k))
+            .collect();
+        assert_eq!(extra, ["iat", "jti", "nbf"]);
+    }
+
+    #[test]
     fn signs_with_each_algorithm() {
         let now = SystemTime::now();
         let req = AuthRequest::new("0101303369", Acr::AppAuth)
             .binding_message("Login")
             .confirmation_message(true)
-            .certificate_choice(true);
+            .vchoice(true);
         let (rsa, ec) = (rsa_pem(), ec_pem());
         for (pem, alg) in [
             (&rsa, JwsAlgorithm::Rs256),
@@ -422,15 +589,17 @@ mod tests {
         };
         assert_eq!(field(AuthRequest::new(" ", Acr::SimAuth)), "login_hint");
         assert_eq!(
-            field(AuthRequest::new("1", Acr::AppSign).binding_message("x".repeat(61))),
+            field(AuthRequest::new("0101303369", Acr::AppSign).binding_message("x".repeat(61))),
             "binding_message"
         );
         assert_eq!(
-            field(AuthRequest::new("1", Acr::AppAuth).binding_message("two\nlines")),
+            field(AuthRequest::new("0101303369", Acr::AppAuth).binding_message("two\nlines")),
             "binding_message"
         );
         assert_eq!(
-            field(AuthRequest::new("1", Acr::AppAuth).binding_message_long("y".repeat(201))),
+            field(
+                AuthRequest::new("0101303369", Acr::AppAuth).binding_message_long("y".repeat(201))
+            ),
             "binding_message_long"
         );
         assert_eq!(field(AuthRequest::new("1", Acr::NexusSign)), "nexus_url");
@@ -439,11 +608,11 @@ mod tests {
             "nexus_url"
         );
         assert_eq!(
-            field(AuthRequest::new("1", Acr::SimSign)),
+            field(AuthRequest::new("8422263", Acr::SimSign)),
             "binding_message"
         );
         assert_eq!(
-            field(AuthRequest::new("1", Acr::SimAuth).related_party("two words")),
+            field(AuthRequest::new("8422263", Acr::SimAuth).related_party("two words")),
             "related_party"
         );
         assert!(
@@ -454,10 +623,102 @@ mod tests {
         );
         // SIM modes allow longer messages with line breaks.
         assert!(
-            AuthRequest::new("1", Acr::SimSign)
+            AuthRequest::new("8422263", Acr::SimSign)
                 .binding_message("a\n".repeat(40))
                 .validate()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn sim_modes_take_a_mobile_number_in_its_written_forms() {
+        for written in [
+            "8422263",
+            "842 2263",
+            "842-2263",
+            "+354 842 2263",
+            "+3548422263",
+            "00354 842-2263",
+            "3548422263",
+            " 842\u{a0}2263 ",
+        ] {
+            let r = AuthRequest::new(written, Acr::SimAuth);
+            assert_eq!(r.wire_login_hint().unwrap(), "8422263", "{written}");
+            let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+            let claims = serde_json::to_value(r.claims("c", "https://i", now, "j".into())).unwrap();
+            assert_eq!(claims["login_hint"], "8422263");
+        }
+        let err = AuthRequest::new("010130-3369", Acr::SimSign)
+            .binding_message("m")
+            .validate()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(
+            err,
+            Error::InvalidRequest {
+                field: "login_hint",
+                ..
+            }
+        ));
+        assert!(
+            text.contains("is a kennitala") && text.contains("mobile number"),
+            "{text}"
+        );
+        assert!(!text.contains("3369"), "{text}");
+        for bad in ["842226", "84222633", "+45 8422263", "phone"] {
+            assert!(
+                AuthRequest::new(bad, Acr::SimAuth).validate().is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn app_modes_take_a_kennitala_with_its_checksum() {
+        let r = AuthRequest::new("010130-3369", Acr::AppAuth);
+        assert_eq!(r.wire_login_hint().unwrap(), "0101303369");
+        let err = AuthRequest::new("0101303379", Acr::AppAuth)
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("check digit"), "{err}");
+        let err = AuthRequest::new("8422263", Acr::AppAuth)
+            .validate()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidRequest {
+                    field: "login_hint",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn vchoice_and_app_certificate_choice() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let r = AuthRequest::new("0101303369", Acr::AppAuth).vchoice(true);
+        let c = serde_json::to_value(r.claims("c", "https://i", now, "j".into())).unwrap();
+        assert_eq!(c["vchoice"], "true");
+        // app-certificate-choice: binding_message and binding_content as "".
+        let r = AuthRequest::new("0101303369", Acr::AppCertificateChoice);
+        r.validate().unwrap();
+        let c = serde_json::to_value(r.claims("c", "https://i", now, "j".into())).unwrap();
+        assert_eq!(c["binding_message"], "");
+        assert_eq!(c["binding_content"], "");
+        assert!(c.get("vchoice").is_none());
+        let err = AuthRequest::new("0101303369", Acr::AppCertificateChoice)
+            .binding_message("Pick")
+            .validate()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidRequest {
+                field: "binding_message",
+                ..
+            }
+        ));
     }
 }

@@ -9,11 +9,12 @@ use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Tag, Tagged};
+use serde::{Deserialize, Serialize};
 use smartid_core::Certificate;
 use x509_cert::Certificate as X509;
 
 use crate::binding::{BindingContent, HashAlgorithm};
-use crate::chain::check_chain;
+use crate::chain::{CrlOutcome, check_chain};
 use crate::cms::verify_signed_data;
 use crate::error::SignatureError;
 use crate::kennitala::Kennitala;
@@ -22,7 +23,8 @@ const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const OID_SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 
 /// What a signature is checked against: trust anchors for the signer's
-/// certificate chain (or an explicit opt-out), the time of the check, and
+/// certificate chain (or an explicit opt-out), the time of the check, the
+/// rule for the certificate's extended key usage, revocation (CRLs), and
 /// optionally the content the relying party asked to be signed.
 ///
 /// ```
@@ -30,7 +32,7 @@ const OID_SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.
 /// use std::time::{Duration, UNIX_EPOCH};
 /// let check = SignatureCheck::without_chain_check()
 ///     .at(UNIX_EPOCH + Duration::from_secs(1_575_010_961))
-///     .expect_text("Login to Audkenni");
+///     .expect_text("Login to Audkenni"); // UTF-16BE, as Audkenni signs
 /// # let _ = check;
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -39,13 +41,30 @@ pub struct SignatureCheck {
     skip_chain: bool,
     at: Option<SystemTime>,
     expected: Option<Expected>,
+    /// What the pending flow recorded (set by the client), checked too.
+    recorded: Option<Expected>,
+    text_encoding: TextEncoding,
+    eku: EkuPolicy,
+    crls: Vec<Vec<u8>>,
+    fetch_crl: bool,
+    require_revocation: bool,
+    /// Why a CRL fetch gave nothing (set by the client).
+    crl_note: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-enum Expected {
-    Text(String),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Expected {
+    Text(String, TextEncoding),
     Bytes(Vec<u8>),
-    Hash(BindingContent),
+}
+
+impl Expected {
+    fn matches(&self, content: &SignedContent) -> bool {
+        match self {
+            Self::Text(t, enc) => content.matches_text(t, *enc),
+            Self::Bytes(b) => content.bytes() == b.as_slice(),
+        }
+    }
 }
 
 impl SignatureCheck {
@@ -61,7 +80,8 @@ impl SignatureCheck {
 
     /// Does NOT check the signer's certificate chain: the result says
     /// [`ChainStatus::Unchecked`]. The signature, the certificate's validity
-    /// period and the names are still checked.
+    /// period, key usage and names are still checked. Revocation cannot be
+    /// checked without the chain (a CRL is verified against the issuer).
     pub fn without_chain_check() -> Self {
         Self {
             skip_chain: true,
@@ -69,17 +89,29 @@ impl SignatureCheck {
         }
     }
 
-    /// Checks validity at this time instead of now (for archived signatures).
+    /// Checks validity (and CRLs) at this time instead of now (for archived signatures).
     #[must_use]
     pub fn at(mut self, at: SystemTime) -> Self {
         self.at = Some(at);
         self
     }
 
-    /// Requires the signed content to be this text (UTF-16BE, UTF-16LE or UTF-8).
+    /// Requires the signed content to be exactly this text in UTF-16
+    /// big-endian (what Audkenni signs; no byte order mark). For another
+    /// encoding, use [`SignatureCheck::expect_text_in`]. Nothing is guessed:
+    /// content that is the text in another encoding does not match.
     #[must_use]
-    pub fn expect_text(mut self, text: impl Into<String>) -> Self {
-        self.expected = Some(Expected::Text(text.into()));
+    pub fn expect_text(self, text: impl Into<String>) -> Self {
+        self.expect_text_in(text, TextEncoding::Utf16Be)
+    }
+
+    /// Requires the signed content to be exactly this text in `encoding`
+    /// (no byte order mark); [`VerifiedSignature::signed_text`] then decodes
+    /// with it.
+    #[must_use]
+    pub fn expect_text_in(mut self, text: impl Into<String>, encoding: TextEncoding) -> Self {
+        self.expected = Some(Expected::Text(text.into(), encoding));
+        self.text_encoding = encoding;
         self
     }
 
@@ -90,15 +122,176 @@ impl SignatureCheck {
         self
     }
 
-    /// Requires the signed content to be this hash (raw, or as its base64 text).
+    /// Requires the signed content to be exactly the hash bytes of
+    /// `content` (its `binding_content`, base64-decoded); for a raw value
+    /// that is not a base64 hash, its bytes as sent.
     #[must_use]
     pub fn expect_hash(mut self, content: BindingContent) -> Self {
-        self.expected = Some(Expected::Hash(content));
+        self.expected = Some(Expected::Bytes(binding_bytes(&content)));
+        self
+    }
+
+    /// The encoding [`VerifiedSignature::signed_text`] decodes with when no
+    /// text is expected. Defaults to UTF-16BE.
+    #[must_use]
+    pub fn text_encoding(mut self, encoding: TextEncoding) -> Self {
+        self.text_encoding = encoding;
+        self
+    }
+
+    /// The rule for the signer certificate's extended key usage. Defaults
+    /// to [`EkuPolicy::SigningOrClientAuth`].
+    #[must_use]
+    pub fn extended_key_usage(mut self, policy: EkuPolicy) -> Self {
+        self.eku = policy;
+        self
+    }
+
+    /// Checks revocation against this CRL (DER or PEM), verified against
+    /// the signer's issuer. May be called several times.
+    #[must_use]
+    pub fn crl(mut self, crl: impl Into<Vec<u8>>) -> Self {
+        let crl = crl.into();
+        let der = if crl.starts_with(b"-----") {
+            pem_body(&crl).unwrap_or(crl)
+        } else {
+            crl
+        };
+        self.crls.push(der);
+        self
+    }
+
+    /// Fetches the CRL from the signer certificate's CRL distribution point
+    /// (through the client's HTTP settings; plain http allowed, since the
+    /// CRL is signed). Only [`crate::CibaClient::verify_signature`] and
+    /// [`crate::CibaClient::finish_and_verify_signature`] fetch; the
+    /// synchronous verifiers report [`RevocationStatus::Unavailable`].
+    #[must_use]
+    pub fn fetch_crl(mut self, on: bool) -> Self {
+        self.fetch_crl = on;
+        self
+    }
+
+    /// Makes an unavailable revocation status an error
+    /// ([`SignatureError::RevocationUnavailable`]) instead of a result.
+    /// Defaults to false.
+    #[must_use]
+    pub fn require_revocation_check(mut self, on: bool) -> Self {
+        self.require_revocation = on;
+        self
+    }
+
+    pub(crate) fn wants_crl_fetch(&self) -> bool {
+        self.fetch_crl
+    }
+
+    pub(crate) fn has_expectation(&self) -> bool {
+        self.expected.is_some() || self.recorded.is_some()
+    }
+
+    pub(crate) fn with_fetched_crl(mut self, result: Result<Vec<u8>, String>) -> Self {
+        match result {
+            Ok(der) => self.crls.push(der),
+            Err(note) => self.crl_note = Some(note),
+        }
+        self
+    }
+
+    pub(crate) fn with_recorded(mut self, recorded: Option<Expected>) -> Self {
+        if let Some(Expected::Text(_, enc)) = &recorded
+            && !matches!(self.expected, Some(Expected::Text(..)))
+        {
+            self.text_encoding = *enc;
+        }
+        self.recorded = recorded;
         self
     }
 
     fn time(&self) -> SystemTime {
         self.at.unwrap_or_else(SystemTime::now)
+    }
+}
+
+/// The base64 body of the first PEM block.
+fn pem_body(pem: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(pem).ok()?;
+    let b64: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect::<String>()
+        .split_whitespace()
+        .collect();
+    crate::id_token::decode_b64(&b64)
+}
+
+/// The bytes a binding content stands for: the hash, or the value as sent.
+pub(crate) fn binding_bytes(content: &BindingContent) -> Vec<u8> {
+    if content.hash_bytes().is_empty() {
+        content.as_str().as_bytes().to_vec()
+    } else {
+        content.hash_bytes().to_vec()
+    }
+}
+
+/// What a relying party expects the user's signature to cover, recorded
+/// with the request ([`crate::AuthRequest::signs`]) and checked by
+/// [`crate::CibaClient::finish_and_verify_signature`].
+///
+/// Audkenni's record allows both readings: seed 004 says `binding_content`
+/// "is the actual content that will be signed", while its sample CMS signs
+/// the displayed text in UTF-16BE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SignedPayload {
+    /// The binding message (the text the user saw) in this encoding.
+    DisplayedText(TextEncoding),
+    /// The bytes of the binding content (the hash, base64-decoded).
+    BindingContent,
+}
+
+impl SignedPayload {
+    /// The displayed text in UTF-16BE, as the seed's sample CMS.
+    pub const DISPLAYED_TEXT_UTF16BE: Self = Self::DisplayedText(TextEncoding::Utf16Be);
+}
+
+/// The rule for the signer certificate's extended key usage (EKU). An
+/// absent EKU extension always passes (RFC 5280 4.2.1.12).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EkuPolicy {
+    /// The EKU, when present, contains clientAuth (what Audkenni's
+    /// certificates carry, the seed's included), emailProtection,
+    /// documentSigning (1.3.6.1.5.5.7.3.36) or anyExtendedKeyUsage. The default.
+    #[default]
+    SigningOrClientAuth,
+    /// The EKU, when present, contains clientAuth.
+    ClientAuth,
+    /// The EKU is present and contains this OID (dotted, for example `1.3.6.1.5.5.7.3.4`).
+    Require(String),
+    /// The EKU is not checked.
+    NotChecked,
+}
+
+impl EkuPolicy {
+    pub(crate) fn accepts(&self, present: Option<&[String]>) -> bool {
+        const CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+        let has = |oid: &str| present.is_some_and(|p| p.iter().any(|x| x == oid));
+        match self {
+            Self::NotChecked => true,
+            Self::Require(oid) => has(oid),
+            _ if present.is_none() => true,
+            Self::ClientAuth => has(CLIENT_AUTH),
+            Self::SigningOrClientAuth => [
+                CLIENT_AUTH,
+                "1.3.6.1.5.5.7.3.4",
+                "1.3.6.1.5.5.7.3.36",
+                "2.5.29.37.0",
+            ]
+            .iter()
+            .any(|o| has(o)),
+        }
     }
 }
 
@@ -121,16 +314,71 @@ impl fmt::Display for ChainStatus {
     }
 }
 
-/// The text encoding found in signed content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The signer certificate's revocation status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationStatus {
+    /// A CRL from the issuer, valid at the time of the check (thisUpdate
+    /// not after it, nextUpdate after it), does not list the certificate.
+    NotRevoked {
+        /// The CRL's thisUpdate.
+        crl_this_update: SystemTime,
+    },
+    /// No CRL was given and none was asked for (the default).
+    NotChecked,
+    /// A check was asked for but no usable CRL was available: why.
+    Unavailable(String),
+}
+
+/// A text encoding of signed content. Never guessed: the caller names it,
+/// UTF-16BE (what Audkenni signs) by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TextEncoding {
-    /// UTF-16 big-endian (what Audkenni's SIM signing produces).
+    /// UTF-16 big-endian, no byte order mark (what Audkenni's signing produces).
+    #[default]
     Utf16Be,
-    /// UTF-16 little-endian.
+    /// UTF-16 little-endian, no byte order mark.
     Utf16Le,
-    /// UTF-8.
+    /// UTF-8, no byte order mark.
     Utf8,
+}
+
+impl TextEncoding {
+    /// `text` in this encoding.
+    pub fn encode(self, text: &str) -> Vec<u8> {
+        match self {
+            Self::Utf16Be => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+            Self::Utf16Le => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+            Self::Utf8 => text.as_bytes().to_vec(),
+        }
+    }
+
+    /// `bytes` decoded in this encoding; `None` when they are not valid in it.
+    pub fn decode(self, bytes: &[u8]) -> Option<String> {
+        let utf16 = |be: bool| {
+            if !bytes.len().is_multiple_of(2) {
+                return None;
+            }
+            let units: Vec<u16> = bytes
+                .chunks_exact(2)
+                .map(|c| {
+                    let pair = [c[0], c[1]];
+                    if be {
+                        u16::from_be_bytes(pair)
+                    } else {
+                        u16::from_le_bytes(pair)
+                    }
+                })
+                .collect();
+            String::from_utf16(&units).ok()
+        };
+        match self {
+            Self::Utf16Be => utf16(true),
+            Self::Utf16Le => utf16(false),
+            Self::Utf8 => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        }
+    }
 }
 
 /// The bytes that were signed.
@@ -139,10 +387,7 @@ pub struct SignedContent(Vec<u8>);
 
 impl fmt::Debug for SignedContent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.text() {
-            Some((text, enc)) => write!(f, "SignedContent({enc:?} {text:?})"),
-            None => write!(f, "SignedContent({} bytes)", self.0.len()),
-        }
+        write!(f, "SignedContent({} bytes)", self.0.len())
     }
 }
 
@@ -152,82 +397,21 @@ impl SignedContent {
         &self.0
     }
 
-    /// The content as text with its encoding: UTF-16 (with a BOM, or
-    /// recognised by its zero bytes) or UTF-8. `None` for binary content.
-    pub fn text(&self) -> Option<(String, TextEncoding)> {
-        let b = &self.0;
-        let utf16 = |be: bool, skip: usize| -> Option<String> {
-            let body = b.get(skip..)?;
-            if !body.len().is_multiple_of(2) {
-                return None;
-            }
-            let units: Vec<u16> = body
-                .chunks_exact(2)
-                .map(|c| {
-                    if be {
-                        u16::from_be_bytes([c[0], c[1]])
-                    } else {
-                        u16::from_le_bytes([c[0], c[1]])
-                    }
-                })
-                .collect();
-            let s = String::from_utf16(&units).ok()?;
-            (!s.chars().any(|c| c.is_control() && !c.is_whitespace())).then_some(s)
-        };
-        if b.starts_with(&[0xFE, 0xFF]) {
-            return utf16(true, 2).map(|s| (s, TextEncoding::Utf16Be));
-        }
-        if b.starts_with(&[0xFF, 0xFE]) {
-            return utf16(false, 2).map(|s| (s, TextEncoding::Utf16Le));
-        }
-        if b.len() >= 2 && b.len().is_multiple_of(2) {
-            let pairs = b.len() / 2;
-            let even_zero = b.iter().step_by(2).filter(|x| **x == 0).count();
-            let odd_zero = b.iter().skip(1).step_by(2).filter(|x| **x == 0).count();
-            if even_zero * 2 > pairs && odd_zero == 0 {
-                return utf16(true, 0).map(|s| (s, TextEncoding::Utf16Be));
-            }
-            if odd_zero * 2 > pairs && even_zero == 0 {
-                return utf16(false, 0).map(|s| (s, TextEncoding::Utf16Le));
-            }
-        }
-        let s = std::str::from_utf8(b.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(b)).ok()?;
-        (!s.contains('\0') && !s.chars().any(|c| c.is_control() && !c.is_whitespace()))
-            .then(|| (s.to_owned(), TextEncoding::Utf8))
+    /// The content decoded as text in `encoding`; `None` when it is not valid in it.
+    pub fn text(&self, encoding: TextEncoding) -> Option<String> {
+        encoding.decode(&self.0)
     }
 
-    /// Whether the content is `text` in UTF-16BE, UTF-16LE or UTF-8 (BOM optional).
-    pub fn matches_text(&self, text: &str) -> bool {
-        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let b = self.0.as_slice();
-        b == be.as_slice()
-            || b == le.as_slice()
-            || b == text.as_bytes()
-            || b.strip_prefix(&[0xFE, 0xFF]) == Some(be.as_slice())
-            || b.strip_prefix(&[0xFF, 0xFE]) == Some(le.as_slice())
-            || b.strip_prefix(&[0xEF, 0xBB, 0xBF]) == Some(text.as_bytes())
-    }
-
-    /// Whether the content is the hash of `content` (its raw bytes or its
-    /// base64 text), or hashes to it.
-    pub fn matches_hash(&self, content: &BindingContent) -> bool {
-        let hash = content.hash_bytes();
-        if !hash.is_empty() && self.0 == hash {
-            return true;
-        }
-        if self.matches_text(content.as_str()) && !content.as_str().is_empty() {
-            return true;
-        }
-        match content.algorithm() {
-            Some(alg) if !hash.is_empty() => alg.digest(&self.0) == hash,
-            _ => false,
-        }
+    /// Whether the content is exactly `text` in `encoding`.
+    pub fn matches_text(&self, text: &str, encoding: TextEncoding) -> bool {
+        self.0 == encoding.encode(text)
     }
 }
 
 /// A verified signature and the verified facts about its signer.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows no full kennitala (the signer's subject is left out).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct VerifiedSignature {
     /// The signer's certificate.
@@ -240,23 +424,46 @@ pub struct VerifiedSignature {
     pub national_register_id: Kennitala,
     /// The signed content (for PKCS#1 signatures: the signed hash).
     pub content: SignedContent,
+    /// The encoding [`VerifiedSignature::signed_text`] decodes with: the
+    /// expected text's, or [`SignatureCheck::text_encoding`] (UTF-16BE by default).
+    pub text_encoding: TextEncoding,
     /// Whether the chain was checked.
     pub chain: ChainStatus,
+    /// The signer certificate's revocation status.
+    pub revocation: RevocationStatus,
     /// The CMS signingTime attribute, when present.
     pub signing_time: Option<SystemTime>,
 }
 
+impl fmt::Debug for VerifiedSignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedSignature")
+            .field("signer_issuer", &self.signer.issuer())
+            .field("name", &"[redacted]")
+            .field("national_register_id", &self.national_register_id)
+            .field("content", &self.content)
+            .field("text_encoding", &self.text_encoding)
+            .field("chain", &self.chain)
+            .field("revocation", &self.revocation)
+            .field("signing_time", &self.signing_time)
+            .finish_non_exhaustive()
+    }
+}
+
 impl VerifiedSignature {
-    /// The signed content as text, if it is text.
+    /// The signed content as text in [`VerifiedSignature::text_encoding`]
+    /// (never guessed); `None` when it is not valid text in that encoding.
     pub fn signed_text(&self) -> Option<String> {
-        self.content.text().map(|(t, _)| t)
+        self.content.text(self.text_encoding)
     }
 }
 
 /// Verifies a CMS SignedData (DER) with attached content: messageDigest,
 /// the signature over the signed attributes, the signer certificate's
-/// validity at the time of the check, its chain (unless opted out), and
-/// the expected content if one is given.
+/// validity at the time of the check, its key usage (digitalSignature or
+/// nonRepudiation), its chain (unless opted out) with the extended key
+/// usage rule, revocation against the given CRLs, and the expected content
+/// if one is given.
 ///
 /// The signer's name and kennitala come from the certificate (CN and
 /// subject serialNumber). Use [`crate::VerifiedIdToken::verify_signature`]
@@ -340,12 +547,62 @@ fn finish(
             not_after: signer.not_after_rfc3339(),
         });
     }
-    let chain = if check.skip_chain {
-        ChainStatus::Unchecked
+    let usage = certificate_usage(signer_der)?;
+    if let Some(ku) = usage.key_usage
+        && !ku.digital_signature()
+        && !ku.non_repudiation()
+    {
+        return Err(SignatureError::KeyUsage(
+            "the signer certificate's keyUsage allows neither digitalSignature nor nonRepudiation"
+                .into(),
+        ));
+    }
+    if !check.eku.accepts(usage.extended_key_usage.as_deref()) {
+        return Err(SignatureError::KeyUsage(format!(
+            "the signer certificate's extended key usage {:?} is not allowed by {:?}",
+            usage.extended_key_usage.unwrap_or_default(),
+            check.eku
+        )));
+    }
+    let (chain, revocation) = if check.skip_chain {
+        let revocation = if check.crls.is_empty() && !check.fetch_crl {
+            RevocationStatus::NotChecked
+        } else {
+            RevocationStatus::Unavailable(
+                "the chain was not checked, and a CRL is verified against the issuer of the chain"
+                    .into(),
+            )
+        };
+        (ChainStatus::Unchecked, revocation)
     } else {
-        check_chain(signer_der, &check.anchors, extra, at)?;
-        ChainStatus::Checked
+        let (crls, newest) = match usable_crls(check, at) {
+            Ok((crls, newest)) => (crls, Ok(newest)),
+            Err(why) => (Vec::new(), Err(why)),
+        };
+        let outcome = check_chain(signer_der, &check.anchors, extra, at, &crls)?;
+        let revocation = match (outcome, newest) {
+            (CrlOutcome::NotRevoked, Ok(this_update)) => RevocationStatus::NotRevoked {
+                crl_this_update: this_update,
+            },
+            (CrlOutcome::Unusable(why), _) => RevocationStatus::Unavailable(why),
+            (_, Err(Some(why))) => RevocationStatus::Unavailable(why),
+            (_, _) => RevocationStatus::NotChecked,
+        };
+        (ChainStatus::Checked, revocation)
     };
+    if check.require_revocation {
+        match &revocation {
+            RevocationStatus::NotRevoked { .. } => {}
+            RevocationStatus::Unavailable(why) => {
+                return Err(SignatureError::RevocationUnavailable(why.clone()));
+            }
+            RevocationStatus::NotChecked => {
+                return Err(SignatureError::RevocationUnavailable(
+                    "no CRL was given or fetched: pass one with SignatureCheck::crl or ask for fetch_crl".into(),
+                ));
+            }
+        }
+    }
     let (cn, serial) = subject_names(signer_der)?;
     let name =
         cn.ok_or_else(|| SignatureError::Malformed("the signer certificate has no CN".into()))?;
@@ -356,22 +613,88 @@ fn finish(
     })?;
     let national_register_id = Kennitala::parse(&serial)
         .map_err(|e| SignatureError::Malformed(format!("signer certificate serialNumber: {e}")))?;
-    let ok = match &check.expected {
-        None => true,
-        Some(Expected::Text(t)) => content.matches_text(t),
-        Some(Expected::Bytes(b)) => content.bytes() == b.as_slice(),
-        Some(Expected::Hash(h)) => content.matches_hash(h),
-    };
-    if !ok {
-        return Err(SignatureError::ContentMismatch);
+    for expected in [&check.expected, &check.recorded].into_iter().flatten() {
+        if !expected.matches(&content) {
+            return Err(SignatureError::ContentMismatch);
+        }
     }
     Ok(VerifiedSignature {
         signer,
         name,
         national_register_id,
         content,
+        text_encoding: check.text_encoding,
         chain,
+        revocation,
         signing_time,
+    })
+}
+
+/// The CRLs usable at `at` (thisUpdate not after it; nextUpdate is
+/// enforced by the path check) and the newest thisUpdate among them, or
+/// why there are none (`None`: none asked for).
+fn usable_crls(
+    check: &SignatureCheck,
+    at: SystemTime,
+) -> Result<(Vec<Vec<u8>>, SystemTime), Option<String>> {
+    if check.crls.is_empty() {
+        return Err(match (&check.crl_note, check.fetch_crl) {
+            (Some(note), _) => Some(note.clone()),
+            (None, true) => Some(
+                "fetching the CRL needs CibaClient::verify_signature or finish_and_verify_signature"
+                    .into(),
+            ),
+            (None, false) => None,
+        });
+    }
+    let mut usable = Vec::new();
+    let mut newest = std::time::UNIX_EPOCH;
+    let mut why = Vec::new();
+    for der in &check.crls {
+        match x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der) {
+            Ok(list) => {
+                let this_update = list.tbs_cert_list.this_update.to_system_time();
+                if this_update > at {
+                    why.push(format!(
+                        "a CRL's thisUpdate {} is after the time checked {}",
+                        rfc3339(this_update),
+                        rfc3339(at)
+                    ));
+                } else {
+                    newest = newest.max(this_update);
+                    usable.push(der.clone());
+                }
+            }
+            Err(e) => why.push(format!("a CRL cannot be parsed ({e})")),
+        }
+    }
+    if usable.is_empty() {
+        Err(Some(why.join("; ")))
+    } else {
+        Ok((usable, newest))
+    }
+}
+
+struct CertificateUsage {
+    key_usage: Option<x509_cert::ext::pkix::KeyUsage>,
+    extended_key_usage: Option<Vec<String>>,
+}
+
+fn certificate_usage(der: &[u8]) -> Result<CertificateUsage, SignatureError> {
+    let cert =
+        X509::from_der(der).map_err(|e| SignatureError::Malformed(format!("certificate ({e})")))?;
+    let tbs = cert.tbs_certificate();
+    let key_usage = tbs
+        .get_extension::<x509_cert::ext::pkix::KeyUsage>()
+        .map_err(|e| SignatureError::Malformed(format!("keyUsage extension ({e})")))?
+        .map(|(_, ku)| ku);
+    let extended_key_usage = tbs
+        .get_extension::<x509_cert::ext::pkix::ExtendedKeyUsage>()
+        .map_err(|e| SignatureError::Malformed(format!("extendedKeyUsage extension ({e})")))?
+        .map(|(_, eku)| eku.0.iter().map(ToString::to_string).collect());
+    Ok(CertificateUsage {
+        key_usage,
+        extended_key_usage,
     })
 }
 
@@ -428,7 +751,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     fn seed() -> Vec<u8> {
-        let b64 = include_str!("../../../tests/fixtures/audkenni/seed-signature.b64");
+        let b64 = include_str!("../tests/fixtures/seed-signature.b64");
         base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .unwrap()
@@ -445,9 +768,11 @@ mod tests {
         assert_eq!(v.national_register_id.as_str(), "0101303369");
         assert_eq!(v.chain, ChainStatus::Unchecked);
         assert_eq!(
-            v.content.text(),
-            Some(("Login to Audkenni".into(), TextEncoding::Utf16Be))
+            v.content.text(TextEncoding::Utf16Be).as_deref(),
+            Some("Login to Audkenni")
         );
+        assert_eq!(v.signed_text().as_deref(), Some("Login to Audkenni"));
+        assert_eq!(v.revocation, RevocationStatus::NotChecked);
         assert!(v.signer.issuer().contains("Fullgilt audkenni profun test"));
     }
 
@@ -498,29 +823,202 @@ mod tests {
     }
 
     #[test]
-    fn text_detection() {
-        let be: Vec<u8> = "Halló".encode_utf16().flat_map(u16::to_be_bytes).collect();
-        let le: Vec<u8> = "Halló".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert_eq!(
-            SignedContent(be.clone()).text().unwrap().1,
-            TextEncoding::Utf16Be
-        );
-        assert_eq!(
-            SignedContent(le.clone()).text().unwrap(),
-            ("Halló".into(), TextEncoding::Utf16Le)
-        );
-        assert_eq!(
-            SignedContent("Halló".into()).text().unwrap().1,
-            TextEncoding::Utf8
-        );
-        assert!(SignedContent(vec![0xff, 0x00, 0x01]).text().is_none());
-        for b in [be, le, "Halló".as_bytes().to_vec()] {
-            assert!(SignedContent(b.clone()).matches_text("Halló"));
-            assert!(!SignedContent(b).matches_text("Hallo"));
+    fn text_matching_uses_the_named_encoding_only() {
+        for enc in [
+            TextEncoding::Utf16Be,
+            TextEncoding::Utf16Le,
+            TextEncoding::Utf8,
+        ] {
+            let c = SignedContent(enc.encode("Halló"));
+            assert!(c.matches_text("Halló", enc));
+            assert!(!c.matches_text("Hallo", enc));
+            assert_eq!(c.text(enc).as_deref(), Some("Halló"));
         }
-        let hash = BindingContent::sha256_of(b"doc");
-        assert!(SignedContent(hash.hash_bytes().to_vec()).matches_hash(&hash));
-        assert!(SignedContent(b"doc".to_vec()).matches_hash(&hash));
-        assert!(!SignedContent(b"dox".to_vec()).matches_hash(&hash));
+        // The same text in another encoding is not a match.
+        let be = SignedContent(TextEncoding::Utf16Be.encode("Halló"));
+        assert!(!be.matches_text("Halló", TextEncoding::Utf16Le));
+        assert!(!be.matches_text("Halló", TextEncoding::Utf8));
+        // A byte order mark is not silently accepted.
+        let mut bom = vec![0xFE, 0xFF];
+        bom.extend(TextEncoding::Utf16Be.encode("Halló"));
+        assert!(!SignedContent(bom).matches_text("Halló", TextEncoding::Utf16Be));
+        assert!(
+            SignedContent(vec![0xff, 0x00, 0x01])
+                .text(TextEncoding::Utf16Be)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn one_signature_never_matches_two_texts() {
+        // UTF-16BE of this CJK text is byte for byte UTF-16LE of "Pay 1000 ISK":
+        // the old matcher accepted it as that text.
+        let pay = "Pay 1000 ISK";
+        let cjk = TextEncoding::Utf16Be
+            .decode(&TextEncoding::Utf16Le.encode(pay))
+            .unwrap();
+        assert!(
+            cjk.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{cjk}"
+        );
+        let signed = SignedContent(TextEncoding::Utf16Be.encode(&cjk));
+        assert!(!signed.matches_text(pay, TextEncoding::Utf16Be));
+        assert!(signed.matches_text(&cjk, TextEncoding::Utf16Be));
+        assert_ne!(signed.text(TextEncoding::Utf16Be).as_deref(), Some(pay));
+    }
+
+    #[test]
+    fn eku_policies() {
+        let client = vec!["1.3.6.1.5.5.7.3.2".to_owned()];
+        let server = vec!["1.3.6.1.5.5.7.3.1".to_owned()];
+        let email = vec!["1.3.6.1.5.5.7.3.4".to_owned()];
+        let d = EkuPolicy::default();
+        assert!(d.accepts(Some(&client)) && d.accepts(Some(&email)) && d.accepts(None));
+        assert!(!d.accepts(Some(&server)));
+        assert!(EkuPolicy::ClientAuth.accepts(Some(&client)));
+        assert!(!EkuPolicy::ClientAuth.accepts(Some(&email)));
+        assert!(EkuPolicy::NotChecked.accepts(Some(&server)));
+        let req = EkuPolicy::Require("1.3.6.1.5.5.7.3.4".into());
+        assert!(req.accepts(Some(&email)) && !req.accepts(None) && !req.accepts(Some(&client)));
+    }
+
+    mod usage_and_revocation {
+        use super::*;
+        use smartid_testkit::{CertSpec, CertUsage, TestCa, TestIdentity};
+
+        fn signer(ca: &TestCa, usage: CertUsage) -> TestIdentity {
+            ca.issue(
+                &CertSpec::new("Gervimaður Test", usage)
+                    .subject_attribute("serialNumber", "0101303369"),
+            )
+            .unwrap()
+        }
+
+        fn cms(id: &TestIdentity) -> Vec<u8> {
+            crate::cms::tests::cms_signed_by(id, b"Sign this", [0, 1], [0, 1])
+        }
+
+        #[test]
+        fn key_usage_must_allow_signing() {
+            let ca = TestCa::new_root("KU CA", "Test").unwrap();
+            let enc = signer(&ca, CertUsage::Encryption);
+            let check = SignatureCheck::with_trust_anchors([ca.certificate().clone()]);
+            let err = verify_cms(&cms(&enc), &check).unwrap_err();
+            assert!(
+                matches!(&err, SignatureError::KeyUsage(m) if m.contains("keyUsage")),
+                "{err}"
+            );
+            assert!(verify_cms(&cms(&signer(&ca, CertUsage::Signing)), &check).is_ok());
+        }
+
+        #[test]
+        fn the_eku_rule_is_a_setting_whose_default_accepts_client_auth() {
+            let ca = TestCa::new_root("EKU CA", "Test").unwrap();
+            let anchors = [ca.certificate().clone()];
+            // clientAuth, as the seed's certificate: accepted by default.
+            let client = signer(&ca, CertUsage::Signing);
+            assert!(
+                verify_cms(
+                    &cms(&client),
+                    &SignatureCheck::with_trust_anchors(anchors.clone())
+                )
+                .is_ok()
+            );
+            // serverAuth only: refused by default, accepted when the caller says so.
+            let server = signer(&ca, CertUsage::Server);
+            let err = verify_cms(
+                &cms(&server),
+                &SignatureCheck::with_trust_anchors(anchors.clone()),
+            )
+            .unwrap_err();
+            assert!(matches!(err, SignatureError::KeyUsage(_)), "{err}");
+            let relaxed = SignatureCheck::with_trust_anchors(anchors.clone())
+                .extended_key_usage(EkuPolicy::NotChecked);
+            assert!(verify_cms(&cms(&server), &relaxed).is_ok());
+            let required = SignatureCheck::with_trust_anchors(anchors)
+                .extended_key_usage(EkuPolicy::Require("1.3.6.1.5.5.7.3.1".into()));
+            assert!(verify_cms(&cms(&server), &required).is_ok());
+            assert!(verify_cms(&cms(&client), &required).is_err());
+        }
+
+        #[test]
+        fn a_supplied_crl_is_checked_against_the_issuer_and_the_time() {
+            let ca = TestCa::new_root("CRL CA", "Test").unwrap();
+            let anchors = [ca.certificate().clone()];
+            let good = signer(&ca, CertUsage::Signing);
+            let bad = signer(&ca, CertUsage::Signing);
+            let now = SystemTime::now();
+            let hour = Duration::from_secs(3600);
+            let crl = ca.crl(&[bad.leaf_der()], now - hour, now + hour).unwrap();
+            let check = SignatureCheck::with_trust_anchors(anchors.clone()).crl(crl.clone());
+            let v = verify_cms(&cms(&good), &check).unwrap();
+            assert!(
+                matches!(v.revocation, RevocationStatus::NotRevoked { .. }),
+                "{:?}",
+                v.revocation
+            );
+            assert_eq!(
+                verify_cms(&cms(&bad), &check).unwrap_err(),
+                SignatureError::Revoked
+            );
+            // PEM works too.
+            let pem = smartid_core::pem_encode("X509 CRL", &crl);
+            let check = SignatureCheck::with_trust_anchors(anchors.clone()).crl(pem.into_bytes());
+            assert_eq!(
+                verify_cms(&cms(&bad), &check).unwrap_err(),
+                SignatureError::Revoked
+            );
+
+            let status = |crl: Vec<u8>, at: SystemTime| {
+                verify_cms(
+                    &cms(&bad),
+                    &SignatureCheck::with_trust_anchors(anchors.clone())
+                        .crl(crl)
+                        .at(at),
+                )
+                .map(|v| v.revocation)
+            };
+            // thisUpdate after the time checked: not usable.
+            let later = ca
+                .crl(&[bad.leaf_der()], now + hour, now + 2 * hour)
+                .unwrap();
+            assert!(
+                matches!(status(later, now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("thisUpdate")),
+            );
+            // nextUpdate passed at the time checked: not usable.
+            let stale = ca
+                .crl(&[bad.leaf_der()], now - 2 * hour, now - hour)
+                .unwrap();
+            assert!(
+                matches!(status(stale, now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("nextUpdate")),
+            );
+            // Same issuer name, another key: its signature does not verify.
+            let forger = TestCa::new_root("CRL CA", "Test").unwrap();
+            let forged = forger.crl(&[], now - hour, now + hour).unwrap();
+            assert!(
+                matches!(status(forged.clone(), now), Ok(RevocationStatus::Unavailable(ref m)) if m.contains("signature")),
+            );
+            // Required: unavailable is an error, typed.
+            let err = verify_cms(
+                &cms(&good),
+                &SignatureCheck::with_trust_anchors(anchors.clone())
+                    .crl(forged)
+                    .require_revocation_check(true),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, SignatureError::RevocationUnavailable(_)),
+                "{err}"
+            );
+            let err = verify_cms(
+                &cms(&good),
+                &SignatureCheck::with_trust_anchors(anchors).require_revocation_check(true),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, SignatureError::RevocationUnavailable(_)),
+                "{err}"
+            );
+        }
     }
 }

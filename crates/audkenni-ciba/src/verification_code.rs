@@ -8,6 +8,11 @@ use aws_lc_rs::digest;
 ///
 /// Show it to the user so they can compare it with the app.
 ///
+/// Always four digits, zero-padded. Audkenni's Java sample takes the last
+/// four characters of the decimal string instead: the same digits when the
+/// two-byte value is 1000 or more, but fewer than four characters (or a
+/// failure) below 1000, about 1.5 % of hashes.
+///
 /// ```
 /// use audkenni_ciba::{BindingContent, verification_code};
 /// // Audkenni's worked example: SHA-512 of the Latin-1 bytes of the text.
@@ -40,6 +45,23 @@ mod tests {
         assert_eq!(latin1.len(), text.chars().count());
         let hash = digest::digest(&digest::SHA512, &latin1);
         assert_eq!(verification_code(hash.as_ref()), "4141");
+    }
+
+    #[test]
+    fn values_below_1000_are_zero_padded_where_the_java_sample_is_short() {
+        let (input, value) = (0u32..)
+            .map(|i| {
+                let d = digest::digest(&digest::SHA256, &i.to_be_bytes());
+                let b = d.as_ref();
+                (i, u32::from(b[30]) << 8 | u32::from(b[31]))
+            })
+            .find(|(_, v)| *v < 1000)
+            .unwrap();
+        let code = verification_code(&input.to_be_bytes());
+        assert_eq!(code, format!("{value:04}"));
+        assert!(code.starts_with('0'));
+        // The Java sample's reading: the decimal string is shorter than four.
+        assert!(value.to_string().len() < 4);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use audkenni_ciba::{
     Acr, AuthRequest, BindingContent, ChainStatus, ClientAuthMethod, Error, ErrorCode,
-    JwsAlgorithm, PendingAuth, RequestSigningKey, SignatureCheck, SignatureError, WaitOptions,
-    verification_code,
+    JwsAlgorithm, PendingAuth, ProviderCode, RequestSigningKey, SignatureCheck, SignatureError,
+    WaitOptions, verification_code,
 };
 use common::{JumpClock, builder};
 use smartid_core::{HttpSettings, Secret, TrustRoots};
@@ -42,7 +42,8 @@ async fn sim_sign_approved_gives_verified_signature_with_checked_chain() {
         token.national_register_id.as_ref().unwrap().as_str(),
         "1203902019"
     );
-    assert_eq!(token.acr, Some(Acr::SimSign));
+    // As the seed's id_token: acr "0", not the requested value.
+    assert_eq!(token.acr, Some(Acr::Other("0".into())));
 
     let anchors = sim.signature_trust_anchors();
     let signed = token
@@ -110,14 +111,12 @@ async fn declined_is_access_denied_with_description() {
     match &err {
         Error::Provider(p) => {
             assert_eq!(p.code, ErrorCode::AccessDenied);
-            assert_eq!(p.mssp_code(), Some("mssp_401"));
+            assert_eq!(p.provider_code, Some(ProviderCode::Mssp401));
+            assert_eq!(p.description.as_deref(), Some("mssp_401"));
         }
         other => panic!("{other}"),
     }
-    assert!(
-        err.to_string().starts_with("access denied by user"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("the user cancelled"), "{err}");
 }
 
 #[tokio::test]
@@ -150,10 +149,17 @@ async fn unknown_phone_is_a_typed_error_at_start() {
         .start(&AuthRequest::new(hints::UNKNOWN, Acr::SimAuth))
         .await
         .unwrap_err();
+    // Audkenni's documented shape: access_denied with the code as description.
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::UnknownUserId && p.mssp_code() == Some("mssp_105")),
+        matches!(&err, Error::Provider(p) if p.code == ErrorCode::AccessDenied && p.provider_code == Some(ProviderCode::Mssp105)),
         "{err}"
     );
+    assert!(
+        err.to_string()
+            .starts_with("no valid ID for that phone number"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("denied by user"), "{err}");
 }
 
 #[tokio::test]
@@ -245,7 +251,7 @@ async fn es256_request_objects_with_private_key_jwt_app_auth() {
         .finish(&mut pending, &WaitOptions::default())
         .await
         .unwrap();
-    assert_eq!(done.id_token.acr, Some(Acr::AppAuth));
+    assert_eq!(done.id_token.acr, Some(Acr::Other("0".into())));
     assert!(done.id_token.signature.is_none());
     done.id_token.check_certificate_names().unwrap();
 }
@@ -376,7 +382,7 @@ async fn refused_credentials_keys_and_requests() {
     let client = builder(&sim, JwsAlgorithm::Rs256).build().await.unwrap();
     let before = sim.started();
     let err = client
-        .start(&AuthRequest::new(hints::APPROVES, Acr::AppSign).binding_message("x".repeat(61)))
+        .start(&AuthRequest::new("1203902019", Acr::AppSign).binding_message("x".repeat(61)))
         .await
         .unwrap_err();
     assert!(matches!(

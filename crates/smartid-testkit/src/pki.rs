@@ -51,6 +51,9 @@ pub enum CertUsage {
     ServerAndClient,
     /// A document-signing / eID user certificate (clientAuth, digitalSignature, nonRepudiation).
     Signing,
+    /// An encryption-only certificate (keyEncipherment, emailProtection):
+    /// not fit for signing, for negative tests.
+    Encryption,
 }
 
 /// The description of an end-entity certificate to issue.
@@ -64,6 +67,7 @@ pub struct CertSpec {
     key: KeyAlgorithm,
     not_before: SystemTime,
     not_after: SystemTime,
+    crl_distribution_point: Option<String>,
 }
 
 impl CertSpec {
@@ -79,7 +83,15 @@ impl CertSpec {
             key: KeyAlgorithm::default(),
             not_before: now - Duration::from_secs(3600),
             not_after: now + Duration::from_secs(30 * 86_400),
+            crl_distribution_point: None,
         }
+    }
+
+    /// Names this URL as the certificate's CRL distribution point.
+    #[must_use]
+    pub fn crl_distribution_point(mut self, url: &str) -> Self {
+        self.crl_distribution_point = Some(url.to_owned());
+        self
     }
 
     /// Adds a subject attribute: `C`, `O`, `OU`, `serialNumber`,
@@ -298,9 +310,18 @@ impl TestCa {
                 ],
                 &[ExtendedKeyUsagePurpose::ClientAuth],
             ),
+            CertUsage::Encryption => (
+                &[KeyUsagePurpose::KeyEncipherment],
+                &[ExtendedKeyUsagePurpose::EmailProtection],
+            ),
         };
         params.key_usages = ku.to_vec();
         params.extended_key_usages = eku.to_vec();
+        if let Some(url) = &spec.crl_distribution_point {
+            params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec![url.clone()],
+            }];
+        }
         let cert = params.signed_by(&key, &self.issuer)?;
         let mut chain = vec![cert.der().to_vec()];
         chain.extend(self.chain_to_root.iter().cloned());
@@ -333,6 +354,7 @@ impl TestCa {
         req.params.extended_key_usages = match usage {
             CertUsage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
             CertUsage::Client | CertUsage::Signing => vec![ExtendedKeyUsagePurpose::ClientAuth],
+            CertUsage::Encryption => vec![ExtendedKeyUsagePurpose::EmailProtection],
             CertUsage::ServerAndClient => vec![
                 ExtendedKeyUsagePurpose::ServerAuth,
                 ExtendedKeyUsagePurpose::ClientAuth,
@@ -340,6 +362,46 @@ impl TestCa {
         };
         let cert = req.signed_by(&self.issuer)?;
         Ok(cert.der().to_vec())
+    }
+
+    /// A CRL (DER) signed by this CA listing these certificates (DER) as
+    /// revoked (reason keyCompromise), valid from `this_update` to `next_update`.
+    ///
+    /// # Errors
+    /// [`TestkitError::Pki`] when a certificate cannot be parsed or signing fails.
+    pub fn crl(
+        &self,
+        revoked: &[&[u8]],
+        this_update: SystemTime,
+        next_update: SystemTime,
+    ) -> Result<Vec<u8>> {
+        use der::Decode as _;
+        let mut revoked_certs = Vec::new();
+        for der in revoked {
+            let cert = x509_cert::Certificate::from_der(der)
+                .map_err(|e| TestkitError::Pki(format!("revoked certificate: {e}")))?;
+            revoked_certs.push(rcgen::RevokedCertParams {
+                serial_number: SerialNumber::from_slice(
+                    cert.tbs_certificate().serial_number().as_bytes(),
+                ),
+                revocation_time: to_offset(this_update),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            });
+        }
+        let secs = this_update
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(1);
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: to_offset(this_update),
+            next_update: to_offset(next_update),
+            crl_number: SerialNumber::from(secs),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        Ok(params.signed_by(&self.issuer)?.der().to_vec())
     }
 
     /// The certificates between this CA and the root: this CA first, root excluded.

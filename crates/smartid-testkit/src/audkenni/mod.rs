@@ -15,9 +15,21 @@
 //! ```
 //!
 //! Behaviour per login hint (see [`hints`]): one user approves, one
-//! declines, one never answers (the request expires), and any other hint is
-//! an unknown user (`unknown_user_id`, `mssp_105`). Polling faster than the
-//! interval gets `slow_down` (and the interval of that request grows by 5 s).
+//! declines (`access_denied` with `mssp_401`), one never answers (the
+//! request expires), one has a blocked PIN (`mssp_402`), one approves with
+//! a revoked certificate, and any other hint is an unknown user
+//! (`access_denied` with `mssp_105`). Errors take the shape Audkenni's
+//! "Error Codes" page documents: `{"error":"access_denied","error_description":"mssp_105"}`.
+//! Polling faster than the interval gets `slow_down` (and the interval of
+//! that request grows by 5 s).
+//!
+//! What the simulator insists on, from the public record: SIM modes take a
+//! mobile number as `login_hint` (7 digits, optionally `+354`/`00354`/`354`,
+//! spaces or hyphens), app modes a kennitala; `app-certificate-choice`
+//! carries `binding_message` and `binding_content` as empty strings; the
+//! request object may be written as Audkenni's own examples are (no
+//! `iat`/`nbf`/`jti`, a fractional `exp`, no `kid`) and its `aud` must be
+//! the announced issuer exactly.
 
 mod cms;
 mod pki;
@@ -29,6 +41,7 @@ use std::time::Duration;
 use crate::pki::KeyAlgorithm;
 
 pub use server::{AudkenniSimulator, BASE_PATH};
+pub use state::normalize_phone;
 
 /// The login hints (phone numbers) of the simulator's users.
 pub mod hints {
@@ -38,8 +51,30 @@ pub mod hints {
     pub const DECLINES: &str = "7700002";
     /// "Gervimaður Ástralía", 1711774059: never answers (`expired_token` at the end).
     pub const NEVER_ANSWERS: &str = "7700003";
-    /// Not a user: bc-authorize answers `unknown_user_id` with `mssp_105`.
+    /// "Gervimaður Asía", 0101303369: the PIN is blocked (`access_denied`, `mssp_402`).
+    pub const PIN_BLOCKED: &str = "7700004";
+    /// "Gervimaður Suður-Ameríka", 0802882049: approves, but the certificate
+    /// is on the simulator's CRL (see [`super::SimConfig::crl`]).
+    pub const REVOKED: &str = "7700005";
+    /// Not a user: bc-authorize answers `access_denied` with `mssp_105`.
     pub const UNKNOWN: &str = "7709999";
+}
+
+/// What the simulator signs in the PKCS#7 modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SimSignedContent {
+    /// The binding message (the displayed text) in UTF-16 big-endian, as
+    /// the seed's sample CMS. The default.
+    #[default]
+    TextUtf16Be,
+    /// The binding message in UTF-16 little-endian.
+    TextUtf16Le,
+    /// The binding message in UTF-8.
+    TextUtf8,
+    /// The bytes of `binding_content` (base64-decoded: the hash), as seed
+    /// 004's text reads ("the actual content that will be signed").
+    BindingContent,
 }
 
 /// What a simulated user does with a request.
@@ -52,12 +87,14 @@ pub enum Behaviour {
     Decline(Duration),
     /// Never answers.
     NeverAnswer,
+    /// Fails after the delay with this Audkenni code (`access_denied`).
+    Fail(Duration, &'static str),
 }
 
 /// A simulated user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimUser {
-    /// The phone number used as login hint (the kennitala works too).
+    /// The mobile number, the login hint of SIM modes (app modes use the kennitala).
     pub login_hint: String,
     /// The display name and certificate CN.
     pub name: String,
@@ -101,6 +138,25 @@ pub struct SimConfig {
     /// http allowed: loopback tests). Requests carrying a
     /// `client_notification_token` are refused without it.
     pub notification_endpoint: Option<String>,
+    /// What the PKCS#7 modes sign. Defaults to the displayed text in UTF-16BE.
+    pub signs: SimSignedContent,
+    /// The `acr` claim of id_tokens: `Some(value)` for a fixed value (the
+    /// default `"0"`, as in the seed's id_token), `None` to echo the
+    /// requested acr_values.
+    pub id_token_acr: Option<String>,
+    /// Announce the issuer with this port spelled out (for example 443,
+    /// as Audkenni's discovery does: `https://localhost:443/sso/...`)
+    /// while serving on the loopback port; point the client's discovery at
+    /// [`AudkenniSimulator::discovery_url`]. Defaults to none: the issuer
+    /// is the real URL.
+    pub announce_issuer_port: Option<u16>,
+    /// Publish a CRL over plain http on loopback, named in every user
+    /// certificate's CRL distribution point (the seed's certificate has
+    /// one). Defaults to false: no distribution point.
+    pub crl: bool,
+    /// Kennitalas whose certificates the CRL lists as revoked. Defaults to
+    /// the user of [`hints::REVOKED`].
+    pub revoked: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -126,6 +182,11 @@ impl SimConfig {
             interval: 5,
             expires_in: 120,
             notification_endpoint: None,
+            signs: SimSignedContent::default(),
+            id_token_acr: Some("0".into()),
+            announce_issuer_port: None,
+            crl: false,
+            revoked: vec!["0802882049".into()],
             users: vec![
                 user(
                     hints::APPROVES,
@@ -144,6 +205,18 @@ impl SimConfig {
                     "Gervimaður Ástralía",
                     "1711774059",
                     Behaviour::NeverAnswer,
+                ),
+                user(
+                    hints::PIN_BLOCKED,
+                    "Gervimaður Asía",
+                    "0101303369",
+                    Behaviour::Fail(delay, "mssp_402"),
+                ),
+                user(
+                    hints::REVOKED,
+                    "Gervimaður Suður-Ameríka",
+                    "0802882049",
+                    Behaviour::Approve(delay),
                 ),
             ],
         }
@@ -174,6 +247,34 @@ impl SimConfig {
     #[must_use]
     pub fn notification_endpoint(mut self, url: impl Into<String>) -> Self {
         self.notification_endpoint = Some(url.into());
+        self
+    }
+
+    /// Sets what the PKCS#7 modes sign.
+    #[must_use]
+    pub fn signs(mut self, content: SimSignedContent) -> Self {
+        self.signs = content;
+        self
+    }
+
+    /// Announces the issuer with this port spelled out (see [`SimConfig::announce_issuer_port`]).
+    #[must_use]
+    pub fn announce_issuer_port(mut self, port: u16) -> Self {
+        self.announce_issuer_port = Some(port);
+        self
+    }
+
+    /// Publishes a CRL (see [`SimConfig::crl`]).
+    #[must_use]
+    pub fn crl(mut self, on: bool) -> Self {
+        self.crl = on;
+        self
+    }
+
+    /// Sets the id_token's `acr` (see [`SimConfig::id_token_acr`]).
+    #[must_use]
+    pub fn id_token_acr(mut self, acr: Option<String>) -> Self {
+        self.id_token_acr = acr;
         self
     }
 

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use super::cms::{sign, sign_hash_pkcs1, utf16be};
 use super::pki::SimPki;
 use super::state::{Flow, Flows, PollAnswer};
-use super::{Behaviour, SimClientAuth, SimConfig};
+use super::{Behaviour, SimClientAuth, SimConfig, SimSignedContent};
 use crate::error::{Result, TestkitError};
 use crate::pki::{KeyAlgorithm, TestPki};
 use crate::tls::{ClientAuth, TlsFront};
@@ -64,7 +64,14 @@ impl IdTokenKeys {
 
 struct SimState {
     config: SimConfig,
+    /// The issuer as announced (maybe with a port spelled out).
     issuer: String,
+    /// Where the endpoints are served (`https://localhost:PORT{BASE_PATH}`).
+    endpoints: String,
+    /// The issuing CA's CRL, when published.
+    crl: Option<Vec<u8>>,
+    crl_url: Option<String>,
+    crl_fetches: std::sync::atomic::AtomicUsize,
     pki: Arc<SimPki>,
     flows: Flows,
     keys: RwLock<IdTokenKeys>,
@@ -79,6 +86,7 @@ pub struct AudkenniSimulator {
     server_pki: TestPki,
     client_key_pem: String,
     task: JoinHandle<()>,
+    crl_task: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for AudkenniSimulator {
@@ -92,6 +100,9 @@ impl std::fmt::Debug for AudkenniSimulator {
 impl Drop for AudkenniSimulator {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(t) = &self.crl_task {
+            t.abort();
+        }
     }
 }
 
@@ -127,7 +138,28 @@ impl AudkenniSimulator {
         let server_pki = TestPki::generate()?;
         let front =
             TlsFront::start(backend, &server_pki.localhost_server()?, ClientAuth::None).await?;
-        let issuer = format!("{}{BASE_PATH}", front.url());
+        let endpoints = format!("{}{BASE_PATH}", front.url());
+        let issuer = match config.announce_issuer_port {
+            Some(port) => format!("https://localhost:{port}{BASE_PATH}"),
+            None => endpoints.clone(),
+        };
+        let crl_listener = if config.crl {
+            Some(tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?)
+        } else {
+            None
+        };
+        let crl_url = match &crl_listener {
+            Some(l) => Some(format!(
+                "http://{}/crl/fullgilt-audkenni-sim.crl",
+                l.local_addr()?
+            )),
+            None => None,
+        };
+        let pki = SimPki::for_users(&config.users, crl_url.as_deref())?;
+        let crl = match &crl_url {
+            Some(_) => Some(pki.crl(&config.revoked)?),
+            None => None,
+        };
 
         let jwt_err = |e: jsonwebtoken::errors::Error| TestkitError::Pki(format!("JWT key: {e}"));
         let keys = RwLock::new(IdTokenKeys::new(
@@ -162,9 +194,13 @@ impl AudkenniSimulator {
         let client_key = DecodingKey::from_jwk(&client_jwk).map_err(jwt_err)?;
 
         let state = Arc::new(SimState {
-            pki: SimPki::for_users(&config.users)?,
+            pki,
             config,
             issuer,
+            endpoints,
+            crl,
+            crl_url,
+            crl_fetches: std::sync::atomic::AtomicUsize::new(0),
             flows: Flows::default(),
             keys,
             client_key,
@@ -182,18 +218,50 @@ impl AudkenniSimulator {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        let crl_task = crl_listener.map(|l| {
+            let crl_app = Router::new()
+                .route("/crl/fullgilt-audkenni-sim.crl", get(crl_handler))
+                .with_state(state.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(l, crl_app).await;
+            })
+        });
         Ok(Self {
             state,
             front,
             server_pki,
             client_key_pem,
             task,
+            crl_task,
         })
     }
 
-    /// The issuer (`https://localhost:PORT/sso/oauth2/realms/root/realms/audkenni`).
+    /// The issuer (`https://localhost:PORT/sso/oauth2/realms/root/realms/audkenni`),
+    /// as announced in discovery and id_tokens: with
+    /// [`SimConfig::announce_issuer_port`] it names that port, not the
+    /// one served (use [`AudkenniSimulator::discovery_url`] to reach it).
     pub fn issuer(&self) -> &str {
         &self.state.issuer
+    }
+
+    /// Where the discovery document is served (always the real port).
+    pub fn discovery_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.state.endpoints)
+    }
+
+    /// The CRL's URL (plain http on loopback), when [`SimConfig::crl`] is on.
+    pub fn crl_url(&self) -> Option<&str> {
+        self.state.crl_url.as_deref()
+    }
+
+    /// The CRL (DER) the simulator publishes, when [`SimConfig::crl`] is on.
+    pub fn crl_der(&self) -> Option<&[u8]> {
+        self.state.crl.as_deref()
+    }
+
+    /// How often the CRL was fetched.
+    pub fn crl_fetches(&self) -> usize {
+        self.state.crl_fetches.load(Ordering::SeqCst)
     }
 
     /// The HTTPS front (for handshake counters).
@@ -305,10 +373,22 @@ fn bad(code: &str, description: &str) -> Response {
     error(StatusCode::BAD_REQUEST, code, description)
 }
 
+async fn crl_handler(State(s): State<Arc<SimState>>) -> Response {
+    s.crl_fetches.fetch_add(1, Ordering::SeqCst);
+    match &s.crl {
+        Some(crl) => (
+            [(axum::http::header::CONTENT_TYPE, "application/pkix-crl")],
+            crl.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn discovery(State(s): State<Arc<SimState>>) -> Response {
-    let i = &s.issuer;
+    let i = &s.endpoints;
     axum::Json(json!({
-        "issuer": i,
+        "issuer": s.issuer,
         "backchannel_authentication_endpoint": format!("{i}/bc-authorize"),
         "token_endpoint": format!("{i}/access_token"),
         "jwks_uri": format!("{i}/connect/jwk_uri"),
@@ -427,14 +507,9 @@ async fn bc_authorize(
             "the request parameter (a signed request object) is missing",
         );
     };
-    let mut v = Validation::new(s.client_algs.first().copied().unwrap_or(Algorithm::RS256));
-    v.algorithms = s.client_algs.clone();
-    v.set_audience(std::slice::from_ref(&s.issuer));
-    v.set_issuer(std::slice::from_ref(&s.config.client_id));
-    v.set_required_spec_claims(&["exp", "aud", "iss"]);
-    let claims = match jsonwebtoken::decode::<Value>(request, &s.client_key, &v) {
-        Ok(d) => d.claims,
-        Err(e) => return bad("invalid_request", &format!("request object rejected: {e}")),
+    let claims = match check_request_object(&s, request) {
+        Ok(c) => c,
+        Err(message) => return bad("invalid_request", &message),
     };
     let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
     let (Some(hint), Some(acr), Some(scope)) =
@@ -473,16 +548,56 @@ async fn bc_authorize(
             "binding_content must be the base64 of a SHA-256 or SHA-512 hash",
         );
     }
-    let Some(user) = s
-        .config
-        .users
-        .iter()
-        .find(|u| u.login_hint == hint || u.kennitala == hint)
-    else {
-        return bad(
-            "unknown_user_id",
-            "mssp_105: No valid ID found for this login hint",
-        );
+    if acr == "app-certificate-choice" {
+        for (field, value) in [
+            ("binding_message", &binding_message),
+            ("binding_content", &binding_content),
+        ] {
+            if value.as_deref() != Some("") {
+                return bad(
+                    "invalid_request",
+                    &format!("{field} must be sent as \"\" for app-certificate-choice"),
+                );
+            }
+        }
+    }
+    let sim_mode = matches!(
+        acr.as_str(),
+        "sim-auth" | "sim-sign" | "sim-sign-pkcs1" | "sim-auth-xml" | "sim"
+    );
+    let user = if sim_mode {
+        let Some(phone) = super::state::normalize_phone(&hint) else {
+            return bad(
+                "invalid_request",
+                "login_hint must be the user's mobile number in SIM modes (for example 7700001 or +354 770 0001)",
+            );
+        };
+        let Some(u) = s.config.users.iter().find(|u| u.login_hint == phone) else {
+            return bad("access_denied", "mssp_105");
+        };
+        u
+    } else if acr.starts_with("app-") {
+        let kt = hint.trim().replacen('-', "", 1);
+        if kt.len() != 10 || !kt.bytes().all(|b| b.is_ascii_digit()) {
+            return bad(
+                "invalid_request",
+                "login_hint must be the user's kennitala in app modes",
+            );
+        }
+        let Some(u) = s.config.users.iter().find(|u| u.kennitala == kt) else {
+            return bad("access_denied", "audkenni_404");
+        };
+        u
+    } else {
+        let Some(u) = s
+            .config
+            .users
+            .iter()
+            .find(|u| u.login_hint == hint || u.kennitala == hint)
+        else {
+            return bad("access_denied", "mssp_105");
+        };
+        u
     };
     let id = random_hex(16);
     let notification_token = text("client_notification_token");
@@ -498,6 +613,7 @@ async fn bc_authorize(
             let answer_after = match user.behaviour {
                 Behaviour::Approve(d) | Behaviour::Decline(d) => Some(d),
                 Behaviour::NeverAnswer => None,
+                Behaviour::Fail(d, _) => Some(d),
             };
             if let Some(after) = answer_after {
                 tokio::spawn(send_ping(
@@ -563,11 +679,9 @@ async fn token(State(s): State<Arc<SimState>>, headers: HeaderMap, body: String)
             "Polling too fast; add 5 seconds to the interval",
         ),
         PollAnswer::Expired => bad("expired_token", "The auth_req_id has expired"),
-        PollAnswer::Denied => error(
-            StatusCode::BAD_REQUEST,
-            "access_denied",
-            "mssp_401: The user cancelled the request",
-        ),
+        // Audkenni's documented shape: the code is the description.
+        PollAnswer::Denied => bad("access_denied", "mssp_401"),
+        PollAnswer::Failed(code) => bad("access_denied", code),
         PollAnswer::UnknownRequest | PollAnswer::WrongClient => {
             bad("invalid_grant", "unknown or already used auth_req_id")
         }
@@ -604,7 +718,7 @@ fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
         "iss": s.issuer,
         "tokenName": "id_token",
         "aud": flow.client_id,
-        "acr": flow.acr,
+        "acr": s.config.id_token_acr.clone().unwrap_or_else(|| flow.acr.clone()),
         "nationalRegisterId": user.kennitala,
         "azp": flow.client_id,
         "auth_time": iat,
@@ -618,7 +732,18 @@ fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
     let signature = match flow.acr.as_str() {
         "sim-sign" | "app-sign" | "app-sign-with-certificate" | "nexus-sign" => {
             let text = flow.binding_message.as_deref().unwrap_or_default();
-            Some(sign(&utf16be(text), cert, now)?)
+            let content = match s.config.signs {
+                SimSignedContent::TextUtf16Be => utf16be(text),
+                SimSignedContent::TextUtf16Le => {
+                    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+                }
+                SimSignedContent::TextUtf8 => text.as_bytes().to_vec(),
+                SimSignedContent::BindingContent => {
+                    let c = flow.binding_content.as_deref().unwrap_or_default();
+                    STANDARD.decode(c).unwrap_or_else(|_| c.as_bytes().to_vec())
+                }
+            };
+            Some(sign(&content, cert, now)?)
         }
         "sim-sign-pkcs1" => {
             let hash = flow
@@ -632,6 +757,10 @@ fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
     };
     if let (Some(sig), Some(obj)) = (signature, claims.as_object_mut()) {
         obj.insert("signature".into(), Value::String(STANDARD.encode(sig)));
+        if flow.acr == "sim-sign-pkcs1" {
+            // As in Audkenni's sim-sign-pkcs1 answers.
+            obj.insert("documentNr".into(), Value::String("na".into()));
+        }
     }
     let keys = s
         .keys
@@ -648,4 +777,64 @@ fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
         "scope": "openid profile signature",
         "id_token": id_token,
     }))
+}
+
+/// Checks a request object as Audkenni's own examples are written: the
+/// signature with the registered key (`kid` optional), `iss` the client
+/// id, `aud` the announced issuer exactly, `exp` a number in the future
+/// (fractional allowed); `iat`, `nbf` and `jti` optional.
+fn check_request_object(s: &SimState, request: &str) -> std::result::Result<Value, String> {
+    let header = jsonwebtoken::decode_header(request)
+        .map_err(|e| format!("request object rejected: header ({e})"))?;
+    if !s.client_algs.contains(&header.alg) {
+        return Err(format!(
+            "request object rejected: alg {:?} is not the registered key's",
+            header.alg
+        ));
+    }
+    let mut v = Validation::new(header.alg);
+    v.algorithms = s.client_algs.clone();
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.set_required_spec_claims::<&str>(&[]);
+    let claims = jsonwebtoken::decode::<Value>(request, &s.client_key, &v)
+        .map_err(|e| format!("request object rejected: {e}"))?
+        .claims;
+    if claims.get("iss").and_then(Value::as_str) != Some(s.config.client_id.as_str()) {
+        return Err("request object: iss must be the client id".into());
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => *a == s.issuer,
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(s.issuer.as_str())),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(format!(
+            "request object: aud must be the issuer exactly as published ({})",
+            s.issuer
+        ));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    match claims.get("exp").and_then(Value::as_f64) {
+        Some(exp) if exp > now => {}
+        Some(_) => return Err("request object: exp has passed".into()),
+        None => return Err("request object: exp is required (a number)".into()),
+    }
+    for name in ["iat", "nbf"] {
+        match claims.get(name) {
+            None => {}
+            Some(t) => match t.as_f64() {
+                Some(t) if name == "nbf" && t > now + 60.0 => {
+                    return Err("request object: nbf is in the future".into());
+                }
+                Some(_) => {}
+                None => return Err(format!("request object: {name} must be a number")),
+            },
+        }
+    }
+    Ok(claims)
 }

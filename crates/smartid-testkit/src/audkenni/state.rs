@@ -34,6 +34,7 @@ pub(super) enum PollAnswer {
     SlowDown,
     Expired,
     Denied,
+    Failed(&'static str),
     Approved(Box<Flow>),
     UnknownRequest,
     WrongClient,
@@ -94,9 +95,35 @@ impl Flows {
                 flows.remove(id);
                 PollAnswer::Denied
             }
+            Behaviour::Fail(after, code) if elapsed >= after => {
+                flows.remove(id);
+                PollAnswer::Failed(code)
+            }
             _ => PollAnswer::Pending,
         }
     }
+}
+
+/// An Icelandic mobile number in the forms it is written in (`7700001`,
+/// `770 0001`, `770-0001`, `+354 770 0001`, `00354 7700001`,
+/// `3547700001`), as its seven digits; `None` for anything else (a
+/// kennitala included).
+pub fn normalize_phone(hint: &str) -> Option<String> {
+    let compact: String = hint
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
+        .collect();
+    let digits = compact
+        .strip_prefix("+354")
+        .or_else(|| compact.strip_prefix("00354"))
+        .or_else(|| {
+            (compact.len() == 10)
+                .then(|| compact.strip_prefix("354"))
+                .flatten()
+        })
+        .unwrap_or(&compact);
+    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.to_owned())
 }
 
 #[cfg(test)]
