@@ -41,7 +41,7 @@ pub(crate) async fn fetch(http: &HttpClient, cert: &Certificate) -> Result<Vec<u
     }
     let mut failures = Vec::new();
     for url in urls {
-        let shown = smartid_core::redact_url(&url);
+        let shown = smartid_core::internal::redact_url(&url);
         match http.send(HttpRequest::get(&url)).await {
             Ok(r) if r.is_success() && !r.body().is_empty() => return Ok(r.body().to_vec()),
             Ok(r) => failures.push(format!("{shown} answered HTTP {}", r.status())),

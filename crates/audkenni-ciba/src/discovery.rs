@@ -80,7 +80,7 @@ impl ProviderMetadata {
     /// endpoint, or names another issuer.
     pub fn from_discovery_document(body: &[u8], issuer: &str, url: &str) -> Result<Self, Error> {
         let invalid = |message: String| Error::InvalidResponse {
-            url: smartid_core::redact_url(url),
+            url: smartid_core::internal::redact_url(url),
             message,
         };
         let meta: Self = serde_json::from_slice(body).map_err(|e| {

@@ -962,7 +962,7 @@ mod tests {
                 SignatureError::Revoked
             );
             // PEM works too.
-            let pem = smartid_core::pem_encode("X509 CRL", &crl);
+            let pem = smartid_core::internal::pem_encode("X509 CRL", &crl);
             let check = SignatureCheck::with_trust_anchors(anchors.clone()).crl(pem.into_bytes());
             assert_eq!(
                 verify_cms(&cms(&bad), &check).unwrap_err(),

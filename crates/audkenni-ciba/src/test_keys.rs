@@ -11,7 +11,7 @@ pub(crate) fn rsa_pem() -> String {
     static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     KEY.get_or_init(|| {
         let key = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
-        smartid_core::pem_encode("PRIVATE KEY", key.as_der().unwrap().as_ref())
+        smartid_core::internal::pem_encode("PRIVATE KEY", key.as_der().unwrap().as_ref())
     })
     .clone()
 }
@@ -20,11 +20,11 @@ pub(crate) fn rsa_pem() -> String {
 pub(crate) fn ec_pem() -> String {
     let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
     let _ = key.public_key();
-    smartid_core::pem_encode("PRIVATE KEY", key.to_pkcs8v1().unwrap().as_ref())
+    smartid_core::internal::pem_encode("PRIVATE KEY", key.to_pkcs8v1().unwrap().as_ref())
 }
 
 /// A second, unrelated RSA key.
 pub(crate) fn other_rsa_pem() -> String {
     let key = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
-    smartid_core::pem_encode("PRIVATE KEY", key.as_der().unwrap().as_ref())
+    smartid_core::internal::pem_encode("PRIVATE KEY", key.as_der().unwrap().as_ref())
 }

@@ -139,7 +139,7 @@ impl GeneratedCsr {
 
     /// The private key as PKCS#8 PEM.
     pub fn private_key_pem(&self) -> smartid_core::Secret {
-        smartid_core::Secret::new(smartid_core::pem_encode(
+        smartid_core::Secret::new(smartid_core::internal::pem_encode(
             "PRIVATE KEY",
             self.private_key_pkcs8.expose_secret(),
         ))
@@ -205,7 +205,7 @@ mod tests {
             KeySpec::EcP384,
         )
         .unwrap();
-        let pem = smartid_core::pem_encode("CERTIFICATE REQUEST", &g.csr_der);
+        let pem = smartid_core::internal::pem_encode("CERTIFICATE REQUEST", &g.csr_der);
         assert_eq!(csr_to_der(pem.as_bytes()), g.csr_der);
         assert!(!format!("{g:?}").contains("BEGIN"));
     }

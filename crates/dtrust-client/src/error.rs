@@ -273,7 +273,7 @@ impl Error {
                 body: if operation == crate::wire::PKCS12_OPERATION {
                     excerpt
                 } else {
-                    smartid_core::body_snippet_without(body, &[secret])
+                    smartid_core::internal::body_snippet_without(body, &[secret])
                 },
             },
             other => other,

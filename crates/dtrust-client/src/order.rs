@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn pem_csrs_are_stored_as_der() {
-        let pem = smartid_core::pem_encode("CERTIFICATE REQUEST", &[1, 2, 3]);
+        let pem = smartid_core::internal::pem_encode("CERTIFICATE REQUEST", &[1, 2, 3]);
         let o = OrderRequest::pkcs10("1", SubjectDn::new("a"), pem.as_bytes());
         assert_eq!(o.csr_der.as_deref(), Some(&[1u8, 2, 3][..]));
     }

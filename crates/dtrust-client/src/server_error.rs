@@ -60,7 +60,7 @@ impl ServerError {
             code: code.trim().to_owned(),
             message: message.trim().to_owned(),
             status,
-            body: smartid_core::body_snippet(body.as_bytes()),
+            body: smartid_core::internal::body_snippet(body.as_bytes()),
         }
     }
 
@@ -70,7 +70,7 @@ impl ServerError {
     pub(crate) fn without_secret(mut self, secret: &str, body: &[u8]) -> Self {
         if !secret.is_empty() {
             self.message = self.message.replace(secret, crate::error::REDACTED);
-            self.body = smartid_core::body_snippet_without(body, &[secret]);
+            self.body = smartid_core::internal::body_snippet_without(body, &[secret]);
         }
         self
     }

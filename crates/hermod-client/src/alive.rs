@@ -91,7 +91,7 @@ pub async fn check_alive(settings: &HttpSettings, url: &str) -> Result<AliveRepo
         Err(e) => (None, Some(problem_of(e))),
     };
     Ok(AliveReport {
-        url: smartid_core::redact_url(&url),
+        url: smartid_core::internal::redact_url(&url),
         status,
         latency,
         problem,

@@ -99,7 +99,7 @@ impl CommandAnswer {
             url: url.to_owned(),
             message: format!(
                 "expected a command answer with commandId, commandType and state ({e}); body starts: {}",
-                smartid_core::body_snippet(body)
+                smartid_core::internal::body_snippet(body)
             ),
         })?;
         if answer.command_id.is_empty() {

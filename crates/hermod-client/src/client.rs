@@ -15,7 +15,7 @@ use crate::config::HermodConfig;
 use crate::error::{Error, Result};
 use crate::timing::CommandTiming;
 use crate::vocab::CommandKind;
-use smartid_core::body_snippet as snippet;
+use smartid_core::internal::body_snippet as snippet;
 
 /// The header carrying `base64(client-id:key)`.
 pub const API_KEY_HEADER: &str = "X-Api-Key";

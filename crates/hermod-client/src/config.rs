@@ -169,7 +169,7 @@ fn normalize_base(http: &HttpSettings, url: &str) -> Result<String> {
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(bad(format!(
             "{} has a query or fragment; give the base URL (https://host:port/hermod/) or the command URL ending in /hermod/rest/command",
-            smartid_core::redact_url(url)
+            smartid_core::internal::redact_url(url)
         )));
     }
     let path = parsed.path().trim_end_matches('/').to_owned();
@@ -181,12 +181,12 @@ fn normalize_base(http: &HttpSettings, url: &str) -> Result<String> {
     {
         return Err(bad(format!(
             "{} names one command; give the base URL (https://host:port/hermod/) or the URL ending in /rest/command",
-            smartid_core::redact_url(url)
+            smartid_core::internal::redact_url(url)
         )));
     } else if path.ends_with("/rest") {
         return Err(bad(format!(
             "{} ends in /rest; give the base URL (https://host:port/hermod/) or the URL ending in /rest/command",
-            smartid_core::redact_url(url)
+            smartid_core::internal::redact_url(url)
         )));
     } else {
         path

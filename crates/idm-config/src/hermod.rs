@@ -106,7 +106,7 @@ impl ContentProvider {
 impl fmt::Debug for ContentProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ContentProvider")
-            .field("url", &smartid_core::redact_url(&self.url))
+            .field("url", &smartid_core::internal::redact_url(&self.url))
             .field("user", &self.user)
             .field("pwd", &self.pwd)
             .finish()
@@ -200,7 +200,7 @@ fn check_https(ctx: &mut Ctx<'_>, name: &str, value: &str, code: Code, why: &str
             code,
             format!(
                 "{name} `{}` is not an https:// URL; {why}",
-                smartid_core::redact_url(value)
+                smartid_core::internal::redact_url(value)
             ),
         ));
     }
@@ -218,7 +218,7 @@ fn check_http_allowed(ctx: &mut Ctx<'_>, name: &str, value: &str, code: Code, wh
                 code,
                 format!(
                     "{name} `{}` uses plain HTTP; {why}",
-                    smartid_core::redact_url(value)
+                    smartid_core::internal::redact_url(value)
                 ),
             ));
         }
@@ -228,7 +228,7 @@ fn check_http_allowed(ctx: &mut Ctx<'_>, name: &str, value: &str, code: Code, wh
             code,
             format!(
                 "{name} `{}` is not an absolute http(s):// URL with a host; write e.g. https://host:port/path",
-                smartid_core::redact_url(value)
+                smartid_core::internal::redact_url(value)
             ),
         )),
     }
@@ -460,7 +460,7 @@ impl Ctx<'_> {
                     Code::HermodContentProvider,
                     format!(
                         "client `{label}`: {name} `{}` uses plain HTTP; {why}",
-                        smartid_core::redact_url(&url)
+                        smartid_core::internal::redact_url(&url)
                     ),
                 ));
             }

@@ -27,7 +27,6 @@
 //!   [`HttpClient`] is the one place where TLS is configured (TLS 1.2
 //!   minimum, HTTPS required unless [`HttpSettings::dangerous`] allows plain
 //!   HTTP for local tests).
-//! - [`xml`] is a bounded, namespace-resolving XML reader for SOAP.
 //! - [`Secret`] redacts itself in `Debug` and is zeroized on drop.
 //!
 //! # Errors
@@ -42,19 +41,41 @@ mod fs;
 mod http;
 mod identity;
 mod keystore;
+mod problems;
 mod secret;
 mod trust;
-pub mod xml;
+mod vocabulary;
+mod wait;
 
-pub use cert::{Certificate, pem_encode};
+pub use cert::Certificate;
 pub use error::{Error, Result};
 pub use fs::read_regular_file;
 pub use http::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
-    DangerousHttpSettings, HttpClient, HttpRequest, HttpResponse, HttpSettings, Method,
-    ProxySettings, body_snippet, body_snippet_without, redact_url,
+    DangerousHttpSettings, HttpClient, HttpRequest, HttpResponse, HttpSend, HttpSettings, Method,
+    ProxySettings, SendFuture,
 };
 pub use identity::ClientIdentity;
 pub use keystore::{IdentityEntry, Integrity, Keystore, KeystoreEntry, KeystoreFormat};
+pub use problems::{ConfigProblem, UnexpectedAnswer};
 pub use secret::{Secret, SecretBytes, expose_secret_serde};
 pub use trust::{TrustRoots, TrustStore};
+pub use wait::{
+    Clock, RetryPolicy, SLOW_DOWN_STEP, Sleep, SystemClock, WaitOptions, deadline_after,
+    from_unix_seconds, poll_delay, unix_seconds,
+};
+
+/// Helpers the smartid crates and their simulators share. **Not part of the
+/// public API**: no stability promise, may change in any release.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::cert::pem_encode;
+    pub use crate::http::{body_snippet, body_snippet_without, redact_url};
+    /// The bounded, namespace-resolving XML reader for SOAP.
+    pub mod xml {
+        pub use crate::xml_reader::*;
+    }
+    pub use serde;
+}
+
+mod xml_reader;

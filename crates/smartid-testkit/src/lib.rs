@@ -19,14 +19,18 @@
 #![deny(missing_docs)]
 
 pub mod audkenni;
+mod clock;
 pub mod dtrust;
 mod error;
 pub mod hermod;
 mod pki;
 mod proxy;
+mod scripted;
 mod tls;
 
+pub use clock::ManualClock;
 pub use error::{Result, TestkitError};
 pub use pki::{CertSpec, CertUsage, KeyAlgorithm, Pkcs12Encryption, TestCa, TestIdentity, TestPki};
 pub use proxy::ConnectProxy;
+pub use scripted::ScriptedSender;
 pub use tls::{ClientAuth, TlsFront, server_config};

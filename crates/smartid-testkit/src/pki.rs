@@ -492,13 +492,13 @@ impl TestIdentity {
     pub fn chain_pem(&self) -> String {
         self.chain
             .iter()
-            .map(|der| smartid_core::pem_encode("CERTIFICATE", der))
+            .map(|der| smartid_core::internal::pem_encode("CERTIFICATE", der))
             .collect()
     }
 
     /// The private key as PKCS#8 PEM.
     pub fn key_pem(&self) -> String {
-        smartid_core::pem_encode("PRIVATE KEY", self.key_pkcs8.expose_secret())
+        smartid_core::internal::pem_encode("PRIVATE KEY", self.key_pkcs8.expose_secret())
     }
 
     /// The identity as a smartid-core client identity.

@@ -16,7 +16,7 @@ use crate::product::{Product, RequestKind};
 use crate::status::{
     IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport,
 };
-use smartid_core::body_snippet as snippet;
+use smartid_core::internal::body_snippet as snippet;
 
 /// An order as it goes on the wire (the revocation password resolved).
 pub(crate) struct WireOrder<'a> {

@@ -1,4 +1,4 @@
 //! The bounded, namespace-resolving XML reader shared with the simulator
 //! (it lives in smartid-core).
 
-pub(crate) use smartid_core::xml::{XmlElement as Element, escape as esc, parse};
+pub(crate) use smartid_core::internal::xml::{XmlElement as Element, escape as esc, parse};

@@ -2,10 +2,12 @@
 
 mod client;
 mod request;
+mod send;
 mod settings;
 
 pub use client::HttpClient;
 pub use request::{HttpRequest, HttpResponse, Method, body_snippet, body_snippet_without};
+pub use send::{HttpSend, SendFuture};
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DangerousHttpSettings, HttpSettings, ProxySettings,

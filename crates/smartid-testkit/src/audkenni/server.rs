@@ -107,7 +107,7 @@ impl Drop for AudkenniSimulator {
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
-    smartid_core::pem_encode(label, der)
+    smartid_core::internal::pem_encode(label, der)
 }
 
 fn pki_err(what: &str) -> impl Fn(aws_lc_rs::error::Unspecified) -> TestkitError + '_ {

@@ -8,12 +8,12 @@
 //! (not trimmed).
 //!
 //! ```
-//! use smartid_core::xml;
+//! use smartid_core::internal::xml;
 //!
 //! let root = xml::parse(br#"<s:Envelope xmlns:s="urn:e"><s:Body>a &amp; b</s:Body></s:Envelope>"#)?;
 //! assert!(root.is("urn:e", "Envelope"));
 //! assert_eq!(root.child_text("urn:e", "Body").as_deref(), Some("a & b"));
-//! # Ok::<(), smartid_core::xml::XmlError>(())
+//! # Ok::<(), smartid_core::internal::xml::XmlError>(())
 //! ```
 
 use quick_xml::NsReader;
