@@ -113,7 +113,7 @@ macro_rules! vocabulary {
 mod tests {
     crate::vocabulary! {
         /// Test vocabulary.
-        pub enum Color {
+        pub(crate) enum Color {
             /// Red.
             Red = "red",
             /// Dark blue.
