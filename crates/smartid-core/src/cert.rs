@@ -4,7 +4,10 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use der::asn1::{Any, BmpString, ObjectIdentifier};
+use der::{Decode as _, Encode as _, Tag, Tagged as _};
+use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::name::Name;
 
 use crate::error::{Error, Result};
 
@@ -32,7 +35,7 @@ impl Certificate {
             source_name: source_name.to_owned(),
             detail,
         };
-        let (rest, cert) = X509Certificate::from_der(der)
+        let (cert, rest) = x509_cert::Certificate::from_der_partial(der)
             .map_err(|e| not_a_cert(format!("DER is not an X.509 certificate ({e})")))?;
         if !rest.is_empty() {
             return Err(not_a_cert(format!(
@@ -40,17 +43,25 @@ impl Certificate {
                 rest.len()
             )));
         }
-        let der_len = der.len() - rest.len();
-        let validity = cert.validity();
+        let tbs = cert.tbs_certificate();
+        let validity = tbs.validity();
+        let is_ca = match tbs.get_extension::<BasicConstraints>() {
+            Ok(found) => found.is_some_and(|(_critical, bc)| bc.ca),
+            Err(e) => return Err(not_a_cert(format!("damaged basic constraints ({e})"))),
+        };
+        let spki = tbs
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|e| not_a_cert(format!("damaged public key ({e})")))?;
         Ok(Self {
-            der: der[..der_len].to_vec(),
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
-            serial_hex: hex_upper(cert.raw_serial()),
-            not_before: validity.not_before.timestamp(),
-            not_after: validity.not_after.timestamp(),
-            is_ca: cert.is_ca(),
-            spki: cert.public_key().raw.to_vec(),
+            der: der.to_vec(),
+            subject: name_to_string(tbs.subject()),
+            issuer: name_to_string(tbs.issuer()),
+            serial_hex: hex_upper(tbs.serial_number().as_bytes()),
+            not_before: duration_to_unix(validity.not_before.to_unix_duration()),
+            not_after: duration_to_unix(validity.not_after.to_unix_duration()),
+            is_ca,
+            spki,
         })
     }
 
@@ -175,6 +186,95 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
+fn duration_to_unix(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Formats a distinguished name the way people read it: the relative
+/// names in encoded order separated by `", "`, several attributes in one
+/// relative name joined by `" + "`, e.g.
+/// `C=IS, O=smartid fixtures, serialNumber=0101303369, CN=Jón Þórsson`.
+fn name_to_string(name: &Name) -> String {
+    let mut out = String::new();
+    for (i, rdn) in name.iter_rdn().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        for (j, atv) in rdn.as_ref().iter().enumerate() {
+            if j > 0 {
+                out.push_str(" + ");
+            }
+            match attribute_name(&atv.oid) {
+                Some(short) => out.push_str(short),
+                None => out.push_str(&atv.oid.to_string()),
+            }
+            out.push('=');
+            out.push_str(&attribute_value(&atv.value));
+        }
+    }
+    out
+}
+
+/// Short names of the attributes met in certificate names (RFC 4519,
+/// RFC 5280 and PKCS #9 spellings).
+fn attribute_name(oid: &ObjectIdentifier) -> Option<&'static str> {
+    const NAMES: &[(&str, &str)] = &[
+        ("2.5.4.3", "CN"),
+        ("2.5.4.4", "surname"),
+        ("2.5.4.5", "serialNumber"),
+        ("2.5.4.6", "C"),
+        ("2.5.4.7", "L"),
+        ("2.5.4.8", "ST"),
+        ("2.5.4.9", "street"),
+        ("2.5.4.10", "O"),
+        ("2.5.4.11", "OU"),
+        ("2.5.4.12", "title"),
+        ("2.5.4.13", "description"),
+        ("2.5.4.15", "businessCategory"),
+        ("2.5.4.16", "postalAddress"),
+        ("2.5.4.17", "postalCode"),
+        ("2.5.4.41", "name"),
+        ("2.5.4.42", "givenName"),
+        ("2.5.4.43", "initials"),
+        ("2.5.4.44", "generationQualifier"),
+        ("2.5.4.45", "uniqueIdentifier"),
+        ("2.5.4.46", "dnQualifier"),
+        ("2.5.4.65", "pseudonym"),
+        ("2.5.4.97", "organizationIdentifier"),
+        ("0.9.2342.19200300.100.1.1", "uid"),
+        ("0.9.2342.19200300.100.1.25", "DC"),
+        ("1.2.840.113549.1.9.1", "Email"),
+    ];
+    let dotted = oid.to_string();
+    NAMES
+        .iter()
+        .find(|(o, _)| *o == dotted)
+        .map(|(_, short)| *short)
+}
+
+/// An attribute value as text: the string types as they are, a BMPString
+/// decoded from UTF-16, anything else as upper-case hexadecimal.
+fn attribute_value(value: &Any) -> String {
+    match value.tag() {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::TeletexString
+        | Tag::VideotexString
+        | Tag::VisibleString
+        | Tag::GeneralString
+        | Tag::NumericString => match std::str::from_utf8(value.value()) {
+            Ok(text) => text.to_owned(),
+            Err(_) => hex_upper(value.value()),
+        },
+        Tag::BmpString => match BmpString::from_ucs2(value.value()) {
+            Ok(text) => text.to_string(),
+            Err(_) => hex_upper(value.value()),
+        },
+        _ => hex_upper(value.value()),
+    }
+}
+
 fn unix_to_system_time(t: i64) -> SystemTime {
     if t >= 0 {
         UNIX_EPOCH + Duration::from_secs(t.unsigned_abs())
@@ -222,6 +322,47 @@ mod tests {
         assert_eq!(format_rfc3339(1_728_999_999), "2024-10-15T13:46:39Z");
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn names_read_in_encoded_order_with_multi_valued_rdns() {
+        use std::str::FromStr as _;
+        // RFC 4514 text lists the last relative name first; the attributes
+        // of one relative name come in DER SET OF order.
+        let name = Name::from_str("CN=Jón Þórsson+serialNumber=0101303369,O=smartid fixtures,C=IS")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            name_to_string(&name),
+            "C=IS, O=smartid fixtures, serialNumber=0101303369 + CN=Jón Þórsson"
+        );
+        let unknown =
+            Name::from_str("1.2.3.4=#0403414243,DC=example").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(name_to_string(&unknown), "DC=example, 1.2.3.4=414243");
+    }
+
+    #[test]
+    fn bmp_strings_are_decoded() {
+        let bmp = BmpString::from_utf8("Þór").unwrap_or_else(|e| panic!("{e}"));
+        let any = Any::encode_from(&bmp).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(attribute_value(&any), "Þór");
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let pem = include_str!("../tests/fixtures/ca.pem");
+        let der = crate::keystore::pem::parse_blocks(pem.as_bytes(), "ca.pem")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0)
+            .der;
+        assert!(Certificate::from_der(&der, "ca").is_ok());
+        let mut longer = der.clone();
+        longer.push(0);
+        match Certificate::from_der(&longer, "ca") {
+            Err(Error::NotACertificate { detail, .. }) => {
+                assert!(detail.contains("trailing"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ const OTHER: &str = "C=DE, O=smartid fixtures, CN=Fixture Other Root";
 const CLIENT: &str = "C=IS, O=smartid fixtures, serialNumber=0101303369, CN=Jón Þórsson";
 
 fn fixture(name: &str) -> String {
-    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn pw(s: &str) -> Secret {
@@ -291,4 +291,47 @@ fn truncated_keystores_never_panic() {
             flipped[i] ^= 0x55;
         }
     }
+}
+
+/// Every field `Certificate` offers, against what `openssl x509 -noout
+/// -serial -dates -ext basicConstraints` says of the same files.
+#[test]
+fn certificate_fields_match_openssl() -> Result<(), Error> {
+    use smartid_core::Certificate;
+    let read = |name: &str| {
+        std::fs::read(fixture(name)).map_err(|e| Error::Io {
+            source_name: name.into(),
+            message: e.to_string(),
+        })
+    };
+    let ca = Certificate::from_der(&read("ca.cer")?, "ca.cer")?;
+    assert_eq!(ca.subject(), ROOT);
+    assert_eq!(ca.issuer(), ROOT);
+    assert_eq!(ca.serial_hex(), "10BFD806FB21F28178B54A4F18066E222E783DAF");
+    assert!(ca.is_ca());
+    assert_eq!(ca.not_before_rfc3339(), "2026-11-22T02:23:18Z");
+    assert_eq!(ca.not_after_rfc3339(), "2046-11-17T02:23:18Z");
+
+    let client = Certificate::all_from_pem(&read("client.pem")?, "client.pem")?.remove(0);
+    assert_eq!(client.subject(), CLIENT);
+    assert_eq!(client.issuer(), ROOT);
+    assert_eq!(
+        client.serial_hex(),
+        "624AC0A0145983461F8D9CFC3C5840387BD1E9BB"
+    );
+    assert!(!client.is_ca(), "no basic constraints: not a CA");
+    let start = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_314_198);
+    assert_eq!(client.not_before(), start);
+    assert!(client.is_valid_at(start));
+    assert!(!client.is_valid_at(start - std::time::Duration::from_secs(1)));
+    // The SubjectPublicKeyInfo is the certificate's own bytes (a SEQUENCE
+    // holding the RSA algorithm identifier), found inside its DER.
+    let spki = client.subject_public_key_info();
+    assert_eq!(spki[0], 0x30);
+    assert!(client.der().windows(spki.len()).any(|w| w == spki));
+    assert_eq!(
+        client.der(),
+        Certificate::from_der(client.der(), "again")?.der()
+    );
+    Ok(())
 }
