@@ -164,9 +164,12 @@ impl ClientIdentity {
         self.key.der.expose_secret()
     }
 
-    /// The private key as PEM (labelled by its encoding); zeroized on drop.
-    pub fn private_key_pem(&self) -> zeroize::Zeroizing<String> {
-        self.key.to_pem()
+    /// The private key as PEM (labelled by its encoding), as a [`Secret`]:
+    /// redacted in `Debug`, zeroized on drop.
+    pub fn private_key_pem(&self) -> crate::Secret {
+        let mut pem = self.key.to_pem();
+        // Move the buffer out; the emptied `Zeroizing` has nothing to wipe.
+        crate::Secret::new(std::mem::take(&mut *pem))
     }
 
     pub(crate) fn to_pem_bundle(&self) -> zeroize::Zeroizing<String> {

@@ -244,8 +244,12 @@ impl HttpSettings {
     /// Checks that `url` is an absolute `https://` URL (or `http://` when
     /// allowed by the dangerous switch) and returns it parsed.
     ///
+    /// For the smartid crates only (hidden, no stability promise): it returns
+    /// a `url::Url`, a dependency type.
+    ///
     /// # Errors
     /// [`Error::InvalidSetting`] naming `field`.
+    #[doc(hidden)]
     pub fn check_url(&self, field: &'static str, url: &str) -> Result<url::Url> {
         let parsed = url::Url::parse(url).map_err(|e| Error::InvalidSetting {
             field,
