@@ -97,10 +97,12 @@ fn debug_output_never_contains_secrets() {
     }
     // Sanity: the secrets are really there to be leaked.
     assert_eq!(Secret::new(password).expose_secret(), password);
-    assert!(client_identity
-        .private_key_pem()
-        .expose_secret()
-        .contains(&key_b64));
+    assert!(
+        client_identity
+            .private_key_pem()
+            .expose_secret()
+            .contains(&key_b64)
+    );
 }
 
 #[test]
