@@ -17,6 +17,10 @@ ci/public-api-allowlist.txt, one per line with a reason:
 the item that exposes it; allowlist entries that match nothing are reported
 as stale (a warning: they may belong to a non-default feature).
 
+cargo-check-external-types 0.5.0 (`cargo install`, then run with
+RUSTC_BOOTSTRAP=1) also works with the stable 1.95 toolchain and reports the
+same paths for smartid-core; this script needs nothing installed.
+
 Only the standard library is used; python3 and the Rust toolchain are all
 it needs.
 
