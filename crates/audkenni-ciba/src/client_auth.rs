@@ -51,9 +51,11 @@ pub(crate) fn authenticated_post(
     creds: &ClientCredentials<'_>,
     now: SystemTime,
 ) -> Result<HttpRequest, Error> {
-    let missing_secret = || Error::InvalidConfig {
-        field: "client_secret",
-        message: "this client authentication method needs a client secret".into(),
+    let missing_secret = || {
+        Error::config(
+            "client_secret",
+            "this client authentication method needs a client secret",
+        )
     };
     let mut form: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
     let mut request = HttpRequest::post(url).header("Accept", "application/json");

@@ -458,7 +458,9 @@ mod tests {
 
     fn key() -> (EncodingKey, Jwk) {
         ensure_jwt_provider();
-        let enc = EncodingKey::from_rsa_pem(rsa_pem().as_bytes()).unwrap();
+        let enc =
+            crate::signing_key::encoding_key(rsa_pem().as_bytes(), crate::JwsAlgorithm::Rs256)
+                .unwrap();
         let mut jwk = Jwk::from_encoding_key(&enc, Algorithm::RS256).unwrap();
         jwk.common.key_id = Some("k1".into());
         (enc, jwk)
@@ -661,8 +663,11 @@ mod tests {
             IdTokenError::BadSignature
         );
         // A token signed by another key does not verify with this one.
-        let other =
-            EncodingKey::from_rsa_pem(crate::test_keys::other_rsa_pem().as_bytes()).unwrap();
+        let other = crate::signing_key::encoding_key(
+            crate::test_keys::other_rsa_pem().as_bytes(),
+            crate::JwsAlgorithm::Rs256,
+        )
+        .unwrap();
         assert_eq!(
             check(&sign(&claims(), &other), &jwk).unwrap_err(),
             IdTokenError::BadSignature

@@ -82,7 +82,6 @@ mod binding;
 mod chain;
 mod client;
 mod client_auth;
-mod clock;
 mod cms;
 mod crl;
 mod discovery;
@@ -110,14 +109,12 @@ pub use binding::{
 };
 pub use client::{CIBA_GRANT_TYPE, CibaClient, CibaClientBuilder, Completed};
 pub use client_auth::ClientAuthMethod;
-pub use clock::{Clock, Sleep, SystemClock};
 pub use discovery::ProviderMetadata;
 pub use error::{Error, IdTokenError, Result, SignatureError};
 pub use id_token::VerifiedIdToken;
 pub use kennitala::Kennitala;
-pub use pending::{DEFAULT_INTERVAL, PendingAuth, SLOW_DOWN_STEP};
+pub use pending::{DEFAULT_INTERVAL, PendingAuth};
 pub use ping::parse_ping_notification;
-pub use poll::WaitOptions;
 pub use provider_code::ProviderCode;
 pub use provider_error::{ErrorCode, ProviderError};
 pub use request::{AuthRequest, BASE_SCOPE};
@@ -128,3 +125,11 @@ pub use signature::{
 pub use signing_key::{JwsAlgorithm, RequestSigningKey};
 pub use tokens::Tokens;
 pub use verification_code::verification_code;
+
+pub use smartid_core;
+pub use smartid_core::{
+    Certificate, ClientIdentity, Clock, ConfigProblem, DangerousHttpSettings, HttpClient,
+    HttpRequest, HttpResponse, HttpSend, HttpSettings, Method, ProxySettings, RetryPolicy,
+    SLOW_DOWN_STEP, Secret, SendFuture, Sleep, SystemClock, TrustRoots, TrustStore,
+    UnexpectedAnswer, WaitOptions,
+};
