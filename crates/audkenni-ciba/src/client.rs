@@ -569,7 +569,8 @@ impl CibaClient {
         id_token: &VerifiedIdToken,
         check: &SignatureCheck,
     ) -> Result<VerifiedSignature, Error> {
-        let check = self.with_crl(id_token, check.clone()).await;
+        let check = check.clone().at_or(self.inner.clock.now());
+        let check = self.with_crl(id_token, check).await;
         id_token.verify_signature(&check)
     }
 
@@ -608,6 +609,7 @@ impl CibaClient {
             });
         }
         let mut done = self.finish(pending, options).await?;
+        let check = check.at_or(self.inner.clock.now());
         let check = self.with_crl(&done.id_token, check).await;
         let verified = if pending.acr().returns_pkcs1() {
             let content = pending.binding_content().ok_or(Error::InvalidRequest {

@@ -82,7 +82,7 @@ pub(crate) fn authenticated_post(
                 "iss": creds.client_id,
                 "sub": creds.client_id,
                 "aud": creds.audience,
-                "jti": random_id(),
+                "jti": random_id(now),
                 "iat": iat,
                 "exp": iat + 60,
             }))?;
