@@ -380,6 +380,30 @@ impl CibaClient {
     /// [`Error::InvalidRequest`] before sending anything; [`Error::Server`]
     /// with the provider's code (Audkenni: `access_denied` with a [`crate::ProviderCode`] such as `mssp_105`);
     /// [`Error::InvalidResponse`]; [`Error::Http`] for transport failures.
+    ///
+    /// # Example
+    /// ```
+    /// use audkenni_ciba::{Acr, AuthRequest, CibaClient, PendingAuth};
+    /// # use audkenni_ciba::{JwsAlgorithm, RequestSigningKey, Secret, HttpSettings, TrustRoots};
+    /// # use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = AudkenniSimulator::start(SimConfig::with_answer_after(std::time::Duration::from_millis(500)).interval(1)).await?;
+    /// # let client = CibaClient::builder(sim.issuer(), sim.client_id())
+    /// #     .client_secret(Secret::new(sim.client_secret()))
+    /// #     .signing_key(RequestSigningKey::from_pem(sim.client_key_pem().as_bytes(), JwsAlgorithm::Rs256)?)
+    /// #     .http_settings(HttpSettings::new().trust(TrustRoots::Only(sim.tls_trust_store()?)))
+    /// #     .build().await?;
+    /// # let phone = hints::APPROVES;
+    /// let request = AuthRequest::new(phone, Acr::SimAuth);
+    /// let pending = client.start(&request).await?;
+    /// // Store it anywhere (it is serializable) and finish later, elsewhere.
+    /// let stored = serde_json::to_string(&pending)?;
+    /// let pending: PendingAuth = serde_json::from_str(&stored)?;
+    /// assert!(!pending.auth_req_id().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start(&self, request: &AuthRequest) -> Result<PendingAuth, Error> {
         let http_request = self.start_request(request)?;
         let response = self.inner.http.send(http_request).await?;
@@ -629,6 +653,30 @@ impl CibaClient {
     ///
     /// # Errors
     /// As both.
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::Duration;
+    /// use audkenni_ciba::{Acr, AuthRequest, CibaClient, Clock, SystemClock, WaitOptions};
+    /// # use audkenni_ciba::{JwsAlgorithm, RequestSigningKey, Secret, HttpSettings, TrustRoots};
+    /// # use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = AudkenniSimulator::start(SimConfig::with_answer_after(std::time::Duration::from_millis(500)).interval(1)).await?;
+    /// # let client = CibaClient::builder(sim.issuer(), sim.client_id())
+    /// #     .client_secret(Secret::new(sim.client_secret()))
+    /// #     .signing_key(RequestSigningKey::from_pem(sim.client_key_pem().as_bytes(), JwsAlgorithm::Rs256)?)
+    /// #     .http_settings(HttpSettings::new().trust(TrustRoots::Only(sim.tls_trust_store()?)))
+    /// #     .build().await?;
+    /// # let phone = hints::APPROVES;
+    /// let mut pending = client.start(&AuthRequest::new(phone, Acr::SimAuth)).await?;
+    /// // Wait at most two minutes; on DeadlineReached `pending` can be resumed.
+    /// let options = WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(120));
+    /// let done = client.finish(&mut pending, &options).await?;
+    /// println!("authenticated: {:?}", done.id_token.name);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn finish(
         &self,
         pending: &mut PendingAuth,
