@@ -167,3 +167,91 @@ async fn the_deadline_is_read_from_the_injected_clock() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_crl_is_fetched_through_the_same_sender_even_over_plain_http() {
+    let clock = ManualClock::jumping(UNIX_EPOCH + Duration::from_secs(T0));
+    let sender = ScriptedSender::new();
+    let client = client(&sender, &clock).await;
+    let ca = TestCa::new_root("ca", "ca").unwrap();
+    let signer = ca
+        .issue(
+            &CertSpec::new("signer", CertUsage::Client)
+                .crl_distribution_point("http://crl.example/ca.crl"),
+        )
+        .unwrap();
+    sender.push_response(200, &[("content-type", "application/pkix-crl")], b"CRL");
+    let crl = client
+        .fetch_crl(&signer.certificate().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(crl, b"CRL");
+    let requests = sender.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url(), "http://crl.example/ca.crl");
+
+    // A failing distribution point says why, typed.
+    sender.push_response(404, &[], b"");
+    let err = client
+        .fetch_crl(&signer.certificate().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Signature(audkenni_ciba::SignatureError::RevocationUnavailable(m)) if m.contains("404")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn discovery_and_plain_http_endpoints_are_checked_against_the_settings() {
+    let sender = ScriptedSender::new();
+    sender.push_json(
+        200,
+        &serde_json::json!({
+            "issuer": ISSUER,
+            "backchannel_authentication_endpoint": "http://idp.example/bc-authorize",
+            "token_endpoint": TOKEN,
+            "jwks_uri": "http://idp.example/jwks",
+        })
+        .to_string(),
+    );
+    let err = CibaClient::builder(ISSUER, "")
+        .signing_key(rp_key())
+        .http_sender(sender.clone())
+        .build()
+        .await
+        .unwrap_err();
+    // Every problem at once, before anything is sent.
+    let Error::InvalidConfig(problems) = &err else {
+        panic!("{err}")
+    };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["client_id", "client_secret"], "{err}");
+    assert!(sender.requests().is_empty());
+
+    // The discovery document goes through the sender; its plain-http
+    // endpoints are refused even though the default client would allow
+    // plain http for CRLs.
+    let err = CibaClient::builder(ISSUER, "cid")
+        .client_secret(Secret::new("s"))
+        .signing_key(rp_key())
+        .http_sender(sender.clone())
+        .build()
+        .await
+        .unwrap_err();
+    let Error::InvalidConfig(problems) = &err else {
+        panic!("{err}")
+    };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["backchannel_authentication_endpoint", "jwks_uri"],
+        "{err}"
+    );
+    let requests = sender.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].url(),
+        format!("{ISSUER}/.well-known/openid-configuration")
+    );
+}
