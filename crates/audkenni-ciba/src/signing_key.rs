@@ -185,3 +185,57 @@ impl RequestSigningKey {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_keys::{ec_pem, rsa_pem};
+    use aws_lc_rs::encoding::AsDer as _;
+    use rustls_pki_types::PrivatePkcs8KeyDer;
+    use rustls_pki_types::pem::PemObject as _;
+    use smartid_core::internal::pem_encode;
+
+    fn pkcs8_der(pem: &str) -> Vec<u8> {
+        PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+            .unwrap()
+            .secret_pkcs8_der()
+            .to_vec()
+    }
+
+    #[test]
+    fn every_pem_key_form_signs_and_a_wrong_type_is_refused() {
+        // PKCS#8 RSA, for RS256 and PS256.
+        for alg in [JwsAlgorithm::Rs256, JwsAlgorithm::Ps256] {
+            assert!(RequestSigningKey::from_pem(rsa_pem().as_bytes(), alg).is_ok());
+        }
+        // PKCS#1 `RSA PRIVATE KEY`: the inner key of the PKCS#8 one.
+        let pkcs1 = pkcs8_rsa_key(&pkcs8_der(&rsa_pem())).unwrap();
+        let pem = pem_encode("RSA PRIVATE KEY", &pkcs1);
+        assert!(RequestSigningKey::from_pem(pem.as_bytes(), JwsAlgorithm::Rs256).is_ok());
+        // PKCS#8 and SEC1 `EC PRIVATE KEY` for ES256.
+        assert!(RequestSigningKey::from_pem(ec_pem().as_bytes(), JwsAlgorithm::Es256).is_ok());
+        let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &pkcs8_der(&ec_pem()),
+        )
+        .unwrap();
+        let sec1 = pair.private_key().as_der().unwrap();
+        let pem = pem_encode("EC PRIVATE KEY", sec1.as_ref());
+        assert!(RequestSigningKey::from_pem(pem.as_bytes(), JwsAlgorithm::Es256).is_ok());
+        // The wrong key type, or no key, says what to give.
+        for (pem, alg) in [
+            (rsa_pem(), JwsAlgorithm::Es256),
+            (ec_pem(), JwsAlgorithm::Rs256),
+            ("not a pem".to_owned(), JwsAlgorithm::Rs256),
+        ] {
+            let e = RequestSigningKey::from_pem(pem.as_bytes(), alg).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidConfig(p) if p[0].field == "signing_key"),
+                "{e}"
+            );
+            assert!(e.to_string().contains("private key"), "{e}");
+        }
+        // An EC PKCS#8 is not mistaken for RSA.
+        assert_eq!(pkcs8_rsa_key(&pkcs8_der(&ec_pem())), None);
+    }
+}
