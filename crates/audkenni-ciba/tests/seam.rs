@@ -255,3 +255,22 @@ async fn discovery_and_plain_http_endpoints_are_checked_against_the_settings() {
         format!("{ISSUER}/.well-known/openid-configuration")
     );
 }
+
+#[tokio::test]
+async fn the_jwks_is_fetched_through_the_sender() {
+    let clock = ManualClock::jumping(UNIX_EPOCH + Duration::from_secs(T0));
+    let sender = ScriptedSender::new();
+    let client = client(&sender, &clock).await;
+    sender.push_response(503, &[("content-type", "text/html")], b"<html>down</html>");
+    // {"alg":"RS256","kid":"k1"} . {} . "sig"
+    let token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.e30.c2ln";
+    let err = client.verify_id_token_str(token, None).await.unwrap_err();
+    let Error::InvalidResponse(answer) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.url, "https://idp.example/jwks");
+    let requests = sender.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url(), "https://idp.example/jwks");
+}
