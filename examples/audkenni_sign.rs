@@ -16,10 +16,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use audkenni_ciba::{
-    Acr, AuthRequest, BindingContent, ChainStatus, CibaClient, JwsAlgorithm, RequestSigningKey,
-    SignatureCheck, WaitOptions,
+    Acr, AuthRequest, BindingContent, Certificate, ChainStatus, CibaClient, HttpSettings,
+    JwsAlgorithm, RequestSigningKey, Secret, SignatureCheck, TrustRoots, TrustStore, WaitOptions,
 };
-use smartid_core::{Certificate, HttpSettings, Secret, TrustRoots, TrustStore};
 use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
 
 struct Setup {
@@ -121,7 +120,7 @@ async fn run() -> anyhow::Result<String> {
     );
     let done = setup
         .client
-        .finish(&mut pending, &WaitOptions::default())
+        .finish(&mut pending, &WaitOptions::new())
         .await?;
     let token = &done.id_token;
     println!(

@@ -5,11 +5,10 @@
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use audkenni_ciba::{
-    Acr, AuthRequest, CibaClient, JwsAlgorithm, RequestSigningKey, SignatureCheck, WaitOptions,
-    verify_cms,
+    Acr, AuthRequest, CibaClient, HttpSettings, JwsAlgorithm, RequestSigningKey, Secret,
+    SignatureCheck, TrustRoots, WaitOptions, verify_cms,
 };
 use base64::Engine as _;
-use smartid_core::{HttpSettings, Secret, TrustRoots};
 use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
 
 fn rate(label: &str, iterations: u32, elapsed: Duration) -> f64 {

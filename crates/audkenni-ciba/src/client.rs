@@ -4,21 +4,24 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smartid_core::{Certificate, HttpClient, HttpRequest, HttpSettings, Secret};
+use smartid_core::{
+    Certificate, Clock, HttpClient, HttpRequest, HttpSend, HttpSettings, Secret, SystemClock,
+    WaitOptions,
+};
 
 use crate::client_auth::{ClientAuthMethod, ClientCredentials, authenticated_post};
-use crate::clock::{Clock, SystemClock};
 use crate::discovery::{ProviderMetadata, discovery_url};
 use crate::error::Error;
 use crate::id_token::{Expectations, VerifiedIdToken, validate};
 use crate::jwks::{JwksCache, parse_jwks};
 use crate::pending::PendingAuth;
-use crate::poll::{WaitOptions, poll_until_done};
+use crate::poll::poll_until_done;
 use crate::request::AuthRequest;
 use crate::response::{check_json, invalid};
 use crate::signature::{SignatureCheck, VerifiedSignature};
 use crate::signing_key::RequestSigningKey;
 use crate::tokens::Tokens;
+use smartid_core::ConfigProblem;
 
 const PRODUCT: &str = concat!("audkenni-ciba/", env!("CARGO_PKG_VERSION"));
 
@@ -34,6 +37,7 @@ pub struct CibaClientBuilder {
     signing_key: Option<RequestSigningKey>,
     auth: ClientAuthMethod,
     http: HttpSettings,
+    sender: Option<Arc<dyn HttpSend>>,
     metadata: Option<ProviderMetadata>,
     discovery_url: Option<String>,
     leeway: Duration,
@@ -75,10 +79,40 @@ impl CibaClientBuilder {
         self
     }
 
-    /// HTTP settings: trust, proxy, timeouts. Defaults to the platform's roots.
+    /// HTTP settings: trust, proxy, timeouts, client identity. Defaults to
+    /// [`HttpSettings::new`] (the platform's roots, HTTPS only).
+    ///
+    /// Every provider URL (issuer, discovery URL, the endpoints) is checked
+    /// against these settings when the client is built, also with a custom
+    /// [sender](CibaClientBuilder::http_sender).
     #[must_use]
     pub fn http_settings(mut self, settings: HttpSettings) -> Self {
         self.http = settings;
+        self
+    }
+
+    /// Sends every request (discovery, bc-authorize, token, JWKS, CRL)
+    /// through `sender` instead of the [`HttpClient`] built from the
+    /// [HTTP settings](CibaClientBuilder::http_settings). Defaults to that
+    /// client, with user agent `audkenni-ciba/<version>`; it also fetches
+    /// CRLs, which are signed and usually served over plain `http`, so it is
+    /// built with plain HTTP allowed while every provider URL is still
+    /// required to be HTTPS (checked at build, redirects are never
+    /// followed). A sender of your own takes over what the built client
+    /// enforces (certificate checks, timeouts, the size limit).
+    ///
+    /// ```
+    /// use audkenni_ciba::{HttpRequest, HttpResponse, HttpSend};
+    /// let offline = |request: HttpRequest| async move {
+    ///     Ok(HttpResponse::new(503, vec![], Vec::new(), request.url()))
+    /// };
+    /// let builder = audkenni_ciba::CibaClient::builder("https://idp.example", "rp")
+    ///     .http_sender(offline);
+    /// # let _ = builder;
+    /// ```
+    #[must_use]
+    pub fn http_sender(mut self, sender: impl HttpSend) -> Self {
+        self.sender = Some(Arc::new(sender));
         self
     }
 
@@ -116,10 +150,13 @@ impl CibaClientBuilder {
         self
     }
 
-    /// The clock and sleep (tests inject one). Defaults to the system clock.
+    /// The time and sleep of the client: the poll loop, request object and
+    /// client assertion timestamps, id_token time checks, the JWKS cache
+    /// and the default time of signature checks. Defaults to
+    /// [`SystemClock`]; tests inject a manual one.
     #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -127,44 +164,65 @@ impl CibaClientBuilder {
     /// endpoints were given, and builds the client.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for a missing client id, key or secret;
-    /// [`Error::Core`] for HTTP settings, plain-http URLs or transport
-    /// failures; [`Error::InvalidResponse`] for a bad discovery document.
+    /// [`Error::InvalidConfig`] listing every missing or invalid setting
+    /// (client id, key, secret, plain-http URLs); [`Error::Http`] for HTTP
+    /// settings or transport failures; [`Error::InvalidResponse`] for a bad
+    /// discovery document.
     pub async fn build(self) -> Result<CibaClient, Error> {
-        let invalid_config = |field, message: &str| Error::InvalidConfig {
-            field,
-            message: message.to_owned(),
-        };
+        let mut problems = Vec::new();
         if self.client_id.trim().is_empty() {
-            return Err(invalid_config(
+            problems.push(ConfigProblem::new(
                 "client_id",
                 "empty: give the client id Audkenni issued",
             ));
         }
-        let signing_key = self.signing_key.ok_or_else(|| {
-            invalid_config(
+        if self.signing_key.is_none() {
+            problems.push(ConfigProblem::new(
                 "signing_key",
                 "missing: request objects must be signed with the relying party's key",
-            )
-        })?;
+            ));
+        }
         if self.auth.needs_secret() && self.client_secret.as_ref().is_none_or(Secret::is_empty) {
-            return Err(invalid_config(
+            problems.push(ConfigProblem::new(
                 "client_secret",
                 "missing: client_secret_basic/post need the client secret (or use private_key_jwt)",
             ));
         }
-        let http = HttpClient::new(&self.http, PRODUCT)?;
+        let check_url = |problems: &mut Vec<ConfigProblem>, field: &'static str, url: &str| {
+            if let Err(e) = self.http.check_url(field, url) {
+                problems.push(ConfigProblem::new(field, e.to_string()));
+            }
+        };
+        if self.metadata.is_none() {
+            check_url(&mut problems, "issuer", &self.issuer);
+            if let Some(u) = &self.discovery_url {
+                check_url(&mut problems, "discovery_url", u);
+            }
+        }
+        if let Some(m) = &self.metadata {
+            check_endpoints(&mut problems, m, check_url);
+        }
+        let Some(signing_key) = self.signing_key.clone().filter(|_| problems.is_empty()) else {
+            return Err(Error::InvalidConfig(problems));
+        };
+        let http: Arc<dyn HttpSend> = match &self.sender {
+            Some(sender) => sender.clone(),
+            None => {
+                // One client for everything. Plain http is allowed only for
+                // CRLs: every provider URL is checked against the caller's
+                // settings above and below, and redirects are never followed.
+                let mut settings = self.http.clone();
+                settings.dangerous().allow_plain_http();
+                Arc::new(HttpClient::new(&settings, PRODUCT)?)
+            }
+        };
         let metadata = match self.metadata {
             Some(m) => m,
             None => {
-                self.http.check_url("issuer", &self.issuer)?;
-                let url = match &self.discovery_url {
-                    Some(u) => {
-                        self.http.check_url("discovery_url", u)?;
-                        u.clone()
-                    }
-                    None => discovery_url(&self.issuer),
-                };
+                let url = self
+                    .discovery_url
+                    .clone()
+                    .unwrap_or_else(|| discovery_url(&self.issuer));
                 let response = http
                     .send(HttpRequest::get(&url).header("Accept", "application/json"))
                     .await?;
@@ -175,25 +233,18 @@ impl CibaClientBuilder {
                     ));
                 }
                 check_json(&response)?;
-                ProviderMetadata::from_discovery_document(response.body(), &self.issuer, &url)?
+                let m =
+                    ProviderMetadata::from_discovery_document(response.body(), &self.issuer, &url)?;
+                check_endpoints(&mut problems, &m, check_url);
+                if !problems.is_empty() {
+                    return Err(Error::InvalidConfig(problems));
+                }
+                m
             }
         };
-        self.http.check_url(
-            "backchannel_authentication_endpoint",
-            &metadata.backchannel_authentication_endpoint,
-        )?;
-        self.http
-            .check_url("token_endpoint", &metadata.token_endpoint)?;
-        self.http.check_url("jwks_uri", &metadata.jwks_uri)?;
-        // CRLs are signed by the issuer and usually served over plain http
-        // (the seed's certificate names http://crl.audkenni.is/...).
-        let mut crl_settings = self.http.clone();
-        crl_settings.dangerous().allow_plain_http();
-        let crl_http = HttpClient::new(&crl_settings, PRODUCT)?;
         Ok(CibaClient {
             inner: Arc::new(Inner {
                 http,
-                crl_http,
                 metadata,
                 client_id: self.client_id,
                 client_secret: self.client_secret,
@@ -205,6 +256,22 @@ impl CibaClientBuilder {
             }),
         })
     }
+}
+
+/// Requires the provider's endpoints to pass the HTTP settings (HTTPS
+/// unless plain HTTP was allowed).
+fn check_endpoints(
+    problems: &mut Vec<ConfigProblem>,
+    metadata: &ProviderMetadata,
+    check_url: impl Fn(&mut Vec<ConfigProblem>, &'static str, &str),
+) {
+    check_url(
+        problems,
+        "backchannel_authentication_endpoint",
+        &metadata.backchannel_authentication_endpoint,
+    );
+    check_url(problems, "token_endpoint", &metadata.token_endpoint);
+    check_url(problems, "jwks_uri", &metadata.jwks_uri);
 }
 
 /// A CIBA client for Audkenni (and other CIBA providers in poll mode).
@@ -220,8 +287,7 @@ pub struct CibaClient {
 }
 
 struct Inner {
-    http: HttpClient,
-    crl_http: HttpClient,
+    http: Arc<dyn HttpSend>,
     metadata: ProviderMetadata,
     client_id: String,
     client_secret: Option<Secret>,
@@ -266,6 +332,7 @@ impl CibaClient {
             signing_key: None,
             auth: ClientAuthMethod::default(),
             http: HttpSettings::new(),
+            sender: None,
             metadata: None,
             discovery_url: None,
             leeway: Duration::from_secs(30),
@@ -310,9 +377,33 @@ impl CibaClient {
     /// the pending handle.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] before sending anything; [`Error::Provider`]
+    /// [`Error::InvalidRequest`] before sending anything; [`Error::Server`]
     /// with the provider's code (Audkenni: `access_denied` with a [`crate::ProviderCode`] such as `mssp_105`);
-    /// [`Error::InvalidResponse`]; [`Error::Core`] for transport failures.
+    /// [`Error::InvalidResponse`]; [`Error::Http`] for transport failures.
+    ///
+    /// # Example
+    /// ```
+    /// use audkenni_ciba::{Acr, AuthRequest, CibaClient, PendingAuth};
+    /// # use audkenni_ciba::{JwsAlgorithm, RequestSigningKey, Secret, HttpSettings, TrustRoots};
+    /// # use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = AudkenniSimulator::start(SimConfig::with_answer_after(std::time::Duration::from_millis(500)).interval(1)).await?;
+    /// # let client = CibaClient::builder(sim.issuer(), sim.client_id())
+    /// #     .client_secret(Secret::new(sim.client_secret()))
+    /// #     .signing_key(RequestSigningKey::from_pem(sim.client_key_pem().as_bytes(), JwsAlgorithm::Rs256)?)
+    /// #     .http_settings(HttpSettings::new().trust(TrustRoots::Only(sim.tls_trust_store()?)))
+    /// #     .build().await?;
+    /// # let phone = hints::APPROVES;
+    /// let request = AuthRequest::new(phone, Acr::SimAuth);
+    /// let pending = client.start(&request).await?;
+    /// // Store it anywhere (it is serializable) and finish later, elsewhere.
+    /// let stored = serde_json::to_string(&pending)?;
+    /// let pending: PendingAuth = serde_json::from_str(&stored)?;
+    /// assert!(!pending.auth_req_id().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start(&self, request: &AuthRequest) -> Result<PendingAuth, Error> {
         let http_request = self.start_request(request)?;
         let response = self.inner.http.send(http_request).await?;
@@ -347,7 +438,7 @@ impl CibaClient {
     /// rather than by dropping the future at an arbitrary point.
     ///
     /// # Errors
-    /// [`Error::Provider`] (`access_denied`, `expired_token`...),
+    /// [`Error::Server`] (`access_denied`, `expired_token`...),
     /// [`Error::Expired`], [`Error::DeadlineReached`], [`Error::PollFailed`].
     pub async fn wait(
         &self,
@@ -387,8 +478,8 @@ impl CibaClient {
     /// [`CibaClient::verify_id_token`].
     ///
     /// # Errors
-    /// [`Error::Provider`] (including `authorization_pending` if the ping
-    /// came early), [`Error::InvalidResponse`], [`Error::Core`].
+    /// [`Error::Server`] (including `authorization_pending` if the ping
+    /// came early), [`Error::InvalidResponse`], [`Error::Http`].
     pub async fn fetch_tokens(&self, pending: &PendingAuth) -> Result<Tokens, Error> {
         self.check_issuer(pending)?;
         let request = authenticated_post(
@@ -486,7 +577,7 @@ impl CibaClient {
     /// saying why no CRL was obtained (no distribution point, HTTP error,
     /// transport failure).
     pub async fn fetch_crl(&self, certificate: &Certificate) -> Result<Vec<u8>, Error> {
-        crate::crl::fetch(&self.inner.crl_http, certificate)
+        crate::crl::fetch(self.inner.http.as_ref(), certificate)
             .await
             .map_err(|why| crate::SignatureError::RevocationUnavailable(why).into())
     }
@@ -502,7 +593,8 @@ impl CibaClient {
         id_token: &VerifiedIdToken,
         check: &SignatureCheck,
     ) -> Result<VerifiedSignature, Error> {
-        let check = self.with_crl(id_token, check.clone()).await;
+        let check = check.clone().at_or(self.inner.clock.now());
+        let check = self.with_crl(id_token, check).await;
         id_token.verify_signature(&check)
     }
 
@@ -511,7 +603,7 @@ impl CibaClient {
             return check;
         }
         let fetched = match &id_token.certificate {
-            Some(cert) => crate::crl::fetch(&self.inner.crl_http, cert).await,
+            Some(cert) => crate::crl::fetch(self.inner.http.as_ref(), cert).await,
             None => Err("the id_token has no certificate claim".into()),
         };
         check.with_fetched_crl(fetched)
@@ -541,6 +633,7 @@ impl CibaClient {
             });
         }
         let mut done = self.finish(pending, options).await?;
+        let check = check.at_or(self.inner.clock.now());
         let check = self.with_crl(&done.id_token, check).await;
         let verified = if pending.acr().returns_pkcs1() {
             let content = pending.binding_content().ok_or(Error::InvalidRequest {
@@ -560,6 +653,30 @@ impl CibaClient {
     ///
     /// # Errors
     /// As both.
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::Duration;
+    /// use audkenni_ciba::{Acr, AuthRequest, CibaClient, Clock, SystemClock, WaitOptions};
+    /// # use audkenni_ciba::{JwsAlgorithm, RequestSigningKey, Secret, HttpSettings, TrustRoots};
+    /// # use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = AudkenniSimulator::start(SimConfig::with_answer_after(std::time::Duration::from_millis(500)).interval(1)).await?;
+    /// # let client = CibaClient::builder(sim.issuer(), sim.client_id())
+    /// #     .client_secret(Secret::new(sim.client_secret()))
+    /// #     .signing_key(RequestSigningKey::from_pem(sim.client_key_pem().as_bytes(), JwsAlgorithm::Rs256)?)
+    /// #     .http_settings(HttpSettings::new().trust(TrustRoots::Only(sim.tls_trust_store()?)))
+    /// #     .build().await?;
+    /// # let phone = hints::APPROVES;
+    /// let mut pending = client.start(&AuthRequest::new(phone, Acr::SimAuth)).await?;
+    /// // Wait at most two minutes; on DeadlineReached `pending` can be resumed.
+    /// let options = WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(120));
+    /// let done = client.finish(&mut pending, &options).await?;
+    /// println!("authenticated: {:?}", done.id_token.name);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn finish(
         &self,
         pending: &mut PendingAuth,

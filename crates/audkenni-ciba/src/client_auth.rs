@@ -51,9 +51,11 @@ pub(crate) fn authenticated_post(
     creds: &ClientCredentials<'_>,
     now: SystemTime,
 ) -> Result<HttpRequest, Error> {
-    let missing_secret = || Error::InvalidConfig {
-        field: "client_secret",
-        message: "this client authentication method needs a client secret".into(),
+    let missing_secret = || {
+        Error::config(
+            "client_secret",
+            "this client authentication method needs a client secret",
+        )
     };
     let mut form: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
     let mut request = HttpRequest::post(url).header("Accept", "application/json");
@@ -80,7 +82,7 @@ pub(crate) fn authenticated_post(
                 "iss": creds.client_id,
                 "sub": creds.client_id,
                 "aud": creds.audience,
-                "jti": random_id(),
+                "jti": random_id(now),
                 "iat": iat,
                 "exp": iat + 60,
             }))?;

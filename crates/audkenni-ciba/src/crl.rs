@@ -1,7 +1,7 @@
 //! CRL distribution points of a certificate, and the CRL fetch.
 
 use der::Decode;
-use smartid_core::{Certificate, HttpClient, HttpRequest};
+use smartid_core::{Certificate, HttpRequest, HttpSend};
 use x509_cert::ext::pkix::CrlDistributionPoints;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 
@@ -34,7 +34,7 @@ pub(crate) fn distribution_points(cert: &Certificate) -> Result<Vec<String>, Str
 
 /// Fetches the first CRL that answers from the certificate's distribution
 /// points; `Err` says why there is none.
-pub(crate) async fn fetch(http: &HttpClient, cert: &Certificate) -> Result<Vec<u8>, String> {
+pub(crate) async fn fetch(http: &dyn HttpSend, cert: &Certificate) -> Result<Vec<u8>, String> {
     let urls = distribution_points(cert)?;
     if urls.is_empty() {
         return Err("the signer certificate names no http CRL distribution point".into());

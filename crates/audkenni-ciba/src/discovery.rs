@@ -79,14 +79,18 @@ impl ProviderMetadata {
     /// [`Error::InvalidResponse`] when the document is not JSON, lacks an
     /// endpoint, or names another issuer.
     pub fn from_discovery_document(body: &[u8], issuer: &str, url: &str) -> Result<Self, Error> {
-        let invalid = |message: String| Error::InvalidResponse {
-            url: smartid_core::internal::redact_url(url),
-            message,
+        let answer = smartid_core::HttpResponse::new(
+            200,
+            Vec::new(),
+            body.to_vec(),
+            &smartid_core::internal::redact_url(url),
+        );
+        let invalid = |message: String| {
+            Error::InvalidResponse(smartid_core::UnexpectedAnswer::new(&answer, message))
         };
         let meta: Self = serde_json::from_slice(body).map_err(|e| {
             invalid(format!(
-                "not a discovery document ({e}); body starts: {}",
-                String::from_utf8_lossy(body.get(..200).unwrap_or(body))
+                "an OpenID discovery document (this is not a discovery document: {e})"
             ))
         })?;
         for (name, value) in [

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use smartid_core::{ConfigProblem, UnexpectedAnswer};
+
 use crate::provider_error::ProviderError;
 
 /// Errors of the CIBA client and of the verifiers.
@@ -13,15 +15,11 @@ use crate::provider_error::ProviderError;
 pub enum Error {
     /// Transport, TLS, trust store or HTTP settings failure (from smartid-core).
     #[error(transparent)]
-    Core(#[from] smartid_core::Error),
-    /// The client configuration is invalid.
-    #[error("invalid configuration {field}: {message}")]
-    InvalidConfig {
-        /// The setting.
-        field: &'static str,
-        /// What to change.
-        message: String,
-    },
+    Http(#[from] smartid_core::Error),
+    /// The client configuration is invalid: every problem found, each with
+    /// the field and what to change.
+    #[error("invalid configuration: {}", ConfigProblem::join(.0))]
+    InvalidConfig(Vec<ConfigProblem>),
     /// The authentication or signing request is invalid; nothing was sent.
     #[error("invalid request {field}: {message}")]
     InvalidRequest {
@@ -30,18 +28,15 @@ pub enum Error {
         /// What to change.
         message: String,
     },
-    /// The provider answered with an OAuth/CIBA error document.
+    /// The provider answered with an OAuth/CIBA error document, typed
+    /// (with Audkenni's own [`crate::ProviderCode`] when it sent one).
     #[error(transparent)]
-    Provider(#[from] ProviderError),
-    /// The provider's answer could not be understood.
-    #[error("{url} sent an invalid response: {message}")]
-    InvalidResponse {
-        /// The endpoint (without query or credentials).
-        url: String,
-        /// What was wrong, with the HTTP status and the start of the body
-        /// (not for token responses, whose body may hold tokens).
-        message: String,
-    },
+    Server(#[from] ProviderError),
+    /// The provider's answer could not be understood: the URL, the HTTP
+    /// status, the start of the body (not for token answers, whose body may
+    /// hold tokens) and what was expected.
+    #[error("{0}")]
+    InvalidResponse(UnexpectedAnswer),
     /// The authentication request expired (its `expires_in` passed) before the user answered.
     #[error(
         "the authentication request expired before the user answered (auth_req_id expired at {expired_at} s since the epoch); start a new request"
@@ -77,6 +72,13 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
+}
+
+impl Error {
+    /// An [`Error::InvalidConfig`] with one problem.
+    pub(crate) fn config(field: &str, message: impl Into<String>) -> Self {
+        Self::InvalidConfig(vec![ConfigProblem::new(field, message)])
+    }
 }
 
 /// Result with this crate's [`Error`].

@@ -199,17 +199,15 @@ mod tests {
     fn rsa_jwk(kid: &str) -> Jwk {
         crate::signing_key::ensure_jwt_provider();
         let pem = crate::test_keys::rsa_pem();
-        let enc = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+        let enc =
+            crate::signing_key::encoding_key(pem.as_bytes(), crate::JwsAlgorithm::Rs256).unwrap();
         let mut jwk = Jwk::from_encoding_key(&enc, jsonwebtoken::Algorithm::RS256).unwrap();
         jwk.common.key_id = Some(kid.into());
         jwk
     }
 
     fn down() -> Error {
-        Error::InvalidConfig {
-            field: "test",
-            message: "JWKS down".into(),
-        }
+        Error::config("test", "JWKS down")
     }
 
     #[tokio::test]

@@ -4,8 +4,12 @@
 //! (name, kennitala, certificate) and exactly what was signed.
 //!
 //! ```
-//! use audkenni_ciba::{Acr, AuthRequest, CibaClient, JwsAlgorithm, RequestSigningKey, SignatureCheck, WaitOptions};
-//! use smartid_core::{HttpSettings, Secret, TrustRoots};
+//! // One dependency: everything below comes from audkenni_ciba (smartid-core
+//! // types are re-exported).
+//! use audkenni_ciba::{
+//!     Acr, AuthRequest, CibaClient, HttpSettings, JwsAlgorithm, RequestSigningKey, Secret,
+//!     SignatureCheck, TrustRoots, WaitOptions,
+//! };
 //! # use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,7 +25,8 @@
 //!
 //! let request = AuthRequest::new(phone, Acr::SimSign).binding_message("Sign the lease");
 //! let mut pending = client.start(&request).await?; // serializable: finish anywhere
-//! let done = client.finish(&mut pending, &WaitOptions::default()).await?;
+//! let done = client.finish(&mut pending, &WaitOptions::new()).await?; // polls, verifies the id_token
+//! assert!(done.id_token.signature.is_some()); // sim-sign: a CMS over the text
 //!
 //! let signed = done.id_token.verify_signature(
 //!     &SignatureCheck::with_trust_anchors(signature_roots).expect_text("Sign the lease"),
@@ -39,10 +44,16 @@
 //!   private_key_jwt), [`CibaClient::start`] and the poll loop
 //!   [`CibaClient::wait`]: never earlier than the interval, +5 s per
 //!   `slow_down`, `Retry-After` honoured, bounded retries of transport
-//!   errors and 5xx, stops at `expires_in` or a deadline, cancel-safe, with
-//!   an injectable [`Clock`]. Ping mode is supported as an option
+//!   errors, 5xx and 429 per the [`WaitOptions`]' [`RetryPolicy`], stops at
+//!   `expires_in` or a deadline, cancel-safe. Ping mode is supported as an option
 //!   ([`AuthRequest::client_notification_token`],
 //!   [`parse_ping_notification`], [`CibaClient::fetch_tokens`]).
+//! - One network seam and one clock, from smartid-core (re-exported here):
+//!   every request goes through [`CibaClientBuilder::http_sender`] (default:
+//!   the [`HttpClient`] built from [`CibaClientBuilder::http_settings`]),
+//!   every time and sleep through [`CibaClientBuilder::clock`] (default:
+//!   [`SystemClock`]), so the whole flow runs on scripted answers and a
+//!   manual clock in tests.
 //! - [`AuthRequest`]: login hint, [`Acr`] (every Audkenni value plus
 //!   `Other`), `RELATEDPARTY` scope, binding message (checked: 60
 //!   characters, one line in app modes), [`BindingContent`] (base64
@@ -67,8 +78,12 @@
 //!   [`Kennitala`] checks the national id checksum.
 //!
 //! # Errors
-//! Every fallible function returns [`Error`]. Provider error documents are
-//! [`Error::Provider`] with a typed [`ErrorCode`], the description, and
+//! Every fallible function returns [`Error`]: [`Error::InvalidConfig`] lists
+//! every configuration problem at once, [`Error::InvalidResponse`] an answer
+//! that could not be read, [`Error::Http`] transport failures, and
+//! [`Error::DeadlineReached`] a passed deadline (the flow stays resumable).
+//! Provider error documents are
+//! [`Error::Server`] with a typed [`ErrorCode`], the description, and
 //! Audkenni's own code read from it ([`ProviderCode`]: `mssp_*`,
 //! `akreg_401`, `audkenni_*`, `InvalidClientId`, each with its meaning and
 //! what to do);
@@ -82,7 +97,6 @@ mod binding;
 mod chain;
 mod client;
 mod client_auth;
-mod clock;
 mod cms;
 mod crl;
 mod discovery;
@@ -110,14 +124,12 @@ pub use binding::{
 };
 pub use client::{CIBA_GRANT_TYPE, CibaClient, CibaClientBuilder, Completed};
 pub use client_auth::ClientAuthMethod;
-pub use clock::{Clock, Sleep, SystemClock};
 pub use discovery::ProviderMetadata;
 pub use error::{Error, IdTokenError, Result, SignatureError};
 pub use id_token::VerifiedIdToken;
 pub use kennitala::Kennitala;
-pub use pending::{DEFAULT_INTERVAL, PendingAuth, SLOW_DOWN_STEP};
+pub use pending::{DEFAULT_INTERVAL, PendingAuth};
 pub use ping::parse_ping_notification;
-pub use poll::WaitOptions;
 pub use provider_code::ProviderCode;
 pub use provider_error::{ErrorCode, ProviderError};
 pub use request::{AuthRequest, BASE_SCOPE};
@@ -128,3 +140,11 @@ pub use signature::{
 pub use signing_key::{JwsAlgorithm, RequestSigningKey};
 pub use tokens::Tokens;
 pub use verification_code::verification_code;
+
+pub use smartid_core;
+pub use smartid_core::{
+    Certificate, ClientIdentity, Clock, ConfigProblem, DangerousHttpSettings, HttpClient,
+    HttpRequest, HttpResponse, HttpSend, HttpSettings, Method, ProxySettings, RetryPolicy,
+    SLOW_DOWN_STEP, Secret, SendFuture, Sleep, SystemClock, TrustRoots, TrustStore,
+    UnexpectedAnswer, WaitOptions,
+};

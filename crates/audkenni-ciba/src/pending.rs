@@ -15,8 +15,7 @@ use crate::signature::{Expected, SignedPayload, binding_bytes};
 
 /// The polling interval when the provider does not send one (CIBA Core 7.3).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
-/// What a `slow_down` adds to the interval, for the rest of the flow.
-pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+use smartid_core::SLOW_DOWN_STEP;
 
 /// A started request: the `auth_req_id`, when it expires, the current
 /// polling interval and the earliest time of the next poll, plus what was
@@ -261,7 +260,7 @@ mod tests {
         assert!(p.next_poll_at() > UNIX_EPOCH + Duration::from_secs(1000));
         p.slow_down();
         p.schedule_next(UNIX_EPOCH + Duration::from_secs(1000), p.interval());
-        p.schedule_next(SystemTime::now(), Duration::MAX);
+        p.schedule_next(UNIX_EPOCH + Duration::from_secs(2_000), Duration::MAX);
         assert!(p.next_poll_at() >= p.expires_at());
         let mut stored = serde_json::to_value(&p).unwrap();
         stored["expires_at"] = max.into();
@@ -299,7 +298,7 @@ mod tests {
         ))
         .unwrap_err();
         assert!(
-            matches!(e, Error::Provider(ref p) if p.code == crate::ErrorCode::AccessDenied && p.provider_code == Some(crate::ProviderCode::Mssp105))
+            matches!(e, Error::Server(ref p) if p.code == crate::ErrorCode::AccessDenied && p.provider_code == Some(crate::ProviderCode::Mssp105))
         );
     }
 }

@@ -1,50 +1,19 @@
-//! The CIBA poll loop: never earlier than the interval, +5 s per
-//! `slow_down`, `Retry-After` honoured, bounded retries of transport errors
-//! and 5xx, stops at `expires_in` or the caller's deadline.
+//! The CIBA poll loop: never earlier than the interval, +5 s
+//! ([`smartid_core::SLOW_DOWN_STEP`]) per `slow_down`, `Retry-After`
+//! honoured, transport errors, 5xx and 429 retried per the caller's
+//! [`smartid_core::RetryPolicy`], stops at `expires_in` or the caller's
+//! deadline. Time and sleep come from the client's [`Clock`].
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use smartid_core::HttpResponse;
+use smartid_core::{Clock, HttpResponse, WaitOptions, poll_delay, unix_seconds};
 
-use crate::clock::Clock;
 use crate::error::Error;
 use crate::pending::PendingAuth;
 use crate::provider_error::{ErrorCode, parse_error_document};
 use crate::response::invalid;
 use crate::tokens::Tokens;
-
-/// Options of [`crate::CibaClient::wait`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WaitOptions {
-    /// Give up at this time (the request stays pending and can be resumed).
-    /// Defaults to none: wait until the request expires.
-    pub deadline: Option<SystemTime>,
-    /// Transport errors and 5xx answers tolerated in a row. Defaults to 5.
-    pub max_consecutive_failures: u32,
-    /// The longest backoff after failures. Defaults to 30 s.
-    pub max_backoff: Duration,
-}
-
-impl Default for WaitOptions {
-    fn default() -> Self {
-        Self {
-            deadline: None,
-            max_consecutive_failures: 5,
-            max_backoff: Duration::from_secs(30),
-        }
-    }
-}
-
-impl WaitOptions {
-    /// Waits at most until `deadline`.
-    #[must_use]
-    pub fn deadline(mut self, deadline: SystemTime) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-}
 
 /// What one poll gave.
 #[derive(Debug)]
@@ -94,12 +63,6 @@ pub(crate) fn classify(result: Result<HttpResponse, smartid_core::Error>) -> Pol
     }
 }
 
-fn secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// Polls with `send` until tokens arrive or the flow ends. `pending` is
 /// updated after every answer (interval, next poll time), so dropping the
 /// future at any point leaves a handle that can be resumed.
@@ -119,16 +82,16 @@ where
         let expires_at = pending.expires_at();
         if now >= expires_at {
             return Err(Error::Expired {
-                expired_at: secs(expires_at),
+                expired_at: unix_seconds(expires_at),
             });
         }
         let at = pending.next_poll_at().max(now);
         if at >= expires_at {
             return Err(Error::Expired {
-                expired_at: secs(expires_at),
+                expired_at: unix_seconds(expires_at),
             });
         }
-        if options.deadline.is_some_and(|d| at > d) {
+        if options.is_past_deadline(at) {
             return Err(Error::DeadlineReached);
         }
         if let Ok(wait) = at.duration_since(now)
@@ -145,26 +108,24 @@ where
             PollOutcome::Done(tokens) => return Ok(tokens),
             PollOutcome::Pending(retry_after) => {
                 failures = 0;
-                pending.schedule_next(polled_at, interval.max(retry_after.unwrap_or_default()));
+                pending.schedule_next(polled_at, poll_delay(interval, retry_after));
             }
             PollOutcome::SlowDown(retry_after) => {
                 failures = 0;
                 pending.slow_down();
                 let interval = pending.interval();
-                pending.schedule_next(polled_at, interval.max(retry_after.unwrap_or_default()));
+                pending.schedule_next(polled_at, poll_delay(interval, retry_after));
             }
             PollOutcome::Transient(error, retry_after) => {
                 failures += 1;
-                if failures > options.max_consecutive_failures {
+                let Some(backoff) = options.retry.backoff(failures, retry_after) else {
                     return Err(Error::PollFailed {
                         attempts: failures,
                         last: Box::new(error),
                     });
-                }
-                let backoff =
-                    Duration::from_secs(1u64 << failures.min(16)).min(options.max_backoff);
-                let delay = interval.max(backoff).max(retry_after.unwrap_or_default());
-                pending.schedule_next(polled_at, delay);
+                };
+                // Never earlier than the provider's interval.
+                pending.schedule_next(polled_at, poll_delay(interval, Some(backoff)));
             }
             PollOutcome::Fatal(error) => return Err(error),
         }
@@ -175,43 +136,16 @@ where
 mod tests {
     use super::*;
     use crate::acr::Acr;
-    use crate::clock::Sleep;
+    use smartid_testkit::ManualClock;
     use std::collections::VecDeque;
-    use std::sync::{Arc, Mutex};
+    use std::time::UNIX_EPOCH;
 
-    /// A clock that jumps forward on sleep and records every sleep.
-    #[derive(Debug, Clone)]
-    struct ManualClock {
-        now: Arc<Mutex<SystemTime>>,
-        sleeps: Arc<Mutex<Vec<Duration>>>,
+    fn start_clock() -> ManualClock {
+        ManualClock::jumping(UNIX_EPOCH + Duration::from_secs(T0))
     }
 
-    impl ManualClock {
-        fn new(at: SystemTime) -> Self {
-            Self {
-                now: Arc::new(Mutex::new(at)),
-                sleeps: Arc::default(),
-            }
-        }
-        fn sleeps(&self) -> Vec<u64> {
-            self.sleeps
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_secs())
-                .collect()
-        }
-    }
-
-    impl Clock for ManualClock {
-        fn now(&self) -> SystemTime {
-            *self.now.lock().unwrap()
-        }
-        fn sleep(&self, d: Duration) -> Sleep {
-            *self.now.lock().unwrap() += d;
-            self.sleeps.lock().unwrap().push(d);
-            Box::pin(std::future::ready(()))
-        }
+    fn secs(clock: &ManualClock) -> Vec<u64> {
+        clock.sleeps().iter().map(Duration::as_secs).collect()
     }
 
     const T0: u64 = 1_700_000_000;
@@ -289,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn waits_the_interval_and_grows_it_on_slow_down() {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(300, 5);
         let t = run(
             &mut p,
@@ -301,13 +235,13 @@ mod tests {
         .unwrap();
         assert_eq!(t.unverified_id_token(), "a.b.c");
         // First poll after the interval; slow_down adds 5 s for the rest of the flow.
-        assert_eq!(clock.sleeps(), vec![5, 5, 10, 10, 15, 15]);
+        assert_eq!(secs(&clock), vec![5, 5, 10, 10, 15, 15]);
         assert_eq!(p.interval(), Duration::from_secs(15));
     }
 
     #[tokio::test]
     async fn honours_retry_after_and_backs_off_on_failures() {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(600, 5);
         let steps = vec![
             Step::Json(400, r#"{"error":"authorization_pending"}"#, Some("12")),
@@ -322,19 +256,17 @@ mod tests {
         run(&mut p, &clock, WaitOptions::default(), steps)
             .await
             .unwrap();
-        // 5 (interval), 12 (Retry-After), then max(interval, 2^n): 5, 5, 8,
-        // then Retry-After 20, then 2^5 = 32 capped at 30, then the interval.
-        assert_eq!(clock.sleeps(), vec![5, 12, 5, 5, 8, 20, 30, 5]);
+        // 5 (interval), 12 (Retry-After), then max(interval, backoff 1, 2, 4
+        // s): 5, 5, 5, then Retry-After 20, then the backoff 16 s, then the
+        // interval again.
+        assert_eq!(secs(&clock), vec![5, 12, 5, 5, 5, 20, 16, 5]);
     }
 
     #[tokio::test]
     async fn gives_up_after_bounded_failures() {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(600, 1);
-        let opts = WaitOptions {
-            max_consecutive_failures: 2,
-            ..WaitOptions::default()
-        };
+        let opts = WaitOptions::default().retry(smartid_core::RetryPolicy::new(2));
         let e = run(
             &mut p,
             &clock,
@@ -348,7 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn stops_at_expiry_and_deadline() {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(12, 5);
         let e = run(
             &mut p,
@@ -362,9 +294,9 @@ mod tests {
             matches!(e, Error::Expired { expired_at } if expired_at == T0 + 12),
             "{e}"
         );
-        assert_eq!(clock.sleeps(), vec![5, 5]);
+        assert_eq!(secs(&clock), vec![5, 5]);
 
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(120, 5);
         let opts = WaitOptions::default().deadline(UNIX_EPOCH + Duration::from_secs(T0 + 7));
         let e = run(&mut p, &clock, opts, vec![PENDING]).await.unwrap_err();
@@ -375,7 +307,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_huge_retry_after_ends_at_expiry_not_in_a_panic() {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(120, 5);
         let steps = vec![Step::Json(
             400,
@@ -398,7 +330,7 @@ mod tests {
             (r#"{"error":"expired_token"}"#, ErrorCode::ExpiredToken),
             (r#"{"error":"invalid_grant"}"#, ErrorCode::InvalidGrant),
         ] {
-            let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+            let clock = start_clock();
             let mut p = pending(120, 5);
             let e = run(
                 &mut p,
@@ -408,9 +340,9 @@ mod tests {
             )
             .await
             .unwrap_err();
-            assert!(matches!(&e, Error::Provider(pe) if pe.code == code), "{e}");
+            assert!(matches!(&e, Error::Server(pe) if pe.code == code), "{e}");
         }
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(120, 5);
         let e = run(
             &mut p,
@@ -426,7 +358,7 @@ mod tests {
     #[test]
     fn dropped_while_a_poll_is_in_flight_the_handle_keeps_the_interval() {
         use std::future::Future as _;
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(300, 5);
         {
             let never = || std::future::pending::<Result<HttpResponse, smartid_core::Error>>();
@@ -436,14 +368,14 @@ mod tests {
             // Sleeps to the first poll (T0 + 5), sends it, and is dropped waiting for the answer.
             assert!(wait.poll(&mut cx).is_pending());
         }
-        assert_eq!(clock.sleeps(), vec![5]);
+        assert_eq!(secs(&clock), vec![5]);
         // The provider saw a poll at T0 + 5: a resumed wait must not poll before T0 + 10.
         assert_eq!(p.next_poll_at(), UNIX_EPOCH + Duration::from_secs(T0 + 10));
     }
 
     #[tokio::test]
     async fn a_resumed_handle_keeps_the_schedule() {
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0));
+        let clock = start_clock();
         let mut p = pending(300, 5);
         let opts = WaitOptions::default().deadline(UNIX_EPOCH + Duration::from_secs(T0 + 12));
         let _ = run(&mut p, &clock, opts, vec![SLOW]).await.unwrap_err();
@@ -454,6 +386,6 @@ mod tests {
             .await
             .unwrap();
         // 5 s to the first poll, then the grown interval of 10 s.
-        assert_eq!(clock.sleeps(), vec![5, 10]);
+        assert_eq!(secs(&clock), vec![5, 10]);
     }
 }

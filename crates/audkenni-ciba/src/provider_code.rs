@@ -1,132 +1,73 @@
 //! Audkenni's own error codes, which its CIBA endpoints put in
 //! `error_description` (`{"error":"access_denied","error_description":"mssp_105"}`).
 
-use std::fmt;
-
-/// An Audkenni error code, read from an error document's
-/// `error_description` (documented on Audkenni's "Error Codes" page).
-///
-/// Each code has its [meaning](ProviderCode::meaning) and
-/// [what to do](ProviderCode::remedy). Codes this crate does not know are
-/// kept in [`ProviderCode::Other`].
-///
-/// ```
-/// use audkenni_ciba::ProviderCode;
-/// assert_eq!(ProviderCode::find_in("mssp_105"), Some(ProviderCode::Mssp105));
-/// assert_eq!(ProviderCode::find_in("MSSP_401: User cancelled"), Some(ProviderCode::Mssp401));
-/// assert_eq!(ProviderCode::find_in("The user has not yet answered"), None);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ProviderCode {
-    /// `mssp_100`: accepted (a status, not a failure).
-    Mssp100,
-    /// `mssp_101`: a parameter is wrong.
-    Mssp101,
-    /// `mssp_102`: a parameter is missing.
-    Mssp102,
-    /// `mssp_103`: the data has the wrong length.
-    Mssp103,
-    /// `mssp_104`: the relying party (AP) is unknown.
-    Mssp104,
-    /// `mssp_105`: no valid ID for that phone number (user not found).
-    Mssp105,
-    /// `mssp_107`: the data could not be handled.
-    Mssp107,
-    /// `mssp_108`: incompatible interface version.
-    Mssp108,
-    /// `mssp_109`: unsupported profile.
-    Mssp109,
-    /// `mssp_208`: timeout, the phone gave no answer.
-    Mssp208,
-    /// `mssp_209`: read two ways in public sources: "timeout, the phone is
-    /// unreachable" (Audkenni's table) and "a request is already in
-    /// progress for this user" (one public client). Nothing in this crate
-    /// depends on either reading.
-    Mssp209,
-    /// `mssp_401`: the user cancelled.
-    Mssp401,
-    /// `mssp_402`: the PIN is blocked.
-    Mssp402,
-    /// `mssp_403`: the card (SIM) is blocked.
-    Mssp403,
-    /// `mssp_404`: no key found.
-    Mssp404,
-    /// `akreg_401`: the user is not allowed to create a certificate.
-    Akreg401,
-    /// `audkenni_400`: the user has no mobile number.
-    Audkenni400,
-    /// `audkenni_403`: the relying party is unknown.
-    Audkenni403,
-    /// `audkenni_404`: the user was not found.
-    Audkenni404,
-    /// `InvalidClientId`: the relying party is unknown.
-    InvalidClientId,
-    /// Another code, kept as sent.
-    Other(String),
+smartid_core::vocabulary! {
+    /// An Audkenni error code, read from an error document's
+    /// `error_description` (documented on Audkenni's "Error Codes" page).
+    ///
+    /// Each code has its [meaning](ProviderCode::meaning) and
+    /// [what to do](ProviderCode::remedy). Codes this crate does not know are
+    /// kept in [`ProviderCode::Other`]; parsing ignores case.
+    ///
+    /// ```
+    /// use audkenni_ciba::ProviderCode;
+    /// assert_eq!(ProviderCode::find_in("mssp_105"), Some(ProviderCode::Mssp105));
+    /// assert_eq!(ProviderCode::find_in("MSSP_401: User cancelled"), Some(ProviderCode::Mssp401));
+    /// assert_eq!(ProviderCode::find_in("The user has not yet answered"), None);
+    /// assert_eq!(ProviderCode::from("invalidclientid"), ProviderCode::InvalidClientId);
+    /// ```
+    pub enum ProviderCode {
+        /// `mssp_100`: accepted (a status, not a failure).
+        Mssp100 = "mssp_100",
+        /// `mssp_101`: a parameter is wrong.
+        Mssp101 = "mssp_101",
+        /// `mssp_102`: a parameter is missing.
+        Mssp102 = "mssp_102",
+        /// `mssp_103`: the data has the wrong length.
+        Mssp103 = "mssp_103",
+        /// `mssp_104`: the relying party (AP) is unknown.
+        Mssp104 = "mssp_104",
+        /// `mssp_105`: no valid ID for that phone number (user not found).
+        Mssp105 = "mssp_105",
+        /// `mssp_107`: the data could not be handled.
+        Mssp107 = "mssp_107",
+        /// `mssp_108`: incompatible interface version.
+        Mssp108 = "mssp_108",
+        /// `mssp_109`: unsupported profile.
+        Mssp109 = "mssp_109",
+        /// `mssp_208`: timeout, the phone gave no answer.
+        Mssp208 = "mssp_208",
+        /// `mssp_209`: read two ways in public sources: "timeout, the phone is
+        /// unreachable" (Audkenni's table) and "a request is already in
+        /// progress for this user" (one public client). Nothing in this crate
+        /// depends on either reading.
+        Mssp209 = "mssp_209",
+        /// `mssp_401`: the user cancelled.
+        Mssp401 = "mssp_401",
+        /// `mssp_402`: the PIN is blocked.
+        Mssp402 = "mssp_402",
+        /// `mssp_403`: the card (SIM) is blocked.
+        Mssp403 = "mssp_403",
+        /// `mssp_404`: no key found.
+        Mssp404 = "mssp_404",
+        /// `akreg_401`: the user is not allowed to create a certificate.
+        Akreg401 = "akreg_401",
+        /// `audkenni_400`: the user has no mobile number.
+        Audkenni400 = "audkenni_400",
+        /// `audkenni_403`: the relying party is unknown.
+        Audkenni403 = "audkenni_403",
+        /// `audkenni_404`: the user was not found.
+        Audkenni404 = "audkenni_404",
+        /// `InvalidClientId`: the relying party is unknown.
+        InvalidClientId = "InvalidClientId",
+    }
 }
-
-const KNOWN: &[(&str, ProviderCode)] = &[
-    ("mssp_100", ProviderCode::Mssp100),
-    ("mssp_101", ProviderCode::Mssp101),
-    ("mssp_102", ProviderCode::Mssp102),
-    ("mssp_103", ProviderCode::Mssp103),
-    ("mssp_104", ProviderCode::Mssp104),
-    ("mssp_105", ProviderCode::Mssp105),
-    ("mssp_107", ProviderCode::Mssp107),
-    ("mssp_108", ProviderCode::Mssp108),
-    ("mssp_109", ProviderCode::Mssp109),
-    ("mssp_208", ProviderCode::Mssp208),
-    ("mssp_209", ProviderCode::Mssp209),
-    ("mssp_401", ProviderCode::Mssp401),
-    ("mssp_402", ProviderCode::Mssp402),
-    ("mssp_403", ProviderCode::Mssp403),
-    ("mssp_404", ProviderCode::Mssp404),
-    ("akreg_401", ProviderCode::Akreg401),
-    ("audkenni_400", ProviderCode::Audkenni400),
-    ("audkenni_403", ProviderCode::Audkenni403),
-    ("audkenni_404", ProviderCode::Audkenni404),
-    ("invalidclientid", ProviderCode::InvalidClientId),
-];
 
 /// Prefixes of Audkenni code families: an unknown number in a known family
 /// is still a code ([`ProviderCode::Other`]).
 const FAMILIES: &[&str] = &["mssp_", "akreg_", "audkenni_"];
 
 impl ProviderCode {
-    /// Every code of Audkenni's table that has its own variant.
-    pub const ALL: &'static [ProviderCode] = &[
-        Self::Mssp100,
-        Self::Mssp101,
-        Self::Mssp102,
-        Self::Mssp103,
-        Self::Mssp104,
-        Self::Mssp105,
-        Self::Mssp107,
-        Self::Mssp108,
-        Self::Mssp109,
-        Self::Mssp208,
-        Self::Mssp209,
-        Self::Mssp401,
-        Self::Mssp402,
-        Self::Mssp403,
-        Self::Mssp404,
-        Self::Akreg401,
-        Self::Audkenni400,
-        Self::Audkenni403,
-        Self::Audkenni404,
-        Self::InvalidClientId,
-    ];
-
-    /// Parses one code (case-insensitive); anything else is [`ProviderCode::Other`].
-    pub fn parse(code: &str) -> Self {
-        let lower = code.trim().to_ascii_lowercase();
-        KNOWN
-            .iter()
-            .find(|(k, _)| *k == lower)
-            .map_or_else(|| Self::Other(code.trim().to_owned()), |(_, c)| c.clone())
-    }
-
     /// Finds the code in an `error_description`: the description itself
     /// (as Audkenni documents it, `"mssp_105"`), or a code with text
     /// around it (`"mssp_105: No valid ID"`). A description that is one
@@ -138,7 +79,10 @@ impl ProviderCode {
             .filter(|w| !w.is_empty());
         for word in words {
             let lower = word.to_ascii_lowercase();
-            if let Some((_, c)) = KNOWN.iter().find(|(k, _)| *k == lower) {
+            if let Some(c) = Self::KNOWN
+                .iter()
+                .find(|c| c.as_str().eq_ignore_ascii_case(&lower))
+            {
                 return Some(c.clone());
             }
             if FAMILIES.iter().any(|f| {
@@ -152,18 +96,6 @@ impl ProviderCode {
         let bare = description.trim();
         (!bare.is_empty() && !bare.contains(char::is_whitespace))
             .then(|| Self::Other(bare.to_owned()))
-    }
-
-    /// The code as Audkenni writes it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::InvalidClientId => "InvalidClientId",
-            Self::Other(s) => s,
-            known => KNOWN
-                .iter()
-                .find(|(_, c)| c == known)
-                .map_or("", |(k, _)| k),
-        }
     }
 
     /// What happened, in words (Audkenni's table).
@@ -232,19 +164,13 @@ impl ProviderCode {
     }
 }
 
-impl fmt::Display for ProviderCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_documented_code_reads_bare_and_in_text() {
-        for code in ProviderCode::ALL {
+        for code in ProviderCode::KNOWN {
             let s = code.as_str();
             assert_eq!(ProviderCode::parse(s), *code);
             assert_eq!(ProviderCode::find_in(s).as_ref(), Some(code), "{s}");
@@ -259,7 +185,7 @@ mod tests {
             );
             assert!(!code.meaning().is_empty() && !code.remedy().is_empty());
         }
-        assert_eq!(ProviderCode::ALL.len(), 20);
+        assert_eq!(ProviderCode::KNOWN.len(), 20);
     }
 
     #[test]

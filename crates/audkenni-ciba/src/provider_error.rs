@@ -7,85 +7,43 @@ use smartid_core::HttpResponse;
 
 use crate::provider_code::ProviderCode;
 
-/// An error code from the provider (RFC 6749 5.2, CIBA Core 11 and 13).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// `authorization_pending`: the user has not answered yet (not an error while polling).
-    AuthorizationPending,
-    /// `slow_down`: poll less often (the interval grows by 5 s).
-    SlowDown,
-    /// `expired_token`: the auth_req_id expired before the user answered.
-    ExpiredToken,
-    /// `access_denied`: the user declined (or the provider refused).
-    AccessDenied,
-    /// `invalid_grant`: the auth_req_id is invalid or already used.
-    InvalidGrant,
-    /// `unknown_user_id`: no user for the login hint.
-    UnknownUserId,
-    /// `invalid_binding_message`: the binding message was refused.
-    InvalidBindingMessage,
-    /// `invalid_request`: a parameter is missing or malformed.
-    InvalidRequest,
-    /// `invalid_client`: client authentication failed.
-    InvalidClient,
-    /// `unauthorized_client`: the client may not use CIBA or this mode.
-    UnauthorizedClient,
-    /// `invalid_scope`.
-    InvalidScope,
-    /// `expired_login_hint_token`.
-    ExpiredLoginHintToken,
-    /// `missing_user_code` / `invalid_user_code`.
-    InvalidUserCode,
-    /// `transaction_failed`.
-    TransactionFailed,
-    /// Any other code, kept as sent.
-    Other(String),
+smartid_core::vocabulary! {
+    /// An error code from the provider (RFC 6749 5.2, CIBA Core 11 and 13).
+    pub enum ErrorCode {
+        /// `authorization_pending`: the user has not answered yet (not an error while polling).
+        AuthorizationPending = "authorization_pending",
+        /// `slow_down`: poll less often (the interval grows by 5 s).
+        SlowDown = "slow_down",
+        /// `expired_token`: the auth_req_id expired before the user answered.
+        ExpiredToken = "expired_token",
+        /// `access_denied`: the user declined (or the provider refused).
+        AccessDenied = "access_denied",
+        /// `invalid_grant`: the auth_req_id is invalid or already used.
+        InvalidGrant = "invalid_grant",
+        /// `unknown_user_id`: no user for the login hint.
+        UnknownUserId = "unknown_user_id",
+        /// `invalid_binding_message`: the binding message was refused.
+        InvalidBindingMessage = "invalid_binding_message",
+        /// `invalid_request`: a parameter is missing or malformed.
+        InvalidRequest = "invalid_request",
+        /// `invalid_client`: client authentication failed.
+        InvalidClient = "invalid_client",
+        /// `unauthorized_client`: the client may not use CIBA or this mode.
+        UnauthorizedClient = "unauthorized_client",
+        /// `invalid_scope`.
+        InvalidScope = "invalid_scope",
+        /// `expired_login_hint_token`.
+        ExpiredLoginHintToken = "expired_login_hint_token",
+        /// `missing_user_code`: the user code is required and missing.
+        MissingUserCode = "missing_user_code",
+        /// `invalid_user_code`: the user code is wrong.
+        InvalidUserCode = "invalid_user_code",
+        /// `transaction_failed`.
+        TransactionFailed = "transaction_failed",
+    }
 }
 
 impl ErrorCode {
-    /// Parses a code as sent by the provider.
-    pub fn parse(code: &str) -> Self {
-        match code {
-            "authorization_pending" => Self::AuthorizationPending,
-            "slow_down" => Self::SlowDown,
-            "expired_token" => Self::ExpiredToken,
-            "access_denied" => Self::AccessDenied,
-            "invalid_grant" => Self::InvalidGrant,
-            "unknown_user_id" => Self::UnknownUserId,
-            "invalid_binding_message" => Self::InvalidBindingMessage,
-            "invalid_request" => Self::InvalidRequest,
-            "invalid_client" => Self::InvalidClient,
-            "unauthorized_client" => Self::UnauthorizedClient,
-            "invalid_scope" => Self::InvalidScope,
-            "expired_login_hint_token" => Self::ExpiredLoginHintToken,
-            "missing_user_code" | "invalid_user_code" => Self::InvalidUserCode,
-            "transaction_failed" => Self::TransactionFailed,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    /// The wire form (for [`ErrorCode::InvalidUserCode`], `invalid_user_code`).
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::AuthorizationPending => "authorization_pending",
-            Self::SlowDown => "slow_down",
-            Self::ExpiredToken => "expired_token",
-            Self::AccessDenied => "access_denied",
-            Self::InvalidGrant => "invalid_grant",
-            Self::UnknownUserId => "unknown_user_id",
-            Self::InvalidBindingMessage => "invalid_binding_message",
-            Self::InvalidRequest => "invalid_request",
-            Self::InvalidClient => "invalid_client",
-            Self::UnauthorizedClient => "unauthorized_client",
-            Self::InvalidScope => "invalid_scope",
-            Self::ExpiredLoginHintToken => "expired_login_hint_token",
-            Self::InvalidUserCode => "invalid_user_code",
-            Self::TransactionFailed => "transaction_failed",
-            Self::Other(s) => s,
-        }
-    }
-
     fn meaning(&self) -> &'static str {
         match self {
             Self::AuthorizationPending => "the user has not answered yet",
@@ -108,16 +66,11 @@ impl ErrorCode {
             Self::UnauthorizedClient => "this client may not use this grant or mode",
             Self::InvalidScope => "the scope was refused",
             Self::ExpiredLoginHintToken => "the login hint token expired",
-            Self::InvalidUserCode => "the user code is missing or wrong",
+            Self::MissingUserCode => "the user code is missing",
+            Self::InvalidUserCode => "the user code is wrong",
             Self::TransactionFailed => "the provider could not complete the transaction",
             Self::Other(_) => "the provider reported an error",
         }
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

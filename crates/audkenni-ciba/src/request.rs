@@ -397,7 +397,7 @@ impl AuthRequest {
         now: SystemTime,
     ) -> Result<String, Error> {
         self.validate()?;
-        key.sign(&self.claims(client_id, audience, now, random_id()))
+        key.sign(&self.claims(client_id, audience, now, random_id(now)))
     }
 }
 
@@ -451,11 +451,11 @@ pub(crate) fn mobile_number(hint: &str) -> Option<String> {
 }
 
 /// 128 random bits as hex, for `jti`.
-pub(crate) fn random_id() -> String {
+pub(crate) fn random_id(now: SystemTime) -> String {
     let mut bytes = [0u8; 16];
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
         // aws-lc's RNG does not fail in practice; fall back to the clock.
-        let nanos = SystemTime::now()
+        let nanos = now
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);

@@ -1,35 +1,28 @@
 //! Shared checks of provider answers.
 
-use smartid_core::HttpResponse;
+use smartid_core::{HttpResponse, UnexpectedAnswer};
 
 use crate::error::Error;
 
+fn expected(response: &HttpResponse, what: &str) -> String {
+    format!(
+        "{what} (content type {})",
+        response.content_type().unwrap_or_else(|| "none".into())
+    )
+}
+
 /// An [`Error::InvalidResponse`] with the status, content type and the start of the body.
 pub(crate) fn invalid(response: &HttpResponse, what: &str) -> Error {
-    let body = response.body();
-    let cut = body.get(..300).unwrap_or(body);
-    Error::InvalidResponse {
-        url: response.url().to_owned(),
-        message: format!(
-            "{what} (HTTP {}, content type {}, body starts: {:?})",
-            response.status(),
-            response.content_type().unwrap_or_else(|| "none".into()),
-            String::from_utf8_lossy(cut)
-        ),
-    }
+    Error::InvalidResponse(UnexpectedAnswer::new(response, expected(response, what)))
 }
 
 /// An [`Error::InvalidResponse`] with the status and content type but not
 /// the body, for answers that may carry tokens.
 pub(crate) fn invalid_without_body(response: &HttpResponse, what: &str) -> Error {
-    Error::InvalidResponse {
-        url: response.url().to_owned(),
-        message: format!(
-            "{what} (HTTP {}, content type {}; body not shown, it may hold tokens)",
-            response.status(),
-            response.content_type().unwrap_or_else(|| "none".into()),
-        ),
-    }
+    let empty = HttpResponse::new(response.status(), Vec::new(), Vec::new(), response.url());
+    let mut answer = UnexpectedAnswer::new(&empty, expected(response, what));
+    answer.body = "(not shown: it may hold tokens)".into();
+    Error::InvalidResponse(answer)
 }
 
 /// Requires a JSON content type (`application/json` or `application/*+json`).

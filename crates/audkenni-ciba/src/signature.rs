@@ -89,7 +89,9 @@ impl SignatureCheck {
         }
     }
 
-    /// Checks validity (and CRLs) at this time instead of now (for archived signatures).
+    /// Checks validity (and CRLs) at this time instead of now (for archived
+    /// signatures). Defaults to the client's clock when a
+    /// [`crate::CibaClient`] verifies, else the system time.
     #[must_use]
     pub fn at(mut self, at: SystemTime) -> Self {
         self.at = Some(at);
@@ -207,8 +209,16 @@ impl SignatureCheck {
         self
     }
 
+    /// The time of the check: the one set with [`SignatureCheck::at`], else
+    /// `now` (the client's clock when a [`crate::CibaClient`] verifies).
+    pub(crate) fn at_or(mut self, now: SystemTime) -> Self {
+        self.at.get_or_insert(now);
+        self
+    }
+
     fn time(&self) -> SystemTime {
-        self.at.unwrap_or_else(SystemTime::now)
+        self.at
+            .unwrap_or_else(|| smartid_core::Clock::now(&smartid_core::SystemClock))
     }
 }
 

@@ -48,6 +48,63 @@ pub(crate) fn ensure_jwt_provider() {
     });
 }
 
+/// The OID of rsaEncryption (PKCS#1), the algorithm of an RSA PKCS#8 key.
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+
+/// Reads the first private key of `pem` (with rustls-pki-types) and gives
+/// jsonwebtoken the DER it signs with: PKCS#1 for RSA, PKCS#8 for ECDSA.
+pub(crate) fn encoding_key(pem: &[u8], algorithm: JwsAlgorithm) -> Result<EncodingKey, String> {
+    use rustls_pki_types::PrivateKeyDer;
+    use rustls_pki_types::pem::PemObject;
+    let der = PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no private key: {e}"))?;
+    match (algorithm, &der) {
+        (JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256, PrivateKeyDer::Pkcs1(k)) => {
+            Ok(EncodingKey::from_rsa_der(k.secret_pkcs1_der()))
+        }
+        (JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256, PrivateKeyDer::Pkcs8(k)) => {
+            pkcs8_rsa_key(k.secret_pkcs8_der())
+                .map(|pkcs1| EncodingKey::from_rsa_der(&pkcs1))
+                .ok_or_else(|| "the PKCS#8 key is not an RSA key".to_owned())
+        }
+        (JwsAlgorithm::Es256, PrivateKeyDer::Pkcs8(_) | PrivateKeyDer::Sec1(_)) => {
+            use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+            let pair = EcdsaKeyPair::from_private_key_der(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                der.secret_der(),
+            )
+            .map_err(|e| format!("not a P-256 key: {e}"))?;
+            let pkcs8 = pair
+                .to_pkcs8v1()
+                .map_err(|_| "the P-256 key cannot be encoded".to_owned())?;
+            Ok(EncodingKey::from_ec_der(pkcs8.as_ref()))
+        }
+        _ => Err("the key type does not match the algorithm".into()),
+    }
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside an RSA PKCS#8 `PrivateKeyInfo`.
+fn pkcs8_rsa_key(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    use der::asn1::{ObjectIdentifier, OctetStringRef};
+    use der::{Decode, Reader, SliceReader};
+    let mut reader = SliceReader::new(pkcs8).ok()?;
+    let (oid, key) = reader
+        .sequence(|r| {
+            let _version = u8::decode(r)?;
+            let oid = r.sequence(|alg| {
+                let oid: ObjectIdentifier = ObjectIdentifier::decode(alg)?;
+                // The NULL parameters (or none).
+                let _ = alg.read_slice(alg.remaining_len())?;
+                Ok::<_, der::Error>(oid)
+            })?;
+            let key = <&OctetStringRef>::decode(r)?.as_bytes().to_vec();
+            // Attributes and the public key (PKCS#8 v2) may follow.
+            let _ = r.read_slice(r.remaining_len())?;
+            Ok::<_, der::Error>((oid, key))
+        })
+        .ok()?;
+    (oid.to_string() == RSA_ENCRYPTION).then_some(key)
+}
+
 /// The relying party's private key with its algorithm and optional `kid`.
 /// `Debug` never shows the key.
 #[derive(Clone)]
@@ -68,23 +125,21 @@ impl fmt::Debug for RequestSigningKey {
 }
 
 impl RequestSigningKey {
-    /// Reads a PEM private key (PKCS#8, or PKCS#1 `RSA PRIVATE KEY`, or
-    /// SEC1 `EC PRIVATE KEY`) for the algorithm.
+    /// Reads a PEM private key (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE
+    /// KEY`, or SEC1 `EC PRIVATE KEY`) for the algorithm.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when the PEM holds no key of the algorithm's type.
     pub fn from_pem(pem: &[u8], algorithm: JwsAlgorithm) -> Result<Self, Error> {
         ensure_jwt_provider();
-        let key = match algorithm {
-            JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256 => EncodingKey::from_rsa_pem(pem),
-            JwsAlgorithm::Es256 => EncodingKey::from_ec_pem(pem),
-        }
-        .map_err(|e| Error::InvalidConfig {
-            field: "signing_key",
-            message: format!(
-                "not a PEM {} private key ({e}); RS256/PS256 need an RSA key, ES256 a P-256 key",
-                algorithm.as_str()
-            ),
+        let key = encoding_key(pem, algorithm).map_err(|why| {
+            Error::config(
+                "signing_key",
+                format!(
+                    "not a PEM {} private key ({why}); RS256/PS256 need an RSA key, ES256 a P-256 key",
+                    algorithm.as_str()
+                ),
+            )
         })?;
         let this = Self {
             key,
@@ -119,12 +174,68 @@ impl RequestSigningKey {
         let mut header = Header::new(self.algorithm.to_jwt());
         header.typ = Some("JWT".into());
         header.kid = self.kid.clone();
-        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| Error::InvalidConfig {
-            field: "signing_key",
-            message: format!(
-                "signing with the {} key failed: {e}",
-                self.algorithm.as_str()
-            ),
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| {
+            Error::config(
+                "signing_key",
+                format!(
+                    "signing with the {} key failed: {e}",
+                    self.algorithm.as_str()
+                ),
+            )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_keys::{ec_pem, rsa_pem};
+    use aws_lc_rs::encoding::AsDer as _;
+    use rustls_pki_types::PrivatePkcs8KeyDer;
+    use rustls_pki_types::pem::PemObject as _;
+    use smartid_core::internal::pem_encode;
+
+    fn pkcs8_der(pem: &str) -> Vec<u8> {
+        PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+            .unwrap()
+            .secret_pkcs8_der()
+            .to_vec()
+    }
+
+    #[test]
+    fn every_pem_key_form_signs_and_a_wrong_type_is_refused() {
+        // PKCS#8 RSA, for RS256 and PS256.
+        for alg in [JwsAlgorithm::Rs256, JwsAlgorithm::Ps256] {
+            assert!(RequestSigningKey::from_pem(rsa_pem().as_bytes(), alg).is_ok());
+        }
+        // PKCS#1 `RSA PRIVATE KEY`: the inner key of the PKCS#8 one.
+        let pkcs1 = pkcs8_rsa_key(&pkcs8_der(&rsa_pem())).unwrap();
+        let pem = pem_encode("RSA PRIVATE KEY", &pkcs1);
+        assert!(RequestSigningKey::from_pem(pem.as_bytes(), JwsAlgorithm::Rs256).is_ok());
+        // PKCS#8 and SEC1 `EC PRIVATE KEY` for ES256.
+        assert!(RequestSigningKey::from_pem(ec_pem().as_bytes(), JwsAlgorithm::Es256).is_ok());
+        let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &pkcs8_der(&ec_pem()),
+        )
+        .unwrap();
+        let sec1 = pair.private_key().as_der().unwrap();
+        let pem = pem_encode("EC PRIVATE KEY", sec1.as_ref());
+        assert!(RequestSigningKey::from_pem(pem.as_bytes(), JwsAlgorithm::Es256).is_ok());
+        // The wrong key type, or no key, says what to give.
+        for (pem, alg) in [
+            (rsa_pem(), JwsAlgorithm::Es256),
+            (ec_pem(), JwsAlgorithm::Rs256),
+            ("not a pem".to_owned(), JwsAlgorithm::Rs256),
+        ] {
+            let e = RequestSigningKey::from_pem(pem.as_bytes(), alg).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidConfig(p) if p[0].field == "signing_key"),
+                "{e}"
+            );
+            assert!(e.to_string().contains("private key"), "{e}");
+        }
+        // An EC PKCS#8 is not mistaken for RSA.
+        assert_eq!(pkcs8_rsa_key(&pkcs8_der(&ec_pem())), None);
     }
 }

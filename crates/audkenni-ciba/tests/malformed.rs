@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use audkenni_ciba::{
@@ -39,7 +38,7 @@ async fn client(server: &MockServer) -> CibaClient {
         .client_secret(Secret::new("secret"))
         .signing_key(rp_key())
         .http_settings(settings())
-        .clock(Arc::new(JumpClock::default()))
+        .clock(JumpClock::default())
         .metadata(ProviderMetadata::new(
             &base,
             format!("{base}/bc-authorize"),
@@ -70,13 +69,13 @@ async fn bc_authorize_answers_that_are_not_json() {
     let e =
         start_with(ResponseTemplate::new(200).set_body_raw("<html>hi</html>", "text/html")).await;
     assert!(
-        matches!(&e, Error::InvalidResponse { message, .. } if message.contains("content type")),
+        matches!(&e, Error::InvalidResponse(a) if a.to_string().contains("content type")),
         "{e}"
     );
     let e =
         start_with(ResponseTemplate::new(200).set_body_raw("{not json", "application/json")).await;
     assert!(
-        matches!(&e, Error::InvalidResponse { message, .. } if message.contains("not a JSON object")),
+        matches!(&e, Error::InvalidResponse(a) if a.to_string().contains("not a JSON object")),
         "{e}"
     );
     let e = start_with(
@@ -84,7 +83,7 @@ async fn bc_authorize_answers_that_are_not_json() {
     )
     .await;
     assert!(
-        matches!(&e, Error::InvalidResponse { message, .. } if message.contains("502") && message.contains("Bad Gateway")),
+        matches!(&e, Error::InvalidResponse(a) if a.to_string().contains("502") && a.to_string().contains("Bad Gateway")),
         "{e}"
     );
 }
@@ -112,7 +111,7 @@ async fn huge_bodies_are_refused() {
     );
     let e = start_with(ResponseTemplate::new(200).set_body_raw(huge, "application/json")).await;
     assert!(
-        matches!(e, Error::Core(smartid_core::Error::BodyTooLarge { .. })),
+        matches!(e, Error::Http(smartid_core::Error::BodyTooLarge { .. })),
         "{e}"
     );
 }
@@ -172,7 +171,7 @@ async fn repeated_server_errors_end_in_poll_failed() {
         .mount(&server)
         .await;
     let mut options = WaitOptions::default();
-    options.max_consecutive_failures = 3;
+    options.retry.max_consecutive_failures = 3;
     let e = c.wait(&mut p, &options).await.unwrap_err();
     assert!(matches!(e, Error::PollFailed { attempts: 4, .. }), "{e}");
     assert_eq!(server.received_requests().await.unwrap().len(), 5); // 1 start + 4 polls

@@ -163,7 +163,7 @@ async fn full_flow_against_oidc_provider() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::UnknownUserId),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::UnknownUserId),
         "{err}"
     );
     drop(node);

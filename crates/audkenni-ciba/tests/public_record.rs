@@ -30,7 +30,7 @@ async fn post_request_object(
     claims: &Value,
     kid: Option<&str>,
 ) -> (u16, Value) {
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(sim.client_key_pem().as_bytes()).unwrap();
+    let key = common::rsa_encoding_key(sim.client_key_pem());
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = kid.map(str::to_owned);
     let jwt = jsonwebtoken::encode(&header, claims, &key).unwrap();
@@ -222,7 +222,7 @@ async fn provider_codes_are_typed_for_each_failure() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::AccessDenied && p.provider_code == Some(ProviderCode::Mssp402)),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::AccessDenied && p.provider_code == Some(ProviderCode::Mssp402)),
         "{err}"
     );
     assert!(
@@ -235,7 +235,7 @@ async fn provider_codes_are_typed_for_each_failure() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.provider_code == Some(ProviderCode::Audkenni404)),
+        matches!(&err, Error::Server(p) if p.provider_code == Some(ProviderCode::Audkenni404)),
         "{err}"
     );
 }

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use audkenni_ciba::{
@@ -109,7 +108,7 @@ async fn declined_is_access_denied_with_description() {
         .await
         .unwrap_err();
     match &err {
-        Error::Provider(p) => {
+        Error::Server(p) => {
             assert_eq!(p.code, ErrorCode::AccessDenied);
             assert_eq!(p.provider_code, Some(ProviderCode::Mssp401));
             assert_eq!(p.description.as_deref(), Some("mssp_401"));
@@ -135,7 +134,7 @@ async fn never_answered_request_expires() {
         .unwrap_err();
     assert!(
         matches!(&err, Error::Expired { .. })
-            || matches!(&err, Error::Provider(p) if p.code == ErrorCode::ExpiredToken),
+            || matches!(&err, Error::Server(p) if p.code == ErrorCode::ExpiredToken),
         "{err}"
     );
     assert!(sim.polls() >= 1);
@@ -151,7 +150,7 @@ async fn unknown_phone_is_a_typed_error_at_start() {
         .unwrap_err();
     // Audkenni's documented shape: access_denied with the code as description.
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::AccessDenied && p.provider_code == Some(ProviderCode::Mssp105)),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::AccessDenied && p.provider_code == Some(ProviderCode::Mssp105)),
         "{err}"
     );
     assert!(
@@ -166,7 +165,7 @@ async fn unknown_phone_is_a_typed_error_at_start() {
 async fn polling_too_fast_gets_slow_down_and_the_interval_grows() {
     let sim = AudkenniSimulator::start(fast()).await.unwrap();
     let client = builder(&sim, JwsAlgorithm::Rs256)
-        .clock(Arc::new(JumpClock::default()))
+        .clock(JumpClock::default())
         .build()
         .await
         .unwrap();
@@ -221,7 +220,7 @@ async fn a_flow_started_on_one_instance_finishes_on_another() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::InvalidGrant),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::InvalidGrant),
         "{err}"
     );
 }
@@ -287,7 +286,7 @@ async fn form_encoded_basic_credentials_when_the_provider_wants_them() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::InvalidClient && p.status == 401),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::InvalidClient && p.status == 401),
         "{err}"
     );
     // ...form-urlencoded ones are accepted.
@@ -357,7 +356,7 @@ async fn refused_credentials_keys_and_requests() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::InvalidClient),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::InvalidClient),
         "{err}"
     );
     // A request object signed with a key the provider does not know.
@@ -375,7 +374,7 @@ async fn refused_credentials_keys_and_requests() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::InvalidRequest),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::InvalidRequest),
         "{err}"
     );
     // Invalid requests never leave the client.
@@ -439,7 +438,7 @@ async fn tls_is_verified() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Core(smartid_core::Error::Tls { .. })),
+        matches!(err, Error::Http(smartid_core::Error::Tls { .. })),
         "{err}"
     );
     // Plain http is refused before any connection.
@@ -454,7 +453,7 @@ async fn tls_is_verified() {
             .await
             .unwrap_err();
     assert!(
-        matches!(err, Error::Core(smartid_core::Error::InvalidSetting { .. })),
+        matches!(&err, Error::InvalidConfig(problems) if problems.iter().any(|p| p.field == "issuer")),
         "{err}"
     );
 }
@@ -567,7 +566,7 @@ async fn ping_mode_notifies_then_one_token_request() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Provider(p) if p.code == ErrorCode::InvalidRequest),
+        matches!(&err, Error::Server(p) if p.code == ErrorCode::InvalidRequest),
         "{err}"
     );
 }

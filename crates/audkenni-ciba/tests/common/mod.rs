@@ -32,3 +32,24 @@ impl Clock for JumpClock {
         Box::pin(std::future::ready(()))
     }
 }
+
+/// jsonwebtoken's RSA signing key (PKCS#1 DER) from the simulator's PKCS#8
+/// PEM (jsonwebtoken is built without its PEM parser).
+pub fn rsa_encoding_key(pem: &str) -> jsonwebtoken::EncodingKey {
+    use der::asn1::OctetStringRef;
+    use der::{Decode, Reader, SliceReader};
+    use rustls_pki_types::PrivatePkcs8KeyDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let pkcs8 = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let mut reader = SliceReader::new(pkcs8.secret_pkcs8_der()).unwrap();
+    let pkcs1 = reader
+        .sequence(|r| {
+            let _version = u8::decode(r)?;
+            let _algorithm = r.tlv_bytes()?;
+            let key = <&OctetStringRef>::decode(r)?.as_bytes().to_vec();
+            let _ = r.read_slice(r.remaining_len())?;
+            Ok::<_, der::Error>(key)
+        })
+        .unwrap();
+    jsonwebtoken::EncodingKey::from_rsa_der(&pkcs1)
+}

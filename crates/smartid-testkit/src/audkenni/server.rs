@@ -40,6 +40,34 @@ fn ensure_jwt_provider() {
     });
 }
 
+/// jsonwebtoken's RSA signing key (PKCS#1 DER) from a PKCS#8 PEM.
+pub(crate) fn rsa_encoding_key(pem: &str) -> Result<EncodingKey> {
+    use rustls::pki_types::PrivatePkcs8KeyDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|e| TestkitError::Pki(format!("JWT key PEM: {e}")))?;
+    Ok(EncodingKey::from_rsa_der(&pkcs1_of_pkcs8(
+        der.secret_pkcs8_der(),
+    )?))
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo`.
+pub(crate) fn pkcs1_of_pkcs8(pkcs8: &[u8]) -> Result<Vec<u8>> {
+    use der::asn1::OctetStringRef;
+    use der::{Decode, Reader, SliceReader};
+    let bad = |e: der::Error| TestkitError::Pki(format!("PKCS#8 key: {e}"));
+    let mut reader = SliceReader::new(pkcs8).map_err(bad)?;
+    reader
+        .sequence(|r| {
+            let _version = u8::decode(r)?;
+            let _algorithm = r.tlv_bytes()?;
+            let key = <&OctetStringRef>::decode(r)?.as_bytes().to_vec();
+            let _ = r.read_slice(r.remaining_len())?;
+            Ok::<_, der::Error>(key)
+        })
+        .map_err(bad)
+}
+
 struct IdTokenKeys {
     current: EncodingKey,
     kid: String,
@@ -49,7 +77,7 @@ struct IdTokenKeys {
 impl IdTokenKeys {
     fn new(pem: &str, kid: String, mut published: Vec<Jwk>) -> Result<Self> {
         let jwt_err = |e: jsonwebtoken::errors::Error| TestkitError::Pki(format!("JWT key: {e}"));
-        let current = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(jwt_err)?;
+        let current = rsa_encoding_key(pem)?;
         let mut jwk = Jwk::from_encoding_key(&current, Algorithm::RS256).map_err(jwt_err)?;
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
@@ -174,7 +202,7 @@ impl AudkenniSimulator {
                     .map_err(pki_err("EC key generation"))?;
                 let der = k.to_pkcs8v1().map_err(pki_err("EC key encoding"))?;
                 let p = pem("PRIVATE KEY", der.as_ref());
-                let enc = EncodingKey::from_ec_pem(p.as_bytes()).map_err(jwt_err)?;
+                let enc = EncodingKey::from_ec_der(der.as_ref());
                 (p, enc, vec![Algorithm::ES256])
             }
             _ => {
@@ -182,7 +210,7 @@ impl AudkenniSimulator {
                     .map_err(pki_err("RSA key generation"))?;
                 let der = k.as_der().map_err(pki_err("RSA key encoding"))?;
                 let p = pem("PRIVATE KEY", der.as_ref());
-                let enc = EncodingKey::from_rsa_pem(p.as_bytes()).map_err(jwt_err)?;
+                let enc = EncodingKey::from_rsa_der(&pkcs1_of_pkcs8(der.as_ref())?);
                 (p, enc, vec![Algorithm::RS256, Algorithm::PS256])
             }
         };
