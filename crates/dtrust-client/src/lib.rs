@@ -109,6 +109,7 @@ mod templates;
 mod verify;
 mod wait;
 mod wire;
+mod x509;
 
 pub use checks::check_order;
 pub use client::DtrustClient;
