@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use dtrust_client::{
-    DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy, SubjectDn,
-    Clock, SystemClock, WaitOptions, generate_revocation_password,
+    Clock, DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy,
+    SubjectDn, SystemClock, WaitOptions, generate_revocation_password,
 };
 use smartid_testkit::TestPki;
 use smartid_testkit::dtrust::DtrustSimulator;
@@ -134,7 +134,8 @@ async fn round_trips() {
             let order = OrderRequest::pkcs10("1003", dn, &csr.csr_der)
                 .revocation_password(password.clone());
             let pending = client.submit(&order).await.unwrap().into_pending();
-            let options = WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(10));
+            let options =
+                WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(10));
             client.wait_for_issuance(&pending, &options).await.unwrap();
             let issued = client.fetch_certificate(&pending).await.unwrap();
             client

@@ -132,6 +132,6 @@ pub use wait::{PendingOrder, Submission};
 pub use smartid_core;
 pub use smartid_core::{
     Certificate, ClientIdentity, Clock, ConfigProblem, HttpRequest, HttpResponse, HttpSend,
-    HttpSettings, ProxySettings, RetryPolicy, Secret, SecretBytes, SendFuture, Sleep, SystemClock,
-    TrustRoots, TrustStore, UnexpectedAnswer, WaitOptions,
+    HttpSettings, Method, ProxySettings, RetryPolicy, Secret, SecretBytes, SendFuture, Sleep,
+    SystemClock, TrustRoots, TrustStore, UnexpectedAnswer, WaitOptions,
 };

@@ -158,13 +158,14 @@ impl DtrustClient {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let sim = smartid_testkit::dtrust::DtrustSimulator::start().await?;
     /// # let config = DtrustConfig::rest(sim.rest_url())
-    /// #     .client_identity(sim.issue_client_identity("Example GmbH")?.client_identity()?)
-    /// #     .server_trust(sim.server_trust_store()?)
+    /// #     .client_identity(sim.issue_client_identity("Example GmbH")?.to_client_identity()?)
+    /// #     .server_trust(dtrust_client::TrustStore::from_bytes(sim.server_ca_pem().as_bytes(), "CA", None)?)
     /// #     .build()?;
     /// # let client = DtrustClient::new(config)?;
-    /// # let product = client.list_products().await?.remove(0);
+    /// # let products = client.list_products().await?;
+    /// # let product = products.iter().find(|p| p.key_sizes.contains(&256)).expect("EC");
     /// # let subject = dtrust_client::SubjectDn::new("www.example.de");
-    /// # let csr = dtrust_client::GeneratedCsr::generate(None, &subject, &[], dtrust_client::KeySpec::EcP256)?;
+    /// # let csr = dtrust_client::GeneratedCsr::generate(Some(product), &subject, &[], dtrust_client::KeySpec::EcP256)?;
     /// # let order = dtrust_client::OrderRequest::pkcs10(&product.id, subject, &csr.csr_der)
     /// #     .revocation_password(dtrust_client::generate_revocation_password(&Default::default())?);
     /// # let pending: PendingOrder = client.submit(&order).await?.into_pending();

@@ -20,7 +20,10 @@ fn tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
             return None;
         }
         let (bytes, rest) = rest.split_at(n);
-        (bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b)), rest)
+        (
+            bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b)),
+            rest,
+        )
     };
     if rest.len() < len {
         return None;
@@ -48,13 +51,20 @@ pub(crate) fn csr_spki(csr_der: &[u8]) -> Result<&[u8], String> {
 
 /// The subject attributes of `cert`: (dotted OID, the value as text when it
 /// is a string type).
-pub(crate) fn subject_attributes(cert: &Certificate) -> Result<Vec<(String, Option<String>)>, String> {
+pub(crate) fn subject_attributes(
+    cert: &Certificate,
+) -> Result<Vec<(String, Option<String>)>, String> {
     let x = x509_cert::Certificate::from_der(cert.der())
         .map_err(|e| format!("the certificate cannot be parsed ({e})"))?;
     Ok(x.tbs_certificate()
         .subject()
         .iter()
-        .map(|atv| (atv.oid.to_string(), string_value(atv.value.tag(), atv.value.value())))
+        .map(|atv| {
+            (
+                atv.oid.to_string(),
+                string_value(atv.value.tag(), atv.value.value()),
+            )
+        })
         .collect())
 }
 

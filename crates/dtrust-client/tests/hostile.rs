@@ -5,8 +5,7 @@
 
 use dtrust_client::{
     DtrustClient, DtrustConfig, DtrustConfigBuilder, Error, HttpSettings, OrderRequest,
-    OutcomeUnknownReason,
-    PendingOrder, ServerErrorKind, SoapVersion, SubjectDn,
+    OutcomeUnknownReason, PendingOrder, ServerErrorKind, SoapVersion, SubjectDn,
 };
 use smartid_testkit::TestPki;
 use wiremock::matchers::{header, method, path};

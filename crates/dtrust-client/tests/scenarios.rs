@@ -8,9 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use common::{T, account, setup, setup_with};
 use dtrust_client::{
-    Clock, DtrustClient, Error, GeneratedCsr, HttpSettings, KeySpec, Mismatch, MissingRevocationPassword,
-    OrderRequest, PasswordPolicy, PendingOrder, RequestKind, RequestStatus, RevocationReason,
-    ServerErrorKind, SubjectDn, SystemClock, WaitOptions, generate_revocation_password,
+    Clock, DtrustClient, Error, GeneratedCsr, HttpSettings, KeySpec, Mismatch,
+    MissingRevocationPassword, OrderRequest, PasswordPolicy, PendingOrder, RequestKind,
+    RequestStatus, RevocationReason, ServerErrorKind, SubjectDn, SystemClock, WaitOptions,
+    generate_revocation_password,
 };
 use smartid_core::Secret;
 use smartid_testkit::ManualClock;
@@ -103,7 +104,8 @@ async fn pkcs10_order_wait_fetch_revoke(t: T) {
     // Fetching before release says so.
     let early = client.fetch_certificate(&pending).await.unwrap_err();
     assert!(matches!(early, Error::NotIssued { .. }), "{early}");
-    let options = WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(10))
+    let options = WaitOptions::new()
+        .timeout_from(SystemClock.now(), Duration::from_secs(10))
         .poll_interval(Duration::from_millis(10));
     let report = client.wait_for_issuance(&pending, &options).await.unwrap();
     assert_eq!(report.status, RequestStatus::Issued);
@@ -368,7 +370,11 @@ async fn wait_honours_hints_and_deadline_with_a_fake_clock(t: T) {
     let order =
         OrderRequest::pkcs12(ECC, SubjectDn::new("w.example.de")).revocation_password(password());
     let pending = client.submit(&order).await.unwrap().into_pending();
-    assert_eq!(pending.submitted_at_unix, Some(1_800_000_000), "the client's clock");
+    assert_eq!(
+        pending.submitted_at_unix,
+        Some(1_800_000_000),
+        "the client's clock"
+    );
     let options = WaitOptions::new()
         .timeout_from(clock.now(), Duration::from_secs(3 * 3600))
         .poll_interval(Duration::from_secs(60));
@@ -690,7 +696,8 @@ async fn release_delay_is_honoured(t: T) {
         client.status(&pending.request_id).await.unwrap().status,
         RequestStatus::Pending
     );
-    let options = WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(20))
+    let options = WaitOptions::new()
+        .timeout_from(SystemClock.now(), Duration::from_secs(20))
         .poll_interval(Duration::from_millis(50));
     client.wait_for_issuance(&pending, &options).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(400));
@@ -734,7 +741,8 @@ async fn dropping_a_wait_loses_nothing() {
         .await
         .unwrap()
         .into_pending();
-    let options = WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(60))
+    let options = WaitOptions::new()
+        .timeout_from(SystemClock.now(), Duration::from_secs(60))
         .poll_interval(Duration::from_millis(20));
     let cut = tokio::time::timeout(
         Duration::from_millis(200),

@@ -99,9 +99,10 @@ async fn through_proxy(t: T) {
     let id = sim.issue_client_identity("c").unwrap();
     let config = builder(&sim, t)
         .client_identity(id.to_client_identity().unwrap())
-        .http_settings(dtrust_client::HttpSettings::new().proxy(
-            dtrust_client::ProxySettings::new(proxy.host(), proxy.port()).unwrap(),
-        ))
+        .http_settings(
+            dtrust_client::HttpSettings::new()
+                .proxy(dtrust_client::ProxySettings::new(proxy.host(), proxy.port()).unwrap()),
+        )
         .build()
         .unwrap();
     let client = DtrustClient::new(config).unwrap();
