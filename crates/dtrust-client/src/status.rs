@@ -87,7 +87,7 @@ impl IssuedPkcs12 {
     /// Opens the PKCS#12 as a client identity (checks password, key and certificate).
     ///
     /// # Errors
-    /// [`crate::Error::Core`] when the PKCS#12 cannot be opened.
+    /// [`crate::Error::Http`] when the PKCS#12 cannot be opened.
     pub fn to_identity(&self, name: &str) -> crate::Result<ClientIdentity> {
         Ok(ClientIdentity::from_pkcs12_der(
             self.pkcs12.expose_secret(),
