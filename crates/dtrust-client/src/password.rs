@@ -259,7 +259,11 @@ pub(crate) fn random_reference() -> String {
         // Extremely unlikely; fall back to the standard library's own
         // randomly seeded hasher keys (no clock involved).
         use std::hash::{BuildHasher as _, Hasher as _};
-        let half = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let half = || {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        };
         b = (u128::from(half()) << 64 | u128::from(half())).to_le_bytes();
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
