@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use dtrust_client::{DtrustConfig, DtrustConfigBuilder};
-use smartid_core::{ClientIdentity, TrustStore};
+use dtrust_client::{DtrustConfig, DtrustConfigBuilder, SoapService, Transport};
+use smartid_core::{ClientIdentity, HttpSettings, ProxySettings, TrustStore};
 
 use crate::bundle::{ContentKind, DtrustBundle, resolve_in_dir};
 use crate::dtrust::{CheckOptions, DtrustConnectorConfig, DtrustTransport};
@@ -25,7 +25,8 @@ impl DtrustConnectorConfig {
     /// CA, password policy) and call `build`.
     ///
     /// # Errors
-    /// [`Error::Invalid`] when `url` is missing.
+    /// [`Error::Invalid`] when `url` is missing, [`Error::Core`] when the
+    /// proxy is unusable.
     pub fn dtrust_config_builder(
         &self,
         identity: ClientIdentity,
@@ -39,17 +40,24 @@ impl DtrustConnectorConfig {
                 "url is missing; set the D-Trust service URL",
             )]));
         };
-        let mut builder = match &self.transport {
+        let transport = match &self.transport {
             DtrustTransport::Soap {
                 namespace_uri,
                 local_part,
-            } => DtrustConfig::soap(url, namespace_uri.clone(), local_part.clone()),
-            _ => DtrustConfig::rest(url),
+            } => Transport::soap(
+                url,
+                SoapService::new(namespace_uri.clone(), local_part.clone()),
+            ),
+            _ => Transport::rest(url),
         };
-        builder = builder.client_identity(identity).server_trust(server_trust);
+        let mut http = HttpSettings::new();
         if let Some(proxy) = &self.proxy {
-            builder = builder.proxy(proxy.host.clone(), proxy.port);
+            http = http.proxy(ProxySettings::new(proxy.host.clone(), proxy.port)?);
         }
+        let mut builder = DtrustConfig::builder(transport)
+            .http_settings(http)
+            .client_identity(identity)
+            .server_trust(server_trust);
         let mut products: Vec<&str> = Vec::new();
         for t in &self.certificate_templates {
             if !products.contains(&t.product.as_str()) {
