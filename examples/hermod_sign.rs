@@ -102,7 +102,7 @@ async fn simulated(command: Command) -> anyhow::Result<()> {
     let config = HermodConfig::builder(sim.command_url())
         .client("prime1", Secret::new("example-key"))
         .timing(CommandTiming::from_secs(300, 120, 10)?)
-        .http(HttpSettings::new().trust(TrustRoots::Only(trust)))
+        .http_settings(HttpSettings::new().trust(TrustRoots::Only(trust)))
         .build()?;
     let client = HermodClient::new(config)?;
     run(&client, &tracker, command).await
@@ -116,7 +116,7 @@ async fn real(url: &str, command: Command) -> anyhow::Result<()> {
             TrustStore::from_path(&path, None).with_context(|| format!("HERMOD_TRUST={path}"))?;
         http = http.trust(TrustRoots::Only(store));
     }
-    let builder = HermodConfig::builder(url).http(http);
+    let builder = HermodConfig::builder(url).http_settings(http);
     let builder = match (
         env("HERMOD_TOKEN"),
         env("HERMOD_CLIENT_ID"),

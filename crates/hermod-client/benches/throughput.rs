@@ -57,7 +57,7 @@ async fn bench() {
     let config = HermodConfig::builder(sim.command_url())
         .client("bench", Secret::new("k"))
         .timing(CommandTiming::from_secs(300, 120, 10).unwrap())
-        .http(trust.clone())
+        .http_settings(trust.clone())
         .build()
         .unwrap();
     let client = HermodClient::new(config).unwrap();
