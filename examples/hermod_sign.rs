@@ -30,10 +30,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hermod_client::{
-    CallbackReceiver, Command, CommandTiming, HermodClient, HermodConfig, Outcome, SignParams,
-    ToBeSigned, Tracker,
+    CallbackReceiver, Command, CommandTiming, HermodClient, HermodConfig, HttpSettings, Outcome,
+    Secret, SignParams, ToBeSigned, Tracker, TrustRoots, TrustStore, WaitOptions,
 };
-use smartid_core::{HttpSettings, Secret, TrustRoots, TrustStore};
 use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
 use smartid_testkit::{ClientAuth, TestPki, TlsFront};
 
@@ -171,7 +170,8 @@ async fn run(client: &HermodClient, tracker: &Tracker, command: Command) -> anyh
         "waiting for the callback (lifespan {:?})...",
         sent.tracked.timing.lifespan()
     );
-    let outcome = tracker.track(sent.tracked).await;
+    // No deadline of our own: the command's lifespan ends the wait.
+    let outcome = tracker.track(sent.tracked, &WaitOptions::new()).await?;
     match &outcome {
         Outcome::Answered(cb) => {
             if let Some(result) = &cb.result {

@@ -50,7 +50,9 @@ fn alive_url(settings: &HttpSettings, url: &str) -> Result<String> {
     let mut parsed = settings
         .check_url("alive_url", url.trim())
         .map_err(|e| match e {
-            smartid_core::Error::InvalidSetting { message, .. } => Error::config("alive_url", message),
+            smartid_core::Error::InvalidSetting { message, .. } => {
+                Error::config("alive_url", message)
+            }
             other => Error::Http(other),
         })?;
     let path = parsed.path().trim_end_matches('/').to_owned();

@@ -113,9 +113,8 @@ impl CommandAnswer {
     }
 
     fn parse(body: &[u8]) -> std::result::Result<Self, String> {
-        let answer: Self = serde_json::from_slice(body).map_err(|e| {
-            format!("a command answer with commandId, commandType and state ({e})")
-        })?;
+        let answer: Self = serde_json::from_slice(body)
+            .map_err(|e| format!("a command answer with commandId, commandType and state ({e})"))?;
         if answer.command_id.is_empty() {
             return Err("a command answer with a non-empty commandId".into());
         }
@@ -243,7 +242,9 @@ mod tests {
         assert!(e.contains("commandId") && e.contains("<html>"), "{e}");
         let r = smartid_core::HttpResponse::new(201, vec![], b"{}".to_vec(), "https://h/x");
         match CommandAnswer::from_response(&r) {
-            Err(Error::InvalidResponse(a)) => assert_eq!((a.status, a.url.as_str()), (201, "https://h/x")),
+            Err(Error::InvalidResponse(a)) => {
+                assert_eq!((a.status, a.url.as_str()), (201, "https://h/x"))
+            }
             other => panic!("{other:?}"),
         }
         let e = CommandAnswer::from_json(br#"{"state":"IN_PROGRESS"}"#, "https://h")

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use smartid_core::{Clock, HttpClient, HttpRequest, HttpResponse, HttpSend, HttpSettings, SystemClock};
+use smartid_core::{
+    Clock, HttpClient, HttpRequest, HttpResponse, HttpSend, HttpSettings, SystemClock,
+};
 
 use crate::answer::CommandAnswer;
 use crate::command::Command;
@@ -118,7 +120,7 @@ pub fn parse_command_response(
     if error.status == 401 || error.status == 403 {
         return Err(Error::Unauthorized {
             client_id: config.token().client_id().to_owned(),
-            error,
+            error: Box::new(error),
         });
     }
     Err(Error::Server(error))

@@ -729,7 +729,9 @@ impl CommandDocument {
         let header: CommandHeader = serde_json::from_value(header.clone())
             .map_err(|e| Error::InvalidCommand(format!("commandHeader: {e}")))?;
         let name = CommandBody::member_name(&kind).ok_or_else(|| {
-            Error::InvalidCommand(format!("commands of kind {kind} cannot be read by this version"))
+            Error::InvalidCommand(format!(
+                "commands of kind {kind} cannot be read by this version"
+            ))
         })?;
         let member = doc
             .get(name)

@@ -268,8 +268,14 @@ mod tests {
             .build();
         assert!(both.unwrap_err().to_string().contains("one of them"));
         // Every problem at once.
-        let e = HermodConfig::builder("http://h/hermod?x=1").build().unwrap_err();
-        let fields: Vec<&str> = e.config_problems().iter().map(|p| p.field.as_str()).collect();
+        let e = HermodConfig::builder("http://h/hermod?x=1")
+            .build()
+            .unwrap_err();
+        let fields: Vec<&str> = e
+            .config_problems()
+            .iter()
+            .map(|p| p.field.as_str())
+            .collect();
         assert_eq!(fields, ["base_url", "token"], "{e}");
         let c = HermodConfig::builder("https://h/hermod")
             .client(

@@ -33,8 +33,8 @@ pub enum Error {
     Unauthorized {
         /// The client id the token names (not secret).
         client_id: String,
-        /// Hermod's answer, parsed.
-        error: ServerError,
+        /// Hermod's answer, parsed (boxed: it keeps the error type small).
+        error: Box<ServerError>,
     },
     /// Hermod answered with an error status: its error document, parsed.
     #[error("{0}")]

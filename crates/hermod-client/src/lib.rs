@@ -162,12 +162,12 @@ pub use command::{
 pub use config::{HermodConfig, HermodConfigBuilder};
 pub use deeplink::{DESKTOP_SCHEME, DesktopLink, MOBILE_SCHEME, MobileLink, MobileTarget};
 pub use error::{Error, Result};
-pub use server_error::ServerError;
 #[cfg(feature = "axum")]
 pub use receiver::{
     CallbackReceiver, CallbackReceiverBuilder, CallbackStats, DEFAULT_CALLBACK_BODY_LIMIT,
     DangerousReceiverBuilder,
 };
+pub use server_error::ServerError;
 pub use timing::{CommandTiming, DEFAULT_SESSION_START_TIMEOUT, TimingError};
 pub use token::ApiToken;
 pub use tracker::{Delivery, Outcome, Pending, Tracker, TrackerBuilder};

@@ -172,7 +172,10 @@ impl CallbackReceiverBuilder {
     pub fn build(self) -> Result<CallbackReceiver> {
         let bad = |message: &str| Error::config("callback_basic_auth", message.to_owned());
         if self.body_limit == 0 {
-            return Err(Error::config("body_limit", "the callback body limit is 0; give at least a few KiB"));
+            return Err(Error::config(
+                "body_limit",
+                "the callback body limit is 0; give at least a few KiB",
+            ));
         }
         let credentials = match self.credentials {
             Some((user, password)) => {

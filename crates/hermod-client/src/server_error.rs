@@ -88,8 +88,7 @@ fn read_fields(body: &[u8]) -> (Option<String>, Option<String>) {
         return (code, first(&MESSAGE_FIELDS));
     }
     let text = String::from_utf8_lossy(body).trim().to_owned();
-    let message =
-        (!text.is_empty() && text.len() <= 300 && !text.starts_with('<')).then_some(text);
+    let message = (!text.is_empty() && text.len() <= 300 && !text.starts_with('<')).then_some(text);
     (None, message)
 }
 
@@ -98,7 +97,12 @@ mod tests {
     use super::*;
 
     fn r(status: u16, body: &str) -> HttpResponse {
-        HttpResponse::new(status, vec![], body.as_bytes().to_vec(), "https://h/hermod/rest/command/sign")
+        HttpResponse::new(
+            status,
+            vec![],
+            body.as_bytes().to_vec(),
+            "https://h/hermod/rest/command/sign",
+        )
     }
 
     #[test]
@@ -111,10 +115,16 @@ mod tests {
         assert_eq!(e.code.as_deref(), Some("BAD_REQUEST"));
         assert_eq!(e.message.as_deref(), Some("timeout >= lifespan"));
         assert!(e.body.contains("extra"));
-        assert!(e.to_string().contains("HTTP 400: BAD_REQUEST - timeout >= lifespan"));
+        assert!(
+            e.to_string()
+                .contains("HTTP 400: BAD_REQUEST - timeout >= lifespan")
+        );
 
         let e = ServerError::from_response(&r(409, r#"{"errorCode":42,"errorMessage":"busy"}"#));
-        assert_eq!((e.code.as_deref(), e.message.as_deref()), (Some("42"), Some("busy")));
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_deref()),
+            (Some("42"), Some("busy"))
+        );
 
         let e = ServerError::from_response(&r(503, "Service Unavailable"));
         assert_eq!(e.code, None);
@@ -123,6 +133,9 @@ mod tests {
         let e = ServerError::from_response(&r(500, "<html>oops</html>"));
         assert_eq!((e.code.as_ref(), e.message.as_ref()), (None, None));
         assert!(e.body.contains("oops"));
-        assert_eq!(e.to_string(), "Hermod at https://h/hermod/rest/command/sign answered HTTP 500");
+        assert_eq!(
+            e.to_string(),
+            "Hermod at https://h/hermod/rest/command/sign answered HTTP 500"
+        );
     }
 }

@@ -115,9 +115,15 @@ mod tests {
         assert_eq!(CommandState::from("completed"), CommandState::Completed);
         assert_eq!(CommandType::from("SIGN").to_string(), "SIGN");
         for k in CommandKind::KNOWN {
-            assert_eq!(CommandKind::from_path_segment(k.path_segment()).as_ref(), Some(k));
+            assert_eq!(
+                CommandKind::from_path_segment(k.path_segment()).as_ref(),
+                Some(k)
+            );
         }
-        assert_eq!(CommandKind::StartPinReset.command_type(), CommandType::StartPinReset);
+        assert_eq!(
+            CommandKind::StartPinReset.command_type(),
+            CommandType::StartPinReset
+        );
         assert_eq!(CommandKind::from_path_segment("SIGN"), None);
         assert_eq!(
             serde_json::from_str::<CommandKind>("\"sign\"").unwrap(),

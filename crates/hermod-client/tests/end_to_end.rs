@@ -84,9 +84,12 @@ async fn every_command_type_round_trips_with_its_callback() {
         assert_eq!(sent.answer.command_type, kind.command_type());
         let link = sent.answer.desktop_link().unwrap();
         assert!(link.message_box_url().starts_with(&e.sim.base_url()));
-        let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-            .await
-            .unwrap();
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(10),
+            common::track(&e.tracker, sent.tracked),
+        )
+        .await
+        .unwrap();
         let Outcome::Answered(cb) = outcome else {
             panic!("{kind}: {outcome:?}")
         };
@@ -257,7 +260,10 @@ async fn hermod_error_answers_are_typed() {
             .unwrap();
         let resp = http.send(req).await.unwrap();
         let err = hermod_client::parse_command_response(e.client.config(), &resp).unwrap_err();
-        assert!(matches!(&err, Error::Server(s) if s.status == 400), "{err:?}");
+        assert!(
+            matches!(&err, Error::Server(s) if s.status == 400),
+            "{err:?}"
+        );
         assert!(err.to_string().contains(expected), "{err}");
     }
     assert!(e.sim.commands().is_empty());
@@ -294,9 +300,12 @@ async fn declined_by_the_user() {
     })
     .await;
     let sent = e.client.send(&command(CommandKind::Sign)).await.unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-        .await
-        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::track(&e.tracker, sent.tracked),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.state(), CommandState::Declined);
     assert!(outcome.callback().unwrap().result.is_none());
 }
@@ -313,9 +322,12 @@ async fn device_failure_is_reported() {
         .send(&command(CommandKind::Authenticate))
         .await
         .unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-        .await
-        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::track(&e.tracker, sent.tracked),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.state(), CommandState::Failed);
     assert_eq!(
         outcome.callback().unwrap().result.as_ref().unwrap()["error"],
@@ -346,9 +358,12 @@ async fn timed_out_in_the_message_box() {
             .status(),
         200
     );
-    let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-        .await
-        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::track(&e.tracker, sent.tracked),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, Outcome::TimedOut);
     let cbs = e.sim.wait_for_callbacks(1, Duration::from_secs(5)).await;
     assert_eq!(cbs[0].state, "TIMEOUT");
@@ -374,9 +389,12 @@ async fn session_never_started() {
     })
     .await;
     let sent = e.client.send(&Command::ping()).await.unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-        .await
-        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::track(&e.tracker, sent.tracked),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, Outcome::SessionNotStarted);
     e.sim.wait_for_callbacks(1, Duration::from_secs(5)).await;
     assert_eq!(e.receiver.stats().late, 1);
@@ -392,9 +410,12 @@ async fn opened_but_unanswered_expires_at_the_lifespan() {
     })
     .await;
     let sent = e.client.send(&command(CommandKind::Sign)).await.unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-        .await
-        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::track(&e.tracker, sent.tracked),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, Outcome::Expired);
     let states: Vec<String> = e
         .sim
@@ -418,9 +439,12 @@ async fn answer_after_the_timeout_counts_when_the_session_started() {
     })
     .await;
     let sent = e.client.send(&Command::ping()).await.unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-        .await
-        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::track(&e.tracker, sent.tracked),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.state(), CommandState::Completed);
 }
 
@@ -446,9 +470,12 @@ async fn callbacks_on_the_rest_layout_are_received_too() {
     })
     .await;
     let sent = e.client.send(&Command::ping()).await.unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), common::track(&e.tracker, sent.tracked))
-        .await
-        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        common::track(&e.tracker, sent.tracked),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.state(), CommandState::Completed);
     let cbs = e.sim.wait_for_callbacks(1, Duration::from_secs(5)).await;
     assert!(cbs[0].url.ends_with("/rest/callback/ping"), "{cbs:?}");

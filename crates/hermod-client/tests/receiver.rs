@@ -113,7 +113,7 @@ const OK_AUTH: Option<(&str, &str)> = Some(("hermod", "s3cret"));
 async fn credentials_are_checked() {
     let tracker = Tracker::new();
     let s = setup(receiver(&tracker)).await;
-    let pending = track(&tracker,tracked("1"));
+    let pending = track(&tracker, tracked("1"));
     let body = r#"{"commandId":"1","state":"COMPLETED","result":{"ok":true}}"#;
     assert_eq!(post(&s, "/rest/callback/sign", body, None).await, 401);
     assert_eq!(
@@ -148,7 +148,7 @@ async fn credentials_are_checked() {
 async fn malformed_duplicate_unknown_and_early_callbacks() {
     let tracker = Tracker::new();
     let s = setup(receiver(&tracker)).await;
-    let pending = track(&tracker,tracked("10"));
+    let pending = track(&tracker, tracked("10"));
     for bad in ["{not json", "[]", r#"{"state":"COMPLETED"}"#, ""] {
         assert_eq!(
             post(&s, "/rest/callback/sign", bad, OK_AUTH).await,
@@ -197,8 +197,7 @@ async fn malformed_duplicate_unknown_and_early_callbacks() {
         200
     );
     assert_eq!(
-        track(&tracker,
-            tracked_as("11", CommandKind::Ping))
+        track(&tracker, tracked_as("11", CommandKind::Ping))
             .await
             .state(),
         CommandState::Declined
@@ -278,7 +277,7 @@ async fn forged_early_callback_does_not_resolve_a_later_command() {
     let forged = r#"{"commandId":"688","state":"COMPLETED","result":{"signature":"forged"}}"#;
     assert_eq!(post(&s, "/callback/sign", forged, None).await, 401);
     assert_eq!(tracker.early_usage(), (0, 0));
-    let pending = track(&tracker,tracked("688"));
+    let pending = track(&tracker, tracked("688"));
     let genuine = r#"{"commandId":"688","state":"COMPLETED","result":{"signature":"genuine"}}"#;
     assert_eq!(post(&s, "/callback/sign", genuine, OK_AUTH).await, 200);
     let Outcome::Answered(cb) = pending.await else {
@@ -299,7 +298,7 @@ async fn forged_early_callback_does_not_resolve_a_later_command() {
     .await;
     assert_eq!(post(&s, "/callback/sign", forged, None).await, 503);
     assert_eq!(tracker.early_usage(), (0, 0));
-    let pending = track(&tracker,tracked("688"));
+    let pending = track(&tracker, tracked("688"));
     assert_eq!(post(&s, "/callback/sign", genuine, None).await, 200);
     let Outcome::Answered(cb) = pending.await else {
         panic!()
@@ -311,7 +310,7 @@ async fn forged_early_callback_does_not_resolve_a_later_command() {
 async fn callback_kind_must_match_the_command() {
     let tracker = Tracker::new();
     let s = setup(receiver(&tracker)).await;
-    let pending = track(&tracker,tracked_as("20", CommandKind::Provision));
+    let pending = track(&tracker, tracked_as("20", CommandKind::Provision));
     let body = r#"{"commandId":"20","state":"COMPLETED","result":"eyJ"}"#;
     assert_eq!(post(&s, "/callback/ping", body, OK_AUTH).await, 400);
     assert_eq!(tracker.outcome("20"), None);

@@ -56,7 +56,11 @@ async fn callback_resolves_by_command_id_and_duplicates_are_ignored() {
     assert_eq!(outcome, Outcome::Answered(cb));
     // A second future on the same command sees the same outcome.
     assert!(matches!(
-        tracker.wait("688", &WaitOptions::new()).unwrap().await.unwrap(),
+        tracker
+            .wait("688", &WaitOptions::new())
+            .unwrap()
+            .await
+            .unwrap(),
         Outcome::Answered(_)
     ));
     let declined = Callback::new("688", CommandState::Declined);
@@ -323,7 +327,10 @@ async fn abandoned_commands_are_pruned_after_their_lifespan() {
     let kept = track(&tracker, cmd(&clock, "0", Some("e0")));
     // Futures dropped at once: nothing resolves these commands.
     for i in 1..1024 {
-        drop(track(&tracker, cmd(&clock, &i.to_string(), Some(&format!("e{i}")))));
+        drop(track(
+            &tracker,
+            cmd(&clock, &i.to_string(), Some(&format!("e{i}"))),
+        ));
     }
     assert_eq!(tracker.waiting().len(), 1024);
     clock.advance(Duration::from_secs(61));
