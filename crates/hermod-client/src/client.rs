@@ -295,8 +295,8 @@ impl HermodClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use crate::command::{SignParams, ToBeSigned};
+    use std::time::Duration;
 
     fn config() -> HermodConfig {
         HermodConfig::builder("https://h:20400/hermod/rest/command")
