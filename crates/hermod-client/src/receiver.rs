@@ -1,5 +1,5 @@
 //! The server side: an axum router that receives Hermod's callbacks and
-//! feeds the [`Tracker`] (feature `callback-server`).
+//! feeds the [`Tracker`] (feature `axum`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ struct Inner {
 /// # Ok::<(), hermod_client::Error>(())
 /// ```
 #[derive(Clone)]
-#[cfg_attr(docsrs, doc(cfg(feature = "callback-server")))]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub struct CallbackReceiver {
     inner: Arc<Inner>,
 }
@@ -166,48 +166,58 @@ impl CallbackReceiverBuilder {
     /// Validates and builds.
     ///
     /// # Errors
-    /// [`Error::Config`] (field `callback_basic_auth`) without credentials
-    /// (unless dangerously allowed), with an empty user or password, or a
-    /// user containing `:`; (field `body_limit`) for a zero limit.
+    /// [`Error::InvalidConfig`] with every problem: (field
+    /// `callback_basic_auth`) no credentials (unless dangerously allowed), an
+    /// empty user or password, or a user containing `:`; (field
+    /// `body_limit`) a zero limit.
     pub fn build(self) -> Result<CallbackReceiver> {
-        let bad = |message: &str| Error::Config {
-            field: "callback_basic_auth",
-            message: message.to_owned(),
+        let mut problems = Vec::new();
+        let mut bad = |field: &str, message: &str| {
+            problems.push(smartid_core::ConfigProblem::new(field, message));
         };
         if self.body_limit == 0 {
-            return Err(Error::Config {
-                field: "body_limit",
-                message: "the callback body limit is 0; give at least a few KiB".into(),
-            });
+            bad(
+                "body_limit",
+                "the callback body limit is 0; give at least a few KiB",
+            );
         }
+        let auth = "callback_basic_auth";
         let credentials = match self.credentials {
             Some((user, password)) => {
                 if user.is_empty() {
-                    return Err(bad(
+                    bad(
+                        auth,
                         "the callback user is empty; use the user of Hermod's callback-basic-auth",
-                    ));
+                    );
                 }
                 if user.contains(':') {
-                    return Err(bad(
+                    bad(
+                        auth,
                         "the callback user contains ':', which HTTP Basic auth cannot carry",
-                    ));
+                    );
                 }
                 if password.expose_secret().is_empty() {
-                    return Err(bad(
+                    bad(
+                        auth,
                         "the callback password is empty; use the password of Hermod's callback-basic-auth",
-                    ));
+                    );
                 }
                 Some(Secret::new(format!("{user}:{}", password.expose_secret())))
             }
             None if self.allow_unauthenticated => None,
             None => {
-                return Err(bad(
+                bad(
+                    auth,
                     "no callback credentials: give the user and password of Hermod's \
                      callback-basic-auth for this client (an unauthenticated receiver needs \
                      .dangerous().allow_unauthenticated())",
-                ));
+                );
+                None
             }
         };
+        if !problems.is_empty() {
+            return Err(Error::InvalidConfig(problems));
+        }
         Ok(CallbackReceiver {
             inner: Arc::new(Inner {
                 tracker: self.tracker,
@@ -299,11 +309,16 @@ impl CallbackReceiver {
             .with_state(self.inner.clone())
     }
 
-    /// Serves the router on a listener until the future is dropped.
+    /// Serves the router on a bound listener until the future is dropped
+    /// (call it inside a tokio runtime; the listener is made non-blocking).
+    /// To mount the routes in an application of your own, use
+    /// [`CallbackReceiver::router`] instead.
     ///
     /// # Errors
     /// The listener's I/O error.
-    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    pub async fn serve(self, listener: std::net::TcpListener) -> std::io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         axum::serve(listener, self.router()).await
     }
 }
