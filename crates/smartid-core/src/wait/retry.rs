@@ -24,8 +24,10 @@ pub fn poll_delay(interval: Duration, retry_after: Option<Duration>) -> Duration
 
 /// How many transient failures in a row a wait tolerates (connection
 /// errors, timeouts, 5xx and 429 answers), and how long it backs off
-/// between them: doubling from `initial_backoff` up to `max_backoff`, with a
-/// longer `Retry-After` winning (up to `max_backoff`).
+/// between them: doubling from `initial_backoff` up to `max_backoff`. A
+/// longer `Retry-After` from the server always wins, even past
+/// `max_backoff`: a provider that asks for a pause (and may refuse clients
+/// that come back earlier) gets it; the caller's deadline still bounds it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -92,7 +94,7 @@ impl RetryPolicy {
             .checked_mul(doubling)
             .unwrap_or(self.max_backoff)
             .min(self.max_backoff);
-        Some(retry_after.map_or(backoff, |hint| hint.min(self.max_backoff).max(backoff)))
+        Some(retry_after.map_or(backoff, |hint| hint.max(backoff)))
     }
 }
 
@@ -119,8 +121,8 @@ mod tests {
         assert_eq!(p.backoff(2, Some(s(10))), Some(s(10)));
         assert_eq!(
             p.backoff(2, Some(s(3600))),
-            Some(s(30)),
-            "Retry-After capped"
+            Some(s(3600)),
+            "the server's pause is honoured"
         );
         let long = RetryPolicy::new(100);
         assert_eq!(long.backoff(64, None), Some(s(30)), "no overflow");
