@@ -85,7 +85,7 @@ impl Linter {
     /// limit for a bundle) and only when it is a regular file.
     ///
     /// # Errors
-    /// [`Error::Core`] when the path cannot be read, is not a regular file
+    /// [`Error::Http`] when the path cannot be read, is not a regular file
     /// (a FIFO, a device, a directory) or is too large; [`Error::Io`] when
     /// its kind is not supported.
     pub fn lint_path(&mut self, path: &Path) -> Result<(FileKind, Vec<Diagnostic>), Error> {
