@@ -30,10 +30,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hermod_client::{
-    CallbackReceiver, Command, CommandTiming, HermodClient, HermodConfig, Outcome, SignParams,
-    ToBeSigned, Tracker,
+    CallbackReceiver, Command, CommandTiming, HermodClient, HermodConfig, HttpSettings, Outcome,
+    Secret, SignParams, ToBeSigned, Tracker, TrustRoots, TrustStore, WaitOptions,
 };
-use smartid_core::{HttpSettings, Secret, TrustRoots, TrustStore};
 use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
 use smartid_testkit::{ClientAuth, TestPki, TlsFront};
 
@@ -102,7 +101,7 @@ async fn simulated(command: Command) -> anyhow::Result<()> {
     let config = HermodConfig::builder(sim.command_url())
         .client("prime1", Secret::new("example-key"))
         .timing(CommandTiming::from_secs(300, 120, 10)?)
-        .http(HttpSettings::new().trust(TrustRoots::Only(trust)))
+        .http_settings(HttpSettings::new().trust(TrustRoots::Only(trust)))
         .build()?;
     let client = HermodClient::new(config)?;
     run(&client, &tracker, command).await
@@ -116,7 +115,7 @@ async fn real(url: &str, command: Command) -> anyhow::Result<()> {
             TrustStore::from_path(&path, None).with_context(|| format!("HERMOD_TRUST={path}"))?;
         http = http.trust(TrustRoots::Only(store));
     }
-    let builder = HermodConfig::builder(url).http(http);
+    let builder = HermodConfig::builder(url).http_settings(http);
     let builder = match (
         env("HERMOD_TOKEN"),
         env("HERMOD_CLIENT_ID"),
@@ -171,7 +170,8 @@ async fn run(client: &HermodClient, tracker: &Tracker, command: Command) -> anyh
         "waiting for the callback (lifespan {:?})...",
         sent.tracked.timing.lifespan()
     );
-    let outcome = tracker.track(sent.tracked).await;
+    // No deadline of our own: the command's lifespan ends the wait.
+    let outcome = tracker.track(sent.tracked, &WaitOptions::new()).await?;
     match &outcome {
         Outcome::Answered(cb) => {
             if let Some(result) = &cb.result {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use dtrust_client::{
-    DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy, SubjectDn,
-    SystemClock, WaitOptions, generate_revocation_password,
+    Clock, DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy,
+    SubjectDn, SystemClock, WaitOptions, generate_revocation_password,
 };
 use smartid_testkit::TestPki;
 use smartid_testkit::dtrust::DtrustSimulator;
@@ -63,23 +63,23 @@ fn parsing() {
         let soap = soap_body(&cert, chain);
         let rest = rest_body(&cert, chain);
         assert_eq!(
-            dtrust_client::__bench::parse_soap_certificate_response(&soap, NS).unwrap(),
+            dtrust_client::__private::parse_soap_certificate_response(&soap, NS).unwrap(),
             chain + 1
         );
         assert_eq!(
-            dtrust_client::__bench::parse_rest_certificate_response(&rest).unwrap(),
+            dtrust_client::__private::parse_rest_certificate_response(&rest).unwrap(),
             chain + 1
         );
         let (n, t) = time_loop(Duration::from_secs(2), || {
-            dtrust_client::__bench::parse_soap_certificate_response(&soap, NS).unwrap();
+            dtrust_client::__private::parse_soap_certificate_response(&soap, NS).unwrap();
         });
         let soap_mbs = (soap.len() as f64 * n as f64) / t.as_secs_f64() / 1e6;
         let (x, xt) = time_loop(Duration::from_secs(1), || {
-            dtrust_client::__bench::parse_xml_tree(&soap).unwrap();
+            dtrust_client::__private::parse_xml_tree(&soap).unwrap();
         });
         let xml_mbs = (soap.len() as f64 * x as f64) / xt.as_secs_f64() / 1e6;
         let (m, u) = time_loop(Duration::from_secs(2), || {
-            dtrust_client::__bench::parse_rest_certificate_response(&rest).unwrap();
+            dtrust_client::__private::parse_rest_certificate_response(&rest).unwrap();
         });
         let rest_mbs = (rest.len() as f64 * m as f64) / u.as_secs_f64() / 1e6;
         println!(
@@ -134,7 +134,8 @@ async fn round_trips() {
             let order = OrderRequest::pkcs10("1003", dn, &csr.csr_der)
                 .revocation_password(password.clone());
             let pending = client.submit(&order).await.unwrap().into_pending();
-            let options = WaitOptions::for_duration(&SystemClock, Duration::from_secs(10));
+            let options =
+                WaitOptions::new().timeout_from(SystemClock.now(), Duration::from_secs(10));
             client.wait_for_issuance(&pending, &options).await.unwrap();
             let issued = client.fetch_certificate(&pending).await.unwrap();
             client

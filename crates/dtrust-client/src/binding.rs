@@ -2,8 +2,6 @@
 //! is the CSR's, its subject is the ordered one.
 
 use smartid_core::Certificate;
-use x509_parser::certification_request::X509CertificationRequest;
-use x509_parser::prelude::{FromDer as _, X509Certificate};
 
 use crate::order::SubjectDn;
 
@@ -18,9 +16,7 @@ pub(crate) fn sha256_hex(der: &[u8]) -> String {
 
 /// The SHA-256 of the DER SubjectPublicKeyInfo of a PKCS#10 request.
 pub(crate) fn csr_public_key_sha256(csr_der: &[u8]) -> Result<String, String> {
-    let (_, csr) = X509CertificationRequest::from_der(csr_der)
-        .map_err(|e| format!("the CSR cannot be read as PKCS#10 ({e})"))?;
-    Ok(sha256_hex(csr.certification_request_info.subject_pki.raw))
+    crate::x509::csr_spki(csr_der).map(sha256_hex)
 }
 
 /// Checks that `cert` is for the public key whose SubjectPublicKeyInfo hashes to `expected`.
@@ -60,15 +56,10 @@ fn oid_of(short: &str) -> Option<&'static str> {
 /// order does not name may be added by the CA (D-Trust fills in the
 /// account's pre-validated data).
 pub(crate) fn check_subject(cert: &Certificate, ordered: &SubjectDn) -> Result<(), String> {
-    let (_, x) = X509Certificate::from_der(cert.der())
-        .map_err(|e| format!("the certificate cannot be parsed ({e})"))?;
-    let mut issued: Vec<(String, Option<String>)> = Vec::new();
-    for attr in x.subject().iter_attributes() {
-        issued.push((
-            attr.attr_type().to_id_string(),
-            attr.as_str().ok().map(|s| s.trim().to_owned()),
-        ));
-    }
+    let issued: Vec<(String, Option<String>)> = crate::x509::subject_attributes(cert)?
+        .into_iter()
+        .map(|(oid, value)| (oid, value.map(|v| v.trim().to_owned())))
+        .collect();
     for (short, value) in ordered.attributes() {
         let Some(oid) = oid_of(short) else { continue };
         let values: Vec<&Option<String>> = issued

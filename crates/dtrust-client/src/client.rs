@@ -1,47 +1,61 @@
 //! The client: one type and one set of operations for both transports.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use smartid_core::{HttpClient, HttpRequest, HttpResponse, Secret};
+use smartid_core::{Clock, HttpClient, HttpRequest, HttpResponse, HttpSend, Secret};
 
 use crate::binding::{check_public_key, check_subject};
 use crate::checks::{check_missing_password, check_order};
-use crate::config::{DtrustConfig, Transport};
+use crate::config::DtrustConfig;
 use crate::error::{Error, Mismatch, OutcomeUnknownReason, Result};
 use crate::order::{OrderRequest, SubjectDn};
 use crate::password::{generate_revocation_password, legacy_revocation_password};
 use crate::product::{Product, RequestKind};
-use crate::status::{
-    IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport,
-};
+use crate::status::{IssuedCertificate, IssuedPkcs12, RevocationReason, StatusReport};
 use crate::verify::verify_issued;
-use crate::wait::{Clock, PendingOrder, Submission, SystemClock, WaitOptions};
+use crate::wait::{PendingOrder, Submission};
 use crate::wire::{Receipt, Wire, WireOrder};
 
 const PRODUCT: &str = concat!("dtrust-client/", env!("CARGO_PKG_VERSION"));
 
 /// A D-Trust client over REST or (legacy) SOAP, with mutual TLS. Cheap to
 /// clone; share one per configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DtrustClient {
-    http: HttpClient,
-    wire: Wire,
-    config: Arc<DtrustConfig>,
+    pub(crate) http: Arc<dyn HttpSend>,
+    pub(crate) wire: Wire,
+    pub(crate) config: Arc<DtrustConfig>,
+}
+
+impl std::fmt::Debug for DtrustClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DtrustClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DtrustClient {
-    /// Builds the client (and its TLS configuration).
+    /// Builds the client: the sender given to
+    /// [`crate::DtrustConfigBuilder::http_sender`], or else the HTTP client
+    /// (and its TLS configuration) built from the HTTP settings.
     ///
     /// # Errors
-    /// [`Error::Core`] when the TLS settings are refused.
+    /// [`Error::Http`] when the TLS settings are refused.
     pub fn new(config: DtrustConfig) -> Result<Self> {
-        let http = HttpClient::new(&config.http, PRODUCT)?;
+        let http: Arc<dyn HttpSend> = match &config.sender {
+            Some(sender) => Arc::clone(sender),
+            None => Arc::new(HttpClient::new(&config.http, PRODUCT)?),
+        };
         Ok(Self {
-            wire: Wire::new(&config),
+            wire: Wire::new(&config.transport),
             http,
             config: Arc::new(config),
         })
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.config.clock
     }
 
     /// The configuration.
@@ -51,13 +65,10 @@ impl DtrustClient {
 
     /// `"REST"` or `"SOAP"`.
     pub fn transport_name(&self) -> &'static str {
-        match self.config.transport {
-            Transport::Rest { .. } => "REST",
-            Transport::Soap { .. } => "SOAP",
-        }
+        self.config.transport.name()
     }
 
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse> {
+    pub(crate) async fn send(&self, req: HttpRequest) -> Result<HttpResponse> {
         Ok(self.http.send(req).await?)
     }
 
@@ -65,7 +76,7 @@ impl DtrustClient {
     /// request kinds and, where the server says so, key sizes.
     ///
     /// # Errors
-    /// [`Error::Core`] (TLS, connection), [`Error::Server`],
+    /// [`Error::Http`] (TLS, connection), [`Error::Server`],
     /// [`Error::InvalidResponse`], [`Error::MtomNotSupported`].
     pub async fn list_products(&self) -> Result<Vec<Product>> {
         let r = self.send(self.wire.list_products()).await?;
@@ -105,7 +116,7 @@ impl DtrustClient {
     /// [`Error::InvalidOrder`] from the checks, [`Error::RevocationPasswordMissing`],
     /// [`Error::Server`] with D-Trust's code, cause and remedy,
     /// [`Error::SubmitOutcomeUnknown`] when the outcome cannot be confirmed,
-    /// [`Error::Core`].
+    /// [`Error::Http`].
     pub async fn submit(&self, order: &OrderRequest) -> Result<Submission> {
         if self.config.pre_send_checks {
             check_order(&self.config, order)?;
@@ -119,10 +130,7 @@ impl DtrustClient {
             }
         };
         let mut bound = PendingOrder::for_order(String::new(), order)?;
-        bound.submitted_at_unix = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs());
+        bound.submitted_at_unix = Some(smartid_core::unix_seconds(self.clock().now()));
         let wire_order = WireOrder {
             product_id: &order.product_id,
             kind: &order.kind,
@@ -145,7 +153,7 @@ impl DtrustClient {
         let parse_submit = |r: &HttpResponse| {
             self.wire
                 .parse_submit(r)
-                .map_err(|e| e.without_secret(secret, r.body()))
+                .map_err(|e| e.without_secret(secret, r))
         };
         let e = match self.http.send(self.wire.submit(&wire_order)?).await {
             Ok(r) => match parse_submit(&r) {
@@ -223,69 +231,6 @@ impl DtrustClient {
         self.wire.parse_status(&r)
     }
 
-    /// Waits until the request is issued, polling at `options.poll_interval`
-    /// (or the server's longer hint) until `options.deadline`.
-    ///
-    /// Cancel-safe: the loop only reads, so dropping the future loses
-    /// nothing; wait again with the same [`PendingOrder`]. Connection
-    /// failures and 5xx answers while polling are retried until the deadline.
-    ///
-    /// # Errors
-    /// [`Error::Rejected`], [`Error::DeadlineExceeded`] (the order stays
-    /// valid), [`Error::NotIssued`] when it was revoked, [`Error::Server`].
-    pub async fn wait_for_issuance(
-        &self,
-        pending: &PendingOrder,
-        options: &WaitOptions,
-    ) -> Result<StatusReport> {
-        self.wait_for_issuance_with_clock(pending, options, &SystemClock)
-            .await
-    }
-
-    /// [`DtrustClient::wait_for_issuance`] with an injected clock.
-    ///
-    /// # Errors
-    /// As [`DtrustClient::wait_for_issuance`].
-    pub async fn wait_for_issuance_with_clock(
-        &self,
-        pending: &PendingOrder,
-        options: &WaitOptions,
-        clock: &dyn Clock,
-    ) -> Result<StatusReport> {
-        let id = &pending.request_id;
-        loop {
-            let (last, hint) = match self.status(id).await {
-                Ok(report) => match report.status {
-                    RequestStatus::Issued => return Ok(report),
-                    RequestStatus::Rejected => {
-                        return Err(Error::Rejected {
-                            request_id: id.clone(),
-                            reason: report.message.unwrap_or_default(),
-                        });
-                    }
-                    RequestStatus::Revoked => {
-                        return Err(Error::NotIssued {
-                            request_id: id.clone(),
-                            status: "revoked".into(),
-                        });
-                    }
-                    ref other => (other.to_string(), report.retry_after),
-                },
-                Err(e) if transient(&e) => (format!("unreachable ({e})"), None),
-                Err(e) => return Err(e),
-            };
-            match options.next_sleep(clock.now(), hint) {
-                Some(d) => clock.sleep(d).await,
-                None => {
-                    return Err(Error::DeadlineExceeded {
-                        request_id: id.clone(),
-                        last_status: last,
-                    });
-                }
-            }
-        }
-    }
-
     /// Fetches the issued certificate and its chain, and checks it:
     /// every signature along the chain and, when configured
     /// ([`crate::DtrustConfigBuilder::issuing_ca_file`]), that it ends at a
@@ -352,7 +297,7 @@ impl DtrustClient {
             message,
         };
         let identity = p12.to_identity("D-Trust PKCS#12").map_err(|e| match e {
-            Error::Core(smartid_core::Error::KeyMismatch { subject, .. }) => mismatch(
+            Error::Http(smartid_core::Error::KeyMismatch { subject, .. }) => mismatch(
                 Mismatch::Pkcs12Key,
                 format!(
                     "the private key in the PKCS#12 is not the key of its certificate {subject}"
@@ -399,7 +344,7 @@ impl DtrustClient {
             .await?;
         self.wire
             .parse_revoke(&r)
-            .map_err(|e| e.without_secret(password.expose_secret(), r.body()))
+            .map_err(|e| e.without_secret(password.expose_secret(), &r))
     }
 
     /// LEGACY: revokes a certificate ordered without a stored revocation
@@ -501,24 +446,5 @@ fn outcome_unknown(e: &smartid_core::Error) -> bool {
 /// A gateway's 502 or 504 without a D-Trust answer: the gateway gave up
 /// waiting for D-Trust or lost its answer, so the request may have reached it.
 fn gateway_lost(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::InvalidResponse {
-            status: 502 | 504,
-            ..
-        }
-    )
-}
-
-fn transient(e: &Error) -> bool {
-    match e {
-        Error::Core(c) => matches!(
-            c,
-            smartid_core::Error::Timeout { .. }
-                | smartid_core::Error::Transport { .. }
-                | smartid_core::Error::Connect { .. }
-        ),
-        Error::InvalidResponse { status, .. } => *status >= 500 && !matches!(status, 501 | 505),
-        _ => false,
-    }
+    matches!(e.unreadable_status(), Some(502 | 504))
 }

@@ -1,10 +1,14 @@
-//! The client configuration: transport, URLs, identity, trust, proxy,
-//! templates and checks.
+//! The client configuration: transport, HTTP settings, identity, trust,
+//! sender and clock, templates and checks.
 
+use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
 
-use smartid_core::{ClientIdentity, HttpSettings, ProxySettings, Secret, TrustRoots, TrustStore};
+use smartid_core::{
+    ClientIdentity, Clock, ConfigProblem, HttpSend, HttpSettings, Secret, SystemClock, TrustRoots,
+    TrustStore,
+};
 
 use crate::error::{Error, Result};
 use crate::password::PasswordPolicy;
@@ -43,7 +47,29 @@ pub enum MissingRevocationPassword {
     Generate,
 }
 
-/// How the client talks to D-Trust.
+/// The SOAP service of the legacy interface: its qualified name (the
+/// connector's `namespaceURI` and `localPart`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SoapService {
+    /// The service namespace URI (the connector's `namespaceURI`, the WSDL targetNamespace).
+    pub namespace_uri: String,
+    /// The service name (the connector's `localPart`).
+    pub local_part: String,
+}
+
+impl SoapService {
+    /// The service `{namespace_uri}local_part`.
+    pub fn new(namespace_uri: impl Into<String>, local_part: impl Into<String>) -> Self {
+        Self {
+            namespace_uri: namespace_uri.into(),
+            local_part: local_part.into(),
+        }
+    }
+}
+
+/// How the client talks to D-Trust: one value, dispatched once to the
+/// wire mapping of that transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Transport {
@@ -51,41 +77,64 @@ pub enum Transport {
     /// supports going forward.
     Rest {
         /// The base URL of the REST interface.
-        base_url: String,
+        url: String,
     },
     /// The legacy SOAP interface, being phased out by D-Trust and no longer
     /// enabled on new accounts. Migrate to REST.
     Soap {
         /// The endpoint URL.
         endpoint: String,
-        /// The service namespace URI (the connector's `namespaceURI`, the WSDL targetNamespace).
-        namespace_uri: String,
-        /// The service name (the connector's `localPart`).
-        local_part: String,
+        /// The service's qualified name.
+        service: SoapService,
         /// SOAP 1.1 or 1.2.
         version: SoapVersion,
     },
 }
 
-/// A validated configuration; build it with [`DtrustConfig::rest`] or
-/// [`DtrustConfig::soap`].
+impl Transport {
+    /// REST at `url`.
+    pub fn rest(url: impl Into<String>) -> Self {
+        Self::Rest { url: url.into() }
+    }
+
+    /// SOAP 1.1 (the default version) at `endpoint` for `service`.
+    pub fn soap(endpoint: impl Into<String>, service: SoapService) -> Self {
+        Self::Soap {
+            endpoint: endpoint.into(),
+            service,
+            version: SoapVersion::default(),
+        }
+    }
+
+    /// `"REST"` or `"SOAP"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Rest { .. } => "REST",
+            Self::Soap { .. } => "SOAP",
+        }
+    }
+}
+
+/// A validated configuration; build it with [`DtrustConfig::rest`],
+/// [`DtrustConfig::soap`] or [`DtrustConfig::builder`].
 ///
 /// ```no_run
-/// use dtrust_client::{DtrustConfig, IDM_DEFAULT_P12_PASSWORD};
-/// use smartid_core::Secret;
+/// use dtrust_client::{DtrustConfig, HttpSettings, ProxySettings, Secret, IDM_DEFAULT_P12_PASSWORD};
 ///
 /// let config = DtrustConfig::rest("https://dtrust.example/csm/rest")
+///     .http_settings(HttpSettings::new().proxy(ProxySettings::new("proxy.internal", 3128)?))
 ///     .client_pkcs12_file("client.p12", Secret::new(IDM_DEFAULT_P12_PASSWORD))
 ///     .server_certificate_file("D-TRUST_SSL_Class_3_CA_1_2009.cer")
-///     .proxy("proxy.internal", 3128)
 ///     .templates("Advanced SSL ID (RSA);Basic Device ID (ECC)")
 ///     .build()?;
-/// # Ok::<(), dtrust_client::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DtrustConfig {
     pub(crate) transport: Transport,
     pub(crate) http: HttpSettings,
+    pub(crate) sender: Option<Arc<dyn HttpSend>>,
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) templates: Option<CertificateTemplates>,
     pub(crate) issuing_ca_trust: Option<TrustStore>,
     pub(crate) verified_email_domains: Vec<String>,
@@ -94,10 +143,35 @@ pub struct DtrustConfig {
     pub(crate) pre_send_checks: bool,
 }
 
+impl fmt::Debug for DtrustConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DtrustConfig")
+            .field("transport", &self.transport)
+            .field("http", &self.http)
+            .field("custom_sender", &self.sender.is_some())
+            .field("clock", &self.clock)
+            .field("templates", &self.templates)
+            .field("issuing_ca_trust", &self.issuing_ca_trust)
+            .field("verified_email_domains", &self.verified_email_domains)
+            .field("password_policy", &self.password_policy)
+            .field(
+                "missing_revocation_password",
+                &self.missing_revocation_password,
+            )
+            .field("pre_send_checks", &self.pre_send_checks)
+            .finish()
+    }
+}
+
 impl DtrustConfig {
-    /// Starts a configuration for the REST interface at `base_url`.
-    pub fn rest(base_url: impl Into<String>) -> DtrustConfigBuilder {
-        DtrustConfigBuilder::new(TransportDraft::Rest(base_url.into()))
+    /// Starts a configuration for `transport`.
+    pub fn builder(transport: Transport) -> DtrustConfigBuilder {
+        DtrustConfigBuilder::new(transport)
+    }
+
+    /// Starts a configuration for the REST interface at `url`.
+    pub fn rest(url: impl Into<String>) -> DtrustConfigBuilder {
+        Self::builder(Transport::rest(url))
     }
 
     /// Starts a configuration for the legacy SOAP interface: the endpoint
@@ -109,10 +183,9 @@ impl DtrustConfig {
         namespace_uri: impl Into<String>,
         local_part: impl Into<String>,
     ) -> DtrustConfigBuilder {
-        DtrustConfigBuilder::new(TransportDraft::Soap(
-            endpoint.into(),
-            namespace_uri.into(),
-            local_part.into(),
+        Self::builder(Transport::soap(
+            endpoint,
+            SoapService::new(namespace_uri, local_part),
         ))
     }
 
@@ -158,91 +231,108 @@ impl DtrustConfig {
 }
 
 #[derive(Debug, Clone)]
-enum TransportDraft {
-    Rest(String),
-    Soap(String, String, String),
-}
-
-#[derive(Debug, Clone)]
 enum IdentityDraft {
-    None,
+    FromSettings,
     Ready(ClientIdentity),
     File(PathBuf, Secret),
 }
 
 #[derive(Debug, Clone)]
 enum TrustDraft {
-    Platform,
+    Unset,
     Store(TrustStore),
     File(PathBuf),
 }
 
 /// Builds a [`DtrustConfig`]; [`DtrustConfigBuilder::build`] checks
 /// everything at once and lists every problem.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct DtrustConfigBuilder {
-    transport: TransportDraft,
-    soap_version: SoapVersion,
+    transport: Transport,
+    http: HttpSettings,
+    sender: Option<Arc<dyn HttpSend>>,
+    clock: Arc<dyn Clock>,
     identity: IdentityDraft,
     trust: TrustDraft,
-    proxy: Option<(String, u16)>,
     issuing: TrustDraft,
     templates: Option<String>,
     verified_email_domains: Vec<String>,
     password_policy: PasswordPolicy,
     missing_revocation_password: MissingRevocationPassword,
     pre_send_checks: bool,
-    connect_timeout: Option<Duration>,
-    request_timeout: Option<Duration>,
-    max_response_bytes: Option<usize>,
-    allow_plain_http: bool,
 }
 
-/// Switches that weaken security, reached through [`DtrustConfigBuilder::dangerous`].
-#[derive(Debug)]
-pub struct DangerousDtrustConfig<'a> {
-    builder: &'a mut DtrustConfigBuilder,
-}
-
-impl DangerousDtrustConfig<'_> {
-    /// WARNING: allows plain `http://` URLs (for tests against a local mock
-    /// only). Requests, revocation passwords and PKCS#12 files then travel
-    /// unencrypted. Never in production.
-    pub fn allow_plain_http(&mut self) -> &mut Self {
-        self.builder.allow_plain_http = true;
-        self
+impl fmt::Debug for DtrustConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DtrustConfigBuilder")
+            .field("transport", &self.transport)
+            .field("http", &self.http)
+            .field("custom_sender", &self.sender.is_some())
+            .field("clock", &self.clock)
+            .field("identity", &self.identity)
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
     }
 }
 
 impl DtrustConfigBuilder {
-    fn new(transport: TransportDraft) -> Self {
+    fn new(transport: Transport) -> Self {
         Self {
             transport,
-            soap_version: SoapVersion::default(),
-            identity: IdentityDraft::None,
-            trust: TrustDraft::Platform,
-            proxy: None,
-            issuing: TrustDraft::Platform,
+            http: HttpSettings::new(),
+            sender: None,
+            clock: Arc::new(SystemClock),
+            identity: IdentityDraft::FromSettings,
+            trust: TrustDraft::Unset,
+            issuing: TrustDraft::Unset,
             templates: None,
             verified_email_domains: Vec::new(),
             password_policy: PasswordPolicy::default(),
             missing_revocation_password: MissingRevocationPassword::default(),
             pre_send_checks: true,
-            connect_timeout: None,
-            request_timeout: None,
-            max_response_bytes: None,
-            allow_plain_http: false,
         }
     }
 
-    /// The SOAP version (SOAP only). Defaults to [`SoapVersion::V11`].
-    pub fn soap_version(mut self, version: SoapVersion) -> Self {
-        self.soap_version = version;
+    /// The HTTP settings: proxy, timeouts, response limit, and the
+    /// `dangerous` switches (plain HTTP for local tests). Defaults to
+    /// [`HttpSettings::new`]. The identity and server trust set with
+    /// [`DtrustConfigBuilder::client_pkcs12_file`],
+    /// [`DtrustConfigBuilder::client_identity`],
+    /// [`DtrustConfigBuilder::server_certificate_file`] or
+    /// [`DtrustConfigBuilder::server_trust`] win over those of `settings`.
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
         self
     }
 
-    /// The client identity for mutual TLS (required).
+    /// Sends every request through `sender` instead of the HTTP client
+    /// built from the settings (for tests with scripted answers, or a
+    /// transport of your own). Defaults to the [`smartid_core::HttpClient`]
+    /// built from [`DtrustConfigBuilder::http_settings`] by
+    /// [`crate::DtrustClient::new`], user agent `dtrust-client/<version>`.
+    pub fn http_sender(mut self, sender: impl HttpSend) -> Self {
+        self.sender = Some(Arc::new(sender));
+        self
+    }
+
+    /// The clock of the client: the time recorded in pending orders, the
+    /// deadline checks and the sleeps of
+    /// [`crate::DtrustClient::wait_for_issuance`]. Defaults to [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The SOAP version (SOAP only; ignored for REST). Defaults to [`SoapVersion::V11`].
+    pub fn soap_version(mut self, version: SoapVersion) -> Self {
+        if let Transport::Soap { version: v, .. } = &mut self.transport {
+            *v = version;
+        }
+        self
+    }
+
+    /// The client identity for mutual TLS (required, here or in the HTTP settings).
     pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
         self.identity = IdentityDraft::Ready(identity);
         self
@@ -258,7 +348,8 @@ impl DtrustConfigBuilder {
 
     /// Trust the D-Trust server through this certificate file (`.cer`, PEM
     /// or DER; the CA or the server certificate). Only these certificates
-    /// are trusted. Defaults to the platform's roots.
+    /// are trusted. Defaults to the trust of the HTTP settings (the
+    /// platform's roots).
     pub fn server_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.trust = TrustDraft::File(path.into());
         self
@@ -281,12 +372,6 @@ impl DtrustConfigBuilder {
     /// The D-Trust CA certificates fetched certificates must chain to.
     pub fn issuing_ca_trust(mut self, store: TrustStore) -> Self {
         self.issuing = TrustDraft::Store(store);
-        self
-    }
-
-    /// An HTTP proxy (CONNECT; no proxy authentication).
-    pub fn proxy(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.proxy = Some((host.into(), port));
         self
     }
 
@@ -334,137 +419,115 @@ impl DtrustConfigBuilder {
         self
     }
 
-    /// The connect timeout. Defaults to [`smartid_core::DEFAULT_CONNECT_TIMEOUT`].
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// The timeout of each request. Defaults to [`smartid_core::DEFAULT_REQUEST_TIMEOUT`].
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = Some(timeout);
-        self
-    }
-
-    /// The largest response accepted. Defaults to
-    /// [`smartid_core::DEFAULT_MAX_RESPONSE_BYTES`] (10 MiB).
-    pub fn max_response_bytes(mut self, limit: usize) -> Self {
-        self.max_response_bytes = Some(limit);
-        self
-    }
-
-    /// Switches that weaken security (plain HTTP for local tests).
-    pub fn dangerous(&mut self) -> DangerousDtrustConfig<'_> {
-        DangerousDtrustConfig { builder: self }
-    }
-
     /// Checks everything and builds the configuration.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] listing every problem: URLs, SOAP namespace
-    /// and service name, missing or unreadable identity, unreadable server
-    /// certificate, proxy, templates, domains, password policy.
+    /// [`Error::InvalidConfig`] listing every problem, each with its field:
+    /// URLs, SOAP namespace and service name, missing or unreadable
+    /// identity, unreadable server certificate, templates, domains,
+    /// password policy.
     pub fn build(self) -> Result<DtrustConfig> {
-        let mut problems: Vec<String> = Vec::new();
-        let mut http = HttpSettings::new();
-        if self.allow_plain_http {
-            http.dangerous().allow_plain_http();
+        let mut problems: Vec<ConfigProblem> = Vec::new();
+        let mut http = self.http;
+        match &self.transport {
+            Transport::Rest { url } => check_url(&http, "url", url, &mut problems),
+            Transport::Soap {
+                endpoint, service, ..
+            } => {
+                check_url(&http, "endpoint", endpoint, &mut problems);
+                let ns = &service.namespace_uri;
+                if ns.trim().is_empty() {
+                    problems.push(ConfigProblem::new(
+                        "namespace_uri",
+                        "empty; set the service namespace URI (namespaceURI) of the SOAP service",
+                    ));
+                } else if url::Url::parse(ns).is_err() && !ns.starts_with("urn:") {
+                    problems.push(ConfigProblem::new(
+                        "namespace_uri",
+                        format!(
+                            "{ns:?} is not a URI; use the WSDL targetNamespace, e.g. http://ws.example/"
+                        ),
+                    ));
+                }
+                if !is_ncname(&service.local_part) {
+                    problems.push(ConfigProblem::new(
+                        "local_part",
+                        format!(
+                            "{:?} is not an XML name; use the SOAP service name (localPart) from the WSDL",
+                            service.local_part
+                        ),
+                    ));
+                }
+            }
         }
         let transport = match self.transport {
-            TransportDraft::Rest(base) => {
-                check_url(&http, "base_url", &base, &mut problems);
-                Transport::Rest {
-                    base_url: base.trim_end_matches('/').to_owned(),
-                }
-            }
-            TransportDraft::Soap(endpoint, ns, local) => {
-                check_url(&http, "endpoint", &endpoint, &mut problems);
-                if ns.trim().is_empty() {
-                    problems.push("namespace_uri: empty; set the service namespace URI (namespaceURI) of the SOAP service".into());
-                } else if url::Url::parse(&ns).is_err() && !ns.starts_with("urn:") {
-                    problems.push(format!("namespace_uri: {ns:?} is not a URI; use the WSDL targetNamespace, e.g. http://ws.example/"));
-                }
-                if !is_ncname(&local) {
-                    problems.push(format!("local_part: {local:?} is not an XML name; use the SOAP service name (localPart) from the WSDL"));
-                }
-                Transport::Soap {
-                    endpoint,
-                    namespace_uri: ns,
-                    local_part: local,
-                    version: self.soap_version,
-                }
-            }
+            Transport::Rest { url } => Transport::Rest {
+                url: url.trim_end_matches('/').to_owned(),
+            },
+            other => other,
         };
         match self.identity {
-            IdentityDraft::None => problems.push(
-                "client identity: missing; D-Trust authenticates the account by its client certificate: \
-                 set client_pkcs12_file(path, password)"
-                    .into(),
-            ),
+            IdentityDraft::FromSettings if http.identity_value().is_some() => {}
+            IdentityDraft::FromSettings => problems.push(ConfigProblem::new(
+                "client_identity",
+                "missing; D-Trust authenticates the account by its client certificate: \
+                 set client_pkcs12_file(path, password)",
+            )),
             IdentityDraft::Ready(id) => http = http.identity(id),
-            IdentityDraft::File(path, password) => match ClientIdentity::from_pkcs12_file(&path, &password) {
-                Ok(id) => http = http.identity(id),
-                Err(e) => problems.push(format!("client identity: {e}")),
-            },
+            IdentityDraft::File(path, password) => {
+                match ClientIdentity::from_pkcs12_file(&path, &password) {
+                    Ok(id) => http = http.identity(id),
+                    Err(e) => problems.push(ConfigProblem::new("client_identity", e.to_string())),
+                }
+            }
         }
         match self.trust {
-            TrustDraft::Platform => {}
+            TrustDraft::Unset => {}
             TrustDraft::Store(store) => http = http.trust(TrustRoots::Only(store)),
             TrustDraft::File(path) => match TrustStore::from_path(&path, None) {
                 Ok(store) => http = http.trust(TrustRoots::Only(store)),
-                Err(e) => problems.push(format!("server certificate: {e}")),
+                Err(e) => problems.push(ConfigProblem::new("server_certificate", e.to_string())),
             },
         }
         let issuing_ca_trust = match self.issuing {
-            TrustDraft::Platform => None,
+            TrustDraft::Unset => None,
             TrustDraft::Store(store) => Some(store),
             TrustDraft::File(path) => match TrustStore::from_path(&path, None) {
                 Ok(store) => Some(store),
                 Err(e) => {
-                    problems.push(format!("issuing CA: {e}"));
+                    problems.push(ConfigProblem::new("issuing_ca", e.to_string()));
                     None
                 }
             },
         };
-        if let Some((host, port)) = self.proxy {
-            match ProxySettings::new(host, port) {
-                Ok(p) => http = http.proxy(p),
-                Err(e) => problems.push(format!("proxy: {e}")),
-            }
-        }
-        if let Some(t) = self.connect_timeout {
-            http = http.connect_timeout(t);
-        }
-        if let Some(t) = self.request_timeout {
-            http = http.request_timeout(t);
-        }
-        if let Some(n) = self.max_response_bytes {
-            http = http.max_response_bytes(n);
-        }
         let templates = match self.templates {
             None => None,
             Some(v) => match CertificateTemplates::parse(Some(&v)) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    problems.push(e.to_string());
+                    problems.push(ConfigProblem::new("templates", e.to_string()));
                     None
                 }
             },
         };
         for d in &self.verified_email_domains {
             if let Err(message) = crate::domains::check_verified_domain(d) {
-                problems.push(format!("verified_email_domains: {message}"));
+                problems.push(ConfigProblem::new("verified_email_domains", message));
             }
         }
-        if let Err(e) = crate::generate_revocation_password(&self.password_policy) {
-            problems.push(e.to_string());
+        match crate::generate_revocation_password(&self.password_policy) {
+            Ok(_) => {}
+            Err(Error::InvalidConfig(found)) => problems.extend(found),
+            Err(e) => problems.push(ConfigProblem::new("password_policy", e.to_string())),
         }
         if !problems.is_empty() {
-            return Err(Error::InvalidConfig { problems });
+            return Err(Error::InvalidConfig(problems));
         }
         Ok(DtrustConfig {
             transport,
             http,
+            sender: self.sender,
+            clock: self.clock,
             templates,
             issuing_ca_trust,
             verified_email_domains: self.verified_email_domains,
@@ -475,9 +538,14 @@ impl DtrustConfigBuilder {
     }
 }
 
-fn check_url(http: &HttpSettings, field: &'static str, url: &str, problems: &mut Vec<String>) {
+fn check_url(
+    http: &HttpSettings,
+    field: &'static str,
+    url: &str,
+    problems: &mut Vec<ConfigProblem>,
+) {
     if let Err(e) = http.check_url(field, url) {
-        problems.push(e.to_string());
+        problems.push(ConfigProblem::new(field, e.to_string()));
     }
 }
 
@@ -494,26 +562,26 @@ mod tests {
     #[test]
     fn build_lists_every_problem() {
         let err = DtrustConfig::soap("http://plain", "", "1bad name")
-            .proxy("", 0)
             .templates(" ; ")
             .verified_email_domains(["example"])
             .build()
             .unwrap_err();
-        let Error::InvalidConfig { problems } = err else {
+        let Error::InvalidConfig(problems) = err else {
             panic!("{err}")
         };
-        let text = problems.join("\n");
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         for needle in [
             "endpoint",
             "namespace_uri",
             "local_part",
-            "client identity",
-            "proxy",
-            "fail to start",
+            "client_identity",
+            "templates",
             "verified_email_domains",
         ] {
-            assert!(text.contains(needle), "{needle} missing in {text}");
+            assert!(fields.contains(&needle), "{needle} missing in {problems:?}");
         }
+        let text = ConfigProblem::join(&problems);
+        assert!(text.contains("fail to start"), "{text}");
     }
 
     #[test]
@@ -524,5 +592,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("x.p12") && !err.contains("123456"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_follows_the_http_settings() {
+        let mut settings = HttpSettings::new();
+        let err = DtrustConfig::rest("http://127.0.0.1:1/rest")
+            .http_settings(settings.clone())
+            .build()
+            .unwrap_err();
+        let Error::InvalidConfig(problems) = err else {
+            panic!("{err}")
+        };
+        assert!(problems.iter().any(|p| p.field == "url"), "{problems:?}");
+        settings.dangerous().allow_plain_http();
+        let err = DtrustConfig::rest("http://127.0.0.1:1/rest")
+            .http_settings(settings)
+            .build()
+            .unwrap_err();
+        let Error::InvalidConfig(problems) = err else {
+            panic!("{err}")
+        };
+        assert!(problems.iter().all(|p| p.field != "url"), "{problems:?}");
     }
 }

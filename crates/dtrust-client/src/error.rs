@@ -1,5 +1,7 @@
 //! The crate's error type.
 
+use smartid_core::{ConfigProblem, UnexpectedAnswer};
+
 use crate::server_error::ServerError;
 
 /// Errors of the D-Trust client.
@@ -9,15 +11,14 @@ use crate::server_error::ServerError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Loading a keystore or trust store, or an HTTP exchange, failed.
+    /// Loading a keystore or trust store, or an HTTP exchange, failed
+    /// (transport and local TLS/keystore errors from the core).
     #[error(transparent)]
-    Core(#[from] smartid_core::Error),
-    /// The configuration is invalid; every problem found is listed.
-    #[error("invalid D-Trust configuration: {}", problems.join("; "))]
-    InvalidConfig {
-        /// One line per problem, each naming the setting and what to change.
-        problems: Vec<String>,
-    },
+    Http(#[from] smartid_core::Error),
+    /// The configuration (or the wait options) is invalid; every problem
+    /// found is listed, each with its field and what to change.
+    #[error("invalid D-Trust configuration: {}", ConfigProblem::join(.0))]
+    InvalidConfig(Vec<ConfigProblem>),
     /// The `certificateTemplates` value is unusable.
     #[error("invalid certificateTemplates: {message}")]
     InvalidTemplates {
@@ -36,22 +37,13 @@ pub enum Error {
     /// D-Trust refused the request with an error code (REST error document
     /// or SOAP fault).
     #[error(transparent)]
-    Server(Box<ServerError>),
-    /// The answer could not be understood.
-    #[error(
-        "D-Trust {operation}: unexpected response (HTTP {status}): {message}; body starts: {body}"
-    )]
-    InvalidResponse {
-        /// The operation, e.g. `submit`.
-        operation: &'static str,
-        /// The HTTP status.
-        status: u16,
-        /// What was wrong.
-        message: String,
-        /// The start of the body (at most 2 KiB); not shown for PKCS#12
-        /// answers, which carry the key and its transport password.
-        body: String,
-    },
+    Server(ServerError),
+    /// The answer could not be understood: the URL, the status, the start
+    /// of the body (at most 2 KiB, passwords the request carried redacted;
+    /// not shown at all for PKCS#12 answers, which carry the key and its
+    /// transport password) and what was expected (naming the operation).
+    #[error("D-Trust: {0}")]
+    InvalidResponse(UnexpectedAnswer),
     /// The server answered with MTOM/XOP (`multipart/related`), which this
     /// client does not accept.
     #[error(
@@ -79,12 +71,13 @@ pub enum Error {
         /// The status reported.
         status: String,
     },
-    /// The deadline passed while the request was still pending. The request
-    /// is still valid at D-Trust: keep the [`crate::PendingOrder`] and wait again later.
+    /// The caller's deadline passed while the request was still pending.
+    /// The request is still valid at D-Trust: keep the
+    /// [`crate::PendingOrder`] and wait again later.
     #[error(
         "request {request_id} was still {last_status} at the deadline; keep the pending order and wait again later"
     )]
-    DeadlineExceeded {
+    DeadlineReached {
         /// The request identifier.
         request_id: String,
         /// The last status seen.
@@ -232,7 +225,7 @@ impl std::fmt::Display for Mismatch {
 
 impl From<ServerError> for Error {
     fn from(e: ServerError) -> Self {
-        Self::Server(Box::new(e))
+        Self::Server(e)
     }
 }
 
@@ -249,34 +242,41 @@ impl Error {
 /// What replaces a secret echoed by the server.
 pub(crate) const REDACTED: &str = "[redacted]";
 
+/// The start of the body shown for PKCS#12 answers: never their content.
+pub(crate) const PKCS12_BODY_NOT_SHOWN: &str =
+    "[not shown: a PKCS#12 answer carries the key and its transport password";
+
 impl Error {
     /// The same error with every occurrence of `secret` (a password the
     /// request carried, in case the server echoed it) replaced, the body
     /// excerpt made again from the whole `body` of the answer with the
     /// secret redacted *before* it is cut (so that a password straddling
     /// the 2 KiB cut leaves nothing behind).
-    pub(crate) fn without_secret(self, secret: &str, body: &[u8]) -> Self {
+    pub(crate) fn without_secret(self, secret: &str, r: &smartid_core::HttpResponse) -> Self {
         if secret.is_empty() {
             return self;
         }
         match self {
-            Self::Server(e) => Self::Server(Box::new(e.without_secret(secret, body))),
-            Self::InvalidResponse {
-                operation,
-                status,
-                message,
-                body: excerpt,
-            } => Self::InvalidResponse {
-                operation,
-                status,
-                message: message.replace(secret, REDACTED),
-                body: if operation == crate::wire::PKCS12_OPERATION {
-                    excerpt
+            Self::Server(e) => Self::Server(e.without_secret(secret, r.body())),
+            Self::InvalidResponse(answer) => {
+                let expected = answer.expected.replace(secret, REDACTED);
+                if answer.body.starts_with(PKCS12_BODY_NOT_SHOWN) {
+                    let mut answer = answer;
+                    answer.expected = expected;
+                    Self::InvalidResponse(answer)
                 } else {
-                    smartid_core::internal::body_snippet_without(body, &[secret])
-                },
-            },
+                    Self::InvalidResponse(UnexpectedAnswer::redacting(r, expected, &[secret]))
+                }
+            }
             other => other,
+        }
+    }
+
+    /// The HTTP status of an answer that could not be read.
+    pub(crate) fn unreadable_status(&self) -> Option<u16> {
+        match self {
+            Self::InvalidResponse(a) => Some(a.status),
+            _ => None,
         }
     }
 }

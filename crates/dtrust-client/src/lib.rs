@@ -4,33 +4,44 @@
 //! result and revoke, over REST (recommended) or the legacy SOAP interface,
 //! with mutual TLS.
 //!
-//! ```no_run
+//! This example runs against the D-Trust simulator of `smartid-testkit`
+//! (against D-Trust, use [`DtrustConfigBuilder::client_pkcs12_file`] and
+//! [`DtrustConfigBuilder::server_certificate_file`] with the account's
+//! files):
+//!
+//! ```
 //! use std::time::Duration;
 //! use dtrust_client::{
-//!     DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy,
-//!     SubjectDn, WaitOptions, generate_revocation_password, SystemClock,
+//!     Clock, DtrustClient, DtrustConfig, GeneratedCsr, HttpSettings, KeySpec, OrderRequest,
+//!     PasswordPolicy, SubjectDn, SystemClock, TrustStore, WaitOptions,
+//!     generate_revocation_password,
 //! };
-//! use smartid_core::Secret;
 //!
-//! # async fn run() -> Result<(), dtrust_client::Error> {
-//! let config = DtrustConfig::rest("https://dtrust.example/csm/rest")
-//!     .client_pkcs12_file("client.p12", Secret::new("123456"))
-//!     .server_certificate_file("D-TRUST_SSL_Class_3_CA_1_2009.cer")
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = smartid_testkit::dtrust::DtrustSimulator::start().await?;
+//! let identity = sim.issue_client_identity("Example GmbH")?.to_client_identity()?;
+//! let config = DtrustConfig::rest(sim.rest_url())
+//!     .http_settings(HttpSettings::new().request_timeout(Duration::from_secs(30)))
+//!     .client_identity(identity)
+//!     .server_trust(TrustStore::from_bytes(sim.server_ca_pem().as_bytes(), "server CA", None)?)
 //!     .build()?;
 //! let client = DtrustClient::new(config)?;
-//! let product = client.list_products().await?.into_iter().next().expect("a product");
+//! let products = client.list_products().await?;
+//! let product = products.iter().find(|p| p.key_sizes.contains(&256)).expect("an EC product");
 //!
 //! let subject = SubjectDn::new("www.example.de").organization("Example GmbH").country("DE");
-//! let csr = GeneratedCsr::generate(Some(&product), &subject, &[], KeySpec::Rsa3072)?;
+//! let csr = GeneratedCsr::generate(Some(product), &subject, &[], KeySpec::EcP256)?;
 //! let password = generate_revocation_password(&PasswordPolicy::default())?; // store it!
 //! let order = OrderRequest::pkcs10(&product.id, subject, &csr.csr_der).revocation_password(password.clone());
 //!
 //! let pending = client.submit(&order).await?.into_pending(); // returns at once; serialize it to resume later
-//! let options = WaitOptions::for_duration(&SystemClock, Duration::from_secs(4 * 3600))
+//! let options = WaitOptions::new()
+//!     .timeout_from(SystemClock.now(), Duration::from_secs(4 * 3600))
 //!     .poll_interval(Duration::from_secs(300));
 //! client.wait_for_issuance(&pending, &options).await?;
 //! let issued = client.fetch_certificate(&pending).await?; // checked: chain, subject, the CSR's key
-//! println!("{}", issued.certificate.subject());
+//! assert!(issued.is_for_key(&csr.public_key_spki));
 //! client.revoke(issued.certificate.serial_hex(), &password, None).await?;
 //! # Ok(())
 //! # }
@@ -40,7 +51,8 @@
 //! - [`DtrustConfig`] holds the transport ([`Transport::Rest`] with a base
 //!   URL, or the legacy [`Transport::Soap`] with endpoint, namespace URI and
 //!   local part), the client PKCS#12 (old RC2/3DES files work), the D-Trust
-//!   server certificate, an optional proxy, the connector's
+//!   server certificate, the [`HttpSettings`] (proxy, timeouts), an
+//!   optional custom sender ([`DtrustConfigBuilder::http_sender`]), the connector's
 //!   [`CertificateTemplates`], verified e-mail domains and the revocation
 //!   [`PasswordPolicy`]. [`DtrustConfigBuilder::build`] lists every problem at once.
 //! - [`DtrustClient`] has the same operations whatever the transport. The
@@ -57,8 +69,10 @@
 //!   [`Submission::generated_revocation_password`] for the caller to store.
 //! - Issuance can take hours: [`DtrustClient::submit`] returns a
 //!   serializable [`PendingOrder`] at once; [`DtrustClient::wait_for_issuance`]
-//!   polls with a deadline, honours the server's hints, is cancel-safe and
-//!   takes an injectable [`Clock`]. Every order carries a client reference;
+//!   polls with a deadline ([`WaitOptions`]), honours the server's hints,
+//!   retries transient failures with a bounded backoff ([`RetryPolicy`]), is
+//!   cancel-safe and uses the client's [`Clock`]
+//!   ([`DtrustConfigBuilder::clock`]). Every order carries a client reference;
 //!   after a lost answer the client adopts only a request that echoes it
 //!   exactly, and otherwise stops with [`Error::SubmitOutcomeUnknown`]
 //!   instead of guessing or re-ordering.
@@ -95,12 +109,13 @@ mod templates;
 mod verify;
 mod wait;
 mod wire;
+mod x509;
 
 pub use checks::check_order;
 pub use client::DtrustClient;
 pub use config::{
-    DangerousDtrustConfig, DtrustConfig, DtrustConfigBuilder, IDM_DEFAULT_P12_PASSWORD,
-    MissingRevocationPassword, SoapVersion, Transport,
+    DtrustConfig, DtrustConfigBuilder, IDM_DEFAULT_P12_PASSWORD, MissingRevocationPassword,
+    SoapService, SoapVersion, Transport,
 };
 pub use csr::{GeneratedCsr, KeySpec};
 pub use domains::{email_domain_matches, is_verified_email_domain};
@@ -111,56 +126,12 @@ pub use product::{Product, RequestKind};
 pub use server_error::{ServerError, ServerErrorKind};
 pub use status::{IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport};
 pub use templates::CertificateTemplates;
-pub use wait::{Clock, PendingOrder, Submission, SystemClock, WaitOptions};
+pub use wait::{PendingOrder, Submission};
 
-/// Entry points for the crate's benchmark; not part of the supported API.
-#[doc(hidden)]
-pub mod __bench {
-    use smartid_core::HttpResponse;
-
-    /// Parses a SOAP 1.1/1.2 `getCertificateResponse` as the client does and
-    /// returns the number of certificates (leaf and chain).
-    ///
-    /// # Errors
-    /// As the client's parser.
-    pub fn parse_soap_certificate_response(body: &[u8], namespace: &str) -> crate::Result<usize> {
-        let wire = crate::wire::soap::SoapWire::new(
-            "https://bench",
-            namespace,
-            "S",
-            crate::SoapVersion::V11,
-        );
-        let r = HttpResponse::new(
-            200,
-            vec![("Content-Type".into(), "text/xml".into())],
-            body.to_vec(),
-            "https://bench",
-        );
-        wire.parse_certificate(&r, "1").map(|c| 1 + c.chain.len())
-    }
-
-    /// Parses an XML document with the client's bounded reader and returns
-    /// the number of elements (XML cost alone, without X.509 decoding).
-    ///
-    /// # Errors
-    /// The parser's message.
-    pub fn parse_xml_tree(body: &[u8]) -> Result<usize, String> {
-        fn count(e: &crate::wire::xml::Element) -> usize {
-            1 + e.children.iter().map(count).sum::<usize>()
-        }
-        crate::wire::xml::parse(body)
-            .map(|root| count(&root))
-            .map_err(String::from)
-    }
-
-    /// Parses a REST certificate document as the client does and returns
-    /// the number of certificates.
-    ///
-    /// # Errors
-    /// As the client's parser.
-    pub fn parse_rest_certificate_response(body: &[u8]) -> crate::Result<usize> {
-        let wire = crate::wire::rest::RestWire::new("https://bench");
-        let r = HttpResponse::new(200, vec![], body.to_vec(), "https://bench");
-        wire.parse_certificate(&r, "1").map(|c| 1 + c.chain.len())
-    }
-}
+/// The core crate, for what this crate does not re-export.
+pub use smartid_core;
+pub use smartid_core::{
+    Certificate, ClientIdentity, Clock, ConfigProblem, HttpRequest, HttpResponse, HttpSend,
+    HttpSettings, Method, ProxySettings, RetryPolicy, Secret, SecretBytes, SendFuture, Sleep,
+    SystemClock, TrustRoots, TrustStore, UnexpectedAnswer, WaitOptions,
+};

@@ -133,28 +133,22 @@ impl PasswordPolicy {
         .filter(|x| **x)
         .count();
         if self.min_length > LONGEST {
-            return Err(Error::InvalidConfig {
-                problems: vec![format!(
-                    "password_policy: a minimum length of {} is beyond any revocation password \
-                     policy; use at most {LONGEST}",
-                    self.min_length
-                )],
-            });
+            return Err(policy_problem(format!(
+                "a minimum length of {} is beyond any revocation password policy; use at most \
+                 {LONGEST}",
+                self.min_length
+            )));
         }
         if self.min_length == 0 || self.max_length < self.min_length || self.max_length < classes {
-            return Err(Error::InvalidConfig {
-                problems: vec![format!(
-                    "password_policy: length bounds {}..={} are impossible; use 1 <= min <= max",
-                    self.min_length, self.max_length
-                )],
-            });
+            return Err(policy_problem(format!(
+                "length bounds {}..={} are impossible; use 1 <= min <= max",
+                self.min_length, self.max_length
+            )));
         }
         if self.require_special && self.special_characters.is_empty() {
-            return Err(Error::InvalidConfig {
-                problems: vec![
-                    "password_policy: a special character is required but none is allowed".into(),
-                ],
-            });
+            return Err(policy_problem(
+                "a special character is required but none is allowed",
+            ));
         }
         Ok(())
     }
@@ -228,11 +222,16 @@ pub fn generate_revocation_password(policy: &PasswordPolicy) -> Result<Secret> {
             return Ok(candidate);
         }
     }
-    Err(Error::InvalidConfig {
-        problems: vec![
-            "password_policy: could not generate a password meeting it; relax the policy".into(),
-        ],
-    })
+    Err(policy_problem(
+        "could not generate a password meeting it; relax the policy",
+    ))
+}
+
+fn policy_problem(message: impl Into<String>) -> Error {
+    Error::InvalidConfig(vec![smartid_core::ConfigProblem::new(
+        "password_policy",
+        message,
+    )])
 }
 
 fn pick(chars: &[char]) -> Result<char> {

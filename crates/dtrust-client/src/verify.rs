@@ -2,13 +2,6 @@
 //! server returned, and, when configured, a trust anchor at its end.
 
 use smartid_core::{Certificate, TrustStore};
-use x509_parser::prelude::{FromDer as _, X509Certificate};
-
-fn parse(c: &Certificate) -> Result<X509Certificate<'_>, String> {
-    X509Certificate::from_der(c.der())
-        .map(|(_, x)| x)
-        .map_err(|e| format!("{} cannot be parsed: {e}", c.subject()))
-}
 
 fn signed_by(child: &Certificate, issuer: &Certificate) -> Result<(), String> {
     if child.issuer() != issuer.subject() {
@@ -19,9 +12,7 @@ fn signed_by(child: &Certificate, issuer: &Certificate) -> Result<(), String> {
             issuer.subject()
         ));
     }
-    let c = parse(child)?;
-    let i = parse(issuer)?;
-    c.verify_signature(Some(i.public_key())).map_err(|e| {
+    crate::x509::verify_signed_by(child, issuer).map_err(|e| {
         format!(
             "the signature of {} by {} does not verify ({e})",
             child.subject(),

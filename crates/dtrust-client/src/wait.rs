@@ -1,13 +1,16 @@
-//! Waiting for issuance: the pending order (serializable), the clock seam,
-//! and the poll loop.
+//! Waiting for issuance: the pending order (serializable) and the poll
+//! loop, on the core's wait toolkit ([`WaitOptions`], [`smartid_core::RetryPolicy`],
+//! the client's [`smartid_core::Clock`]).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use smartid_core::{ConfigProblem, WaitOptions};
+
+use crate::client::DtrustClient;
 use crate::error::{Error, Result};
 use crate::order::{OrderRequest, SubjectDn};
 use crate::product::RequestKind;
+use crate::status::{RequestStatus, StatusReport};
 
 /// A submitted order, returned before any waiting. Serialize it to resume
 /// the wait after a restart (it holds no secret).
@@ -126,116 +129,159 @@ impl Submission {
     }
 }
 
-/// The time source and sleeper of the wait loop; replace it in tests so
-/// hours of waiting run in microseconds.
-pub trait Clock: Send + Sync {
-    /// The current time.
-    fn now(&self) -> SystemTime;
-    /// Sleeps for `duration`.
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-}
-
-/// The real clock: `SystemTime::now` and `tokio::time::sleep`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}
-
-/// The shortest time between two status queries.
-const MIN_POLL_INTERVAL: Duration = Duration::from_millis(1);
-
-/// How long and how often to wait.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct WaitOptions {
-    /// Give up (with [`crate::Error::DeadlineExceeded`]) at this time.
-    pub deadline: SystemTime,
-    /// Time between status queries; a longer `Retry-After` hint from the
-    /// server wins. Defaults to 60 seconds.
-    pub poll_interval: Duration,
-}
-
-impl WaitOptions {
-    /// Wait until `deadline`, polling every 60 seconds.
-    pub fn until(deadline: SystemTime) -> Self {
-        Self {
-            deadline,
-            poll_interval: Duration::from_secs(60),
+impl DtrustClient {
+    /// Waits until the request is issued, polling at
+    /// `options.poll_interval` (or the server's longer `Retry-After` /
+    /// `retryAfterSeconds` hint) until `options.deadline`, with the
+    /// client's clock ([`crate::DtrustConfigBuilder::clock`]).
+    ///
+    /// Issuance can take hours or days, so a deadline is required: wait
+    /// options without one are refused with [`Error::InvalidConfig`] on
+    /// field `WaitOptions::deadline` before anything is sent.
+    ///
+    /// Transient failures while polling (connection failures, timeouts,
+    /// answers 429 and 5xx that are not a D-Trust error document) are
+    /// retried per `options.retry`: after the n-th failure in a row the
+    /// loop sleeps the policy's backoff (doubling from
+    /// `initial_backoff`, capped at `max_backoff`; a longer `Retry-After`
+    /// wins up to that cap); after `max_consecutive_failures` failures in
+    /// a row it ends with the last error. A pending answer resets the count.
+    ///
+    /// Cancel-safe: the loop only reads, so dropping the future loses
+    /// nothing; wait again with the same [`PendingOrder`].
+    ///
+    /// # Example
+    /// ```
+    /// # use dtrust_client::{DtrustClient, DtrustConfig, PendingOrder, SystemClock, Clock, WaitOptions, RequestStatus};
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = smartid_testkit::dtrust::DtrustSimulator::start().await?;
+    /// # let config = DtrustConfig::rest(sim.rest_url())
+    /// #     .client_identity(sim.issue_client_identity("Example GmbH")?.to_client_identity()?)
+    /// #     .server_trust(dtrust_client::TrustStore::from_bytes(sim.server_ca_pem().as_bytes(), "CA", None)?)
+    /// #     .build()?;
+    /// # let client = DtrustClient::new(config)?;
+    /// # let products = client.list_products().await?;
+    /// # let product = products.iter().find(|p| p.key_sizes.contains(&256)).expect("EC");
+    /// # let subject = dtrust_client::SubjectDn::new("www.example.de");
+    /// # let csr = dtrust_client::GeneratedCsr::generate(Some(product), &subject, &[], dtrust_client::KeySpec::EcP256)?;
+    /// # let order = dtrust_client::OrderRequest::pkcs10(&product.id, subject, &csr.csr_der)
+    /// #     .revocation_password(dtrust_client::generate_revocation_password(&Default::default())?);
+    /// # let pending: PendingOrder = client.submit(&order).await?.into_pending();
+    /// let options = WaitOptions::new()
+    ///     .timeout_from(SystemClock.now(), Duration::from_secs(4 * 3600))
+    ///     .poll_interval(Duration::from_millis(50));
+    /// let report = client.wait_for_issuance(&pending, &options).await?;
+    /// assert_eq!(report.status, RequestStatus::Issued);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Rejected`], [`Error::DeadlineReached`] (the order stays
+    /// valid), [`Error::NotIssued`] when it was revoked, [`Error::Server`],
+    /// [`Error::InvalidConfig`] without a deadline, and the last transient
+    /// error ([`Error::Http`], [`Error::InvalidResponse`]) past the retry budget.
+    pub async fn wait_for_issuance(
+        &self,
+        pending: &PendingOrder,
+        options: &WaitOptions,
+    ) -> Result<StatusReport> {
+        if options.deadline.is_none() {
+            return Err(Error::InvalidConfig(vec![ConfigProblem::new(
+                "WaitOptions::deadline",
+                "missing; issuance can take hours or days: set a deadline \
+                 (WaitOptions::until or WaitOptions::timeout_from)",
+            )]));
+        }
+        let clock = self.clock();
+        let id = &pending.request_id;
+        let mut failures = 0u32;
+        let mut last;
+        loop {
+            let sleep = match self.poll_status(id).await {
+                Ok(report) => {
+                    failures = 0;
+                    match report.status {
+                        RequestStatus::Issued => return Ok(report),
+                        RequestStatus::Rejected => {
+                            return Err(Error::Rejected {
+                                request_id: id.clone(),
+                                reason: report.message.unwrap_or_default(),
+                            });
+                        }
+                        RequestStatus::Revoked => {
+                            return Err(Error::NotIssued {
+                                request_id: id.clone(),
+                                status: RequestStatus::Revoked.to_string(),
+                            });
+                        }
+                        ref other => {
+                            last = other.to_string();
+                            options.next_sleep(
+                                clock.now(),
+                                options.poll_interval_value(),
+                                report.retry_after,
+                            )
+                        }
+                    }
+                }
+                Err((e, retry_after)) if transient(&e) => {
+                    failures = failures.saturating_add(1);
+                    let Some(backoff) = options.retry.backoff(failures, retry_after) else {
+                        return Err(e);
+                    };
+                    last = format!("unreachable ({e})");
+                    options.next_sleep(clock.now(), backoff, None)
+                }
+                Err((e, _)) => return Err(e),
+            };
+            match sleep {
+                Some(d) => clock.sleep(d).await,
+                None => {
+                    return Err(Error::DeadlineReached {
+                        request_id: id.clone(),
+                        last_status: last,
+                    });
+                }
+            }
         }
     }
 
-    /// Wait for `duration` from now (by `clock`). A duration too large for
-    /// the clock is capped at a century.
-    pub fn for_duration(clock: &dyn Clock, duration: Duration) -> Self {
-        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-        let now = clock.now();
-        let deadline = now
-            .checked_add(duration)
-            .or_else(|| now.checked_add(duration.min(CENTURY)))
-            .unwrap_or(now);
-        Self::until(deadline)
+    /// One status query; a failure comes with the answer's `Retry-After`.
+    async fn poll_status(&self, id: &str) -> Result<StatusReport, (Error, Option<Duration>)> {
+        let r = self
+            .send(self.wire.status(id))
+            .await
+            .map_err(|e| (e, None))?;
+        self.wire.parse_status(&r).map_err(|e| (e, r.retry_after()))
     }
+}
 
-    /// Sets the poll interval (at least 1 ms).
-    #[must_use]
-    pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(MIN_POLL_INTERVAL);
-        self
-    }
-
-    /// How long to sleep after a pending answer with the server's `hint`.
-    pub(crate) fn next_sleep(&self, now: SystemTime, hint: Option<Duration>) -> Option<Duration> {
-        let left = self
-            .deadline
-            .duration_since(now)
-            .ok()
-            .filter(|d| !d.is_zero())?;
-        // The field is public (and serde): keep the setter's floor here too,
-        // so that a zero interval cannot turn the wait into a busy loop.
-        let wanted = self
-            .poll_interval
-            .max(MIN_POLL_INTERVAL)
-            .max(hint.unwrap_or_default());
-        Some(wanted.min(left))
+/// Whether a failed status query is worth retrying: the connection, a
+/// timeout, or an answer 429/5xx (not 501/505) that is not a D-Trust error
+/// document (or is one with 429/503: the server asks to come back later).
+pub(crate) fn transient(e: &Error) -> bool {
+    let retryable = |status: u16| {
+        status == 429 || (500..=599).contains(&status) && !matches!(status, 501 | 505)
+    };
+    match e {
+        Error::Http(c) => matches!(
+            c,
+            smartid_core::Error::Timeout { .. }
+                | smartid_core::Error::Transport { .. }
+                | smartid_core::Error::Connect { .. }
+        ),
+        Error::InvalidResponse(a) => retryable(a.status),
+        Error::Server(s) => matches!(s.status(), 429 | 503),
+        _ => false,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_hint_wins_and_the_deadline_caps() {
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let o = WaitOptions::until(t0 + Duration::from_secs(600))
-            .poll_interval(Duration::from_secs(30));
-        assert_eq!(o.next_sleep(t0, None), Some(Duration::from_secs(30)));
-        assert_eq!(
-            o.next_sleep(t0, Some(Duration::from_secs(120))),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            o.next_sleep(t0 + Duration::from_secs(590), None),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(o.next_sleep(t0 + Duration::from_secs(600), None), None);
-        let mut zero = o;
-        zero.poll_interval = Duration::ZERO;
-        assert_eq!(zero.next_sleep(t0, None), Some(Duration::from_millis(1)));
-    }
-
-    #[test]
-    fn huge_durations_are_capped_not_a_panic() {
-        let o = WaitOptions::for_duration(&SystemClock, Duration::MAX);
-        assert!(o.deadline > SystemTime::now() + Duration::from_secs(50 * 365 * 24 * 3600));
-    }
 
     #[test]
     fn pending_orders_survive_serialization() {

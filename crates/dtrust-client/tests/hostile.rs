@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dtrust_client::{
-    DtrustClient, DtrustConfig, DtrustConfigBuilder, Error, OrderRequest, OutcomeUnknownReason,
-    PendingOrder, ServerErrorKind, SoapVersion, SubjectDn,
+    DtrustClient, DtrustConfig, DtrustConfigBuilder, Error, HttpSettings, OrderRequest,
+    OutcomeUnknownReason, PendingOrder, ServerErrorKind, SoapVersion, SubjectDn,
 };
 use smartid_testkit::TestPki;
 use wiremock::matchers::{header, method, path};
@@ -33,9 +33,19 @@ fn p12_pending() -> PendingOrder {
     .unwrap()
 }
 
-fn plain(mut b: DtrustConfigBuilder) -> DtrustClient {
-    b.dangerous().allow_plain_http();
-    DtrustClient::new(b.client_identity(identity()).build().unwrap()).unwrap()
+fn plain(b: DtrustConfigBuilder) -> DtrustClient {
+    plain_with(b, HttpSettings::new())
+}
+
+fn plain_with(b: DtrustConfigBuilder, mut settings: HttpSettings) -> DtrustClient {
+    settings.dangerous().allow_plain_http();
+    DtrustClient::new(
+        b.http_settings(settings)
+            .client_identity(identity())
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 async fn soap_server(status: u16, content_type: &str, body: Vec<u8>) -> (MockServer, DtrustClient) {
@@ -85,7 +95,7 @@ fn truncated() -> Vec<u8> {
 
 fn invalid_message(e: &Error) -> String {
     match e {
-        Error::InvalidResponse { message, .. } => message.clone(),
+        Error::InvalidResponse(answer) => answer.expected.clone(),
         other => panic!("expected InvalidResponse, got {other}"),
     }
 }
@@ -135,12 +145,13 @@ async fn bodies_over_the_limit_are_refused() {
         .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'<'; 2_000_000]))
         .mount(&server)
         .await;
-    let client = plain(
-        DtrustConfig::soap(format!("{}/soap", server.uri()), NS, "S").max_response_bytes(1_000_000),
+    let client = plain_with(
+        DtrustConfig::soap(format!("{}/soap", server.uri()), NS, "S"),
+        HttpSettings::new().max_response_bytes(1_000_000),
     );
     let e = client.list_products().await.unwrap_err();
     assert!(
-        matches!(e, Error::Core(smartid_core::Error::BodyTooLarge { .. })),
+        matches!(e, Error::Http(smartid_core::Error::BodyTooLarge { .. })),
         "{e}"
     );
 }
@@ -181,11 +192,9 @@ async fn soap_malformed_answers_keep_status_and_body() {
         let (_s, client) = soap_server(status, "text/xml", body).await;
         let e = client.list_products().await.unwrap_err();
         match &e {
-            Error::InvalidResponse {
-                status: s, message, ..
-            } => {
-                assert_eq!(*s, status);
-                assert!(message.contains(needle), "{needle}: {message}");
+            Error::InvalidResponse(answer) => {
+                assert_eq!(answer.status, status);
+                assert!(answer.expected.contains(needle), "{needle}: {answer}");
             }
             other => panic!("{needle}: {other}"),
         }
@@ -273,7 +282,7 @@ async fn rest_hostile_json_is_refused() {
     let (_s, client) = rest_server(503, b"<html>maintenance</html>".to_vec()).await;
     let e = client.list_products().await.unwrap_err();
     assert!(
-        matches!(e, Error::InvalidResponse { status: 503, ref body, .. } if body.contains("maintenance")),
+        matches!(e, Error::InvalidResponse(ref a) if a.status == 503 && a.body.contains("maintenance")),
         "{e}"
     );
 
@@ -474,7 +483,7 @@ async fn an_echoed_password_straddling_the_body_cut_leaves_nothing() {
             .unwrap_err();
         for e in [e1, e2] {
             assert!(
-                matches!(e, Error::Server(_) | Error::InvalidResponse { .. }),
+                matches!(e, Error::Server(_) | Error::InvalidResponse(_)),
                 "{e}"
             );
             let text = format!("{e} {e:?}");

@@ -4,18 +4,18 @@
 
 mod common;
 
-use std::pin::Pin;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use common::{T, account, setup, setup_with};
 use dtrust_client::{
-    Clock, DtrustClient, Error, GeneratedCsr, KeySpec, Mismatch, MissingRevocationPassword,
-    OrderRequest, PasswordPolicy, PendingOrder, RequestKind, RequestStatus, RevocationReason,
-    ServerErrorKind, SubjectDn, WaitOptions, generate_revocation_password,
+    Clock, DtrustClient, Error, GeneratedCsr, HttpSettings, KeySpec, Mismatch,
+    MissingRevocationPassword, OrderRequest, PasswordPolicy, PendingOrder, RequestKind,
+    RequestStatus, RevocationReason, ServerErrorKind, SubjectDn, SystemClock, WaitOptions,
+    generate_revocation_password,
 };
 use smartid_core::Secret;
-use smartid_testkit::dtrust::{LookupAnswer, Misissue, Release, SimConfig};
+use smartid_testkit::ManualClock;
+use smartid_testkit::dtrust::{DtrustSimulator, LookupAnswer, Misissue, Release, SimConfig};
 
 const ECC: &str = "1003";
 const RSA_BASIC: &str = "1001";
@@ -104,7 +104,8 @@ async fn pkcs10_order_wait_fetch_revoke(t: T) {
     // Fetching before release says so.
     let early = client.fetch_certificate(&pending).await.unwrap_err();
     assert!(matches!(early, Error::NotIssued { .. }), "{early}");
-    let options = WaitOptions::for_duration(&dtrust_client::SystemClock, Duration::from_secs(10))
+    let options = WaitOptions::new()
+        .timeout_from(SystemClock.now(), Duration::from_secs(10))
         .poll_interval(Duration::from_millis(10));
     let report = client.wait_for_issuance(&pending, &options).await.unwrap();
     assert_eq!(report.status, RequestStatus::Issued);
@@ -350,54 +351,38 @@ async fn pre_send_checks_stop_before_the_network(t: T) {
     assert_eq!(sim.submissions_received(), 0);
 }
 
-/// A clock whose sleeps advance time at once and are recorded.
-struct FakeClock {
-    now: Mutex<SystemTime>,
-    sleeps: Mutex<Vec<Duration>>,
+fn fake_start() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
 }
 
-impl FakeClock {
-    fn new() -> Self {
-        Self {
-            now: Mutex::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)),
-            sleeps: Mutex::new(Vec::new()),
-        }
-    }
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap()
-    }
-    fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        *self.now.lock().unwrap() += d;
-        self.sleeps.lock().unwrap().push(d);
-        Box::pin(std::future::ready(()))
-    }
+/// A client of `sim` whose clock is `clock`.
+fn client_with_clock(sim: &DtrustSimulator, t: T, clock: &ManualClock) -> DtrustClient {
+    DtrustClient::new(account(sim, t).clock(clock.clone()).build().unwrap()).unwrap()
 }
 
 async fn wait_honours_hints_and_deadline_with_a_fake_clock(t: T) {
     let mut cfg = SimConfig::default();
     cfg.release = Release::AfterPolls(4);
     cfg.retry_after = Some(Duration::from_secs(600));
-    let (sim, client) = setup_with(t, cfg).await;
+    let (sim, _) = setup_with(t, cfg).await;
+    let clock = ManualClock::jumping(fake_start());
+    let client = client_with_clock(&sim, t, &clock);
     let order =
         OrderRequest::pkcs12(ECC, SubjectDn::new("w.example.de")).revocation_password(password());
     let pending = client.submit(&order).await.unwrap().into_pending();
-    let clock = FakeClock::new();
-    let options = WaitOptions::for_duration(&clock, Duration::from_secs(3 * 3600))
+    assert_eq!(
+        pending.submitted_at_unix,
+        Some(1_800_000_000),
+        "the client's clock"
+    );
+    let options = WaitOptions::new()
+        .timeout_from(clock.now(), Duration::from_secs(3 * 3600))
         .poll_interval(Duration::from_secs(60));
     let started = std::time::Instant::now();
-    let report = client
-        .wait_for_issuance_with_clock(&pending, &options, &clock)
-        .await
-        .unwrap();
+    let report = client.wait_for_issuance(&pending, &options).await.unwrap();
     assert_eq!(report.status, RequestStatus::Issued);
     // Three pending answers, each with a 600 s hint that beats the 60 s interval.
-    assert_eq!(
-        *clock.sleeps.lock().unwrap(),
-        vec![Duration::from_secs(600); 3]
-    );
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(600); 3]);
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // Deadline: a request never released; the pending order survives a "restart".
@@ -411,24 +396,23 @@ async fn wait_honours_hints_and_deadline_with_a_fake_clock(t: T) {
         .unwrap()
         .into_pending();
     let saved = serde_json::to_string(&pending).unwrap();
-    let clock = FakeClock::new();
-    let options = WaitOptions::for_duration(&clock, Duration::from_secs(3600))
+    let clock = ManualClock::jumping(fake_start());
+    let client = client_with_clock(&sim, t, &clock);
+    let options = WaitOptions::new()
+        .timeout_from(clock.now(), Duration::from_secs(3600))
         .poll_interval(Duration::from_secs(900));
     let e = client
-        .wait_for_issuance_with_clock(&pending, &options, &clock)
+        .wait_for_issuance(&pending, &options)
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::DeadlineExceeded { ref last_status, .. } if last_status == "pending"),
+        matches!(e, Error::DeadlineReached { ref last_status, .. } if last_status == "pending"),
         "{e}"
     );
-    assert_eq!(clock.sleeps.lock().unwrap().len(), 4);
+    assert_eq!(clock.sleeps().len(), 4);
     let restored: PendingOrder = serde_json::from_str(&saved).unwrap();
     sim.release_all();
-    let report = client
-        .wait_for_issuance_with_clock(&restored, &options, &clock)
-        .await
-        .unwrap();
+    let report = client.wait_for_issuance(&restored, &options).await.unwrap();
     assert_eq!(report.status, RequestStatus::Issued);
 }
 
@@ -436,7 +420,7 @@ async fn lost_submit_answer_is_looked_up_not_reordered(t: T) {
     let (sim, _) = setup(t).await;
     let client = DtrustClient::new(
         account(&sim, t)
-            .request_timeout(Duration::from_millis(700))
+            .http_settings(HttpSettings::new().request_timeout(Duration::from_millis(700)))
             .build()
             .unwrap(),
     )
@@ -712,7 +696,8 @@ async fn release_delay_is_honoured(t: T) {
         client.status(&pending.request_id).await.unwrap().status,
         RequestStatus::Pending
     );
-    let options = WaitOptions::for_duration(&dtrust_client::SystemClock, Duration::from_secs(20))
+    let options = WaitOptions::new()
+        .timeout_from(SystemClock.now(), Duration::from_secs(20))
         .poll_interval(Duration::from_millis(50));
     client.wait_for_issuance(&pending, &options).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(400));
@@ -756,7 +741,8 @@ async fn dropping_a_wait_loses_nothing() {
         .await
         .unwrap()
         .into_pending();
-    let options = WaitOptions::for_duration(&dtrust_client::SystemClock, Duration::from_secs(60))
+    let options = WaitOptions::new()
+        .timeout_from(SystemClock.now(), Duration::from_secs(60))
         .poll_interval(Duration::from_millis(20));
     let cut = tokio::time::timeout(
         Duration::from_millis(200),

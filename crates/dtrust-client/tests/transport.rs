@@ -64,7 +64,7 @@ async fn a_client_certificate_from_another_ca_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::Core(smartid_core::Error::Tls { .. })),
+        matches!(e, Error::Http(smartid_core::Error::Tls { .. })),
         "{e}"
     );
     assert!(sim.tls_front().handshakes_failed() >= 1);
@@ -88,7 +88,7 @@ async fn a_server_outside_the_configured_trust_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::Core(smartid_core::Error::Tls { .. })),
+        matches!(e, Error::Http(smartid_core::Error::Tls { .. })),
         "{e}"
     );
 }
@@ -99,7 +99,10 @@ async fn through_proxy(t: T) {
     let id = sim.issue_client_identity("c").unwrap();
     let config = builder(&sim, t)
         .client_identity(id.to_client_identity().unwrap())
-        .proxy(proxy.host(), proxy.port())
+        .http_settings(
+            dtrust_client::HttpSettings::new()
+                .proxy(dtrust_client::ProxySettings::new(proxy.host(), proxy.port()).unwrap()),
+        )
         .build()
         .unwrap();
     let client = DtrustClient::new(config).unwrap();

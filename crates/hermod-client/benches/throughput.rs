@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hermod_client::{
     Callback, CallbackReceiver, Command, CommandKind, CommandState, CommandTiming, HermodClient,
-    HermodConfig, TrackedCommand, Tracker,
+    HermodConfig, TrackedCommand, Tracker, WaitOptions,
 };
 use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret, TrustRoots};
 use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
@@ -57,7 +57,7 @@ async fn bench() {
     let config = HermodConfig::builder(sim.command_url())
         .client("bench", Secret::new("k"))
         .timing(CommandTiming::from_secs(300, 120, 10).unwrap())
-        .http(trust.clone())
+        .http_settings(trust.clone())
         .build()
         .unwrap();
     let client = HermodClient::new(config).unwrap();
@@ -77,7 +77,7 @@ async fn bench() {
     }
     let mut pendings = Vec::with_capacity(IN_FLIGHT);
     while let Some(r) = sends.join_next().await {
-        pendings.push(tracker.track(r.unwrap().unwrap().tracked));
+        pendings.push(tracker.track(r.unwrap().unwrap().tracked, &WaitOptions::new()));
     }
     let sent_in = start.elapsed();
     println!(
@@ -96,7 +96,7 @@ async fn bench() {
     let mut completed = 0;
     while let Some(o) = waits.join_next().await {
         first_done.get_or_insert_with(Instant::now);
-        if o.unwrap().state() == CommandState::Completed {
+        if o.unwrap().unwrap().state() == CommandState::Completed {
             completed += 1;
         }
     }
@@ -120,7 +120,7 @@ async fn bench() {
             timing,
             SystemTime::now(),
         );
-        pendings.push(tracker.track(t));
+        pendings.push(tracker.track(t, &WaitOptions::new()));
     }
     let url = Arc::new(format!("{}/rest/callback/sign", front.url()));
     let start = Instant::now();
@@ -140,7 +140,7 @@ async fn bench() {
         assert_eq!(s.unwrap(), 200);
     }
     for p in pendings {
-        assert_eq!(p.await.state(), CommandState::Completed);
+        assert_eq!(p.await.unwrap().state(), CommandState::Completed);
     }
     let direct = start.elapsed();
     println!(
@@ -161,13 +161,13 @@ async fn bench() {
             timing,
             SystemTime::now(),
         );
-        pendings.push(t.track(c));
+        pendings.push(t.track(c, &WaitOptions::new()));
     }
     for i in 0..N {
         t.deliver(Callback::new(format!("mem-{i}"), CommandState::Completed));
     }
     for p in pendings {
-        p.await;
+        p.await.unwrap();
     }
     let mem = start.elapsed();
     println!(

@@ -50,11 +50,10 @@ fn alive_url(settings: &HttpSettings, url: &str) -> Result<String> {
     let mut parsed = settings
         .check_url("alive_url", url.trim())
         .map_err(|e| match e {
-            smartid_core::Error::InvalidSetting { message, .. } => Error::Config {
-                field: "alive_url",
-                message,
-            },
-            other => Error::Core(other),
+            smartid_core::Error::InvalidSetting { message, .. } => {
+                Error::config("alive_url", message)
+            }
+            other => Error::Http(other),
         })?;
     let path = parsed.path().trim_end_matches('/').to_owned();
     if !path.ends_with("/alive") {
@@ -70,8 +69,8 @@ fn alive_url(settings: &HttpSettings, url: &str) -> Result<String> {
 /// `/callback/alive` is appended).
 ///
 /// # Errors
-/// [`Error::Config`] for a URL that is not https (unless dangerously
-/// allowed), [`Error::Core`] when the HTTP settings are refused. Network
+/// [`Error::InvalidConfig`] for a URL that is not https (unless dangerously
+/// allowed), [`Error::Http`] when the HTTP settings are refused. Network
 /// failures are not errors: they are in the report.
 pub async fn check_alive(settings: &HttpSettings, url: &str) -> Result<AliveReport> {
     let url = alive_url(settings, url)?;

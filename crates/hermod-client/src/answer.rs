@@ -90,23 +90,33 @@ pub struct CommandAnswer {
 }
 
 impl CommandAnswer {
-    /// Parses an answer body.
+    /// Parses an answer body received from `url` (as a 2xx answer).
     ///
     /// # Errors
-    /// [`Error::InvalidAnswer`] naming what is missing, with the start of the body.
+    /// [`Error::InvalidResponse`] naming what is missing, with the start of the body.
     pub fn from_json(body: &[u8], url: &str) -> Result<Self> {
-        let answer: Self = serde_json::from_slice(body).map_err(|e| Error::InvalidAnswer {
-            url: url.to_owned(),
-            message: format!(
-                "expected a command answer with commandId, commandType and state ({e}); body starts: {}",
-                smartid_core::internal::body_snippet(body)
-            ),
-        })?;
+        Self::parse(body).map_err(|expected| {
+            let response = smartid_core::HttpResponse::new(200, vec![], body.to_vec(), url);
+            Error::InvalidResponse(smartid_core::UnexpectedAnswer::new(&response, expected))
+        })
+    }
+
+    /// Parses Hermod's answer to a command (its status is not checked here).
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] naming what is missing, with the status
+    /// and the start of the body.
+    pub fn from_response(response: &smartid_core::HttpResponse) -> Result<Self> {
+        Self::parse(response.body()).map_err(|expected| {
+            Error::InvalidResponse(smartid_core::UnexpectedAnswer::new(response, expected))
+        })
+    }
+
+    fn parse(body: &[u8]) -> std::result::Result<Self, String> {
+        let answer: Self = serde_json::from_slice(body)
+            .map_err(|e| format!("a command answer with commandId, commandType and state ({e})"))?;
         if answer.command_id.is_empty() {
-            return Err(Error::InvalidAnswer {
-                url: url.to_owned(),
-                message: "the answer's commandId is empty".into(),
-            });
+            return Err("a command answer with a non-empty commandId".into());
         }
         Ok(answer)
     }
@@ -219,8 +229,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.command_id, "689");
-        assert_eq!(a.command_type, CommandType::Unknown("WIPE".into()));
-        assert_eq!(a.state, CommandState::Unknown("QUEUED".into()));
+        assert_eq!(a.command_type, CommandType::Other("WIPE".into()));
+        assert_eq!(a.state, CommandState::Other("QUEUED".into()));
         assert!(a.desktop_link().is_err());
     }
 
@@ -230,6 +240,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("commandId") && e.contains("<html>"), "{e}");
+        let r = smartid_core::HttpResponse::new(201, vec![], b"{}".to_vec(), "https://h/x");
+        match CommandAnswer::from_response(&r) {
+            Err(Error::InvalidResponse(a)) => {
+                assert_eq!((a.status, a.url.as_str()), (201, "https://h/x"))
+            }
+            other => panic!("{other:?}"),
+        }
         let e = CommandAnswer::from_json(br#"{"state":"IN_PROGRESS"}"#, "https://h")
             .unwrap_err()
             .to_string();

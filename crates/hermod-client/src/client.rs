@@ -6,16 +6,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use smartid_core::{HttpClient, HttpRequest, HttpResponse};
+use smartid_core::{
+    Clock, HttpClient, HttpRequest, HttpResponse, HttpSend, HttpSettings, SystemClock,
+};
 
 use crate::answer::CommandAnswer;
-use crate::clock::{Clock, SystemClock};
 use crate::command::Command;
 use crate::config::HermodConfig;
 use crate::error::{Error, Result};
+use crate::server_error::ServerError;
 use crate::timing::CommandTiming;
 use crate::vocab::CommandKind;
-use smartid_core::internal::body_snippet as snippet;
 
 /// The header carrying `base64(client-id:key)`.
 pub const API_KEY_HEADER: &str = "X-Api-Key";
@@ -105,66 +106,31 @@ pub fn build_command_request(config: &HermodConfig, command: &Command) -> Result
 /// Interprets Hermod's response to a command (no I/O).
 ///
 /// # Errors
-/// [`Error::Unauthorized`] for 401/403, [`Error::Api`] for other error
-/// statuses, [`Error::InvalidAnswer`] for a 2xx body that is not an answer.
+/// [`Error::Unauthorized`] for 401/403, [`Error::Server`] with Hermod's
+/// error document for other error statuses, [`Error::InvalidResponse`] for
+/// a 2xx body that is not an answer.
 pub fn parse_command_response(
     config: &HermodConfig,
     response: &HttpResponse,
 ) -> Result<CommandAnswer> {
-    let status = response.status();
-    let url = response.url().to_owned();
     if response.is_success() {
-        return CommandAnswer::from_json(response.body(), &url);
+        return CommandAnswer::from_response(response);
     }
-    let detail = error_detail(response.body())
-        .map(|d| format!(": {d}"))
-        .unwrap_or_default();
-    if status == 401 || status == 403 {
+    let error = ServerError::from_response(response);
+    if error.status == 401 || error.status == 403 {
         return Err(Error::Unauthorized {
-            url,
             client_id: config.token().client_id().to_owned(),
-            status,
-            detail,
+            error: Box::new(error),
         });
     }
-    Err(Error::Api {
-        url,
-        status,
-        detail,
-        body: snippet(response.body()),
-    })
-}
-
-/// A message from an error body: JSON `message`/`error`/`errorMessage`/
-/// `description`/`detail`, or short plain text.
-fn error_detail(body: &[u8]) -> Option<String> {
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) {
-        let parts: Vec<String> = [
-            "error",
-            "errorCode",
-            "message",
-            "errorMessage",
-            "description",
-            "detail",
-        ]
-        .iter()
-        .filter_map(|k| match map.get(*k) {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        })
-        .collect();
-        return (!parts.is_empty()).then(|| parts.join(" - "));
-    }
-    let text = String::from_utf8_lossy(body).trim().to_owned();
-    (!text.is_empty() && text.len() <= 300 && !text.starts_with('<')).then_some(text)
+    Err(Error::Server(error))
 }
 
 /// Sends commands to Hermod. Cheap to clone.
 #[derive(Clone)]
 pub struct HermodClient {
     config: HermodConfig,
-    http: HttpClient,
+    http: Arc<dyn HttpSend>,
     clock: Arc<dyn Clock>,
 }
 
@@ -172,33 +138,111 @@ impl fmt::Debug for HermodClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HermodClient")
             .field("config", &self.config)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
 
-impl HermodClient {
-    /// A client for a configuration.
-    ///
-    /// # Errors
-    /// [`Error::Core`] when the TLS or proxy settings are refused.
-    pub fn new(config: HermodConfig) -> Result<Self> {
-        let http = HttpClient::new(
-            config.http(),
-            concat!("hermod-client/", env!("CARGO_PKG_VERSION")),
-        )?;
-        Ok(Self {
-            config,
-            http,
-            clock: Arc::new(SystemClock),
-        })
+/// Builder of [`HermodClient`]: the network seam and the clock on top of a
+/// validated [`HermodConfig`].
+#[must_use]
+pub struct HermodClientBuilder {
+    config: HermodConfig,
+    settings: Option<HttpSettings>,
+    sender: Option<Arc<dyn HttpSend>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for HermodClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HermodClientBuilder")
+            .field("config", &self.config)
+            .field("custom_sender", &self.sender.is_some())
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HermodClientBuilder {
+    /// Trust, proxy, client identity and timeouts of the default sender.
+    /// Defaults to the configuration's
+    /// ([`crate::HermodConfigBuilder::http_settings`]); the command URL is
+    /// checked against these settings again in [`HermodClientBuilder::build`].
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.settings = Some(settings);
+        self
     }
 
-    /// Stamps sent commands with this clock (the tracker's, so that their
-    /// deadlines agree). Defaults to [`SystemClock`].
-    #[must_use]
-    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+    /// Sends through `sender` instead of the [`HttpClient`] built from the
+    /// HTTP settings (a client of your own, a recorder, scripted answers in
+    /// a test). The sender takes over what [`HttpClient`] enforces: HTTPS,
+    /// certificate verification, timeouts, the response size limit.
+    pub fn http_sender(mut self, sender: impl HttpSend) -> Self {
+        self.sender = Some(Arc::new(sender));
+        self
+    }
+
+    /// Stamps sent commands with this clock (give the tracker the same one,
+    /// so that their deadlines agree). Defaults to [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the command URL is not allowed by the
+    /// HTTP settings given here (e.g. plain http without
+    /// `dangerous().allow_plain_http()`); [`Error::Http`] when the TLS or
+    /// proxy settings are refused.
+    pub fn build(self) -> Result<HermodClient> {
+        let mut config = self.config;
+        if let Some(settings) = self.settings {
+            settings
+                .check_url("base_url", config.base_url())
+                .map_err(|e| match e {
+                    smartid_core::Error::InvalidSetting { message, .. } => {
+                        Error::config("base_url", message)
+                    }
+                    other => Error::Http(other),
+                })?;
+            config.set_http_settings(settings);
+        }
+        let http: Arc<dyn HttpSend> = match self.sender {
+            Some(sender) => sender,
+            None => Arc::new(HttpClient::new(
+                config.http_settings(),
+                concat!("hermod-client/", env!("CARGO_PKG_VERSION")),
+            )?),
+        };
+        Ok(HermodClient {
+            config,
+            http,
+            clock: self.clock,
+        })
+    }
+}
+
+impl HermodClient {
+    /// A client for a configuration, with the default sender and clock:
+    /// `HermodClient::builder(config).build()`.
+    ///
+    /// # Errors
+    /// [`Error::Http`] when the TLS or proxy settings are refused.
+    pub fn new(config: HermodConfig) -> Result<Self> {
+        Self::builder(config).build()
+    }
+
+    /// A builder, for a custom sender ([`HermodClientBuilder::http_sender`])
+    /// or clock ([`HermodClientBuilder::clock`]).
+    pub fn builder(config: HermodConfig) -> HermodClientBuilder {
+        HermodClientBuilder {
+            config,
+            settings: None,
+            sender: None,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// The configuration.
@@ -211,10 +255,38 @@ impl HermodClient {
     /// retry after a lost answer would create a second command on the
     /// user's device.
     ///
+    /// # Example
+    /// ```
+    /// use hermod_client::{Command, HermodClient, HermodConfig, Secret};
+    /// use smartid_testkit::ScriptedSender;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hermod_client::Error> {
+    /// let hermod = ScriptedSender::new();
+    /// hermod.push_json(200, r#"{"commandId":"688","commandType":"PING","state":"IN_PROGRESS",
+    ///     "destinations":[{"to":"@tmp","bid":"b1","mid":"m1",
+    ///     "uri":"com.nexusgroup.plugout:///?url=https%3a%2f%2fh%2fhermod%2frest%2fms%2fb1&token=t1"}]}"#);
+    /// let config = HermodConfig::builder("https://hermod.example.com:20400/hermod/rest/command")
+    ///     .client("prime1", Secret::new("key"))
+    ///     .build()?;
+    /// let client = HermodClient::builder(config).http_sender(hermod.clone()).build()?;
+    ///
+    /// let sent = client.send(&Command::ping()).await?;
+    /// assert_eq!(sent.tracked.command_id, "688");
+    /// println!("open {}", sent.answer.desktop_link()?);
+    /// assert_eq!(
+    ///     hermod.requests()[0].url(),
+    ///     "https://hermod.example.com:20400/hermod/rest/command/ping"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
-    /// [`Error::Unauthorized`] when the API key is refused, [`Error::Api`]
-    /// for other error statuses, [`Error::InvalidAnswer`], and
-    /// [`Error::Core`] for TLS, connection and timeout failures.
+    /// [`Error::Unauthorized`] when the API key is refused, [`Error::Server`]
+    /// with Hermod's error document for other error statuses,
+    /// [`Error::InvalidResponse`] for an answer that cannot be read, and
+    /// [`Error::Http`] for TLS, connection and timeout failures.
     pub async fn send(&self, command: &Command) -> Result<SentCommand> {
         let request = build_command_request(&self.config, command)?;
         let response = self.http.send(request).await?;
@@ -258,7 +330,7 @@ mod tests {
     #[test]
     fn huge_timings_give_far_deadlines_not_panics() {
         let timing = CommandTiming::from_secs(u64::MAX, u64::MAX - 1, u64::MAX - 2).unwrap();
-        let now = SystemTime::now();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let t = TrackedCommand::new("1", None, CommandKind::Sign, timing, now);
         for deadline in [
             t.session_start_deadline(),
@@ -277,7 +349,7 @@ mod tests {
         };
         let e =
             parse_command_response(&c, &r(401, r#"{"message":"invalid api key"}"#)).unwrap_err();
-        assert!(matches!(e, Error::Unauthorized { status: 401, .. }));
+        assert!(matches!(&e, Error::Unauthorized { error, .. } if error.status == 401));
         let text = e.to_string();
         assert!(
             text.contains("prime1")
@@ -292,10 +364,12 @@ mod tests {
             ),
         )
         .unwrap_err();
-        assert!(matches!(&e, Error::Api { status: 400, .. }));
+        assert!(
+            matches!(&e, Error::Server(s) if s.status == 400 && s.code.as_deref() == Some("BAD_REQUEST"))
+        );
         assert!(e.to_string().contains("BAD_REQUEST - timeout >= lifespan"));
         let e = parse_command_response(&c, &r(500, "<html>oops</html>")).unwrap_err();
-        assert!(matches!(&e, Error::Api { status: 500, body, .. } if body.contains("oops")));
+        assert!(matches!(&e, Error::Server(s) if s.status == 500 && s.body.contains("oops")));
         let ok = parse_command_response(
             &c,
             &r(

@@ -593,9 +593,10 @@ impl CommandBody {
         }
     }
 
-    /// The JSON member name of the body.
-    pub fn member_name(kind: CommandKind) -> &'static str {
-        match kind {
+    /// The JSON member name of the body (`signCommand`, ...), or `None`
+    /// for a kind this version does not know.
+    pub fn member_name(kind: &CommandKind) -> Option<&'static str> {
+        Some(match kind {
             CommandKind::Provision => "provCommand",
             CommandKind::Certificate => "certCommand",
             CommandKind::Authenticate => "authCommand",
@@ -603,7 +604,8 @@ impl CommandBody {
             CommandKind::Ping => "pingCommand",
             CommandKind::StartPinReset => "startpinresetCommand",
             CommandKind::EndPinReset => "endpinresetCommand",
-        }
+            _ => return None,
+        })
     }
 
     fn to_value(&self) -> std::result::Result<Value, serde_json::Error> {
@@ -633,8 +635,7 @@ impl CommandBody {
     }
 
     /// Reads a body of `kind` from its member's value.
-    fn from_value(kind: CommandKind, member: &Value) -> Result<Self> {
-        let name = Self::member_name(kind);
+    fn from_value(kind: &CommandKind, name: &str, member: &Value) -> Result<Self> {
         let bad = |e: serde_json::Error| Error::InvalidCommand(format!("{name}: {e}"));
         let params = || -> Result<Value> {
             member
@@ -685,6 +686,11 @@ impl CommandBody {
             CommandKind::EndPinReset => {
                 CommandBody::EndPinReset(serde_json::from_value(params()?).map_err(bad)?)
             }
+            other => {
+                return Err(Error::InvalidCommand(format!(
+                    "commands of kind {other} cannot be read by this version"
+                )));
+            }
         })
     }
 }
@@ -722,11 +728,15 @@ impl CommandDocument {
             .ok_or_else(|| Error::InvalidCommand("commandHeader is missing".into()))?;
         let header: CommandHeader = serde_json::from_value(header.clone())
             .map_err(|e| Error::InvalidCommand(format!("commandHeader: {e}")))?;
-        let name = CommandBody::member_name(kind);
+        let name = CommandBody::member_name(&kind).ok_or_else(|| {
+            Error::InvalidCommand(format!(
+                "commands of kind {kind} cannot be read by this version"
+            ))
+        })?;
         let member = doc
             .get(name)
             .ok_or_else(|| Error::InvalidCommand(format!("{name} is missing")))?;
-        let body = CommandBody::from_value(kind, member)?;
+        let body = CommandBody::from_value(&kind, name, member)?;
         Ok(Self { header, body })
     }
 
@@ -738,7 +748,10 @@ impl CommandDocument {
             serde_json::to_value(&self.header).unwrap_or(Value::Null),
         );
         doc.insert(
-            CommandBody::member_name(self.body.kind()).into(),
+            // Every body variant is a known kind: the fallback is never used.
+            CommandBody::member_name(&self.body.kind())
+                .unwrap_or("command")
+                .into(),
             self.body.to_value().unwrap_or(Value::Null),
         );
         Value::Object(doc)

@@ -68,8 +68,12 @@ impl HermodConfig {
     }
 
     /// The HTTP settings.
-    pub fn http(&self) -> &HttpSettings {
+    pub fn http_settings(&self) -> &HttpSettings {
         &self.http
+    }
+
+    pub(crate) fn set_http_settings(&mut self, settings: HttpSettings) {
+        self.http = settings;
     }
 }
 
@@ -106,60 +110,67 @@ impl HermodConfigBuilder {
     }
 
     /// Trust, proxy, client identity and timeouts. Defaults to
-    /// [`HttpSettings::new`] (platform roots, no proxy).
-    pub fn http(mut self, http: HttpSettings) -> Self {
-        self.http = http;
+    /// [`HttpSettings::new`] (platform roots, no proxy, HTTPS only).
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
         self
     }
 
     /// Validates and builds.
     ///
     /// # Errors
-    /// [`Error::Config`] for a URL that is not https (unless the HTTP
-    /// settings dangerously allow http), has credentials, a query or an
-    /// unexpected path; for a missing, invalid or doubly given token.
+    /// [`Error::InvalidConfig`] with every problem found: a URL that is not
+    /// https (unless the HTTP settings dangerously allow http), has
+    /// credentials, a query or an unexpected path (field `base_url`); a
+    /// missing, invalid or doubly given token (field `token`).
     pub fn build(self) -> Result<HermodConfig> {
-        let base_url = normalize_base(&self.http, &self.url)?;
+        let base_url = normalize_base(&self.http, &self.url);
         let token = match (self.token, self.client_id, self.key) {
-            (Some(_), Some(_), _) => {
-                return Err(Error::Config {
-                    field: "token",
-                    message: "both a ready token and a client id/key were given; give one of them"
-                        .into(),
-                });
-            }
-            (Some(token), None, _) => ApiToken::from_base64(token.expose_secret())?,
-            (None, Some(id), Some(key)) => ApiToken::new(id, key)?,
-            _ => {
-                return Err(Error::Config {
-                    field: "token",
-                    message: "no API credentials: give the authentication token (base64 of \
-                              client-id:key) or the client id and key"
-                        .into(),
-                });
-            }
+            (Some(_), Some(_), _) => Err(Error::config(
+                "token",
+                "both a ready token and a client id/key were given; give one of them",
+            )),
+            (Some(token), None, _) => ApiToken::from_base64(token.expose_secret()),
+            (None, Some(id), Some(key)) => ApiToken::new(id, key),
+            _ => Err(Error::config(
+                "token",
+                "no API credentials: give the authentication token (base64 of client-id:key) or \
+                 the client id and key",
+            )),
         };
-        Ok(HermodConfig {
-            base_url,
-            token,
-            timing: self.timing.unwrap_or_default(),
-            http: self.http,
-        })
+        match (base_url, token) {
+            (Ok(base_url), Ok(token)) => Ok(HermodConfig {
+                base_url,
+                token,
+                timing: self.timing.unwrap_or_default(),
+                http: self.http,
+            }),
+            (base_url, token) => {
+                let mut problems = Vec::new();
+                for error in [base_url.err(), token.err()].into_iter().flatten() {
+                    match error {
+                        Error::InvalidConfig(found) => problems.extend(found),
+                        other => problems.push(smartid_core::ConfigProblem::new(
+                            "http_settings",
+                            other.to_string(),
+                        )),
+                    }
+                }
+                Err(Error::InvalidConfig(problems))
+            }
+        }
     }
 }
 
 /// `https://h/hermod`, `https://h/hermod/`, `https://h/hermod/rest/command[/]`
 /// all become `https://h/hermod/`.
 fn normalize_base(http: &HttpSettings, url: &str) -> Result<String> {
-    let bad = |message: String| Error::Config {
-        field: "base_url",
-        message,
-    };
+    let bad = |message: String| Error::config("base_url", message);
     let mut parsed = http
         .check_url("base_url", url.trim())
         .map_err(|e| match e {
             smartid_core::Error::InvalidSetting { message, .. } => bad(message),
-            other => Error::Core(other),
+            other => Error::Http(other),
         })?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad(
@@ -175,7 +186,7 @@ fn normalize_base(http: &HttpSettings, url: &str) -> Result<String> {
     let path = parsed.path().trim_end_matches('/').to_owned();
     let base_path = if let Some(p) = path.strip_suffix("/rest/command") {
         p.to_owned()
-    } else if CommandKind::ALL
+    } else if CommandKind::KNOWN
         .iter()
         .any(|k| path.ends_with(&format!("/rest/command/{}", k.path_segment())))
     {
@@ -233,7 +244,7 @@ mod tests {
         http.dangerous().allow_plain_http();
         let c = HermodConfig::builder("http://127.0.0.1:1/hermod/rest/command")
             .token_base64(SEED_TOKEN)
-            .http(http)
+            .http_settings(http)
             .build()
             .unwrap();
         assert_eq!(
@@ -256,6 +267,16 @@ mod tests {
             .client("prime1", Secret::new("k"))
             .build();
         assert!(both.unwrap_err().to_string().contains("one of them"));
+        // Every problem at once.
+        let e = HermodConfig::builder("http://h/hermod?x=1")
+            .build()
+            .unwrap_err();
+        let fields: Vec<&str> = e
+            .config_problems()
+            .iter()
+            .map(|p| p.field.as_str())
+            .collect();
+        assert_eq!(fields, ["base_url", "token"], "{e}");
         let c = HermodConfig::builder("https://h/hermod")
             .client(
                 "prime1",

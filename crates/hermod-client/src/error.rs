@@ -1,5 +1,9 @@
 //! The crate's error type.
 
+use smartid_core::{ConfigProblem, UnexpectedAnswer};
+
+use crate::server_error::ServerError;
+
 /// Errors of the Hermod client.
 ///
 /// Messages name the setting, URL or answer that was wrong and what to
@@ -8,52 +12,47 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A configuration value is invalid.
-    #[error("invalid Hermod setting {field}: {message}")]
-    Config {
-        /// The setting, e.g. `base_url`, `token`, `timing`.
-        field: &'static str,
-        /// What is wrong and what to change.
-        message: String,
-    },
+    /// Configuration values are invalid: every problem found, each with the
+    /// setting (`base_url`, `token`, `callback_basic_auth`, ...) and what to
+    /// change.
+    #[error("invalid Hermod configuration: {}", ConfigProblem::join(.0))]
+    InvalidConfig(Vec<ConfigProblem>),
     /// The command timing breaks a rule of the wire (whole seconds, timeout
     /// not past the lifespan).
     #[error("invalid command timing: {0}")]
     Timing(#[from] crate::TimingError),
-    /// Hermod refused the API key (HTTP 401 or 403).
+    /// Hermod refused the API key (HTTP 401 or 403); `error` is Hermod's
+    /// error document.
     #[error(
         "Hermod at {url} refused the API key of client {client_id:?} (HTTP {status}); check that the \
-         authentication token is base64(client-id:key) of an API user in Hermod's allowed clients{detail}"
+         authentication token is base64(client-id:key) of an API user in Hermod's allowed clients{detail}",
+        url = .error.url,
+        status = .error.status,
+        detail = .error.detail_suffix()
     )]
     Unauthorized {
-        /// The command URL.
-        url: String,
         /// The client id the token names (not secret).
         client_id: String,
-        /// 401 or 403.
-        status: u16,
-        /// Hermod's error text, starting with ": ", or empty.
-        detail: String,
+        /// Hermod's answer, parsed (boxed: it keeps the error type small).
+        error: Box<ServerError>,
     },
-    /// Hermod answered with an error status.
-    #[error("Hermod at {url} answered HTTP {status}{detail}")]
-    Api {
-        /// The command URL.
-        url: String,
-        /// The status code.
-        status: u16,
-        /// Hermod's error message, when its body carried one, starting with ": ".
-        detail: String,
-        /// The body as received (cut to 2 KiB).
-        body: String,
-    },
-    /// Hermod's answer could not be understood.
-    #[error("Hermod at {url} sent an answer this client cannot read: {message}")]
-    InvalidAnswer {
-        /// The URL.
-        url: String,
-        /// What was wrong, with the start of the body.
-        message: String,
+    /// Hermod answered with an error status: its error document, parsed.
+    #[error("{0}")]
+    Server(ServerError),
+    /// Hermod's answer could not be read (URL, status, the start of the
+    /// body and what was expected).
+    #[error("Hermod's answer could not be read: {0}")]
+    InvalidResponse(UnexpectedAnswer),
+    /// The caller's deadline ([`crate::WaitOptions::deadline`]) passed before
+    /// the command ended. The command stays tracked: wait again with
+    /// [`crate::Tracker::wait`] or [`crate::Tracker::track`].
+    #[error(
+        "the deadline passed before Hermod's callback for command {command_id} came; the command \
+         is still tracked and can be waited for again"
+    )]
+    DeadlineReached {
+        /// Hermod's command id.
+        command_id: String,
     },
     /// A command document or one of its parts has a shape the record
     /// contradicts, or a value it cannot carry.
@@ -65,9 +64,26 @@ pub enum Error {
     /// A callback body could not be parsed.
     #[error("invalid Hermod callback: {0}")]
     InvalidCallback(String),
-    /// TLS, connection, timeout or other HTTP failures, from smartid-core.
+    /// TLS, connection, timeout or other HTTP failures, and local TLS or
+    /// keystore errors, from smartid-core.
     #[error(transparent)]
-    Core(#[from] smartid_core::Error),
+    Http(#[from] smartid_core::Error),
+}
+
+impl Error {
+    /// One configuration problem.
+    pub(crate) fn config(field: &str, message: impl Into<String>) -> Self {
+        Error::InvalidConfig(vec![ConfigProblem::new(field, message)])
+    }
+
+    /// The configuration problems, for [`Error::InvalidConfig`] (empty
+    /// otherwise).
+    pub fn config_problems(&self) -> &[ConfigProblem] {
+        match self {
+            Error::InvalidConfig(problems) => problems,
+            _ => &[],
+        }
+    }
 }
 
 /// Result with the crate's [`Error`].

@@ -3,16 +3,44 @@
 //! or Mobile App, hand the user a link that opens the app, and get the
 //! device's answer through Hermod's callback.
 //!
-//! ```no_run
-//! use hermod_client::{Command, CommandTiming, HermodClient, HermodConfig, SignParams, ToBeSigned, Tracker};
+//! Against the bundled Hermod simulator (`smartid_testkit::hermod`): send a
+//! sign command, receive Hermod's callback, read the result.
 //!
-//! # async fn run() -> Result<(), hermod_client::Error> {
-//! let config = HermodConfig::builder("https://hermod.example.com:20400/hermod/rest/command")
-//!     .token_base64(std::env::var("HERMOD_TOKEN").unwrap_or_default())
-//!     .timing(CommandTiming::from_secs(300, 120, 10)?)
+//! ```
+//! # #[cfg(feature = "axum")]
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use hermod_client::{
+//!     CallbackReceiver, Command, HermodClient, HermodConfig, HttpSettings, Outcome, Secret,
+//!     SignParams, ToBeSigned, Tracker, TrustRoots, WaitOptions,
+//! };
+//! use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
+//! use smartid_testkit::{ClientAuth, TestPki, TlsFront};
+//!
+//! // The simulator's PKI, and a callback receiver (what your callback URL serves).
+//! let pki = TestPki::generate()?;
+//! let tracker = Tracker::new();
+//! let receiver = CallbackReceiver::new(tracker.clone(), "hermod", &Secret::new("cb-password"))?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let backend = listener.local_addr()?;
+//! tokio::spawn(receiver.serve(listener));
+//! let callback_url = TlsFront::start(backend, &pki.localhost_server()?, ClientAuth::None).await?;
+//!
+//! // Hermod, with this API client and a device that answers at once.
+//! let hermod = HermodSimulator::builder(pki.localhost_server()?)
+//!     .client(
+//!         ApiClient::new("prime1", Secret::new("key"), &callback_url.url(), pki.root_trust_store()?)
+//!             .callback_basic_auth("hermod", Secret::new("cb-password")),
+//!     )
+//!     .device(DeviceBehavior::answers_after(std::time::Duration::from_millis(10)))
+//!     .start()
+//!     .await?;
+//!
+//! let config = HermodConfig::builder(hermod.command_url())
+//!     .client("prime1", Secret::new("key"))
+//!     .http_settings(HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store()?)))
 //!     .build()?;
 //! let client = HermodClient::new(config)?;
-//! let tracker = Tracker::new(); // fed by the callback receiver
 //!
 //! let sent = client
 //!     .send(&Command::sign(
@@ -21,10 +49,15 @@
 //!     ))
 //!     .await?;
 //! println!("open {}", sent.answer.desktop_link()?);
-//! let outcome = tracker.track(sent.tracked).await;
-//! println!("{}", outcome.state());
+//!
+//! let outcome = tracker.track(sent.tracked, &WaitOptions::new()).await?;
+//! let Outcome::Answered(callback) = outcome else { panic!("{outcome:?}") };
+//! assert_eq!(callback.state.as_str(), "COMPLETED");
+//! assert!(callback.result.is_some()); // the device's signature: verify it before use
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "axum"))]
+//! # fn main() {}
 //! ```
 //!
 //! # Overview
@@ -33,7 +66,10 @@
 //!   token ([`ApiToken`], `base64(client-id:key)` sent as `X-Api-Key`), the
 //!   [`CommandTiming`] (whole seconds, timeout not past the lifespan; the
 //!   stricter Identity Manager rules are idm-config's) and the
-//!   [`smartid_core::HttpSettings`] (trust, proxy, timeouts; HTTPS required).
+//!   [`HttpSettings`] (trust, proxy, timeouts; HTTPS required).
+//! - [`HermodClient`]: [`HermodClient::builder`] adds the network seam
+//!   ([`HermodClientBuilder::http_sender`], any [`HttpSend`]; defaults to the
+//!   client built from the HTTP settings) and the [`Clock`].
 //! - [`Command`]: typed bodies in the shapes of Nexus' documented samples
 //!   ([`ProvisionCommand`] with [`KeyGenRequest`] and [`CertReq`],
 //!   [`CertificateParams`], [`SignParams`] for sign and authenticate,
@@ -44,28 +80,52 @@
 //! - [`Tracker`]: correlates [`Callback`]s by command id and external id
 //!   (and checks their kind) and resolves one [`Pending`] future per command
 //!   into an [`Outcome`]: the device's answer, or timed out, expired (or,
-//!   with the opt-in session-start check, session never started). The
-//!   clock is injectable ([`Clock`], [`ManualClock`]); [`TrackedCommand`] is
-//!   serde so that another process can resume the wait.
-//! - `CallbackReceiver` (feature `callback-server`, on by default): an axum
+//!   with the opt-in session-start check, session never started); the
+//!   caller's [`WaitOptions`] deadline ends the wait with
+//!   [`Error::DeadlineReached`]. The clock is injectable
+//!   ([`TrackerBuilder::clock`]); [`TrackedCommand`] is serde so that
+//!   another process can resume the wait.
+//! - `CallbackReceiver` (feature `axum`, on by default): an axum
 //!   router serving `/callback/{kind}` and `/rest/callback/{kind}` and the
 //!   alive endpoints; HTTP Basic credentials are required (checked in
 //!   constant time before the body is read) and bodies are limited to 64 KiB
-//!   by default.
+//!   by default. Without the feature the crate does not depend on axum:
+//!   feed callbacks to [`Tracker::deliver`] from your own server.
 //! - A callback's `result` is the device's answer as Hermod relays it,
 //!   unverified: see [`Callback`] for what to verify.
 //! - [`check_alive`]: checks a callback URL's alive endpoint, reporting
 //!   status, TLS problems and latency.
 //!
+//! Everything the public signatures use from smartid-core is re-exported
+//! here (and the core itself as [`smartid_core`]): depending on
+//! hermod-client is enough.
+//!
+//! ```
+//! use hermod_client::{CommandTiming, HermodClient, HermodConfig, HttpSettings, Secret, SystemClock};
+//!
+//! let config = HermodConfig::builder("https://hermod.example.com:20400/hermod/rest/command")
+//!     .client("prime1", Secret::new("key"))
+//!     .timing(CommandTiming::from_secs(300, 120, 10)?)
+//!     .http_settings(HttpSettings::new())
+//!     .build()?;
+//! let client = HermodClient::builder(config).clock(SystemClock).build()?;
+//! assert_eq!(client.config().base_url(), "https://hermod.example.com:20400/hermod/");
+//! # Ok::<(), hermod_client::Error>(())
+//! ```
+//!
 //! # Errors
-//! [`Error`] separates a refused API key ([`Error::Unauthorized`]), Hermod's
-//! error answers ([`Error::Api`] with its message and body), unreadable
-//! answers, timing rule violations ([`TimingError`]) and TLS/connection/
-//! timeout failures from smartid-core ([`Error::Core`]). No message contains
-//! the token, the key or a callback password.
+//! [`Error`] separates configuration problems ([`Error::InvalidConfig`],
+//! every one at once), a refused API key ([`Error::Unauthorized`]),
+//! Hermod's error answers ([`Error::Server`] with its [`ServerError`]
+//! document: status, code, message, body), unreadable answers
+//! ([`Error::InvalidResponse`]), the caller's deadline
+//! ([`Error::DeadlineReached`]), timing rule violations ([`TimingError`])
+//! and TLS/connection/timeout failures from smartid-core ([`Error::Http`]).
+//! No message contains the token, the key or a callback password.
 //!
 //! What of Hermod's protocol is documented and what is inferred (callback
-//! bodies, states other than `IN_PROGRESS`) is listed in `docs/hermod.md`.
+//! bodies, error documents, states other than `IN_PROGRESS`) is listed in
+//! `docs/hermod.md`.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -74,13 +134,13 @@ mod answer;
 mod callback;
 mod certreq;
 mod client;
-mod clock;
 mod command;
 mod config;
 mod deeplink;
 mod error;
-#[cfg(feature = "callback-server")]
+#[cfg(feature = "axum")]
 mod receiver;
+mod server_error;
 mod timing;
 mod token;
 mod tracker;
@@ -91,10 +151,9 @@ pub use answer::{CommandAnswer, Destination};
 pub use callback::Callback;
 pub use certreq::{CertReq, CertReqSubject, DummyKey, SubjectAttribute};
 pub use client::{
-    API_KEY_HEADER, HermodClient, SentCommand, TrackedCommand, build_command_request,
-    parse_command_response,
+    API_KEY_HEADER, HermodClient, HermodClientBuilder, SentCommand, TrackedCommand,
+    build_command_request, parse_command_response,
 };
-pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use command::{
     AdminKey, CertificateParams, Command, CommandBody, CommandDocument, CommandHeader,
     EndPinResetParams, KeyFilter, KeyGenRequest, KeyTypePrio, PingParams, ProvisionCommand,
@@ -103,12 +162,20 @@ pub use command::{
 pub use config::{HermodConfig, HermodConfigBuilder};
 pub use deeplink::{DESKTOP_SCHEME, DesktopLink, MOBILE_SCHEME, MobileLink, MobileTarget};
 pub use error::{Error, Result};
-#[cfg(feature = "callback-server")]
+#[cfg(feature = "axum")]
 pub use receiver::{
     CallbackReceiver, CallbackReceiverBuilder, CallbackStats, DEFAULT_CALLBACK_BODY_LIMIT,
     DangerousReceiverBuilder,
 };
+pub use server_error::ServerError;
 pub use timing::{CommandTiming, DEFAULT_SESSION_START_TIMEOUT, TimingError};
 pub use token::ApiToken;
 pub use tracker::{Delivery, Outcome, Pending, Tracker, TrackerBuilder};
 pub use vocab::{CommandKind, CommandState, CommandType};
+
+pub use smartid_core;
+pub use smartid_core::{
+    ClientIdentity, Clock, ConfigProblem, HttpRequest, HttpResponse, HttpSend, HttpSettings,
+    RetryPolicy, Secret, SendFuture, Sleep, SystemClock, TrustRoots, TrustStore, UnexpectedAnswer,
+    WaitOptions,
+};

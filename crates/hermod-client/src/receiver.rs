@@ -1,5 +1,5 @@
 //! The server side: an axum router that receives Hermod's callbacks and
-//! feeds the [`Tracker`] (feature `callback-server`).
+//! feeds the [`Tracker`] (feature `axum`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ struct Inner {
 /// # Ok::<(), hermod_client::Error>(())
 /// ```
 #[derive(Clone)]
-#[cfg_attr(docsrs, doc(cfg(feature = "callback-server")))]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub struct CallbackReceiver {
     inner: Arc<Inner>,
 }
@@ -166,19 +166,16 @@ impl CallbackReceiverBuilder {
     /// Validates and builds.
     ///
     /// # Errors
-    /// [`Error::Config`] (field `callback_basic_auth`) without credentials
+    /// [`Error::InvalidConfig`] (field `callback_basic_auth`) without credentials
     /// (unless dangerously allowed), with an empty user or password, or a
     /// user containing `:`; (field `body_limit`) for a zero limit.
     pub fn build(self) -> Result<CallbackReceiver> {
-        let bad = |message: &str| Error::Config {
-            field: "callback_basic_auth",
-            message: message.to_owned(),
-        };
+        let bad = |message: &str| Error::config("callback_basic_auth", message.to_owned());
         if self.body_limit == 0 {
-            return Err(Error::Config {
-                field: "body_limit",
-                message: "the callback body limit is 0; give at least a few KiB".into(),
-            });
+            return Err(Error::config(
+                "body_limit",
+                "the callback body limit is 0; give at least a few KiB",
+            ));
         }
         let credentials = match self.credentials {
             Some((user, password)) => {

@@ -41,7 +41,7 @@ impl ApiToken {
     /// Credentials from the client id and key of Hermod's `allowed-clients` entry.
     ///
     /// # Errors
-    /// [`Error::Config`] (field `token`) when the client id is empty or
+    /// [`Error::InvalidConfig`] (field `token`) when the client id is empty or
     /// contains `:` (the separator of the token), or the key is empty.
     pub fn new(client_id: impl Into<String>, key: Secret) -> Result<Self> {
         let client_id = client_id.into();
@@ -77,7 +77,7 @@ impl ApiToken {
     /// alphabets, with or without padding, are accepted.
     ///
     /// # Errors
-    /// [`Error::Config`] (field `token`) when the text is not base64, not
+    /// [`Error::InvalidConfig`] (field `token`) when the text is not base64, not
     /// UTF-8, has no `:` or has an empty client id or key. The message never
     /// contains the token.
     pub fn from_base64(token: &str) -> Result<Self> {
@@ -121,10 +121,7 @@ impl ApiToken {
 }
 
 fn bad(message: &str) -> Error {
-    Error::Config {
-        field: "token",
-        message: message.to_owned(),
-    }
+    Error::config("token", message.to_owned())
 }
 
 #[cfg(test)]

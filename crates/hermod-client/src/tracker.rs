@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
+use smartid_core::{Clock, SystemClock, WaitOptions};
 use tokio::sync::watch;
 
 use crate::callback::Callback;
 use crate::client::TrackedCommand;
-use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
 use crate::vocab::{CommandKind, CommandState};
 
 /// How a command ended.
@@ -39,7 +40,7 @@ impl Outcome {
     pub fn state(&self) -> CommandState {
         match self {
             Outcome::Answered(cb) => cb.state.clone(),
-            Outcome::SessionNotStarted => CommandState::Unknown("SESSION_NOT_STARTED".into()),
+            Outcome::SessionNotStarted => CommandState::Other("SESSION_NOT_STARTED".into()),
             Outcome::TimedOut => CommandState::Timeout,
             Outcome::Expired => CommandState::Expired,
         }
@@ -220,7 +221,9 @@ impl fmt::Debug for TrackerBuilder {
 }
 
 impl TrackerBuilder {
-    /// The clock. Defaults to [`SystemClock`].
+    /// The clock of the deadlines (the commands' timing and the caller's
+    /// [`WaitOptions::deadline`]) and of the early-callback expiry. Defaults
+    /// to [`SystemClock`]; give the client the same one.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -284,10 +287,46 @@ impl Tracker {
         }
     }
 
-    /// Starts tracking a command and returns the future of its outcome.
-    /// Tracking a command again returns a future on the same state. A
-    /// callback that arrived before is applied at once.
-    pub fn track(&self, tracked: TrackedCommand) -> Pending {
+    /// Starts tracking a command and returns the future of its outcome,
+    /// which ends at the latest at `options.deadline` with
+    /// [`Error::DeadlineReached`] (the command stays tracked: wait again with
+    /// [`Tracker::wait`]). Tracking a command again returns a future on the
+    /// same state. A callback that arrived before is applied at once.
+    ///
+    /// Waiting involves no request to Hermod, so `options.retry` and
+    /// `options.poll_interval` do not apply; the command's own deadlines
+    /// (lifespan, and with the session-start check its timeouts) still end
+    /// the wait with an [`Outcome`].
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use hermod_client::{
+    ///     Callback, CommandKind, CommandTiming, Delivery, Outcome, TrackedCommand, Tracker,
+    ///     WaitOptions,
+    /// };
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hermod_client::Error> {
+    /// let tracker = Tracker::new();
+    /// let now = SystemTime::now();
+    /// let tracked = TrackedCommand::new("688", None, CommandKind::Sign, CommandTiming::default(), now);
+    /// let pending = tracker.track(tracked, &WaitOptions::new().timeout_from(now, Duration::from_secs(60)));
+    ///
+    /// // What the callback receiver does with Hermod's callback:
+    /// let callback = Callback::from_json(
+    ///     Some(CommandKind::Sign),
+    ///     br#"{"commandId":"688","state":"COMPLETED","result":{"signatures":[]}}"#,
+    /// )?;
+    /// assert_eq!(tracker.deliver(callback), Delivery::Resolved);
+    ///
+    /// let outcome = pending.await?;
+    /// assert!(matches!(outcome, Outcome::Answered(_)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn track(&self, tracked: TrackedCommand, options: &WaitOptions) -> Pending {
+        let deadline = options.deadline_value();
         let mut state = self.shared.lock();
         // Amortized: a full scan only when the map doubled since the last one.
         if state.entries.len() >= state.prune_at {
@@ -300,6 +339,7 @@ impl Tracker {
                 self.shared.clone(),
                 entry.tracked.clone(),
                 entry.status.clone(),
+                deadline,
             );
         }
         let status = Arc::new(watch::Sender::new(Status::Waiting {
@@ -308,7 +348,7 @@ impl Tracker {
         if let Some(ext) = &tracked.external_id {
             state.by_external.insert(ext.clone(), id.clone());
         }
-        let kind = tracked.kind;
+        let kind = tracked.kind.clone();
         let keys: Vec<String> = [Some(&id), tracked.external_id.as_ref()]
             .into_iter()
             .flatten()
@@ -318,8 +358,8 @@ impl Tracker {
             .iter()
             .filter_map(|key| state.remove_early(key))
             // A callback that arrived on another kind's path is not this command's.
-            .filter(|e| e.kind.is_none_or(|k| k == kind))
-            .filter_map(|e| Callback::from_json(e.kind, &e.body).ok())
+            .filter(|e| e.kind.as_ref().is_none_or(|k| *k == kind))
+            .filter_map(|e| Callback::from_json(e.kind.clone(), &e.body).ok())
             .collect();
         state.entries.insert(
             id,
@@ -332,18 +372,20 @@ impl Tracker {
         for cb in early {
             apply(&status, cb);
         }
-        Pending::new(self.shared.clone(), tracked, status)
+        Pending::new(self.shared.clone(), tracked, status, deadline)
     }
 
     /// A future on a tracked command's outcome (e.g. after the first one was
-    /// dropped), or `None` when the command is not tracked.
-    pub fn wait(&self, command_id: &str) -> Option<Pending> {
+    /// dropped or reached its deadline), ending at the latest at
+    /// `options.deadline`; `None` when the command is not tracked.
+    pub fn wait(&self, command_id: &str, options: &WaitOptions) -> Option<Pending> {
         let state = self.shared.lock();
         let entry = state.entries.get(command_id)?;
         Some(Pending::new(
             self.shared.clone(),
             entry.tracked.clone(),
             entry.status.clone(),
+            options.deadline_value(),
         ))
     }
 
@@ -450,12 +492,12 @@ impl Tracker {
                     .cloned()
             });
         if let Some(entry) = id.and_then(|id| state.entries.get(&id)) {
-            if let Some(got) = callback.kind
-                && got != entry.tracked.kind
+            if let Some(got) = &callback.kind
+                && *got != entry.tracked.kind
             {
                 return Delivery::WrongKind {
-                    expected: entry.tracked.kind,
-                    got,
+                    expected: entry.tracked.kind.clone(),
+                    got: got.clone(),
                 };
             }
             let status = entry.status.clone();
@@ -508,7 +550,7 @@ impl Tracker {
         state.early.insert(
             key,
             EarlyCallback {
-                kind: callback.kind,
+                kind: callback.kind.clone(),
                 state: callback.state,
                 body,
                 received: now,
@@ -643,11 +685,12 @@ fn next_deadline(t: &TrackedCommand, started: bool, check_session: bool) -> Syst
     }
 }
 
-/// The future of a command's [`Outcome`]. Dropping it cancels nothing: the
-/// tracker keeps the command, and [`Tracker::wait`] gives a new future.
+/// The future of a command's [`Outcome`], or [`Error::DeadlineReached`]
+/// when the caller's deadline passed first. Dropping it cancels nothing:
+/// the tracker keeps the command, and [`Tracker::wait`] gives a new future.
 pub struct Pending {
     command_id: String,
-    inner: Pin<Box<dyn Future<Output = Outcome> + Send>>,
+    inner: Pin<Box<dyn Future<Output = Result<Outcome>> + Send>>,
 }
 
 impl fmt::Debug for Pending {
@@ -663,17 +706,19 @@ impl Pending {
         shared: Arc<Shared>,
         tracked: TrackedCommand,
         status: Arc<watch::Sender<Status>>,
+        deadline: Option<SystemTime>,
     ) -> Self {
         let command_id = tracked.command_id.clone();
         let inner = Box::pin(async move {
             let mut rx = status.subscribe();
             loop {
                 let started = match &*rx.borrow_and_update() {
-                    Status::Done(o) => return o.clone(),
+                    Status::Done(o) => return Ok(o.clone()),
                     Status::Waiting { session_started } => *session_started,
                 };
                 let check = shared.session_start_check;
-                if let Some(outcome) = local_outcome(&tracked, started, check, shared.clock.now()) {
+                let now = shared.clock.now();
+                if let Some(outcome) = local_outcome(&tracked, started, check, now) {
                     status.send_if_modified(|s| match s {
                         Status::Waiting { .. } => {
                             *s = Status::Done(outcome.clone());
@@ -683,9 +728,16 @@ impl Pending {
                     });
                     continue;
                 }
-                let sleep = shared
-                    .clock
-                    .sleep_until(next_deadline(&tracked, started, check));
+                // The command's own deadlines first: at the same moment its
+                // outcome wins over the caller's deadline.
+                let own = next_deadline(&tracked, started, check);
+                if deadline.is_some_and(|d| now >= d) {
+                    return Err(Error::DeadlineReached {
+                        command_id: tracked.command_id.clone(),
+                    });
+                }
+                let wake = deadline.map_or(own, |d| d.min(own));
+                let sleep = shared.clock.sleep_until(wake);
                 tokio::select! {
                     _ = rx.changed() => {}
                     () = sleep => {}
@@ -702,9 +754,9 @@ impl Pending {
 }
 
 impl Future for Pending {
-    type Output = Outcome;
+    type Output = Result<Outcome>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Outcome>> {
         self.inner.as_mut().poll(cx)
     }
 }

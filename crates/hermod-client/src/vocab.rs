@@ -1,140 +1,54 @@
-//! Hermod's vocabularies: command types and command states.
+//! Hermod's vocabularies: command kinds, command types and command states.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-/// The commands, each with its command and callback path segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum CommandKind {
-    /// Provision a profile (keys, then certificates) on the device.
-    Provision,
-    /// Install certificates in a profile.
-    Certificate,
-    /// Authenticate the user (a sign operation on a challenge).
-    Authenticate,
-    /// Sign data.
-    Sign,
-    /// Check that the device answers (optionally with its information).
-    Ping,
-    /// The Desktop App's `Startpinreset` (path `startpinreset`, inferred).
-    StartPinReset,
-    /// The Desktop App's `Endpinreset` (path `endpinreset`, inferred).
-    EndPinReset,
+smartid_core::vocabulary! {
+    /// The commands, each with its command and callback path segment (the
+    /// wire value, as in `{base}/rest/command/sign`).
+    pub enum CommandKind {
+        /// Provision a profile (keys, then certificates) on the device.
+        Provision = "provision",
+        /// Install certificates in a profile.
+        Certificate = "certificate",
+        /// Authenticate the user (a sign operation on a challenge).
+        Authenticate = "authenticate",
+        /// Sign data.
+        Sign = "sign",
+        /// Check that the device answers (optionally with its information).
+        Ping = "ping",
+        /// The Desktop App's `Startpinreset` (path `startpinreset`, inferred).
+        StartPinReset = "startpinreset",
+        /// The Desktop App's `Endpinreset` (path `endpinreset`, inferred).
+        EndPinReset = "endpinreset",
+    }
 }
 
 impl CommandKind {
-    /// All kinds.
-    pub const ALL: [CommandKind; 7] = [
-        CommandKind::Provision,
-        CommandKind::Certificate,
-        CommandKind::Authenticate,
-        CommandKind::Sign,
-        CommandKind::Ping,
-        CommandKind::StartPinReset,
-        CommandKind::EndPinReset,
-    ];
-
     /// The path segment: `provision`, `certificate`, `authenticate`, `sign`,
-    /// `ping` (documented), `startpinreset`, `endpinreset` (inferred).
-    pub fn path_segment(self) -> &'static str {
-        match self {
-            CommandKind::Provision => "provision",
-            CommandKind::Certificate => "certificate",
-            CommandKind::Authenticate => "authenticate",
-            CommandKind::Sign => "sign",
-            CommandKind::Ping => "ping",
-            CommandKind::StartPinReset => "startpinreset",
-            CommandKind::EndPinReset => "endpinreset",
-        }
+    /// `ping` (documented), `startpinreset`, `endpinreset` (inferred); an
+    /// [`CommandKind::Other`] kind as given.
+    pub fn path_segment(&self) -> &str {
+        self.as_str()
     }
 
-    /// Parses a path segment.
+    /// Parses a path segment of a kind this version knows (exact spelling;
+    /// `None` for anything else).
     pub fn from_path_segment(segment: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.path_segment() == segment)
+        Self::KNOWN
+            .iter()
+            .find(|k| k.path_segment() == segment)
+            .cloned()
     }
 
     /// The `commandType` Hermod reports (`SIGN` is documented; the others
     /// are the upper-cased path segment).
-    pub fn command_type(self) -> CommandType {
-        match self {
-            CommandKind::Provision => CommandType::Provision,
-            CommandKind::Certificate => CommandType::Certificate,
-            CommandKind::Authenticate => CommandType::Authenticate,
-            CommandKind::Sign => CommandType::Sign,
-            CommandKind::Ping => CommandType::Ping,
-            CommandKind::StartPinReset => CommandType::StartPinReset,
-            CommandKind::EndPinReset => CommandType::EndPinReset,
-        }
+    pub fn command_type(&self) -> CommandType {
+        CommandType::parse(&self.as_str().to_ascii_uppercase())
     }
 }
 
-impl fmt::Display for CommandKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.path_segment())
-    }
-}
-
-macro_rules! string_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $wire:literal ),* $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(from = "String", into = "String")]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
-            /// A value this version does not know, kept as sent.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// The wire spelling.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $wire, )*
-                    $name::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                match s.to_ascii_uppercase().as_str() {
-                    $( $wire => $name::$variant, )*
-                    _ => $name::Unknown(s),
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                Self::from(s.to_owned())
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.as_str().to_owned()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum! {
+smartid_core::vocabulary! {
     /// `commandType` in Hermod's answers and callbacks. Only `SIGN` is
     /// documented; the others follow its pattern.
-    CommandType {
+    pub enum CommandType {
         /// `PROVISION`
         Provision = "PROVISION",
         /// `CERTIFICATE`
@@ -152,11 +66,11 @@ string_enum! {
     }
 }
 
-string_enum! {
+smartid_core::vocabulary! {
     /// A command's `state`. Only `IN_PROGRESS` is documented (the answer to a
     /// new command); the others are inferred names for the outcomes Hermod
     /// reports in callbacks. Unknown states are kept as sent.
-    CommandState {
+    pub enum CommandState {
         /// `IN_PROGRESS`: waiting for the device.
         InProgress = "IN_PROGRESS",
         /// `STARTED`: the device opened the command (session started). Not
@@ -178,7 +92,7 @@ string_enum! {
 }
 
 impl CommandState {
-    /// Whether no further callback is expected after this state (`Unknown`
+    /// Whether no further callback is expected after this state (`Other`
     /// states count as final so that a waiter is never left hanging on a
     /// state it cannot interpret).
     pub fn is_final(&self) -> bool {
@@ -196,12 +110,24 @@ mod tests {
         assert_eq!(s, CommandState::InProgress);
         assert!(!s.is_final());
         let u: CommandState = serde_json::from_str("\"WAITING_FOR_PIN\"").unwrap();
-        assert_eq!(u, CommandState::Unknown("WAITING_FOR_PIN".into()));
+        assert_eq!(u, CommandState::Other("WAITING_FOR_PIN".into()));
         assert_eq!(serde_json::to_string(&u).unwrap(), "\"WAITING_FOR_PIN\"");
         assert_eq!(CommandState::from("completed"), CommandState::Completed);
         assert_eq!(CommandType::from("SIGN").to_string(), "SIGN");
-        for k in CommandKind::ALL {
-            assert_eq!(CommandKind::from_path_segment(k.path_segment()), Some(k));
+        for k in CommandKind::KNOWN {
+            assert_eq!(
+                CommandKind::from_path_segment(k.path_segment()).as_ref(),
+                Some(k)
+            );
         }
+        assert_eq!(
+            CommandKind::StartPinReset.command_type(),
+            CommandType::StartPinReset
+        );
+        assert_eq!(CommandKind::from_path_segment("SIGN"), None);
+        assert_eq!(
+            serde_json::from_str::<CommandKind>("\"sign\"").unwrap(),
+            CommandKind::Sign
+        );
     }
 }

@@ -30,7 +30,7 @@ fn commands() -> [(CommandKind, &'static str); 3] {
 fn documented_commands_round_trip_through_the_typed_model() {
     for (kind, text) in commands() {
         let json: Value = serde_json::from_str(text).unwrap();
-        let doc = CommandDocument::from_json(kind, &json).unwrap();
+        let doc = CommandDocument::from_json(kind.clone(), &json).unwrap();
         assert_eq!(doc.to_json(), json, "{kind}");
         assert_eq!(doc.body.kind(), kind);
     }

@@ -7,16 +7,15 @@ pub(crate) mod soap;
 pub(crate) mod xml;
 
 use base64::Engine as _;
-use smartid_core::{Certificate, HttpRequest, HttpResponse, Secret};
+use smartid_core::{Certificate, HttpRequest, HttpResponse, Secret, UnexpectedAnswer};
 
-use crate::config::{DtrustConfig, Transport};
+use crate::config::Transport;
 use crate::error::{Error, Result};
 use crate::order::SubjectDn;
 use crate::product::{Product, RequestKind};
 use crate::status::{
     IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport,
 };
-use smartid_core::internal::body_snippet as snippet;
 
 /// An order as it goes on the wire (the revocation password resolved).
 pub(crate) struct WireOrder<'a> {
@@ -46,18 +45,18 @@ pub(crate) enum Wire {
 }
 
 impl Wire {
-    pub(crate) fn new(config: &DtrustConfig) -> Self {
-        match &config.transport {
-            Transport::Rest { base_url } => Self::Rest(rest::RestWire::new(base_url)),
+    /// The one dispatch from the public [`Transport`] to its wire mapping.
+    pub(crate) fn new(transport: &Transport) -> Self {
+        match transport {
+            Transport::Rest { url } => Self::Rest(rest::RestWire::new(url)),
             Transport::Soap {
                 endpoint,
-                namespace_uri,
-                local_part,
+                service,
                 version,
             } => Self::Soap(soap::SoapWire::new(
                 endpoint,
-                namespace_uri,
-                local_part,
+                &service.namespace_uri,
+                &service.local_part,
                 *version,
             )),
         }
@@ -170,20 +169,15 @@ pub(crate) fn invalid(
     r: &HttpResponse,
     message: impl Into<String>,
 ) -> Error {
-    let body = if operation == PKCS12_OPERATION {
-        format!(
-            "[not shown: a PKCS#12 answer carries the key and its transport password; {} bytes]",
+    let mut answer = UnexpectedAnswer::new(r, format!("{operation}: {}", message.into()));
+    if operation == PKCS12_OPERATION {
+        answer.body = format!(
+            "{}; {} bytes]",
+            crate::error::PKCS12_BODY_NOT_SHOWN,
             r.body().len()
-        )
-    } else {
-        snippet(r.body())
-    };
-    Error::InvalidResponse {
-        operation,
-        status: r.status(),
-        message: message.into(),
-        body,
+        );
     }
+    Error::InvalidResponse(answer)
 }
 
 /// Decodes base64 that may contain line breaks and other white space.

@@ -1,9 +1,23 @@
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::clock::ManualClock;
 use crate::timing::CommandTiming;
 use crate::vocab::CommandKind;
+use smartid_testkit::ManualClock;
+
+/// Tracks with no caller deadline: the future of the outcome alone.
+fn track(
+    tracker: &Tracker,
+    command: TrackedCommand,
+) -> impl Future<Output = Outcome> + Send + 'static {
+    let pending = tracker.track(command, &WaitOptions::new());
+    async move {
+        match pending.await {
+            Ok(outcome) => outcome,
+            Err(e) => panic!("no deadline was set, yet: {e}"),
+        }
+    }
+}
 
 fn setup(check: bool) -> (ManualClock, Tracker) {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000));
@@ -33,7 +47,7 @@ async fn settle() {
 #[tokio::test]
 async fn callback_resolves_by_command_id_and_duplicates_are_ignored() {
     let (clock, tracker) = setup(true);
-    let pending = tracker.track(cmd(&clock, "688", None));
+    let pending = track(&tracker, cmd(&clock, "688", None));
     let mut cb = Callback::new("688", CommandState::Completed);
     cb.result = Some(serde_json::json!({"signature": "MIIB"}));
     assert_eq!(tracker.deliver(cb.clone()), Delivery::Resolved);
@@ -42,7 +56,11 @@ async fn callback_resolves_by_command_id_and_duplicates_are_ignored() {
     assert_eq!(outcome, Outcome::Answered(cb));
     // A second future on the same command sees the same outcome.
     assert!(matches!(
-        tracker.wait("688").unwrap().await,
+        tracker
+            .wait("688", &WaitOptions::new())
+            .unwrap()
+            .await
+            .unwrap(),
         Outcome::Answered(_)
     ));
     let declined = Callback::new("688", CommandState::Declined);
@@ -52,7 +70,7 @@ async fn callback_resolves_by_command_id_and_duplicates_are_ignored() {
 #[tokio::test]
 async fn callback_resolves_by_external_id() {
     let (clock, tracker) = setup(true);
-    let pending = tracker.track(cmd(&clock, "1", Some("order-9")));
+    let pending = track(&tracker, cmd(&clock, "1", Some("order-9")));
     let mut cb = Callback::new("x", CommandState::Declined);
     cb.command_id = None;
     cb.external_id = Some("order-9".into());
@@ -71,7 +89,7 @@ async fn early_callbacks_are_kept_until_tracked() {
         tracker.deliver(Callback::new("7", CommandState::Completed)),
         Delivery::Duplicate
     );
-    let outcome = tracker.track(cmd(&clock, "7", None)).await;
+    let outcome = track(&tracker, cmd(&clock, "7", None)).await;
     assert_eq!(outcome.state(), CommandState::Completed);
 }
 
@@ -104,7 +122,7 @@ async fn early_store_is_bounded_and_expires() {
 #[tokio::test]
 async fn session_never_started() {
     let (clock, tracker) = setup(true);
-    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    let pending = tokio::spawn(track(&tracker, cmd(&clock, "1", None)));
     settle().await;
     clock.advance(Duration::from_secs(9));
     settle().await;
@@ -124,7 +142,7 @@ async fn without_progress_callbacks_only_hermod_or_the_lifespan_ends_the_wait() 
     // The default: nothing depends on progress callbacks. Past the session
     // start and the timeout the device may still have the command.
     let (clock, tracker) = setup(false);
-    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    let pending = tokio::spawn(track(&tracker, cmd(&clock, "1", None)));
     settle().await;
     clock.advance(Duration::from_secs(45));
     settle().await;
@@ -134,7 +152,7 @@ async fn without_progress_callbacks_only_hermod_or_the_lifespan_ends_the_wait() 
         Delivery::Resolved
     );
     assert_eq!(pending.await.unwrap(), Outcome::TimedOut);
-    let other = tokio::spawn(tracker.track(cmd(&clock, "2", None)));
+    let other = tokio::spawn(track(&tracker, cmd(&clock, "2", None)));
     settle().await;
     clock.advance(Duration::from_secs(60));
     assert_eq!(other.await.unwrap(), Outcome::Expired);
@@ -144,7 +162,7 @@ async fn without_progress_callbacks_only_hermod_or_the_lifespan_ends_the_wait() 
 #[tokio::test]
 async fn callbacks_of_another_kind_are_ignored() {
     let (clock, tracker) = setup(false);
-    let pending = tracker.track(cmd(&clock, "5", None));
+    let pending = track(&tracker, cmd(&clock, "5", None));
     let mut ping = Callback::new("5", CommandState::Completed);
     ping.kind = Some(CommandKind::Ping);
     assert_eq!(
@@ -164,7 +182,7 @@ async fn callbacks_of_another_kind_are_ignored() {
         }),
         Delivery::Early
     );
-    let six = tokio::spawn(tracker.track(cmd(&clock, "6", None)));
+    let six = tokio::spawn(track(&tracker, cmd(&clock, "6", None)));
     settle().await;
     assert!(!six.is_finished());
     assert_eq!(tracker.early_usage().0, 0);
@@ -182,7 +200,7 @@ async fn unauthenticated_callbacks_are_never_kept_early() {
         Delivery::NotTracked
     );
     assert_eq!(tracker.early_usage(), (0, 0));
-    let pending = tokio::spawn(tracker.track(cmd(&clock, "9", None)));
+    let pending = tokio::spawn(track(&tracker, cmd(&clock, "9", None)));
     settle().await;
     assert!(!pending.is_finished());
     // Once tracked, the same path resolves.
@@ -222,7 +240,7 @@ async fn early_store_is_bounded_by_bytes() {
     );
     // Tracking one frees its bytes; its result survived the compact store.
     let before = tracker.early_usage().1;
-    let outcome = tracker.track(cmd(&clock, "0", None)).await;
+    let outcome = track(&tracker, cmd(&clock, "0", None)).await;
     assert_eq!(
         outcome.callback().unwrap().raw["result"]
             .as_str()
@@ -235,7 +253,7 @@ async fn early_store_is_bounded_by_bytes() {
 #[tokio::test]
 async fn started_session_waits_until_the_lifespan() {
     let (clock, tracker) = setup(true);
-    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    let pending = tokio::spawn(track(&tracker, cmd(&clock, "1", None)));
     settle().await;
     clock.advance(Duration::from_secs(5));
     assert_eq!(
@@ -254,7 +272,7 @@ async fn started_session_waits_until_the_lifespan() {
 #[tokio::test]
 async fn answer_after_the_timeout_from_an_opened_session_counts() {
     let (clock, tracker) = setup(true);
-    let pending = tokio::spawn(tracker.track(cmd(&clock, "1", None)));
+    let pending = tokio::spawn(track(&tracker, cmd(&clock, "1", None)));
     assert!(tracker.mark_session_started("1"));
     clock.advance(Duration::from_secs(45));
     settle().await;
@@ -268,8 +286,8 @@ async fn answer_after_the_timeout_from_an_opened_session_counts() {
 #[tokio::test]
 async fn hermod_timeout_and_expiry_callbacks_map_to_outcomes() {
     let (clock, tracker) = setup(true);
-    let a = tracker.track(cmd(&clock, "a", None));
-    let b = tracker.track(cmd(&clock, "b", None));
+    let a = track(&tracker, cmd(&clock, "a", None));
+    let b = track(&tracker, cmd(&clock, "b", None));
     assert_eq!(
         tracker.deliver(Callback::new("a", CommandState::Timeout)),
         Delivery::Resolved
@@ -290,13 +308,13 @@ async fn hermod_timeout_and_expiry_callbacks_map_to_outcomes() {
 async fn dropped_future_can_be_resumed_and_state_serializes() {
     let (clock, tracker) = setup(true);
     let t = cmd(&clock, "42", Some("e"));
-    drop(tracker.track(t.clone()));
+    drop(track(&tracker, t.clone()));
     let saved = serde_json::to_string(&tracker.waiting()).unwrap();
     let restored: Vec<TrackedCommand> = serde_json::from_str(&saved).unwrap();
     assert_eq!(restored, vec![t.clone()]);
     // Another tracker (another process) picks it up.
     let other = Tracker::builder().clock(clock.clone()).build();
-    let pending = other.track(restored[0].clone());
+    let pending = track(&other, restored[0].clone());
     other.deliver(Callback::new("42", CommandState::Completed));
     assert_eq!(pending.await.state(), CommandState::Completed);
     tracker.forget("42");
@@ -306,16 +324,76 @@ async fn dropped_future_can_be_resumed_and_state_serializes() {
 #[tokio::test]
 async fn abandoned_commands_are_pruned_after_their_lifespan() {
     let (clock, tracker) = setup(true);
-    let kept = tracker.track(cmd(&clock, "0", Some("e0")));
+    let kept = track(&tracker, cmd(&clock, "0", Some("e0")));
     // Futures dropped at once: nothing resolves these commands.
     for i in 1..1024 {
-        drop(tracker.track(cmd(&clock, &i.to_string(), Some(&format!("e{i}")))));
+        drop(track(
+            &tracker,
+            cmd(&clock, &i.to_string(), Some(&format!("e{i}"))),
+        ));
     }
     assert_eq!(tracker.waiting().len(), 1024);
     clock.advance(Duration::from_secs(61));
-    drop(tracker.track(cmd(&clock, "new", None)));
+    drop(track(&tracker, cmd(&clock, "new", None)));
     assert_eq!(tracker.len(), 1, "expired commands are still tracked");
     assert_eq!(tracker.waiting().len(), 1);
     // A future still held on a pruned command ends as its deadline says.
     assert_eq!(kept.await, Outcome::Expired);
+}
+
+#[tokio::test]
+async fn the_callers_deadline_ends_the_wait_and_the_command_stays_tracked() {
+    let (clock, tracker) = setup(false);
+    let start = clock.now();
+    let options = WaitOptions::new().timeout_from(start, Duration::from_secs(20));
+    let pending = tokio::spawn(tracker.track(cmd(&clock, "d1", None), &options));
+    settle().await;
+    clock.advance(Duration::from_secs(19));
+    settle().await;
+    assert!(!pending.is_finished());
+    clock.advance(Duration::from_secs(1));
+    match pending.await.unwrap() {
+        Err(Error::DeadlineReached { command_id }) => assert_eq!(command_id, "d1"),
+        other => panic!("{other:?}"),
+    }
+    // Resumable: the command is still waiting, and a later callback resolves it.
+    assert_eq!(tracker.waiting().len(), 1);
+    let again = tracker.wait("d1", &WaitOptions::new()).unwrap();
+    assert_eq!(
+        tracker.deliver(Callback::new("d1", CommandState::Completed)),
+        Delivery::Resolved
+    );
+    assert!(matches!(again.await, Ok(Outcome::Answered(_))));
+    // A deadline already past ends at once; an outcome already reached wins.
+    let past = WaitOptions::until(start);
+    assert!(matches!(
+        tracker.track(cmd(&clock, "d2", None), &past).await,
+        Err(Error::DeadlineReached { .. })
+    ));
+    assert!(matches!(
+        tracker.wait("d1", &past).unwrap().await,
+        Ok(Outcome::Answered(_))
+    ));
+}
+
+#[tokio::test]
+async fn early_callbacks_expire_on_the_trackers_clock() {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000));
+    let tracker = Tracker::builder()
+        .clock(clock.clone())
+        .early_callbacks(10, Duration::from_secs(300))
+        .build();
+    assert_eq!(
+        tracker.deliver(Callback::new("e1", CommandState::Completed)),
+        Delivery::Early
+    );
+    clock.advance(Duration::from_secs(301));
+    // Pruned when the next early callback arrives, by the injected clock.
+    assert_eq!(
+        tracker.deliver(Callback::new("e2", CommandState::Completed)),
+        Delivery::Early
+    );
+    assert_eq!(tracker.early_usage().0, 1);
+    let late = tracker.track(cmd(&clock, "e1", None), &WaitOptions::until(clock.now()));
+    assert!(matches!(late.await, Err(Error::DeadlineReached { .. })));
 }

@@ -18,7 +18,7 @@ pub const CB_PASSWORD: &str = "callback-pw";
 
 /// A clock running `factor` times faster than real time, so that the
 /// tracker's deadlines agree with a simulator whose seconds are compressed.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct FastClock {
     origin: SystemTime,
     real: Instant,
@@ -40,9 +40,8 @@ impl Clock for FastClock {
         self.origin + self.real.elapsed() * self.factor
     }
 
-    fn sleep_until(&self, deadline: SystemTime) -> Sleep {
-        let wait = deadline.duration_since(self.now()).unwrap_or_default() / self.factor;
-        Box::pin(tokio::time::sleep(wait))
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration / self.factor))
     }
 }
 
@@ -117,10 +116,10 @@ pub async fn env(options: EnvOptions) -> Env {
     let config = HermodConfig::builder(sim.command_url())
         .client(CLIENT_ID, Secret::new(KEY))
         .timing(options.timing)
-        .http(trust.clone())
+        .http_settings(trust.clone())
         .build()
         .unwrap();
-    let client = HermodClient::new(config).unwrap().with_clock(clock);
+    let client = HermodClient::builder(config).clock(clock).build().unwrap();
     Env {
         pki,
         sim,
@@ -129,5 +128,19 @@ pub async fn env(options: EnvOptions) -> Env {
         tracker,
         client,
         trust,
+    }
+}
+
+/// Tracks with no caller deadline: the future of the outcome alone.
+pub fn track(
+    tracker: &Tracker,
+    command: hermod_client::TrackedCommand,
+) -> impl std::future::Future<Output = hermod_client::Outcome> + Send + 'static {
+    let pending = tracker.track(command, &hermod_client::WaitOptions::new());
+    async move {
+        match pending.await {
+            Ok(outcome) => outcome,
+            Err(e) => panic!("no deadline was set, yet: {e}"),
+        }
     }
 }

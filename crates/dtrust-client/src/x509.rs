@@ -1,0 +1,150 @@
+//! The little X.509 reading the client needs, on the RustCrypto `x509-cert`
+//! and `der` crates and aws-lc-rs: the raw SubjectPublicKeyInfo of a
+//! PKCS#10 request, the subject attributes of a certificate, and the
+//! verification of one certificate's signature by another's key.
+
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use der::asn1::ObjectIdentifier;
+use der::{Decode as _, Tag, Tagged as _};
+use smartid_core::Certificate;
+
+/// One DER TLV at the start of `input`: (whole TLV, contents, rest).
+fn tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let (&_tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(n);
+        (
+            bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b)),
+            rest,
+        )
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let header = input.len() - rest.len();
+    let (contents, after) = rest.split_at(len);
+    Some((input.get(..header + len)?, contents, after))
+}
+
+/// The DER SubjectPublicKeyInfo of a PKCS#10 request, as it is encoded in
+/// the request (CertificationRequest → CertificationRequestInfo →
+/// version, subject, subjectPKInfo).
+pub(crate) fn csr_spki(csr_der: &[u8]) -> Result<&[u8], String> {
+    let bad = || "the CSR cannot be read as PKCS#10".to_owned();
+    // Validates the whole structure first.
+    x509_cert::request::CertReq::from_der(csr_der)
+        .map_err(|e| format!("the CSR cannot be read as PKCS#10 ({e})"))?;
+    let (_, outer, _) = tlv(csr_der).ok_or_else(bad)?;
+    let (_, info, _) = tlv(outer).ok_or_else(bad)?;
+    let (_, _, rest) = tlv(info).ok_or_else(bad)?; // version
+    let (_, _, rest) = tlv(rest).ok_or_else(bad)?; // subject
+    let (spki, _, _) = tlv(rest).ok_or_else(bad)?;
+    Ok(spki)
+}
+
+/// The subject attributes of `cert`: (dotted OID, the value as text when it
+/// is a string type).
+pub(crate) fn subject_attributes(
+    cert: &Certificate,
+) -> Result<Vec<(String, Option<String>)>, String> {
+    let x = x509_cert::Certificate::from_der(cert.der())
+        .map_err(|e| format!("the certificate cannot be parsed ({e})"))?;
+    Ok(x.tbs_certificate()
+        .subject()
+        .iter()
+        .map(|atv| {
+            (
+                atv.oid.to_string(),
+                string_value(atv.value.tag(), atv.value.value()),
+            )
+        })
+        .collect())
+}
+
+fn string_value(tag: Tag, bytes: &[u8]) -> Option<String> {
+    match tag {
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
+            std::str::from_utf8(bytes).ok().map(str::to_owned)
+        }
+        Tag::TeletexString => Some(bytes.iter().map(|b| char::from(*b)).collect()),
+        Tag::BmpString => {
+            let units: Vec<u16> = bytes
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                .collect();
+            String::from_utf16(&units).ok()
+        }
+        _ => None,
+    }
+}
+
+const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+
+/// The verification algorithm for signature algorithm `sig` by a key of
+/// curve `curve` (EC keys).
+fn algorithm(
+    sig: &str,
+    curve: Option<ObjectIdentifier>,
+) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match (sig, curve) {
+        ("1.2.840.113549.1.1.11", _) => &signature::RSA_PKCS1_2048_8192_SHA256,
+        ("1.2.840.113549.1.1.12", _) => &signature::RSA_PKCS1_2048_8192_SHA384,
+        ("1.2.840.113549.1.1.13", _) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        ("1.2.840.10045.4.3.2", Some(P256)) => &signature::ECDSA_P256_SHA256_ASN1,
+        ("1.2.840.10045.4.3.3", Some(P256)) => &signature::ECDSA_P256_SHA384_ASN1,
+        ("1.2.840.10045.4.3.4", Some(P256)) => &signature::ECDSA_P256_SHA512_ASN1,
+        ("1.2.840.10045.4.3.2", Some(P384)) => &signature::ECDSA_P384_SHA256_ASN1,
+        ("1.2.840.10045.4.3.3", Some(P384)) => &signature::ECDSA_P384_SHA384_ASN1,
+        ("1.2.840.10045.4.3.4", Some(P384)) => &signature::ECDSA_P384_SHA512_ASN1,
+        ("1.2.840.10045.4.3.2", Some(P521)) => &signature::ECDSA_P521_SHA256_ASN1,
+        ("1.2.840.10045.4.3.3", Some(P521)) => &signature::ECDSA_P521_SHA384_ASN1,
+        ("1.2.840.10045.4.3.4", Some(P521)) => &signature::ECDSA_P521_SHA512_ASN1,
+        ("1.3.101.112", _) => &signature::ED25519,
+        _ => return None,
+    })
+}
+
+/// Verifies that `child`'s signature was made by `issuer`'s key.
+pub(crate) fn verify_signed_by(child: &Certificate, issuer: &Certificate) -> Result<(), String> {
+    let parse = |c: &Certificate| {
+        x509_cert::Certificate::from_der(c.der())
+            .map_err(|e| format!("{} cannot be parsed: {e}", c.subject()))
+    };
+    let c = parse(child)?;
+    let i = parse(issuer)?;
+    let (_, outer, _) = tlv(child.der()).ok_or("the certificate is not DER")?;
+    let (tbs, _, _) = tlv(outer).ok_or("the certificate is not DER")?;
+    let spki = i.tbs_certificate().subject_public_key_info();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let sig_oid = c.signature_algorithm().oid.to_string();
+    let alg = algorithm(&sig_oid, curve).ok_or_else(|| {
+        format!(
+            "the signature algorithm {sig_oid} of {} is not supported",
+            child.subject()
+        )
+    })?;
+    let key = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or("the issuer's public key is not a whole number of bytes")?;
+    let sig = c
+        .signature()
+        .as_bytes()
+        .ok_or("the signature is not a whole number of bytes")?;
+    UnparsedPublicKey::new(alg, key)
+        .verify(tbs, sig)
+        .map_err(|_| "the signature is wrong".to_owned())
+}
