@@ -4,28 +4,62 @@
 use std::path::Path;
 
 use dtrust_client::{DtrustConfig, DtrustConfigBuilder};
-use smartid_core::{ClientIdentity, ConfigProblem, TrustStore};
+use smartid_core::{
+    ClientIdentity, ConfigProblem, HttpSettings, ProxySettings, TrustRoots, TrustStore,
+};
 
 use crate::bundle::{ContentKind, DtrustBundle, resolve_in_dir};
 use crate::dtrust::keys;
-use crate::dtrust::{CheckOptions, DtrustConnectorConfig, DtrustTransport};
+use crate::dtrust::{CheckOptions, DtrustConnectorConfig};
 use crate::error::{Error, Result};
 
 impl DtrustConnectorConfig {
-    /// A dtrust-client builder with the transport (REST, or SOAP when
-    /// `namespaceURI`/`localPart` are set), proxy, certificate templates
-    /// (product names) and verified e-mail domains of this configuration,
-    /// and the given identity and server trust. Adjust it (timeouts, issuing
-    /// CA, password policy) and call `build`.
+    /// The HTTP settings of this configuration: `identity` for mutual TLS,
+    /// only `server_trust` trusted for the server (the bundle's `.cer`),
+    /// and the proxy (`proxyHost`, `proxyPort`). Add timeouts to them
+    /// before passing them to
+    /// [`DtrustConfigBuilder::http_settings`](dtrust_client::DtrustConfigBuilder::http_settings).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when `url` is missing.
+    /// [`Error::InvalidConfig`] when the proxy host is not a host name.
+    pub fn http_settings(
+        &self,
+        identity: ClientIdentity,
+        server_trust: TrustStore,
+    ) -> Result<HttpSettings> {
+        let mut http = HttpSettings::new()
+            .identity(identity)
+            .trust(TrustRoots::Only(server_trust));
+        if let Some(proxy) = &self.proxy {
+            let proxy =
+                ProxySettings::new(proxy.host.clone(), proxy.port).map_err(|e| match e {
+                    smartid_core::Error::InvalidSetting { message, .. } => {
+                        Error::InvalidConfig(vec![ConfigProblem::new(keys::PROXY_HOST, message)])
+                    }
+                    other => Error::Http(other),
+                })?;
+            http = http.proxy(proxy);
+        }
+        Ok(http)
+    }
+
+    /// A dtrust-client builder for this configuration: its
+    /// [`transport`](DtrustConnectorConfig::transport) (REST, or SOAP when
+    /// `namespaceURI`/`localPart` are set), its
+    /// [`http_settings`](DtrustConnectorConfig::http_settings) (the given
+    /// identity and server trust, the proxy), the certificate templates
+    /// (product names) and the verified e-mail domains. Adjust it (issuing
+    /// CA, password policy, clock) and call `build`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `url` is missing or the proxy host is
+    /// not a host name.
     pub fn dtrust_config_builder(
         &self,
         identity: ClientIdentity,
         server_trust: TrustStore,
     ) -> Result<DtrustConfigBuilder> {
-        let Some(url) = self.url.clone() else {
+        let Some(transport) = self.transport() else {
             return Err(Error::InvalidConfig(vec![ConfigProblem::new(
                 keys::URL,
                 format!(
@@ -34,17 +68,8 @@ impl DtrustConnectorConfig {
                 ),
             )]));
         };
-        let mut builder = match &self.transport {
-            DtrustTransport::Soap {
-                namespace_uri,
-                local_part,
-            } => DtrustConfig::soap(url, namespace_uri.clone(), local_part.clone()),
-            _ => DtrustConfig::rest(url),
-        };
-        builder = builder.client_identity(identity).server_trust(server_trust);
-        if let Some(proxy) = &self.proxy {
-            builder = builder.proxy(proxy.host.clone(), proxy.port);
-        }
+        let mut builder = DtrustConfig::builder(transport)
+            .http_settings(self.http_settings(identity, server_trust)?);
         let mut products: Vec<&str> = Vec::new();
         for t in &self.certificate_templates {
             if !products.contains(&t.product.as_str()) {

@@ -29,7 +29,7 @@ impl MessagingServerEntry {
         HermodConfig::builder(self.url.trim())
             .token_base64(self.authentication_token.expose_secret())
             .timing(timing)
-            .http(http)
+            .http_settings(http)
             .build()
             .map_err(Error::from)
     }

@@ -316,3 +316,49 @@ fn invalid_entry_is_not_converted() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn proxy_and_soap_service_reach_the_dtrust_configuration() {
+    let file = PropertiesFile::parse(
+        b"url=https://dtrust.example/soap\nnamespaceURI=http://ws.example/\nlocalPart=CertService\nproxyHost=proxy.internal\nproxyPort=3128\ncertificateTemplates=A;B;A\n",
+        "dtrust.properties",
+    );
+    let connector = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default()).value;
+    let pki = TestPki::generate().unwrap();
+    let config = connector
+        .dtrust_config_builder(
+            pki.client("c").unwrap().to_client_identity().unwrap(),
+            pki.root_trust_store().unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        config.transport(),
+        &dtrust_client::Transport::soap(
+            "https://dtrust.example/soap",
+            dtrust_client::SoapService::new("http://ws.example/", "CertService"),
+        )
+    );
+    let proxy = config.http_settings().proxy_value().expect("the proxy");
+    assert_eq!((proxy.host(), proxy.port()), ("proxy.internal", 3128));
+    assert!(config.http_settings().identity_value().is_some());
+    assert!(matches!(
+        config.http_settings().trust_value(),
+        TrustRoots::Only(_)
+    ));
+
+    // A proxy host the HTTP settings refuse is a configuration problem naming the key.
+    let file = PropertiesFile::parse(
+        b"url=https://dtrust.example/rest\nproxyHost=http://proxy.internal\nproxyPort=3128\ncertificateTemplates=A\n",
+        "dtrust.properties",
+    );
+    let connector = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default()).value;
+    match connector.dtrust_config_builder(
+        pki.client("c").unwrap().to_client_identity().unwrap(),
+        pki.root_trust_store().unwrap(),
+    ) {
+        Err(Error::InvalidConfig(problems)) => assert_eq!(problems[0].field, "proxyHost"),
+        other => panic!("{other:?}"),
+    }
+}

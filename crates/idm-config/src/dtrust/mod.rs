@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use dtrust_client::{SoapService, Transport};
 use smartid_core::Secret;
 
 use crate::checked::Checked;
@@ -31,7 +32,6 @@ pub use bundle_files::DEFAULT_P12_PASSWORD;
 pub use options::CheckOptions;
 pub use proxy::ProxyConfig;
 pub(crate) use reader::{find_key, is_plain_file_name};
-pub use transport::DtrustTransport;
 
 use bundle_files::BundleFiles;
 use key_backup::KeyBackup;
@@ -43,8 +43,10 @@ use reader::Reader;
 pub struct DtrustConnectorConfig {
     /// The service URL (`url`).
     pub url: Option<String>,
-    /// REST or SOAP, from the presence of `namespaceURI`/`localPart`.
-    pub transport: DtrustTransport,
+    /// The legacy SOAP service (`namespaceURI` and `localPart`); `None`
+    /// for REST, the supported interface. See
+    /// [`DtrustConnectorConfig::transport`].
+    pub soap_service: Option<SoapService>,
     /// The client PKCS#12's file name in the bundle (`p12File`).
     pub p12_file: Option<String>,
     /// The PKCS#12 password (`p12Password`, default 123456).
@@ -67,7 +69,7 @@ impl fmt::Debug for DtrustConnectorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DtrustConnectorConfig")
             .field("url", &self.url)
-            .field("transport", &self.transport)
+            .field("soap_service", &self.soap_service)
             .field("p12_file", &self.p12_file)
             .field("p12_password", &self.p12_password)
             .field("server_certificate", &self.server_certificate)
@@ -85,21 +87,25 @@ impl DtrustConnectorConfig {
     /// is reported at once; the value is filled as far as possible.
     ///
     /// ```
-    /// use idm_config::{CheckOptions, Code, DtrustConnectorConfig, DtrustTransport, PropertiesFile};
+    /// use idm_config::dtrust_client::Transport;
+    /// use idm_config::{CheckOptions, Code, DtrustConnectorConfig, PropertiesFile};
     ///
     /// let file = PropertiesFile::parse(
     ///     b"url=https://dtrust.example/rest\nproxyHost=proxy.example\ncertificateTemplates=Advanced SSL ID (RSA)\n",
     ///     "dtrust.properties",
     /// );
     /// let checked = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default());
-    /// assert_eq!(checked.value.transport, DtrustTransport::Rest);
+    /// assert_eq!(
+    ///     checked.value.transport(),
+    ///     Some(Transport::rest("https://dtrust.example/rest"))
+    /// );
     /// assert_eq!(checked.diagnostics[0].code, Code::ProxyIncomplete);
     /// assert_eq!(checked.diagnostics[0].line, Some(2));
     /// ```
     pub fn from_properties(file: &PropertiesFile, options: &CheckOptions) -> Checked<Self> {
         let mut r = Reader::new(file);
         let url = service_url::read_url(&mut r);
-        let transport = transport::read_transport(&mut r);
+        let soap_service = transport::read_soap_service(&mut r);
         let BundleFiles {
             p12_file,
             p12_password,
@@ -117,7 +123,7 @@ impl DtrustConnectorConfig {
         Checked::new(
             Self {
                 url,
-                transport,
+                soap_service,
                 p12_file,
                 p12_password,
                 server_certificate,
@@ -131,6 +137,36 @@ impl DtrustConnectorConfig {
         )
     }
 
+    /// The D-Trust transport this configuration selects, as dtrust-client
+    /// takes it: REST at `url`, or, with `namespaceURI` and `localPart`,
+    /// the legacy SOAP service at `url` (SOAP 1.1, JAX-WS's default
+    /// binding). `None` when `url` is missing.
+    ///
+    /// ```
+    /// use idm_config::dtrust_client::{SoapService, Transport};
+    /// use idm_config::{CheckOptions, DtrustConnectorConfig, PropertiesFile};
+    ///
+    /// let file = PropertiesFile::parse(
+    ///     b"url=https://dtrust.example/soap\nnamespaceURI=http://ws.example/\nlocalPart=CertService\n",
+    ///     "dtrust.properties",
+    /// );
+    /// let config = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default()).value;
+    /// assert_eq!(
+    ///     config.transport(),
+    ///     Some(Transport::soap(
+    ///         "https://dtrust.example/soap",
+    ///         SoapService::new("http://ws.example/", "CertService"),
+    ///     ))
+    /// );
+    /// ```
+    pub fn transport(&self) -> Option<Transport> {
+        let url = self.url.clone()?;
+        Some(match &self.soap_service {
+            Some(service) => Transport::soap(url, service.clone()),
+            None => Transport::rest(url),
+        })
+    }
+
     /// Writes this configuration as a new properties file (REST or SOAP
     /// keys as the transport says; the password only when it is not the default).
     pub fn to_properties(&self, name: &str) -> PropertiesFile {
@@ -138,13 +174,9 @@ impl DtrustConnectorConfig {
         if let Some(u) = &self.url {
             f.set(keys::URL, u);
         }
-        if let DtrustTransport::Soap {
-            namespace_uri,
-            local_part,
-        } = &self.transport
-        {
-            f.set(keys::NAMESPACE_URI, namespace_uri);
-            f.set(keys::LOCAL_PART, local_part);
+        if let Some(service) = &self.soap_service {
+            f.set(keys::NAMESPACE_URI, &service.namespace_uri);
+            f.set(keys::LOCAL_PART, &service.local_part);
         }
         if let Some(p) = &self.p12_file {
             f.set(keys::P12_FILE, p);

@@ -12,7 +12,8 @@ fn written_config_reads_back_the_same() {
     );
     let written = c.value.to_properties("d.properties");
     let again = DtrustConnectorConfig::from_properties(&written, &CheckOptions::default()).value;
-    assert_eq!(again.transport, c.value.transport);
+    assert_eq!(again.soap_service, c.value.soap_service);
+    assert_eq!(again.transport(), c.value.transport());
     assert_eq!(again.p12_password, c.value.p12_password);
     assert_eq!(
         again.token_procedures,

@@ -1,29 +1,16 @@
 //! REST or legacy SOAP, chosen by the presence of `namespaceURI` and
 //! `localPart`.
 
+use dtrust_client::SoapService;
+
 use crate::diagnostic::Code;
 
 use super::keys;
 use super::reader::Reader;
 
-/// Which D-Trust interface the connector uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DtrustTransport {
-    /// REST: `namespaceURI` and `localPart` absent. The supported interface.
-    Rest,
-    /// Legacy SOAP: both `namespaceURI` and `localPart` set. Being phased out.
-    Soap {
-        /// WSDL target namespace.
-        namespace_uri: String,
-        /// Service name.
-        local_part: String,
-    },
-}
-
-/// The transport: SOAP when both keys have a value, REST otherwise; an
-/// empty or lone key is an error, SOAP itself a deprecation warning.
-pub(super) fn read_transport(r: &mut Reader<'_>) -> DtrustTransport {
+/// The SOAP service when both keys have a value (`None`: REST); an empty
+/// or lone key is an error, SOAP itself a deprecation warning.
+pub(super) fn read_soap_service(r: &mut Reader<'_>) -> Option<SoapService> {
     let ns = r
         .file
         .get(keys::NAMESPACE_URI)
@@ -50,10 +37,7 @@ pub(super) fn read_transport(r: &mut Reader<'_>) -> DtrustTransport {
                 Code::SoapDeprecated,
                 "namespaceURI and localPart select the legacy SOAP interface, which D-Trust is phasing out and no longer enables for new accounts; move to REST: remove both lines and set the REST url",
             );
-            DtrustTransport::Soap {
-                namespace_uri,
-                local_part,
-            }
+            Some(SoapService::new(namespace_uri, local_part))
         }
         (Some(_), None) => {
             r.error(
@@ -61,7 +45,7 @@ pub(super) fn read_transport(r: &mut Reader<'_>) -> DtrustTransport {
                 Code::SoapHalfConfigured,
                 "namespaceURI is set without localPart; for REST remove namespaceURI, for legacy SOAP add localPart",
             );
-            DtrustTransport::Rest
+            None
         }
         (None, Some(_)) => {
             r.error(
@@ -69,8 +53,8 @@ pub(super) fn read_transport(r: &mut Reader<'_>) -> DtrustTransport {
                 Code::SoapHalfConfigured,
                 "localPart is set without namespaceURI; for REST remove localPart, for legacy SOAP add namespaceURI",
             );
-            DtrustTransport::Rest
+            None
         }
-        (None, None) => DtrustTransport::Rest,
+        (None, None) => None,
     }
 }
