@@ -24,11 +24,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use dtrust_client::{
-    DtrustClient, DtrustConfig, DtrustConfigBuilder, GeneratedCsr, IDM_DEFAULT_P12_PASSWORD,
-    KeySpec, OrderRequest, PasswordPolicy, Product, RequestKind, RevocationReason, SubjectDn,
-    SystemClock, WaitOptions, generate_revocation_password,
+    Clock, DtrustClient, DtrustConfig, DtrustConfigBuilder, GeneratedCsr, HttpSettings,
+    IDM_DEFAULT_P12_PASSWORD, KeySpec, OrderRequest, PasswordPolicy, Product, ProxySettings,
+    RequestKind, RevocationReason, Secret, SubjectDn, SystemClock, TrustStore, WaitOptions,
+    generate_revocation_password,
 };
-use smartid_core::{ProxySettings, Secret, TrustStore};
 use smartid_testkit::Pkcs12Encryption;
 use smartid_testkit::dtrust::{DtrustSimulator, Release, SimConfig};
 
@@ -115,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
             }
             if let Some(proxy) = env("DTRUST_PROXY") {
                 let p = ProxySettings::parse(&proxy).context("DTRUST_PROXY must be host:port")?;
-                b = b.proxy(p.host(), p.port());
+                b = b.http_settings(HttpSettings::new().proxy(p));
             }
             (b, (Duration::from_secs(4 * 3600), Duration::from_secs(60)))
         }
@@ -210,7 +210,9 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let (deadline, interval) = polling;
-    let options = WaitOptions::for_duration(&SystemClock, deadline).poll_interval(interval);
+    let options = WaitOptions::new()
+        .timeout_from(SystemClock.now(), deadline)
+        .poll_interval(interval);
     let started = std::time::Instant::now();
     client.wait_for_issuance(&pending, &options).await?;
     println!(

@@ -117,6 +117,36 @@ impl DtrustClient {
     /// [`Error::Server`] with D-Trust's code, cause and remedy,
     /// [`Error::SubmitOutcomeUnknown`] when the outcome cannot be confirmed,
     /// [`Error::Http`].
+    ///
+    /// # Example
+    /// ```
+    /// use dtrust_client::{
+    ///     DtrustClient, DtrustConfig, MissingRevocationPassword, OrderRequest, SubjectDn, TrustStore,
+    /// };
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = smartid_testkit::dtrust::DtrustSimulator::start().await?;
+    /// # let identity = sim.issue_client_identity("Example GmbH")?.to_client_identity()?;
+    /// # let server_ca = TrustStore::from_bytes(sim.server_ca_pem().as_bytes(), "CA", None)?;
+    /// let client = DtrustClient::new(
+    ///     DtrustConfig::rest(sim.rest_url())
+    ///         .client_identity(identity)
+    ///         .server_trust(server_ca)
+    ///         .missing_revocation_password(MissingRevocationPassword::Generate)
+    ///         .build()?,
+    /// )?;
+    /// // A PKCS#12 order: D-Trust makes the key.
+    /// let order = OrderRequest::pkcs12("1003", SubjectDn::new("device-1.example.de"));
+    /// let submission = client.submit(&order).await?;
+    /// let password = submission.generated_revocation_password.clone().expect("generated");
+    /// # let _ = password;
+    /// // Store `password` as a secret and the pending order as JSON, then wait.
+    /// let pending = submission.into_pending();
+    /// assert_eq!(pending.client_reference, order.reference());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn submit(&self, order: &OrderRequest) -> Result<Submission> {
         if self.config.pre_send_checks {
             check_order(&self.config, order)?;

@@ -135,3 +135,57 @@ pub use smartid_core::{
     HttpSettings, Method, ProxySettings, RetryPolicy, Secret, SecretBytes, SendFuture, Sleep,
     SystemClock, TrustRoots, TrustStore, UnexpectedAnswer, WaitOptions,
 };
+
+/// Entry points for the crate's benchmark (the parsers alone, without the
+/// network, the chain verification and the order binding that the public
+/// operations add); not part of the supported API, no stability promise.
+#[doc(hidden)]
+pub mod __private {
+    use smartid_core::HttpResponse;
+
+    /// Parses a SOAP 1.1/1.2 `getCertificateResponse` as the client does and
+    /// returns the number of certificates (leaf and chain).
+    ///
+    /// # Errors
+    /// As the client's parser.
+    pub fn parse_soap_certificate_response(body: &[u8], namespace: &str) -> crate::Result<usize> {
+        let wire = crate::wire::soap::SoapWire::new(
+            "https://bench",
+            namespace,
+            "S",
+            crate::SoapVersion::V11,
+        );
+        let r = HttpResponse::new(
+            200,
+            vec![("Content-Type".into(), "text/xml".into())],
+            body.to_vec(),
+            "https://bench",
+        );
+        wire.parse_certificate(&r, "1").map(|c| 1 + c.chain.len())
+    }
+
+    /// Parses an XML document with the client's bounded reader and returns
+    /// the number of elements (XML cost alone, without X.509 decoding).
+    ///
+    /// # Errors
+    /// The parser's message.
+    pub fn parse_xml_tree(body: &[u8]) -> Result<usize, String> {
+        fn count(e: &crate::wire::xml::Element) -> usize {
+            1 + e.children.iter().map(count).sum::<usize>()
+        }
+        crate::wire::xml::parse(body)
+            .map(|root| count(&root))
+            .map_err(String::from)
+    }
+
+    /// Parses a REST certificate document as the client does and returns
+    /// the number of certificates.
+    ///
+    /// # Errors
+    /// As the client's parser.
+    pub fn parse_rest_certificate_response(body: &[u8]) -> crate::Result<usize> {
+        let wire = crate::wire::rest::RestWire::new("https://bench");
+        let r = HttpResponse::new(200, vec![], body.to_vec(), "https://bench");
+        wire.parse_certificate(&r, "1").map(|c| 1 + c.chain.len())
+    }
+}

@@ -256,12 +256,15 @@ fn pick(chars: &[char]) -> Result<char> {
 pub(crate) fn random_reference() -> String {
     let mut b = [0u8; 16];
     if aws_lc_rs::rand::fill(&mut b).is_err() {
-        // Extremely unlikely; fall back to time-based uniqueness.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        b = t.to_le_bytes();
+        // Extremely unlikely; fall back to the standard library's own
+        // randomly seeded hasher keys (no clock involved).
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let half = || {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        };
+        b = (u128::from(half()) << 64 | u128::from(half())).to_le_bytes();
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -1,60 +1,34 @@
 //! Certificate products and request kinds.
 
-use std::fmt;
-
-/// How the key of a certificate is made.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RequestKind {
-    /// The client makes the key and sends a PKCS#10 request (CSR).
-    Pkcs10,
-    /// D-Trust makes the key and returns a PKCS#12 with a transport password.
-    Pkcs12,
-    /// A kind this client does not know, as sent by the server.
-    Unknown(String),
+smartid_core::vocabulary! {
+    /// How the key of a certificate is made (the wire's `requestType`).
+    pub enum RequestKind {
+        /// The client makes the key and sends a PKCS#10 request (CSR).
+        Pkcs10 = "PKCS10",
+        /// D-Trust makes the key and returns a PKCS#12 with a transport password.
+        Pkcs12 = "PKCS12",
+    }
 }
 
 impl RequestKind {
-    /// Parses the wire name (`PKCS10`, `PKCS12`; case and `#`/`-` insensitive).
+    /// Parses the wire name leniently: `PKCS10`, `PKCS12`, in any case and
+    /// with `#` or `-` (`pkcs#12`, `PKCS-10`); anything else is kept as
+    /// [`RequestKind::Other`].
     pub fn from_wire(name: &str) -> Self {
         let norm: String = name
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .collect::<String>()
             .to_ascii_uppercase();
-        match norm.as_str() {
-            "PKCS10" => Self::Pkcs10,
-            "PKCS12" => Self::Pkcs12,
-            _ => Self::Unknown(name.to_owned()),
+        match Self::parse(&norm) {
+            Self::Other(_) => Self::Other(name.to_owned()),
+            known => known,
         }
     }
 
-    /// The wire name.
+    /// The wire name (the same as [`RequestKind::as_str`]).
     pub fn as_wire(&self) -> &str {
-        match self {
-            Self::Pkcs10 => "PKCS10",
-            Self::Pkcs12 => "PKCS12",
-            Self::Unknown(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for RequestKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
-    }
-}
-
-impl serde::Serialize for RequestKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_wire())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for RequestKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <String as serde::Deserialize>::deserialize(d)?;
-        Ok(Self::from_wire(&s))
+        self.as_str()
     }
 }
 

@@ -5,43 +5,30 @@ use std::time::Duration;
 
 use smartid_core::{Certificate, ClientIdentity, Secret, SecretBytes};
 
-/// Where a certificate request stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RequestStatus {
-    /// Waiting for D-Trust's review and release.
-    Pending,
-    /// Issued: fetch the certificate or the PKCS#12.
-    Issued,
-    /// Rejected during review.
-    Rejected,
-    /// The certificate was revoked.
-    Revoked,
-    /// A status this client does not know, as sent.
-    Unknown(String),
-}
-
-impl RequestStatus {
-    /// Parses the wire name.
-    pub fn from_wire(s: &str) -> Self {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "PENDING" | "IN_PROGRESS" | "WAITING" => Self::Pending,
-            "ISSUED" | "COMPLETED" => Self::Issued,
-            "REJECTED" => Self::Rejected,
-            "REVOKED" => Self::Revoked,
-            _ => Self::Unknown(s.trim().to_owned()),
-        }
+smartid_core::vocabulary! {
+    /// Where a certificate request stands (the wire's `status`).
+    pub enum RequestStatus {
+        /// Waiting for D-Trust's review and release.
+        Pending = "PENDING",
+        /// Issued: fetch the certificate or the PKCS#12.
+        Issued = "ISSUED",
+        /// Rejected during review.
+        Rejected = "REJECTED",
+        /// The certificate was revoked.
+        Revoked = "REVOKED",
     }
 }
 
-impl fmt::Display for RequestStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Pending => f.write_str("pending"),
-            Self::Issued => f.write_str("issued"),
-            Self::Rejected => f.write_str("rejected"),
-            Self::Revoked => f.write_str("revoked"),
-            Self::Unknown(s) => write!(f, "unknown status {s:?}"),
+impl RequestStatus {
+    /// Parses the wire name, white space trimmed and with the synonyms
+    /// servers use (`IN_PROGRESS` and `WAITING` for pending, `COMPLETED` for
+    /// issued; inferred); anything else is kept as [`RequestStatus::Other`].
+    pub fn from_wire(s: &str) -> Self {
+        let s = s.trim();
+        match s.to_ascii_uppercase().as_str() {
+            "IN_PROGRESS" | "WAITING" => Self::Pending,
+            "COMPLETED" => Self::Issued,
+            _ => Self::parse(s),
         }
     }
 }
@@ -100,7 +87,7 @@ impl IssuedPkcs12 {
     /// Opens the PKCS#12 as a client identity (checks password, key and certificate).
     ///
     /// # Errors
-    /// [`crate::Error::Core`] when the PKCS#12 cannot be opened.
+    /// [`crate::Error::Http`] when the PKCS#12 cannot be opened.
     pub fn to_identity(&self, name: &str) -> crate::Result<ClientIdentity> {
         Ok(ClientIdentity::from_pkcs12_der(
             self.pkcs12.expose_secret(),

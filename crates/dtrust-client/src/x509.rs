@@ -148,3 +148,77 @@ pub(crate) fn verify_signed_by(child: &Certificate, issuer: &Certificate) -> Res
         .verify(tbs, sig)
         .map_err(|_| "the signature is wrong".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, DnType, IsCa, KeyPair};
+
+    use super::*;
+    use crate::{GeneratedCsr, KeySpec, SubjectDn};
+
+    fn ca_and_leaf(
+        alg: &'static rcgen::SignatureAlgorithm,
+        rsa: bool,
+    ) -> (Certificate, Certificate) {
+        let key = if rsa {
+            KeyPair::generate_rsa_for(alg, rcgen::RsaKeySize::_2048).unwrap()
+        } else {
+            KeyPair::generate_for(alg).unwrap()
+        };
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.distinguished_name.push(DnType::CommonName, "Test CA");
+        ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&key).unwrap();
+        let issuer = rcgen::Issuer::new(ca, &key);
+        let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut leaf = CertificateParams::new(vec!["leaf.example.de".into()]).unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "leaf.example.de");
+        leaf.distinguished_name.push(DnType::CountryName, "DE");
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        (
+            Certificate::from_der(ca_cert.der(), "ca").unwrap(),
+            Certificate::from_der(leaf_cert.der(), "leaf").unwrap(),
+        )
+    }
+
+    #[test]
+    fn signatures_verify_for_rsa_and_ec_issuers_and_tampering_fails() {
+        for (alg, rsa) in [
+            (&rcgen::PKCS_RSA_SHA256, true),
+            (&rcgen::PKCS_ECDSA_P256_SHA256, false),
+            (&rcgen::PKCS_ECDSA_P384_SHA384, false),
+        ] {
+            let (ca, leaf) = ca_and_leaf(alg, rsa);
+            verify_signed_by(&leaf, &ca).unwrap();
+            verify_signed_by(&ca, &ca).unwrap();
+            let e = verify_signed_by(&ca, &leaf).unwrap_err();
+            assert!(e.contains("wrong") || e.contains("not supported"), "{e}");
+            // One flipped bit in the signature (the last byte of the DER).
+            let mut der = leaf.der().to_vec();
+            if let Some(last) = der.last_mut() {
+                *last ^= 1;
+            }
+            let tampered = Certificate::from_der(&der, "tampered").unwrap();
+            assert!(verify_signed_by(&tampered, &ca).is_err());
+        }
+    }
+
+    #[test]
+    fn csr_key_and_subject_attributes_are_read() {
+        let g = GeneratedCsr::generate(
+            None,
+            &SubjectDn::new("a.example.de").country("DE"),
+            &[],
+            KeySpec::EcP256,
+        )
+        .unwrap();
+        assert_eq!(csr_spki(&g.csr_der).unwrap(), g.public_key_spki.as_slice());
+        assert!(csr_spki(b"\x30\x03\x02\x01\x00").is_err());
+        assert!(csr_spki(&g.csr_der[..g.csr_der.len() - 1]).is_err());
+        let (_, leaf) = ca_and_leaf(&rcgen::PKCS_ECDSA_P256_SHA256, false);
+        let attrs = subject_attributes(&leaf).unwrap();
+        assert!(attrs.contains(&("2.5.4.3".into(), Some("leaf.example.de".into()))));
+        assert!(attrs.contains(&("2.5.4.6".into(), Some("DE".into()))));
+    }
+}

@@ -406,7 +406,7 @@ async fn wait_honours_hints_and_deadline_with_a_fake_clock(t: T) {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::DeadlineReached { ref last_status, .. } if last_status == "pending"),
+        matches!(e, Error::DeadlineReached { ref last_status, .. } if last_status == "PENDING"),
         "{e}"
     );
     assert_eq!(clock.sleeps().len(), 4);

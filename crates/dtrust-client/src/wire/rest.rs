@@ -379,7 +379,7 @@ mod tests {
             vec![
                 RequestKind::Pkcs10,
                 RequestKind::Pkcs12,
-                RequestKind::Unknown("X".into())
+                RequestKind::Other("X".into())
             ]
         );
         assert_eq!(p[0].key_sizes, vec![2048]);

@@ -195,7 +195,7 @@ impl SoapWire {
             let status = detail
                 .and_then(|d| d.descendant("status"))
                 .map(|s| RequestStatus::from_wire(&s.text).to_string())
-                .unwrap_or_else(|| "pending".into());
+                .unwrap_or_else(|| RequestStatus::Pending.to_string());
             return Error::NotIssued {
                 request_id: request_id.unwrap_or_default().to_owned(),
                 status,
