@@ -3,11 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use smartid_core::{
     Clock, HttpClient, HttpRequest, HttpResponse, HttpSend, HttpSettings, SystemClock,
+    deadline_after,
 };
 
 use crate::answer::CommandAnswer;
@@ -58,29 +59,18 @@ impl TrackedCommand {
 
     /// When the user must have started the session.
     pub fn session_start_deadline(&self) -> SystemTime {
-        after(self.sent_at, self.timing.session_start_timeout())
+        deadline_after(self.sent_at, self.timing.session_start_timeout())
     }
 
     /// When the command leaves the message box.
     pub fn timeout_deadline(&self) -> SystemTime {
-        after(self.sent_at, self.timing.timeout())
+        deadline_after(self.sent_at, self.timing.timeout())
     }
 
     /// When the command is removed from Hermod's history.
     pub fn lifespan_deadline(&self) -> SystemTime {
-        after(self.sent_at, self.timing.lifespan())
+        deadline_after(self.sent_at, self.timing.lifespan())
     }
-}
-
-/// `start + wait`, without the panic of `+` when a (valid but huge) timing
-/// or a restored `sent_at` would overflow: such deadlines end up a century
-/// away, which is never for a command.
-fn after(start: SystemTime, wait: Duration) -> SystemTime {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    start
-        .checked_add(wait)
-        .or_else(|| start.checked_add(wait.min(CENTURY)))
-        .unwrap_or(start)
 }
 
 /// A command Hermod accepted: its answer (with the links for the user) and
@@ -306,6 +296,7 @@ impl HermodClient {
 mod tests {
     use super::*;
     use crate::command::{SignParams, ToBeSigned};
+    use std::time::Duration;
 
     fn config() -> HermodConfig {
         HermodConfig::builder("https://h:20400/hermod/rest/command")

@@ -166,45 +166,58 @@ impl CallbackReceiverBuilder {
     /// Validates and builds.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] (field `callback_basic_auth`) without credentials
-    /// (unless dangerously allowed), with an empty user or password, or a
-    /// user containing `:`; (field `body_limit`) for a zero limit.
+    /// [`Error::InvalidConfig`] with every problem: (field
+    /// `callback_basic_auth`) no credentials (unless dangerously allowed), an
+    /// empty user or password, or a user containing `:`; (field
+    /// `body_limit`) a zero limit.
     pub fn build(self) -> Result<CallbackReceiver> {
-        let bad = |message: &str| Error::config("callback_basic_auth", message.to_owned());
+        let mut problems = Vec::new();
+        let mut bad = |field: &str, message: &str| {
+            problems.push(smartid_core::ConfigProblem::new(field, message));
+        };
         if self.body_limit == 0 {
-            return Err(Error::config(
+            bad(
                 "body_limit",
                 "the callback body limit is 0; give at least a few KiB",
-            ));
+            );
         }
+        let auth = "callback_basic_auth";
         let credentials = match self.credentials {
             Some((user, password)) => {
                 if user.is_empty() {
-                    return Err(bad(
+                    bad(
+                        auth,
                         "the callback user is empty; use the user of Hermod's callback-basic-auth",
-                    ));
+                    );
                 }
                 if user.contains(':') {
-                    return Err(bad(
+                    bad(
+                        auth,
                         "the callback user contains ':', which HTTP Basic auth cannot carry",
-                    ));
+                    );
                 }
                 if password.expose_secret().is_empty() {
-                    return Err(bad(
+                    bad(
+                        auth,
                         "the callback password is empty; use the password of Hermod's callback-basic-auth",
-                    ));
+                    );
                 }
                 Some(Secret::new(format!("{user}:{}", password.expose_secret())))
             }
             None if self.allow_unauthenticated => None,
             None => {
-                return Err(bad(
+                bad(
+                    auth,
                     "no callback credentials: give the user and password of Hermod's \
                      callback-basic-auth for this client (an unauthenticated receiver needs \
                      .dangerous().allow_unauthenticated())",
-                ));
+                );
+                None
             }
         };
+        if !problems.is_empty() {
+            return Err(Error::InvalidConfig(problems));
+        }
         Ok(CallbackReceiver {
             inner: Arc::new(Inner {
                 tracker: self.tracker,

@@ -253,6 +253,22 @@ fn credentials_are_required_to_build_a_receiver() {
     let e = CallbackReceiver::builder(t.clone()).build().unwrap_err();
     assert!(matches!(&e, Error::InvalidConfig(p) if p[0].field == "callback_basic_auth"));
     assert!(e.to_string().contains("dangerous"), "{e}");
+    // Every problem at once.
+    let e = CallbackReceiver::builder(t.clone())
+        .basic_auth("a:b", &Secret::new(""))
+        .body_limit(0)
+        .build()
+        .unwrap_err();
+    let fields: Vec<&str> = e
+        .config_problems()
+        .iter()
+        .map(|p| p.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["body_limit", "callback_basic_auth", "callback_basic_auth"],
+        "{e}"
+    );
     for (user, pw) in [("", "pw"), ("hermod", ""), ("a:b", "pw")] {
         let e = CallbackReceiver::new(t.clone(), user, &Secret::new(pw)).unwrap_err();
         assert!(matches!(e, Error::InvalidConfig(_)), "{user:?} {pw:?}");
