@@ -615,4 +615,42 @@ mod tests {
         };
         assert!(problems.iter().all(|p| p.field != "url"), "{problems:?}");
     }
+
+    #[test]
+    fn identity_from_the_settings_is_accepted_and_the_builder_wins() {
+        let pki = smartid_testkit::TestPki::generate().unwrap();
+        let from_settings = pki
+            .client("settings")
+            .unwrap()
+            .to_client_identity()
+            .unwrap();
+        let from_builder = pki.client("builder").unwrap().to_client_identity().unwrap();
+        let config = DtrustConfig::rest("https://h/rest/")
+            .http_settings(HttpSettings::new().identity(from_settings.clone()))
+            .build()
+            .unwrap();
+        assert_eq!(
+            config.transport(),
+            &Transport::Rest {
+                url: "https://h/rest".into()
+            }
+        );
+        let subject = |c: &DtrustConfig| {
+            c.http_settings()
+                .identity_value()
+                .and_then(|i| i.chain().first().map(|c| c.subject().to_owned()))
+                .unwrap_or_default()
+        };
+        assert!(
+            subject(&config).contains("settings"),
+            "{}",
+            subject(&config)
+        );
+        let config = DtrustConfig::rest("https://h/rest")
+            .client_identity(from_builder)
+            .http_settings(HttpSettings::new().identity(from_settings))
+            .build()
+            .unwrap();
+        assert!(subject(&config).contains("builder"), "{}", subject(&config));
+    }
 }

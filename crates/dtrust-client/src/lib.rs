@@ -123,7 +123,7 @@ pub use error::{Error, Mismatch, OutcomeUnknownReason, Result};
 pub use order::{OrderRequest, SubjectDn};
 pub use password::{PasswordPolicy, generate_revocation_password};
 pub use product::{Product, RequestKind};
-pub use server_error::{ServerError, ServerErrorKind};
+pub use server_error::{ServerError, ServerErrorCode, ServerErrorKind};
 pub use status::{IssuedCertificate, IssuedPkcs12, RequestStatus, RevocationReason, StatusReport};
 pub use templates::CertificateTemplates;
 pub use wait::{PendingOrder, Submission};

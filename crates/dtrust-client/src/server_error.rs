@@ -2,8 +2,25 @@
 
 use std::fmt;
 
+smartid_core::vocabulary! {
+    /// The error codes D-Trust sends (`errorCode`, or the SOAP fault's
+    /// `detail/error/code`) that this client knows, from the Identity
+    /// Manager troubleshooting guide; any other code is kept as
+    /// [`ServerErrorCode::Other`].
+    pub enum ServerErrorCode {
+        /// An attribute of the subject DN fails the product's pattern.
+        RdnPattern = "GENERIC_RDN_REGEXERROR",
+        /// An e-mail address uses a domain not verified for the account.
+        EmailDomainNotFit = "EMAILDOMAIN_DOES_NOT_FIT",
+        /// The revocation password does not meet the product's rules.
+        PasswordPattern = "GENERIC_PASSWORD_REGEXERROR",
+    }
+}
+
 /// The known kinds of D-Trust errors (from the Identity Manager
-/// troubleshooting guide), plus `Unknown`.
+/// troubleshooting guide), plus `Unknown`: a classification of the code
+/// and, for the two errors D-Trust reports as text only, the message (so
+/// it is not a plain code vocabulary: see [`ServerErrorCode`] for that).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerErrorKind {
@@ -45,12 +62,11 @@ impl ServerError {
     /// exactly; the request-kind mismatch and the `NullPointerException` are
     /// also recognised in the message text, as D-Trust reports them as text.
     pub fn new(code: &str, message: &str, status: u16, body: &str) -> Self {
-        let code_upper = code.trim().to_ascii_uppercase();
         let text = format!("{code} {message}").to_ascii_lowercase();
-        let kind = match code_upper.as_str() {
-            "GENERIC_RDN_REGEXERROR" => ServerErrorKind::RdnPattern,
-            "EMAILDOMAIN_DOES_NOT_FIT" => ServerErrorKind::EmailDomainNotVerified,
-            "GENERIC_PASSWORD_REGEXERROR" => ServerErrorKind::RevocationPasswordPolicy,
+        let kind = match ServerErrorCode::parse(code.trim()) {
+            ServerErrorCode::RdnPattern => ServerErrorKind::RdnPattern,
+            ServerErrorCode::EmailDomainNotFit => ServerErrorKind::EmailDomainNotVerified,
+            ServerErrorCode::PasswordPattern => ServerErrorKind::RevocationPasswordPolicy,
             _ if text.contains(REQUEST_KIND_TEXT) => ServerErrorKind::RequestKindMismatch,
             _ if text.contains("nullpointerexception") => ServerErrorKind::MissingCommonName,
             _ => ServerErrorKind::Unknown,
@@ -83,6 +99,12 @@ impl ServerError {
     /// The code as sent by D-Trust (e.g. `GENERIC_RDN_REGEXERROR`).
     pub fn code(&self) -> &str {
         &self.code
+    }
+
+    /// The code, typed ([`ServerErrorCode::Other`] for codes this client
+    /// does not know, and for an empty code).
+    pub fn error_code(&self) -> ServerErrorCode {
+        ServerErrorCode::parse(&self.code)
     }
 
     /// The message as sent by D-Trust.
@@ -222,6 +244,13 @@ mod tests {
             let e = ServerError::new(code, message, 400, "{}");
             assert_eq!(e.kind(), &kind, "{code} {message}");
         }
+        let e = ServerError::new(" generic_rdn_regexerror ", "", 400, "");
+        assert_eq!(e.kind(), &ServerErrorKind::RdnPattern);
+        assert_eq!(e.error_code(), ServerErrorCode::RdnPattern);
+        assert_eq!(
+            ServerError::new("NEW", "", 400, "").error_code(),
+            ServerErrorCode::Other("NEW".into())
+        );
     }
 
     #[test]
