@@ -75,7 +75,7 @@ async fn simulated(command: Command) -> anyhow::Result<()> {
         "idm-callback",
         &Secret::new("callback-password"),
     )?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let backend = listener.local_addr()?;
     tokio::spawn(receiver.clone().serve(listener));
     let receiver_front =
@@ -141,8 +141,7 @@ async fn real(url: &str, command: Command) -> anyhow::Result<()> {
         );
     };
     let receiver = CallbackReceiver::new(tracker.clone(), &user, &Secret::new(password))?;
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
+    let listener = std::net::TcpListener::bind(&listen)
         .with_context(|| format!("cannot listen on HERMOD_CALLBACK_LISTEN={listen}"))?;
     println!("receiving callbacks on http://{listen}/callback/<kind> (and /rest/callback/<kind>)");
     tokio::spawn(receiver.serve(listener));

@@ -32,7 +32,7 @@ async fn bench() {
 
     let tracker = Tracker::new();
     let receiver = CallbackReceiver::new(tracker.clone(), "cb", &Secret::new("pw")).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(receiver.clone().serve(listener));
     let front = TlsFront::start(addr, &pki.localhost_server().unwrap(), ClientAuth::None)

@@ -21,7 +21,7 @@
 //! let pki = TestPki::generate()?;
 //! let tracker = Tracker::new();
 //! let receiver = CallbackReceiver::new(tracker.clone(), "hermod", &Secret::new("cb-password"))?;
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 //! let backend = listener.local_addr()?;
 //! tokio::spawn(receiver.serve(listener));
 //! let callback_url = TlsFront::start(backend, &pki.localhost_server()?, ClientAuth::None).await?;

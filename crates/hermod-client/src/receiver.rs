@@ -309,11 +309,16 @@ impl CallbackReceiver {
             .with_state(self.inner.clone())
     }
 
-    /// Serves the router on a listener until the future is dropped.
+    /// Serves the router on a bound listener until the future is dropped
+    /// (call it inside a tokio runtime; the listener is made non-blocking).
+    /// To mount the routes in an application of your own, use
+    /// [`CallbackReceiver::router`] instead.
     ///
     /// # Errors
     /// The listener's I/O error.
-    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    pub async fn serve(self, listener: std::net::TcpListener) -> std::io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         axum::serve(listener, self.router()).await
     }
 }

@@ -609,3 +609,29 @@ async fn silent_hermod_is_a_timeout() {
     );
     assert!(err.to_string().contains("raise the timeout"), "{err}");
 }
+
+#[tokio::test]
+async fn the_client_builders_http_settings_are_the_ones_used() {
+    let e = env(EnvOptions::default()).await;
+    // The configuration trusts the platform roots only: Hermod's test CA is refused...
+    let config = HermodConfig::builder(e.sim.command_url())
+        .client(common::CLIENT_ID, Secret::new(common::KEY))
+        .build()
+        .unwrap();
+    let err = HermodClient::new(config.clone())
+        .unwrap()
+        .send(&Command::ping())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Http(smartid_core::Error::Tls { .. })),
+        "{err:?}"
+    );
+    // ...and the client builder's settings, trusting it, replace them.
+    let client = HermodClient::builder(config)
+        .http_settings(e.trust.clone())
+        .build()
+        .unwrap();
+    assert!(client.send(&Command::ping()).await.is_ok());
+    assert_eq!(e.sim.commands().len(), 1);
+}

@@ -91,7 +91,7 @@ pub async fn env(options: EnvOptions) -> Env {
         .build();
     let receiver =
         CallbackReceiver::new(tracker.clone(), CB_USER, &Secret::new(CB_PASSWORD)).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(receiver.clone().serve(listener));
     let receiver_front = TlsFront::start(addr, &pki.localhost_server().unwrap(), ClientAuth::None)
