@@ -14,6 +14,30 @@ impl MessagingServerEntry {
     /// proxy and timeouts (e.g. a `TrustRoots::Only` with Hermod's CA, as
     /// the modified `cacerts` of the Identity Manager Tomcat would hold).
     ///
+    /// # Example
+    /// ```
+    /// use idm_config::{Error, HttpSettings, MessagingServerEntry, Secret};
+    ///
+    /// let entry = MessagingServerEntry::new(
+    ///     "Hermod",
+    ///     "https://hermod.example:20400/hermod/rest/command",
+    ///     Secret::new("cHJpbWUxOnNlY3JldA=="), // base64("prime1:secret")
+    ///     600,
+    ///     300,
+    /// );
+    /// let config = entry.to_hermod_config(HttpSettings::new())?;
+    /// assert_eq!(config.token().client_id(), "prime1");
+    ///
+    /// // The timeout must be shorter than the lifespan.
+    /// let mut late = entry.clone();
+    /// late.timeout = 600;
+    /// let Err(Error::InvalidConfig(problems)) = late.to_hermod_config(HttpSettings::new()) else {
+    ///     unreachable!()
+    /// };
+    /// assert!(problems[0].message.starts_with("error[M007]: "));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidConfig`] with every error diagnostic when the entry
     /// has errors, [`Error::Hermod`] when hermod-client refuses the
