@@ -24,8 +24,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use idm_config::{CheckOptions, Diagnostic, Linter, ReadEncoding};
-use smartid_core::Secret;
+use idm_config::{CheckOptions, Diagnostic, Linter, ReadEncoding, Secret};
 
 const USAGE: &str = "usage: idm_lint [--verified-domain DOMAIN]... [--encoding detect|latin1|utf8] [--callback-user USER] PATH...";
 

@@ -156,7 +156,7 @@ impl DtrustBundle {
     /// directory), at most `limits.max_total_bytes` of it.
     ///
     /// # Errors
-    /// [`Error::Core`] when the file cannot be read, is not a regular file
+    /// [`Error::Http`] when the file cannot be read, is not a regular file
     /// or is larger than the limit, else as [`DtrustBundle::read`].
     pub fn open_with_limits(path: impl AsRef<Path>, limits: &ZipLimits) -> Result<Self> {
         let path = path.as_ref();
@@ -707,7 +707,7 @@ pub(crate) fn resolve_in_dir(
     found.sort();
     match found.len() {
         1 => Ok(found.remove(0)),
-        n => Err(Error::Invalid(vec![Diagnostic::error(
+        n => Err(Error::invalid(&[Diagnostic::error(
             &dir.display().to_string(),
             None,
             if n == 0 {

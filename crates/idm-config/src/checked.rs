@@ -29,10 +29,10 @@ impl<T> Checked<T> {
     /// The value when there is no error (warnings are dropped).
     ///
     /// # Errors
-    /// [`Error::Invalid`] with every diagnostic when any is an error.
+    /// [`Error::InvalidConfig`] with every error diagnostic when there is one.
     pub fn into_result(self) -> Result<T> {
         if self.has_errors() {
-            Err(Error::Invalid(self.diagnostics))
+            Err(Error::invalid(&self.diagnostics))
         } else {
             Ok(self.value)
         }

@@ -1,17 +1,44 @@
 //! The crate's error type.
 
+use smartid_core::ConfigProblem;
+
 use crate::diagnostic::Diagnostic;
 
 /// Errors of idm-config: reading files and bundles, and building client
 /// configurations from a configuration that still has errors.
 ///
+/// The variant names are those of every crate of the workspace:
+/// [`Error::InvalidConfig`] lists every configuration problem at once,
+/// [`Error::Http`] carries smartid-core's errors, and the clients' own
+/// errors stay typed as [`Error::Dtrust`] and [`Error::Hermod`] (and as
+/// this error's [`source`](std::error::Error::source)).
+///
 /// No message ever contains a password or key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An error of smartid-core (reading a keystore or certificate).
+    /// The configuration has errors: one problem per error diagnostic
+    /// (warnings are left out), each printed as the linter prints it.
+    ///
+    /// A problem's `field` says where: `FILE:LINE` (or `FILE`) for a
+    /// diagnostic, else the key or the setting. Its `message` starts with
+    /// the severity and the stable code, e.g. `error[D004]: ...`. For the
+    /// typed [`Diagnostic`]s, with warnings, check first
+    /// ([`DtrustBundle::check`](crate::DtrustBundle::check),
+    /// [`MessagingServerEntry::check`](crate::MessagingServerEntry::check)).
+    #[error("configuration has {} error(s): {}", .0.len(), ConfigProblem::join(.0))]
+    InvalidConfig(Vec<ConfigProblem>),
+    /// An error of smartid-core: reading a file, a keystore or a
+    /// certificate (the same variant as in every client crate, where it
+    /// also carries transport and TLS errors).
     #[error(transparent)]
-    Core(#[from] smartid_core::Error),
+    Http(#[from] smartid_core::Error),
+    /// dtrust-client refused the configuration built from the files.
+    #[error("dtrust-client refused the configuration: {0}")]
+    Dtrust(#[from] dtrust_client::Error),
+    /// hermod-client refused the configuration built from the entry.
+    #[error("hermod-client refused the configuration: {0}")]
+    Hermod(#[from] hermod_client::Error),
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     Io {
@@ -56,17 +83,6 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
-    /// The configuration has errors; each is a diagnostic.
-    #[error("configuration has {} error(s); first: {}", .0.iter().filter(|d| d.is_error()).count(), .0.iter().find(|d| d.is_error()).map(ToString::to_string).unwrap_or_default())]
-    Invalid(Vec<Diagnostic>),
-    /// A client crate (dtrust-client, hermod-client) refused the configuration built from the files.
-    #[error("{client} refused the configuration: {message}")]
-    ClientConfig {
-        /// The client crate.
-        client: &'static str,
-        /// What it said.
-        message: String,
-    },
     /// Refusing to overwrite or to write outside the target directory.
     #[error("{path}: {message}")]
     UnsafeTarget {
@@ -77,5 +93,53 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// [`Error::InvalidConfig`] with the error diagnostics of `diagnostics`.
+    pub(crate) fn invalid(diagnostics: &[Diagnostic]) -> Self {
+        Self::InvalidConfig(
+            diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(ConfigProblem::from)
+                .collect(),
+        )
+    }
+}
+
+impl From<&Diagnostic> for ConfigProblem {
+    /// `field` is `FILE:LINE` (or `FILE`), `message` is
+    /// `severity[CODE]: message`: displayed, the same line as the
+    /// diagnostic's.
+    fn from(d: &Diagnostic) -> Self {
+        let field = match d.line {
+            Some(line) => format!("{}:{line}", d.file),
+            None => d.file.clone(),
+        };
+        ConfigProblem::new(field, format!("{}[{}]: {}", d.severity, d.code, d.message))
+    }
+}
+
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Code;
+
+    #[test]
+    fn a_problem_prints_as_its_diagnostic_and_warnings_are_left_out() {
+        let error = Diagnostic::error("d.properties", Some(4), Code::SoapKeyEmpty, "remove it");
+        let warning = Diagnostic::warning("d.properties", None, Code::UrlMissing, "add it");
+        assert_eq!(ConfigProblem::from(&error).to_string(), error.to_string());
+        assert_eq!(
+            ConfigProblem::from(&warning).to_string(),
+            warning.to_string()
+        );
+        let Error::InvalidConfig(problems) = Error::invalid(&[warning, error.clone()]) else {
+            unreachable!()
+        };
+        assert_eq!(problems, [ConfigProblem::from(&error)]);
+        assert_eq!(problems[0].field, "d.properties:4");
+    }
+}

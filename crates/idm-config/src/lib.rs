@@ -3,21 +3,43 @@
 //! pass, and write them back without disturbing what you did not change.
 //!
 //! ```
-//! use idm_config::{CheckOptions, Code, DtrustConnectorConfig, PropertiesFile};
+//! use idm_config::hermod_client::HermodClient;
+//! use idm_config::{CheckOptions, HttpSettings, Linter, MessagingServerEntry};
 //!
-//! let text = "url=https://dtrust.example/rest\n\
-//!             p12File=client.p12\n\
-//!             serverCertificate=D-TRUST_SSL_Class_3_CA_1_2009.cer\n\
-//!             namespaceURI=\n\
-//!             certificateTemplates=\n";
-//! let file = PropertiesFile::parse(text.as_bytes(), "dtrust.properties");
-//! let checked = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default());
-//! for d in &checked.diagnostics {
-//!     println!("{d}"); // dtrust.properties:4: error[D004]: namespaceURI is present but empty; ...
+//! // A Messaging Server entry (Identity Manager -> Hermod) with two mistakes.
+//! let entry = r#"{
+//!   "name": "Hermod",
+//!   "url": "http://hermod.example:20400/hermod/rest/command",
+//!   "authenticationToken": "cHJpbWUxOnNlY3JldA==",
+//!   "lifespan": 300,
+//!   "timeout": 300
+//! }"#;
+//! let mut linter = Linter::new(CheckOptions::default());
+//! let (_, diagnostics) = linter.lint_json(entry.as_bytes(), "messaging.json");
+//! for d in &diagnostics {
+//!     println!("{d}"); // messaging.json:3: error[M002]: url uses `http`; ...
 //! }
-//! let codes: Vec<Code> = checked.diagnostics.iter().map(|d| d.code).collect();
-//! assert_eq!(codes, [Code::SoapKeyEmpty, Code::TemplatesEmpty]);
+//! let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.as_str()).collect();
+//! assert_eq!(codes, ["M002", "M007"]);
+//!
+//! // Fixed, it becomes a ready hermod-client configuration, and a client.
+//! let fixed = entry
+//!     .replace("http://", "https://")
+//!     .replace(r#""lifespan": 300"#, r#""lifespan": 600"#);
+//! let entry = MessagingServerEntry::from_json(&fixed, "messaging.json")
+//!     .into_result()?
+//!     .expect("an entry");
+//! assert_eq!(entry.client_id().as_deref(), Some("prime1"));
+//! let client = HermodClient::new(entry.to_hermod_config(HttpSettings::new())?)?;
+//! # drop(client);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The crate re-exports what its signatures use (the client crates
+//! [`dtrust_client`] and [`hermod_client`], [`smartid_core`] and its
+//! [`Secret`], [`HttpSettings`], [`TrustRoots`], [`TrustStore`],
+//! [`ClientIdentity`], [`ConfigProblem`]): depending on idm-config alone is
+//! enough.
 //!
 //! # Overview
 //! - [`PropertiesFile`]: Java `.properties` with Java's rules (comments `#`
@@ -46,9 +68,31 @@
 //! - [`Linter`]: all of the above by file, as the `idm_lint` example uses it.
 //! - Conversions into ready client configurations:
 //!   [`DtrustBundle::to_dtrust_config`] / [`DtrustConnectorConfig::to_dtrust_config_in`]
-//!   (a `dtrust_client::DtrustConfig`: transport chosen by the presence of
-//!   `namespaceURI`/`localPart`) and [`MessagingServerEntry::to_hermod_config`]
-//!   (a `hermod_client::HermodConfig`).
+//!   (a [`dtrust_client::DtrustConfig`] built on the one
+//!   [`dtrust_client::Transport`] value that
+//!   [`DtrustConnectorConfig::transport`] gives: REST, or SOAP when
+//!   `namespaceURI`/`localPart` are set) and
+//!   [`MessagingServerEntry::to_hermod_config`] (a
+//!   [`hermod_client::HermodConfig`]). idm-config uses hermod-client without
+//!   its `axum` feature: no web framework in its tree.
+//!
+//! # Example: a D-Trust connector file
+//! ```
+//! use idm_config::{CheckOptions, Code, DtrustConnectorConfig, PropertiesFile};
+//!
+//! let text = "url=https://dtrust.example/rest\n\
+//!             p12File=client.p12\n\
+//!             serverCertificate=D-TRUST_SSL_Class_3_CA_1_2009.cer\n\
+//!             namespaceURI=\n\
+//!             certificateTemplates=\n";
+//! let file = PropertiesFile::parse(text.as_bytes(), "dtrust.properties");
+//! let checked = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default());
+//! for d in &checked.diagnostics {
+//!     println!("{d}"); // dtrust.properties:4: error[D004]: namespaceURI is present but empty; ...
+//! }
+//! let codes: Vec<Code> = checked.diagnostics.iter().map(|d| d.code).collect();
+//! assert_eq!(codes, [Code::SoapKeyEmpty, Code::TemplatesEmpty]);
+//! ```
 //!
 //! # Diagnostics
 //! Checks return every problem at once as [`Diagnostic`]s: file, line where
@@ -58,8 +102,13 @@
 //! `Debug` output.
 //!
 //! # Errors
-//! Reading files and zips fails with [`Error`]; a configuration with errors
-//! turns into [`Error::Invalid`] through [`Checked::into_result`].
+//! Reading files and zips fails with [`Error`]. A configuration with
+//! errors turns into [`Error::InvalidConfig`] (one [`ConfigProblem`] per
+//! error diagnostic, printed as the linter prints it) through
+//! [`Checked::into_result`] and the conversions; what the client crates
+//! refuse stays their typed error, as [`Error::Dtrust`] and
+//! [`Error::Hermod`] and as the error's source; smartid-core's errors
+//! (files, keystores, certificates) are [`Error::Http`].
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -84,12 +133,20 @@ pub use bundle::{DtrustBundle, ZipLimits};
 pub use certificate_manager::check_certificate_manager_properties;
 pub use checked::Checked;
 pub use diagnostic::{Code, Diagnostic, Severity, has_errors};
-pub use dtrust::{
-    CheckOptions, DEFAULT_P12_PASSWORD, DtrustConnectorConfig, DtrustTransport, ProxyConfig, keys,
-};
+pub use dtrust::{CheckOptions, DEFAULT_P12_PASSWORD, DtrustConnectorConfig, ProxyConfig, keys};
 pub use error::{Error, Result};
 pub use hermod::{ContentProvider, HermodClientSettings, HermodClients};
 pub use lint::{FileKind, Linter, MAX_TEXT_FILE_BYTES};
 pub use messaging::{DEFAULT_SESSION_START_TIMEOUT_SECS, MessagingServerEntry};
 pub use properties::{Encoding, PropertiesFile, Property, ReadEncoding};
 pub use templates::CertificateTemplate;
+
+/// dtrust-client, whose configuration the D-Trust conversions build.
+pub use dtrust_client;
+/// hermod-client, whose configuration [`MessagingServerEntry::to_hermod_config`] builds.
+pub use hermod_client;
+/// The core crate, for what this crate does not re-export.
+pub use smartid_core;
+pub use smartid_core::{
+    ClientIdentity, ConfigProblem, HttpSettings, Secret, TrustRoots, TrustStore,
+};

@@ -45,6 +45,27 @@ pub const MAX_TEXT_FILE_BYTES: u64 = 4 << 20;
 
 /// Lints files one by one and, at the end, checks that the Messaging Server
 /// entries and Hermod client settings given agree with each other.
+///
+/// # Example
+/// ```
+/// use idm_config::{CheckOptions, Code, FileKind, Linter};
+///
+/// let mut linter = Linter::new(CheckOptions::default());
+/// let (kind, diagnostics) = linter.lint_properties(
+///     b"url=https://dtrust.example/rest\ncertificateTemplates=Basic SSL ID (RSA)|CN=CN=x\n",
+///     "dtrust.properties",
+/// );
+/// assert_eq!(kind, FileKind::DtrustProperties);
+/// assert_eq!(diagnostics[0].code, Code::TemplateCnContainsCn);
+///
+/// // Identity Manager's entry and Hermod's clients disagree on the key.
+/// linter.lint_json(br#"{"name": "Hermod", "url": "https://hermod.example/hermod/rest/command",
+///   "authenticationToken": "cHJpbWUxOnNlY3JldA==", "lifespan": 600, "timeout": 300}"#, "entry.json");
+/// linter.lint_json(br#"{"allowed-clients": [{"client-id": "prime1", "key": "other",
+///   "callback-url": "https://idm.example/idm-operator/ws/hermod"}]}"#, "hermod.json");
+/// let across = linter.finish();
+/// assert_eq!(across[0].code, Code::AgreementKeyMismatch);
+/// ```
 #[derive(Debug, Default)]
 pub struct Linter {
     options: CheckOptions,
@@ -84,8 +105,21 @@ impl Linter {
     /// The file is read with a bound ([`MAX_TEXT_FILE_BYTES`], or the zip
     /// limit for a bundle) and only when it is a regular file.
     ///
+    /// # Example
+    /// ```
+    /// use idm_config::{CheckOptions, FileKind, Linter};
+    ///
+    /// let path = std::env::temp_dir().join(format!("idm-lint-doc-{}.properties", std::process::id()));
+    /// std::fs::write(&path, "url=https://dtrust.example/rest\ncertificateTemplates=\n")?;
+    /// let (kind, diagnostics) = Linter::new(CheckOptions::default()).lint_path(&path)?;
+    /// std::fs::remove_file(&path)?;
+    /// assert_eq!(kind, FileKind::DtrustProperties);
+    /// assert!(diagnostics[0].to_string().contains(".properties:2: error[D002]: "));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
-    /// [`Error::Core`] when the path cannot be read, is not a regular file
+    /// [`Error::Http`] when the path cannot be read, is not a regular file
     /// (a FIFO, a device, a directory) or is too large; [`Error::Io`] when
     /// its kind is not supported.
     pub fn lint_path(&mut self, path: &Path) -> Result<(FileKind, Vec<Diagnostic>), Error> {

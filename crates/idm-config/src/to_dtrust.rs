@@ -3,61 +3,73 @@
 
 use std::path::Path;
 
-use dtrust_client::{DtrustConfig, DtrustConfigBuilder, SoapService, Transport};
-use smartid_core::{ClientIdentity, HttpSettings, ProxySettings, TrustStore};
+use dtrust_client::{DtrustConfig, DtrustConfigBuilder};
+use smartid_core::{
+    ClientIdentity, ConfigProblem, HttpSettings, ProxySettings, TrustRoots, TrustStore,
+};
 
 use crate::bundle::{ContentKind, DtrustBundle, resolve_in_dir};
-use crate::dtrust::{CheckOptions, DtrustConnectorConfig, DtrustTransport};
+use crate::dtrust::keys;
+use crate::dtrust::{CheckOptions, DtrustConnectorConfig};
 use crate::error::{Error, Result};
 
-fn client_error(e: dtrust_client::Error) -> Error {
-    Error::ClientConfig {
-        client: "dtrust-client",
-        message: e.to_string(),
-    }
-}
-
 impl DtrustConnectorConfig {
-    /// A dtrust-client builder with the transport (REST, or SOAP when
-    /// `namespaceURI`/`localPart` are set), proxy, certificate templates
-    /// (product names) and verified e-mail domains of this configuration,
-    /// and the given identity and server trust. Adjust it (timeouts, issuing
-    /// CA, password policy) and call `build`.
+    /// The HTTP settings of this configuration: `identity` for mutual TLS,
+    /// only `server_trust` trusted for the server (the bundle's `.cer`),
+    /// and the proxy (`proxyHost`, `proxyPort`). Add timeouts to them
+    /// before passing them to
+    /// [`DtrustConfigBuilder::http_settings`](dtrust_client::DtrustConfigBuilder::http_settings).
     ///
     /// # Errors
-    /// [`Error::Invalid`] when `url` is missing, [`Error::Core`] when the
-    /// proxy is unusable.
+    /// [`Error::InvalidConfig`] when the proxy host is not a host name.
+    pub fn http_settings(
+        &self,
+        identity: ClientIdentity,
+        server_trust: TrustStore,
+    ) -> Result<HttpSettings> {
+        let mut http = HttpSettings::new()
+            .identity(identity)
+            .trust(TrustRoots::Only(server_trust));
+        if let Some(proxy) = &self.proxy {
+            let proxy =
+                ProxySettings::new(proxy.host.clone(), proxy.port).map_err(|e| match e {
+                    smartid_core::Error::InvalidSetting { message, .. } => {
+                        Error::InvalidConfig(vec![ConfigProblem::new(keys::PROXY_HOST, message)])
+                    }
+                    other => Error::Http(other),
+                })?;
+            http = http.proxy(proxy);
+        }
+        Ok(http)
+    }
+
+    /// A dtrust-client builder for this configuration: its
+    /// [`transport`](DtrustConnectorConfig::transport) (REST, or SOAP when
+    /// `namespaceURI`/`localPart` are set), its
+    /// [`http_settings`](DtrustConnectorConfig::http_settings) (the given
+    /// identity and server trust, the proxy), the certificate templates
+    /// (product names) and the verified e-mail domains. Adjust it (issuing
+    /// CA, password policy, clock) and call `build`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `url` is missing or the proxy host is
+    /// not a host name.
     pub fn dtrust_config_builder(
         &self,
         identity: ClientIdentity,
         server_trust: TrustStore,
     ) -> Result<DtrustConfigBuilder> {
-        let Some(url) = self.url.clone() else {
-            return Err(Error::Invalid(vec![crate::Diagnostic::error(
-                "configuration",
-                None,
-                crate::Code::UrlMissing,
-                "url is missing; set the D-Trust service URL",
+        let Some(transport) = self.transport() else {
+            return Err(Error::InvalidConfig(vec![ConfigProblem::new(
+                keys::URL,
+                format!(
+                    "error[{}]: missing; set it to the D-Trust service URL (https://...)",
+                    crate::Code::UrlMissing
+                ),
             )]));
         };
-        let transport = match &self.transport {
-            DtrustTransport::Soap {
-                namespace_uri,
-                local_part,
-            } => Transport::soap(
-                url,
-                SoapService::new(namespace_uri.clone(), local_part.clone()),
-            ),
-            _ => Transport::rest(url),
-        };
-        let mut http = HttpSettings::new();
-        if let Some(proxy) = &self.proxy {
-            http = http.proxy(ProxySettings::new(proxy.host.clone(), proxy.port)?);
-        }
         let mut builder = DtrustConfig::builder(transport)
-            .http_settings(http)
-            .client_identity(identity)
-            .server_trust(server_trust);
+            .http_settings(self.http_settings(identity, server_trust)?);
         let mut products: Vec<&str> = Vec::new();
         for t in &self.certificate_templates {
             if !products.contains(&t.product.as_str()) {
@@ -79,9 +91,9 @@ impl DtrustConnectorConfig {
     /// given, the one file of that kind found by content.
     ///
     /// # Errors
-    /// [`Error::Invalid`] when a file is not named and not exactly one file
-    /// of its kind is in `dir`, [`Error::Core`] when a file cannot be read
-    /// or the PKCS#12 does not open, [`Error::ClientConfig`] when
+    /// [`Error::InvalidConfig`] when a file is not named and not exactly one
+    /// file of its kind is in `dir`, [`Error::Http`] when a file cannot be
+    /// read or the PKCS#12 does not open, [`Error::Dtrust`] when
     /// dtrust-client refuses the configuration.
     pub fn to_dtrust_config_in(&self, dir: impl AsRef<Path>) -> Result<DtrustConfig> {
         let dir = dir.as_ref();
@@ -95,7 +107,7 @@ impl DtrustConnectorConfig {
         let trust = TrustStore::from_path(cer, None)?;
         self.dtrust_config_builder(identity, trust)?
             .build()
-            .map_err(client_error)
+            .map_err(Error::from)
     }
 }
 
@@ -107,20 +119,23 @@ impl DtrustBundle {
     /// verified domains.
     ///
     /// # Errors
-    /// [`Error::Invalid`] with every diagnostic when the bundle has errors,
-    /// [`Error::ClientConfig`] when dtrust-client refuses the configuration.
+    /// [`Error::InvalidConfig`] with every error diagnostic when the bundle
+    /// has errors, [`Error::Dtrust`] when dtrust-client refuses the
+    /// configuration.
     pub fn to_dtrust_config(&self, options: &CheckOptions) -> Result<DtrustConfig> {
         let checked = self.check(options);
-        let diagnostics = checked.diagnostics.clone();
         let Some(config) = checked.into_result()? else {
-            return Err(Error::Invalid(diagnostics));
+            return Err(missing_file(self, "properties", "no .properties file"));
         };
-        let (Some(p12_name), Some(cer_name)) = (&config.p12_file, &config.server_certificate)
-        else {
-            return Err(Error::Invalid(diagnostics));
+        let Some((p12_name, p12)) = bundle_file(self, config.p12_file.as_deref()) else {
+            return Err(missing_file(self, keys::P12_FILE, "no client PKCS#12"));
         };
-        let (Some(p12), Some(cer)) = (self.file(p12_name), self.file(cer_name)) else {
-            return Err(Error::Invalid(diagnostics));
+        let Some((cer_name, cer)) = bundle_file(self, config.server_certificate.as_deref()) else {
+            return Err(missing_file(
+                self,
+                keys::SERVER_CERTIFICATE,
+                "no D-Trust server certificate",
+            ));
         };
         let identity = ClientIdentity::from_pkcs12_der(
             p12,
@@ -132,6 +147,21 @@ impl DtrustBundle {
         config
             .dtrust_config_builder(identity, trust)?
             .build()
-            .map_err(client_error)
+            .map_err(Error::from)
     }
+}
+
+/// The bundle's file `name` (resolved by [`DtrustBundle::check`]).
+fn bundle_file<'a>(bundle: &'a DtrustBundle, name: Option<&'a str>) -> Option<(&'a str, &'a [u8])> {
+    let name = name?;
+    Some((name, bundle.file(name)?))
+}
+
+/// A file the check resolved is not there (not expected once the check
+/// found no error).
+fn missing_file(bundle: &DtrustBundle, field: &str, what: &str) -> Error {
+    Error::InvalidConfig(vec![ConfigProblem::new(
+        field,
+        format!("{what} in {}; add it to the zip", bundle.source_name()),
+    )])
 }

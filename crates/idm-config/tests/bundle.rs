@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use idm_config::{
-    CheckOptions, Code, DtrustBundle, DtrustTransport, Error, PropertiesFile, ZipLimits,
-};
+use idm_config::{CheckOptions, Code, DtrustBundle, Error, PropertiesFile, ZipLimits};
 use smartid_core::Certificate;
 
 fn fixture(path: &str) -> Vec<u8> {
@@ -48,7 +46,7 @@ fn good_bundle_yields_the_connector_config() {
         .check(&CheckOptions::default().at(server_not_after() - Duration::from_secs(400 * 86400)));
     assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
     let config = checked.value.unwrap();
-    assert_eq!(config.transport, DtrustTransport::Rest);
+    assert_eq!(config.soap_service, None);
     assert_eq!(config.p12_password.expose_secret(), "123456");
     assert_eq!(config.certificate_templates.len(), 2);
     assert_eq!(config.certificate_templates[0].subject[1].1, "Jón Example");

@@ -159,7 +159,80 @@ async fn bundle_with_errors_is_not_converted() {
     )
     .unwrap();
     match bundle.to_dtrust_config(&CheckOptions::default()) {
-        Err(Error::Invalid(d)) => assert!(d.iter().any(|d| d.code == Code::BundleWrongPassword)),
+        Err(Error::InvalidConfig(problems)) => {
+            let wrong = problems
+                .iter()
+                .find(|p| p.message.starts_with("error[B002]: "))
+                .expect("the wrong password is reported");
+            assert!(wrong.field.ends_with("!dtrust.properties:4"), "{wrong}");
+            assert!(!wrong.to_string().contains("wrong"), "no password: {wrong}");
+            assert!(
+                problems.iter().all(|p| p.message.starts_with("error[")),
+                "warnings are left out: {problems:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_configuration_dtrust_client_refuses_keeps_its_error_as_the_source() {
+    let sim = DtrustSimulator::start().await.unwrap();
+    // `localhost` passes the bundle's checks, but dtrust-client wants a
+    // domain name (the second line wins, with a duplicate-key warning).
+    let bundle = bundle_for(
+        &sim,
+        "verifiedEmailDomains=example.de;localhost\n",
+        "s3cret",
+    );
+    let err = bundle
+        .to_dtrust_config(&CheckOptions::default())
+        .unwrap_err();
+    let Error::Dtrust(inner) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(inner.to_string().contains("localhost"), "{inner}");
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(source.downcast_ref::<dtrust_client::Error>().is_some());
+}
+
+#[test]
+fn a_configuration_hermod_client_refuses_keeps_its_error_as_the_source() {
+    // Credentials in the URL pass the entry's checks; hermod-client refuses them.
+    let entry = MessagingServerEntry::new(
+        "Hermod",
+        "https://user:pw@hermod.example/hermod/rest/command",
+        Secret::new("cHJpbWUxOmtleQ=="),
+        600,
+        300,
+    );
+    assert!(entry.check("entry").iter().all(|d| !d.is_error()));
+    let err = entry.to_hermod_config(HttpSettings::new()).unwrap_err();
+    assert!(matches!(err, Error::Hermod(_)), "{err:?}");
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(source.downcast_ref::<hermod_client::Error>().is_some());
+    assert!(!err.to_string().contains("pw@"), "{err}");
+}
+
+#[test]
+fn a_connector_file_without_url_names_the_key() {
+    let file = PropertiesFile::parse(b"certificateTemplates=A\n", "dtrust.properties");
+    let config = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default())
+        .into_result()
+        .unwrap();
+    let pki = TestPki::generate().unwrap();
+    let err = config
+        .dtrust_config_builder(
+            pki.client("c").unwrap().to_client_identity().unwrap(),
+            pki.root_trust_store().unwrap(),
+        )
+        .unwrap_err();
+    match err {
+        Error::InvalidConfig(problems) => {
+            assert_eq!(problems.len(), 1);
+            assert_eq!(problems[0].field, "url");
+            assert!(problems[0].message.starts_with("error[D006]: "));
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -235,13 +308,57 @@ fn invalid_entry_is_not_converted() {
         120,
     );
     match entry.to_hermod_config(HttpSettings::new()) {
-        Err(Error::Invalid(d)) => {
-            let codes: Vec<_> = d.iter().map(|d| d.code).collect();
-            assert_eq!(
-                codes,
-                [Code::MessagingUrlNotHttps, Code::TimeoutNotBelowLifespan]
-            );
+        Err(Error::InvalidConfig(problems)) => {
+            let codes: Vec<_> = problems.iter().map(|p| &p.message[..11]).collect();
+            assert_eq!(codes, ["error[M002]", "error[M007]"]);
+            assert!(problems.iter().all(|p| p.field == "Messaging Server entry"));
         }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn proxy_and_soap_service_reach_the_dtrust_configuration() {
+    let file = PropertiesFile::parse(
+        b"url=https://dtrust.example/soap\nnamespaceURI=http://ws.example/\nlocalPart=CertService\nproxyHost=proxy.internal\nproxyPort=3128\ncertificateTemplates=A;B;A\n",
+        "dtrust.properties",
+    );
+    let connector = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default()).value;
+    let pki = TestPki::generate().unwrap();
+    let config = connector
+        .dtrust_config_builder(
+            pki.client("c").unwrap().to_client_identity().unwrap(),
+            pki.root_trust_store().unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        config.transport(),
+        &dtrust_client::Transport::soap(
+            "https://dtrust.example/soap",
+            dtrust_client::SoapService::new("http://ws.example/", "CertService"),
+        )
+    );
+    let proxy = config.http_settings().proxy_value().expect("the proxy");
+    assert_eq!((proxy.host(), proxy.port()), ("proxy.internal", 3128));
+    assert!(config.http_settings().identity_value().is_some());
+    assert!(matches!(
+        config.http_settings().trust_value(),
+        TrustRoots::Only(_)
+    ));
+
+    // A proxy host the HTTP settings refuse is a configuration problem naming the key.
+    let file = PropertiesFile::parse(
+        b"url=https://dtrust.example/rest\nproxyHost=http://proxy.internal\nproxyPort=3128\ncertificateTemplates=A\n",
+        "dtrust.properties",
+    );
+    let connector = DtrustConnectorConfig::from_properties(&file, &CheckOptions::default()).value;
+    match connector.dtrust_config_builder(
+        pki.client("c").unwrap().to_client_identity().unwrap(),
+        pki.root_trust_store().unwrap(),
+    ) {
+        Err(Error::InvalidConfig(problems)) => assert_eq!(problems[0].field, "proxyHost"),
         other => panic!("{other:?}"),
     }
 }

@@ -78,7 +78,7 @@ fn bundle_loader_refuses_fifos_devices_and_oversized_files() {
     assert!(
         matches!(
             r,
-            Err(Error::Core(smartid_core::Error::FileTooLarge { .. }))
+            Err(Error::Http(smartid_core::Error::FileTooLarge { .. }))
         ),
         "{r:?}"
     );

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use idm_config::{
-    CheckOptions, Code, Diagnostic, DtrustBundle, DtrustConnectorConfig, DtrustTransport, Linter,
-    PropertiesFile, ReadEncoding, has_errors,
+    CheckOptions, Code, Diagnostic, DtrustBundle, DtrustConnectorConfig, Linter, PropertiesFile,
+    ReadEncoding, has_errors,
 };
 use smartid_core::Certificate;
 
@@ -94,7 +94,7 @@ fn seed_layout_bundle_is_fully_checked_without_file_name_keys() {
     let config = checked.value.unwrap();
     assert_eq!(config.p12_file.as_deref(), Some(SEED_P12));
     assert_eq!(config.server_certificate.as_deref(), Some(SEED_CER));
-    assert_eq!(config.transport, DtrustTransport::Rest);
+    assert_eq!(config.soap_service, None);
     assert_eq!(config.key_archive.as_deref(), Some("Key archive"));
     assert_eq!(
         config.token_procedures,
