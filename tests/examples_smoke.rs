@@ -16,7 +16,11 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    // The keystore fixtures live with smartid-core, which tests them.
+    format!(
+        "{}/crates/smartid-core/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn run(name: &str, args: &[&str]) -> (i32, String, String) {
