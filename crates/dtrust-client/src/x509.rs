@@ -10,27 +10,8 @@ use smartid_core::Certificate;
 
 /// One DER TLV at the start of `input`: (whole TLV, contents, rest).
 fn tlv(input: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let (&_tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at(n);
-        (
-            bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b)),
-            rest,
-        )
-    };
-    if rest.len() < len {
-        return None;
-    }
-    let header = input.len() - rest.len();
-    let (contents, after) = rest.split_at(len);
-    Some((input.get(..header + len)?, contents, after))
+    let (_, contents, rest) = smartid_core::internal::der_tlv(input)?;
+    Some((input.get(..input.len() - rest.len())?, contents, rest))
 }
 
 /// The DER SubjectPublicKeyInfo of a PKCS#10 request, as it is encoded in

@@ -740,22 +740,7 @@ pub(crate) enum ContentKind {
 
 /// One DER TLV with a single-byte tag: (tag, content).
 fn der_tlv(input: &[u8]) -> Option<(u8, &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let (len_bytes, rest) = rest.split_at(n);
-        let len = len_bytes
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, rest)
-    };
-    rest.get(..len).map(|content| (tag, content))
+    smartid_core::internal::der_tlv(input).map(|(tag, content, _)| (tag, content))
 }
 
 fn content_kind(name: &str, bytes: &[u8]) -> ContentKind {

@@ -71,6 +71,7 @@ pub use wait::{
 pub mod internal {
     pub use crate::cert::pem_encode;
     pub use crate::http::{body_snippet, body_snippet_without, redact_url};
+    pub use crate::keystore::der_tlv;
     /// The bounded, namespace-resolving XML reader for SOAP.
     pub mod xml {
         pub use crate::xml_reader::*;

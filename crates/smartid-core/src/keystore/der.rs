@@ -1,7 +1,8 @@
 //! Just enough DER to recognise containers before handing them to a real parser.
 
-/// Reads one DER TLV (single-byte tags); returns (tag, content, rest).
-pub(crate) fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+/// Reads one DER TLV (single-byte tags, definite lengths of at most four
+/// bytes); returns (tag, content, rest), or `None` for anything truncated.
+pub fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, mut rest) = rest.split_first()?;
     let len = if first < 0x80 {

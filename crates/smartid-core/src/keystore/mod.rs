@@ -2,6 +2,7 @@
 //! content, not by file name.
 
 pub(crate) mod der;
+pub use der::der_tlv;
 pub(crate) mod jks;
 pub(crate) mod key;
 pub(crate) mod pem;
