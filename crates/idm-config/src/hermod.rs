@@ -177,6 +177,11 @@ impl Ctx<'_> {
             (None, Some(v)) => (camel, v),
             (None, None) => return None,
         };
+        self.text_value(name, v)
+    }
+
+    /// `v` as text, or an error diagnostic naming `name`.
+    fn text_value(&mut self, name: &str, v: &Value) -> Option<String> {
         let text = as_text(v);
         if text.is_none() {
             self.out.push(Diagnostic::error(
@@ -361,16 +366,7 @@ impl Ctx<'_> {
     /// The first of `names` present as a string.
     fn text_of(&mut self, obj: &Map<String, Value>, names: &[&'static str]) -> Option<String> {
         let (name, v) = crate::json_util::field(obj, names)?;
-        let text = as_text(v);
-        if text.is_none() {
-            self.out.push(Diagnostic::error(
-                self.file,
-                line_of(self.text, name),
-                Code::HermodJson,
-                format!("`{name}` must be a string"),
-            ));
-        }
-        text
+        self.text_value(name, v)
     }
 
     /// `content-provider-url` and its basic-auth user and password, in the
