@@ -43,6 +43,7 @@ mod identity;
 mod keystore;
 mod problems;
 mod secret;
+pub mod store;
 mod trust;
 mod vocabulary;
 mod wait;
