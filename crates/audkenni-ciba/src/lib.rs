@@ -100,13 +100,16 @@ mod client_auth;
 mod cms;
 mod crl;
 mod discovery;
+mod driver;
 mod error;
+mod flow;
 mod id_token;
 mod jwks;
 mod kennitala;
 mod pending;
 mod ping;
 mod poll;
+mod poller;
 mod provider_code;
 mod provider_error;
 mod request;
@@ -125,11 +128,13 @@ pub use binding::{
 pub use client::{CIBA_GRANT_TYPE, CibaClient, CibaClientBuilder, Completed};
 pub use client_auth::ClientAuthMethod;
 pub use discovery::ProviderMetadata;
+pub use flow::{FLOW_FORMAT, FLOW_NAMESPACE};
 pub use error::{Error, IdTokenError, Result, SignatureError};
 pub use id_token::VerifiedIdToken;
 pub use kennitala::Kennitala;
 pub use pending::{DEFAULT_INTERVAL, PendingAuth};
 pub use ping::parse_ping_notification;
+pub use poller::{Poller, PollerHandle, PollerReport};
 pub use provider_code::ProviderCode;
 pub use provider_error::{ErrorCode, ProviderError};
 pub use request::{AuthRequest, BASE_SCOPE};
@@ -142,6 +147,7 @@ pub use tokens::Tokens;
 pub use verification_code::verification_code;
 
 pub use smartid_core;
+pub use smartid_core::store::{FlowStore, MemoryStore, SealingKey, StoreError};
 pub use smartid_core::{
     Certificate, ClientIdentity, Clock, ConfigProblem, DangerousHttpSettings, HttpClient,
     HttpRequest, HttpResponse, HttpSend, HttpSettings, Method, ProxySettings, RetryPolicy,
