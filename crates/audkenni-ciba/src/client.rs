@@ -253,7 +253,11 @@ impl CibaClientBuilder {
         }
         let (store, private_store, in_memory) = match &self.store {
             Some((store, in_memory)) => (store.clone(), false, *in_memory),
-            None => (Arc::new(MemoryStore::new()) as Arc<dyn FlowStore>, true, true),
+            None => (
+                Arc::new(MemoryStore::new()) as Arc<dyn FlowStore>,
+                true,
+                true,
+            ),
         };
         let sealing_key = match (&self.sealing_key, in_memory) {
             (Some(key), _) => Some(key.clone()),

@@ -55,6 +55,10 @@ impl Flows {
 }
 
 /// What one poll under a lease did.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a short-lived return value, matched at once"
+)]
 pub(crate) enum Step {
     /// The flow ended (the outcome is stored, unless `stored` says why not).
     Ended {
@@ -62,7 +66,7 @@ pub(crate) enum Step {
         stored: Result<(), Error>,
     },
     /// The flow goes on: its new schedule is stored.
-    Continues(Box<PendingAuth>),
+    Continues(PendingAuth),
     /// The record changed under this holder (its lease had expired and
     /// another holder took the flow): nothing was written.
     Lost,
@@ -191,7 +195,10 @@ impl CibaClient {
                 result,
                 stored: Ok(()),
             },
-            Err(e) => Step::Ended { result, stored: Err(e) },
+            Err(e) => Step::Ended {
+                result,
+                stored: Err(e),
+            },
         }
     }
 
@@ -257,7 +264,9 @@ impl CibaClient {
         let interval = flow.pending.interval();
         let answer = self.token_request(&record.id).await;
         let answered = self.inner.clock.now();
-        let from = answered.checked_add(self.flows().margin).unwrap_or(answered);
+        let from = answered
+            .checked_add(self.flows().margin)
+            .unwrap_or(answered);
         match classify(answer) {
             PollOutcome::Done(tokens) => return Ok(self.end(&record, Ok(tokens)).await),
             PollOutcome::Fatal(e) => return Ok(self.end(&record, Err(e)).await),
@@ -300,7 +309,7 @@ impl CibaClient {
                 .update(FLOW_NAMESPACE, &record.id, record.version, update.clone())
                 .await
             {
-                Ok(Some(_)) => return Ok(Step::Continues(Box::new(flow.pending.clone()))),
+                Ok(Some(_)) => return Ok(Step::Continues(flow.pending.clone())),
                 Ok(None) => return Ok(Step::Lost),
                 Err(e) if e.is_transient() && attempt < 3 => {
                     attempt += 1;
@@ -424,7 +433,12 @@ impl CibaClient {
                 // Rescheduled meanwhile: give the lease back.
                 let _ = flows
                     .store
-                    .update(FLOW_NAMESPACE, auth_req_id, leased.version, Update::due(leased.due))
+                    .update(
+                        FLOW_NAMESPACE,
+                        auth_req_id,
+                        leased.version,
+                        Update::due(leased.due),
+                    )
                     .await;
                 continue;
             }
@@ -444,7 +458,7 @@ impl CibaClient {
                 }
                 Step::Continues(p) => {
                     if let Some(l) = local.as_deref_mut() {
-                        *l = *p;
+                        *l = p;
                     }
                 }
                 Step::Lost => {}
@@ -504,7 +518,13 @@ impl CibaClient {
         let holder = flows.holder("ping");
         let Some(leased) = flows
             .store
-            .lease(FLOW_NAMESPACE, &auth_req_id, &holder, now, now + flows.lease)
+            .lease(
+                FLOW_NAMESPACE,
+                &auth_req_id,
+                &holder,
+                now,
+                now + flows.lease,
+            )
             .await
             .map_err(store_err)?
         else {

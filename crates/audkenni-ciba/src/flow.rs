@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use smartid_core::store::{FlowRecord, SealingKey, StoreError};
 use smartid_core::Secret;
+use smartid_core::store::{FlowRecord, SealingKey, StoreError};
 
 use crate::error::Error;
 use crate::pending::PendingAuth;
@@ -292,7 +292,13 @@ mod tests {
         let store = MemoryStore::new();
         let now = SystemTime::now();
         store
-            .insert(NewFlow::new(FLOW_NAMESPACE, "r1", FLOW_FORMAT, b"{}".to_vec(), now))
+            .insert(NewFlow::new(
+                FLOW_NAMESPACE,
+                "r1",
+                FLOW_FORMAT,
+                b"{}".to_vec(),
+                now,
+            ))
             .await
             .unwrap();
         let key = SealingKey::from_bytes(&[9; 32]).unwrap();
@@ -307,7 +313,10 @@ mod tests {
         let bytes = StoredOutcome::encode("r1", &Ok(tokens), &key).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains("SECRET"), "{text}");
-        store.complete(FLOW_NAMESPACE, "r1", bytes, now).await.unwrap();
+        store
+            .complete(FLOW_NAMESPACE, "r1", bytes, now)
+            .await
+            .unwrap();
         let record = store.get(FLOW_NAMESPACE, "r1").await.unwrap().unwrap();
         let back = StoredOutcome::decode(&record, &key).unwrap();
         assert_eq!(back.access_token().expose_secret(), "SECRET-AT");

@@ -128,8 +128,8 @@ pub use binding::{
 pub use client::{CIBA_GRANT_TYPE, CibaClient, CibaClientBuilder, Completed};
 pub use client_auth::ClientAuthMethod;
 pub use discovery::ProviderMetadata;
-pub use flow::{FLOW_FORMAT, FLOW_NAMESPACE};
 pub use error::{Error, IdTokenError, Result, SignatureError};
+pub use flow::{FLOW_FORMAT, FLOW_NAMESPACE};
 pub use id_token::VerifiedIdToken;
 pub use kennitala::Kennitala;
 pub use pending::{DEFAULT_INTERVAL, PendingAuth};

@@ -191,7 +191,10 @@ mod tests {
         // the flow (each plus the 250 ms margin, counted from the answer).
         assert_eq!(secs(&clock), vec![5, 5, 10, 10, 15, 15]);
         assert_eq!(
-            clock.sleeps()[1..].iter().map(Duration::as_millis).collect::<Vec<_>>(),
+            clock.sleeps()[1..]
+                .iter()
+                .map(Duration::as_millis)
+                .collect::<Vec<_>>(),
             vec![5250, 10250, 10250, 15250, 15250]
         );
         assert_eq!(p.interval(), Duration::from_secs(15));

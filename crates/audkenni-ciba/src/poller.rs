@@ -189,7 +189,7 @@ impl Poller {
                 }
             };
             rounds += 1;
-            if rounds % 600 == 0
+            if rounds.is_multiple_of(600)
                 && let Err(e) = self.prune().await
             {
                 report.store_errors += 1;

@@ -70,7 +70,9 @@ async fn replica(
     let client = common::builder(sim, JwsAlgorithm::Rs256)
         .http_settings(
             HttpSettings::new()
-                .trust(smartid_core::TrustRoots::Only(sim.tls_trust_store().unwrap()))
+                .trust(smartid_core::TrustRoots::Only(
+                    sim.tls_trust_store().unwrap(),
+                ))
                 .request_timeout(Duration::from_secs(5)),
         )
         .store(store)
@@ -164,10 +166,7 @@ async fn many_flows_across_replicas(store: Arc<dyn FlowStore>, flows: usize) {
                     .unwrap()
             };
             let id = pending.auth_req_id().to_owned();
-            let result = replicas[to]
-                .client
-                .finish_by_id(&id, &wait_options())
-                .await;
+            let result = replicas[to].client.finish_by_id(&id, &wait_options()).await;
             check_result(hint, &result);
             id
         });
@@ -272,8 +271,11 @@ async fn slow_down_growth_across_replicas(store: Arc<dyn FlowStore>) {
     let b = replica(&sim, store.clone(), "sd-b", true).await;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let p =
-            a.client.start(&AuthRequest::new(hints::APPROVES, Acr::SimAuth)).await.unwrap();
+        let p = a
+            .client
+            .start(&AuthRequest::new(hints::APPROVES, Acr::SimAuth))
+            .await
+            .unwrap();
         ids.push(p.auth_req_id().to_owned());
     }
     // B's poller makes every first poll (answered slow_down), then stops.
@@ -386,10 +388,22 @@ async fn ping_across_replicas(store: Arc<dyn FlowStore>, flows: usize) {
     // A ping with an unknown token is refused, typed.
     let e = replicas[0]
         .client
-        .handle_ping(Some("Bearer nobody-has-this-token"), br#"{"auth_req_id":"x"}"#)
+        .handle_ping(
+            Some("Bearer nobody-has-this-token"),
+            br#"{"auth_req_id":"x"}"#,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidRequest { field: "authorization", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::InvalidRequest {
+                field: "authorization",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 fn memory() -> Arc<dyn FlowStore> {
@@ -442,7 +456,8 @@ impl FlowStore for FailingStore {
         self.check().unwrap_or_else(|| self.inner.get(ns, id))
     }
     fn get_by_alias<'a>(&'a self, ns: &'a str, a: &'a str) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.check().unwrap_or_else(|| self.inner.get_by_alias(ns, a))
+        self.check()
+            .unwrap_or_else(|| self.inner.get_by_alias(ns, a))
     }
     fn update<'a>(
         &'a self,
@@ -451,7 +466,8 @@ impl FlowStore for FailingStore {
         v: u64,
         u: Update,
     ) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.check().unwrap_or_else(|| self.inner.update(ns, id, v, u))
+        self.check()
+            .unwrap_or_else(|| self.inner.update(ns, id, v, u))
     }
     fn complete<'a>(
         &'a self,
@@ -460,7 +476,8 @@ impl FlowStore for FailingStore {
         o: Vec<u8>,
         now: SystemTime,
     ) -> StoreFuture<'a, Completion> {
-        self.check().unwrap_or_else(|| self.inner.complete(ns, id, o, now))
+        self.check()
+            .unwrap_or_else(|| self.inner.complete(ns, id, o, now))
     }
     fn lease_due(&self, r: LeaseRequest) -> StoreFuture<'_, Vec<FlowRecord>> {
         self.check().unwrap_or_else(|| self.inner.lease_due(r))
@@ -473,10 +490,12 @@ impl FlowStore for FailingStore {
         now: SystemTime,
         until: SystemTime,
     ) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.check().unwrap_or_else(|| self.inner.lease(ns, id, h, now, until))
+        self.check()
+            .unwrap_or_else(|| self.inner.lease(ns, id, h, now, until))
     }
     fn waiting<'a>(&'a self, ns: &'a str, limit: usize) -> StoreFuture<'a, Vec<FlowRecord>> {
-        self.check().unwrap_or_else(|| self.inner.waiting(ns, limit))
+        self.check()
+            .unwrap_or_else(|| self.inner.waiting(ns, limit))
     }
     fn remove<'a>(&'a self, ns: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
         self.check().unwrap_or_else(|| self.inner.remove(ns, id))
@@ -488,7 +507,8 @@ impl FlowStore for FailingStore {
         w: bool,
         limit: usize,
     ) -> StoreFuture<'a, u64> {
-        self.check().unwrap_or_else(|| self.inner.prune(ns, before, w, limit))
+        self.check()
+            .unwrap_or_else(|| self.inner.prune(ns, before, w, limit))
     }
     fn subscribe(&self) -> Subscription {
         self.inner.subscribe()
@@ -516,8 +536,14 @@ async fn a_failing_store_gives_a_typed_error_and_nothing_is_lost() {
         .start(&AuthRequest::new(hints::APPROVES, Acr::SimAuth))
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Store(StoreError::Unavailable { .. })), "{e}");
-    assert!(e.to_string().contains("check that the store is reachable"), "{e}");
+    assert!(
+        matches!(e, Error::Store(StoreError::Unavailable { .. })),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("check that the store is reachable"),
+        "{e}"
+    );
 
     failing.down.store(false, Ordering::SeqCst);
     let pending = a
@@ -527,7 +553,11 @@ async fn a_failing_store_gives_a_typed_error_and_nothing_is_lost() {
         .unwrap();
     let id = pending.auth_req_id().to_owned();
     failing.down.store(true, Ordering::SeqCst);
-    let e = b.client.finish_by_id(&id, &wait_options()).await.unwrap_err();
+    let e = b
+        .client
+        .finish_by_id(&id, &wait_options())
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Store(_)), "{e}");
     // A poller on a store that is down counts the failures and goes on.
     let poller = b.client.poller().tick(Duration::from_millis(20)).spawn();
@@ -562,17 +592,39 @@ async fn a_failing_store_gives_a_typed_error_and_nothing_is_lost() {
     assert!(matches!(e, Error::Store(StoreError::Corrupt { .. })), "{e}");
 
     // A record written by a newer release: refused with what to do.
-    let newer = NewFlow::new(FLOW_NAMESPACE, "from-the-future", 2, b"{}".to_vec(), SystemTime::now());
+    let newer = NewFlow::new(
+        FLOW_NAMESPACE,
+        "from-the-future",
+        2,
+        b"{}".to_vec(),
+        SystemTime::now(),
+    );
     store.insert(newer).await.unwrap();
     let e = a.client.resume("from-the-future").await.unwrap_err();
     assert!(
-        matches!(&e, Error::Store(StoreError::Incompatible { found: 2, supported: 1, .. })),
+        matches!(
+            &e,
+            Error::Store(StoreError::Incompatible {
+                found: 2,
+                supported: 1,
+                ..
+            })
+        ),
         "{e}"
     );
     assert!(e.to_string().contains("upgrade"), "{e}");
     // An unknown flow.
     let e = a.client.resume("never-started").await.unwrap_err();
-    assert!(matches!(e, Error::InvalidRequest { field: "auth_req_id", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::InvalidRequest {
+                field: "auth_req_id",
+                ..
+            }
+        ),
+        "{e}"
+    );
 
     // A shared store without a sealing key is refused at build.
     let e = common::builder(&sim, JwsAlgorithm::Rs256)

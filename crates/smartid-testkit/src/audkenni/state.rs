@@ -278,9 +278,15 @@ mod tests {
         let scripted = Flows::with_slow_downs_at(vec![2]);
         scripted.insert("s".into(), flow(Behaviour::NeverAnswer, t0));
         assert!(matches!(scripted.poll("s", "c", s(5)), PollAnswer::Pending));
-        assert!(matches!(scripted.poll("s", "c", s(10)), PollAnswer::SlowDown));
+        assert!(matches!(
+            scripted.poll("s", "c", s(10)),
+            PollAnswer::SlowDown
+        ));
         // The interval is now 10 s.
-        assert!(matches!(scripted.poll("s", "c", s(19)), PollAnswer::SlowDown));
+        assert!(matches!(
+            scripted.poll("s", "c", s(19)),
+            PollAnswer::SlowDown
+        ));
         assert_eq!(scripted.counts("s").unwrap().early, 1);
 
         flows.insert("n".into(), flow(Behaviour::NeverAnswer, t0));
