@@ -48,6 +48,15 @@
 //!   `expires_in` or a deadline, cancel-safe. Ping mode is supported as an option
 //!   ([`AuthRequest::client_notification_token`],
 //!   [`parse_ping_notification`], [`CibaClient::fetch_tokens`]).
+//! - Replicas: started flows are kept in a [`FlowStore`]
+//!   ([`CibaClientBuilder::store`]; default a [`MemoryStore`] of the
+//!   client), so any replica can finish one ([`CibaClient::finish_by_id`],
+//!   [`CibaClient::resume`]); a [`Poller`] per replica
+//!   ([`CibaClient::poller`]) polls due flows under a lease, exactly on the
+//!   interval schedule whatever the number of replicas; outcomes are
+//!   stored once (tokens only sealed with a [`SealingKey`]) and delivered
+//!   to whichever replica waits; a ping reaching any replica completes its
+//!   flow ([`CibaClient::handle_ping`]).
 //! - One network seam and one clock, from smartid-core (re-exported here):
 //!   every request goes through [`CibaClientBuilder::http_sender`] (default:
 //!   the [`HttpClient`] built from [`CibaClientBuilder::http_settings`]),
@@ -81,7 +90,8 @@
 //! Every fallible function returns [`Error`]: [`Error::InvalidConfig`] lists
 //! every configuration problem at once, [`Error::InvalidResponse`] an answer
 //! that could not be read, [`Error::Http`] transport failures, and
-//! [`Error::DeadlineReached`] a passed deadline (the flow stays resumable).
+//! [`Error::DeadlineReached`] a passed deadline (the flow stays resumable),
+//! [`Error::Store`] a failure of the flow store.
 //! Provider error documents are
 //! [`Error::Server`] with a typed [`ErrorCode`], the description, and
 //! Audkenni's own code read from it ([`ProviderCode`]: `mssp_*`,
