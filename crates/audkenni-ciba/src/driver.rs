@@ -54,6 +54,9 @@ impl Flows {
     }
 }
 
+/// How long a private store keeps ended flows.
+const PRIVATE_RETENTION: Duration = Duration::from_secs(15 * 60);
+
 /// What one poll under a lease did.
 #[allow(
     clippy::large_enum_variant,
@@ -376,10 +379,13 @@ impl CibaClient {
                 // waiting would end in.
                 let alone = flows.private && !flow.ping;
                 if alone && flow.pending.next_poll_at() >= flow.pending.expires_at() {
-                    self.delivered(auth_req_id).await;
-                    return Err(Error::Expired {
+                    let expired = Err(Error::Expired {
                         expired_at: unix_seconds(flow.pending.expires_at()),
                     });
+                    // Stored as ended, so that it is pruned like the others.
+                    let _ = self.write_outcome(&record, &expired).await;
+                    self.delivered(auth_req_id).await;
+                    return expired;
                 }
                 if options.is_past_deadline(at) && (alone || clock_is_past(options, now)) {
                     return Err(Error::DeadlineReached);
@@ -466,10 +472,18 @@ impl CibaClient {
         }
     }
 
-    /// A private store's record is of no use once delivered.
-    async fn delivered(&self, auth_req_id: &str) {
-        if self.flows().private {
-            let _ = self.flows().store.remove(FLOW_NAMESPACE, auth_req_id).await;
+    /// A private store has no poller to prune it: ended flows older than
+    /// [`PRIVATE_RETENTION`] go when another is delivered (a concurrent
+    /// waiter of the same flow still reads its outcome meanwhile).
+    async fn delivered(&self, _auth_req_id: &str) {
+        if self.flows().private
+            && let Some(before) = self.inner.clock.now().checked_sub(PRIVATE_RETENTION)
+        {
+            let _ = self
+                .flows()
+                .store
+                .prune(FLOW_NAMESPACE, before, false, 1000)
+                .await;
         }
     }
 

@@ -647,3 +647,61 @@ async fn a_failing_store_gives_a_typed_error_and_nothing_is_lost() {
         "{e}"
     );
 }
+
+/// Two callers waiting for one flow (on one client, and on two clients of
+/// one store, without pollers) poll it under the same leases: never twice
+/// for one slot, and both get the outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_callers_waiting_for_one_flow_never_double_the_rate() {
+    let sim = AudkenniSimulator::start(
+        SimConfig::with_answer_after(Duration::from_millis(3500)).interval(1),
+    )
+    .await
+    .unwrap();
+    // The default store (the client's own).
+    let client = common::builder(&sim, JwsAlgorithm::Rs256)
+        .build()
+        .await
+        .unwrap();
+    let mut first = client
+        .start(&AuthRequest::new(hints::APPROVES, Acr::SimAuth))
+        .await
+        .unwrap();
+    let mut second = first.clone();
+    let options = wait_options();
+    let (a, b) = tokio::join!(
+        client.finish(&mut first, &options),
+        client.finish(&mut second, &options)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a.tokens.access_token().expose_secret(),
+        b.tokens.access_token().expose_secret()
+    );
+    // Two clients sharing a MemoryStore (no key needed: in this process).
+    let store = MemoryStore::new();
+    let one = common::builder(&sim, JwsAlgorithm::Rs256)
+        .store(store.clone())
+        .build()
+        .await
+        .unwrap();
+    let two = common::builder(&sim, JwsAlgorithm::Rs256)
+        .store(store)
+        .build()
+        .await
+        .unwrap();
+    let pending = one
+        .start(&AuthRequest::new(hints::DECLINES, Acr::SimAuth))
+        .await
+        .unwrap();
+    let id = pending.auth_req_id().to_owned();
+    let (a, b) = tokio::join!(
+        one.finish_by_id(&id, &options),
+        two.finish_by_id(&id, &options)
+    );
+    check_result(hints::DECLINES, &a);
+    check_result(hints::DECLINES, &b);
+    let ids: Vec<String> = vec![first.auth_req_id().to_owned(), id];
+    // Users answer after 3.5 s, interval 1 s: three or four polls, not six or eight.
+    assert_provider_saw_clean_schedules(&sim, &ids, 4);
+}
