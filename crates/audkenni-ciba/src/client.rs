@@ -1,5 +1,6 @@
 //! The CIBA client: configuration, start, wait, verification.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +16,13 @@ use crate::error::Error;
 use crate::id_token::{Expectations, VerifiedIdToken, validate};
 use crate::jwks::{JwksCache, parse_jwks};
 use crate::pending::PendingAuth;
-use crate::poll::poll_until_done;
 use crate::request::AuthRequest;
 use crate::response::{check_json, invalid};
 use crate::signature::{SignatureCheck, VerifiedSignature};
 use crate::signing_key::RequestSigningKey;
 use crate::tokens::Tokens;
 use smartid_core::ConfigProblem;
+use smartid_core::store::{FlowStore, MemoryStore, SealingKey};
 
 const PRODUCT: &str = concat!("audkenni-ciba/", env!("CARGO_PKG_VERSION"));
 
@@ -43,6 +44,12 @@ pub struct CibaClientBuilder {
     leeway: Duration,
     jwks_refetch: Duration,
     clock: Arc<dyn Clock>,
+    store: Option<(Arc<dyn FlowStore>, bool)>,
+    sealing_key: Option<Arc<SealingKey>>,
+    replica: Option<String>,
+    lease_length: Option<Duration>,
+    poll_margin: Duration,
+    outcome_recheck: Duration,
 }
 
 impl fmt::Debug for CibaClientBuilder {
@@ -160,6 +167,68 @@ impl CibaClientBuilder {
         self
     }
 
+    /// Where started flows are kept until they end, so that any replica
+    /// sharing the store can finish them, and a poller on any replica can
+    /// poll them ([`CibaClient::poller`]). Defaults to a
+    /// [`MemoryStore`] of this client only (nothing survives a restart).
+    ///
+    /// A store other than a [`MemoryStore`] needs a
+    /// [sealing key](CibaClientBuilder::sealing_key): the outcome of a flow
+    /// holds its tokens, which are only ever stored sealed.
+    #[must_use]
+    pub fn store(mut self, store: impl FlowStore) -> Self {
+        let in_memory = (&store as &dyn Any).is::<MemoryStore>()
+            || (&store as &dyn Any).is::<Arc<MemoryStore>>();
+        self.store = Some((Arc::new(store), in_memory));
+        self
+    }
+
+    /// The key that seals the tokens of finished flows before they are
+    /// stored (give every replica the same key). Required with a store
+    /// other than a [`MemoryStore`]; with a [`MemoryStore`] (in this
+    /// process only) a random key of this process is used when none is given.
+    #[must_use]
+    pub fn sealing_key(mut self, key: SealingKey) -> Self {
+        self.sealing_key = Some(Arc::new(key));
+        self
+    }
+
+    /// This replica's name, unique among the replicas sharing a store: it
+    /// names the leases this replica holds. Defaults to a random name.
+    #[must_use]
+    pub fn replica(mut self, name: impl Into<String>) -> Self {
+        self.replica = Some(name.into());
+        self
+    }
+
+    /// How long a replica holds a flow while it polls it: another replica
+    /// takes the flow over only after that (when the holder died). Must be
+    /// longer than the HTTP request timeout. Defaults to the request
+    /// timeout plus 10 s.
+    #[must_use]
+    pub fn lease_length(mut self, length: Duration) -> Self {
+        self.lease_length = Some(length);
+        self
+    }
+
+    /// Added to the provider's interval, counted from the previous answer,
+    /// so that a poll never reaches the provider before the interval
+    /// (which the provider measures between the arrivals of two polls).
+    /// Defaults to 250 ms.
+    #[must_use]
+    pub fn poll_margin(mut self, margin: Duration) -> Self {
+        self.poll_margin = margin;
+        self
+    }
+
+    /// How often a waiter reads the store again when no notification came
+    /// (a store whose notifications can be lost). Defaults to 1 s.
+    #[must_use]
+    pub fn outcome_recheck(mut self, period: Duration) -> Self {
+        self.outcome_recheck = period;
+        self
+    }
+
     /// Validates the configuration, fetches the discovery document unless
     /// endpoints were given, and builds the client.
     ///
@@ -170,6 +239,37 @@ impl CibaClientBuilder {
     /// discovery document.
     pub async fn build(self) -> Result<CibaClient, Error> {
         let mut problems = Vec::new();
+        let request_timeout = self.http.request_timeout_value();
+        let lease_length = self
+            .lease_length
+            .unwrap_or(request_timeout + Duration::from_secs(10));
+        if lease_length <= request_timeout {
+            problems.push(ConfigProblem::new(
+                "lease_length",
+                format!(
+                    "{lease_length:?} is not longer than the HTTP request timeout ({request_timeout:?}): a poll still in flight could lose its lease to another replica"
+                ),
+            ));
+        }
+        let (store, private_store, in_memory) = match &self.store {
+            Some((store, in_memory)) => (store.clone(), false, *in_memory),
+            None => (
+                Arc::new(MemoryStore::new()) as Arc<dyn FlowStore>,
+                true,
+                true,
+            ),
+        };
+        let sealing_key = match (&self.sealing_key, in_memory) {
+            (Some(key), _) => Some(key.clone()),
+            (None, true) => Some(crate::flow::process_key()?),
+            (None, false) => {
+                problems.push(ConfigProblem::new(
+                    "sealing_key",
+                    "missing: a shared flow store keeps the tokens of finished flows, and they are stored only sealed; give the same SealingKey to every replica",
+                ));
+                None
+            }
+        };
         if self.client_id.trim().is_empty() {
             problems.push(ConfigProblem::new(
                 "client_id",
@@ -253,6 +353,16 @@ impl CibaClientBuilder {
                 leeway: self.leeway,
                 clock: self.clock,
                 jwks: JwksCache::new(self.jwks_refetch),
+                flows: crate::driver::Flows {
+                    store,
+                    private: private_store,
+                    replica: self.replica.unwrap_or_else(crate::flow::random_replica),
+                    lease: lease_length,
+                    margin: self.poll_margin,
+                    recheck: self.outcome_recheck.max(Duration::from_millis(10)),
+                    key: sealing_key.ok_or_else(|| Error::config("sealing_key", "missing"))?,
+                    waiters: std::sync::atomic::AtomicU64::new(0),
+                },
             }),
         })
     }
@@ -283,19 +393,20 @@ fn check_endpoints(
 /// then verifies what was signed.
 #[derive(Clone)]
 pub struct CibaClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: Arc<dyn HttpSend>,
-    metadata: ProviderMetadata,
+pub(crate) struct Inner {
+    pub(crate) http: Arc<dyn HttpSend>,
+    pub(crate) metadata: ProviderMetadata,
     client_id: String,
     client_secret: Option<Secret>,
     signing_key: RequestSigningKey,
     auth: ClientAuthMethod,
     leeway: Duration,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     jwks: JwksCache,
+    pub(crate) flows: crate::driver::Flows,
 }
 
 impl fmt::Debug for CibaClient {
@@ -338,6 +449,12 @@ impl CibaClient {
             leeway: Duration::from_secs(30),
             jwks_refetch: crate::jwks::MIN_REFETCH_INTERVAL,
             clock: Arc::new(SystemClock),
+            store: None,
+            sealing_key: None,
+            replica: None,
+            lease_length: None,
+            poll_margin: Duration::from_millis(250),
+            outcome_recheck: Duration::from_secs(1),
         }
     }
 
@@ -346,7 +463,7 @@ impl CibaClient {
         &self.inner.metadata
     }
 
-    fn credentials(&self) -> ClientCredentials<'_> {
+    pub(crate) fn credentials(&self) -> ClientCredentials<'_> {
         ClientCredentials {
             method: self.inner.auth,
             client_id: &self.inner.client_id,
@@ -405,41 +522,59 @@ impl CibaClient {
     /// # }
     /// ```
     pub async fn start(&self, request: &AuthRequest) -> Result<PendingAuth, Error> {
+        let alias = crate::flow::alias_of(request.notification_token());
+        if let Some(alias) = &alias {
+            self.check_alias_free(alias).await?;
+        }
         let http_request = self.start_request(request)?;
         let response = self.inner.http.send(http_request).await?;
-        PendingAuth::from_response(
+        let answered = self.inner.clock.now();
+        let mut pending = PendingAuth::from_response(
             &response,
             &self.inner.metadata.issuer,
-            self.inner.clock.now(),
+            answered,
             request.acr().clone(),
             request.binding_message_text().map(str::to_owned),
             request.binding_content_value().cloned(),
             request.signed_payload(),
-        )
+        )?;
+        // The provider measures the interval from its answer's arrival: the
+        // first poll comes one interval plus the margin after the answer.
+        let from = answered
+            .checked_add(self.inner.flows.margin)
+            .unwrap_or(answered);
+        pending.schedule_next(from, pending.interval());
+        self.store_started(&pending, alias).await?;
+        Ok(pending)
     }
 
-    /// Polls the token endpoint until the user answers, the request expires
-    /// or the deadline passes. `pending` is updated as polling goes (the
-    /// interval after `slow_down`, the next poll time); store it to resume
-    /// elsewhere.
+    /// Waits until the user answers, the request expires or the deadline
+    /// passes, and returns the tokens. The flow is read from the store
+    /// (stored again from `pending` if the store lost it), and polled when
+    /// it is due and no other replica or poller holds it: each poll is made
+    /// under a lease, so that two waiters, or a waiter and the
+    /// [pollers](CibaClient::poller) of any replica, never poll it twice for
+    /// the same slot. The outcome, whoever polled, is read from the store.
+    /// `pending` is updated as polling goes (the interval after
+    /// `slow_down`, the next poll time).
     ///
     /// # Cancel safety
-    /// Dropping the future (a timeout, a shutdown) leaves `pending` valid:
-    /// the next poll time is moved one interval ahead *before* each token
-    /// request is sent, and the interval grows as soon as a `slow_down` is
-    /// read, so a resumed wait never polls too early. What it does NOT cover:
-    /// if the future is dropped after a token request was sent but before
-    /// its answer arrived, and the provider had the tokens ready, that
-    /// answer is lost. The provider hands tokens out once (a later poll
-    /// gets `invalid_grant`), so a token answer lost in flight cannot be
-    /// recovered: the user must be asked again with a new request. To keep
-    /// that window small, cancel between polls (for example with
-    /// [`WaitOptions::deadline`], which is checked before each poll)
-    /// rather than by dropping the future at an arbitrary point.
+    /// Dropping the future (a timeout, a shutdown) leaves the flow valid:
+    /// a poll in flight keeps its lease until the lease expires, so nobody
+    /// polls too early, and the interval grows as soon as a `slow_down` is
+    /// read. What it does NOT cover: if the future is dropped after a token
+    /// request was sent but before its answer arrived, and the provider had
+    /// the tokens ready, that answer is lost. The provider hands tokens out
+    /// once (a later poll gets `invalid_grant`), so a token answer lost in
+    /// flight cannot be recovered: the user must be asked again with a new
+    /// request. To keep that window small, cancel between polls (for
+    /// example with [`WaitOptions::deadline`], which is checked before each
+    /// poll) rather than by dropping the future at an arbitrary point.
     ///
     /// # Errors
     /// [`Error::Server`] (`access_denied`, `expired_token`...),
-    /// [`Error::Expired`], [`Error::DeadlineReached`], [`Error::PollFailed`].
+    /// [`Error::Expired`], [`Error::DeadlineReached`], [`Error::PollFailed`],
+    /// [`Error::Store`].
     pub async fn wait(
         &self,
         pending: &mut PendingAuth,
@@ -447,29 +582,21 @@ impl CibaClient {
     ) -> Result<Tokens, Error> {
         self.check_issuer(pending)?;
         let auth_req_id = pending.auth_req_id().to_owned();
-        let clock = self.inner.clock.clone();
-        poll_until_done(pending, clock.as_ref(), options, || {
-            let request = authenticated_post(
-                &self.inner.metadata.token_endpoint,
-                &[
-                    ("grant_type", CIBA_GRANT_TYPE),
-                    ("auth_req_id", &auth_req_id),
-                ],
-                &self.credentials(),
-                self.inner.clock.now(),
-            );
-            let http = self.inner.http.clone();
-            async move {
-                match request {
-                    Ok(r) => http.send(r).await,
-                    Err(e) => Err(smartid_core::Error::InvalidSetting {
-                        field: "client_auth",
-                        message: e.to_string(),
-                    }),
-                }
-            }
-        })
-        .await
+        self.wait_stored(&auth_req_id, Some(pending), options).await
+    }
+
+    /// [`CibaClient::finish`] for a flow known only by its `auth_req_id`
+    /// (started on any replica sharing the store).
+    ///
+    /// # Errors
+    /// As [`CibaClient::resume`] and [`CibaClient::finish`].
+    pub async fn finish_by_id(
+        &self,
+        auth_req_id: &str,
+        options: &WaitOptions,
+    ) -> Result<Completed, Error> {
+        let mut pending = self.resume(auth_req_id).await?;
+        self.finish(&mut pending, options).await
     }
 
     /// Ping mode: after the provider's ping (checked with

@@ -64,6 +64,20 @@ pub enum Error {
     /// The signature (CMS or PKCS#1) failed verification.
     #[error("signature rejected: {0}")]
     Signature(SignatureError),
+    /// The flow store failed (down, slow, or a record this release cannot
+    /// read). The flow itself is unchanged at the provider: once the store
+    /// is back, [`crate::CibaClient::finish_by_id`] resumes it.
+    #[error(
+        "the CIBA flow store failed: {0}; check that the store is reachable and that every replica runs a release that reads its records"
+    )]
+    Store(smartid_core::store::StoreError),
+    /// The flow ended on a replica with an error that is not a provider
+    /// error document (what that replica saw, as text).
+    #[error("the flow ended with an error: {message}")]
+    FlowFailed {
+        /// The error, as the replica that ended the flow wrote it (never a secret).
+        message: String,
+    },
     /// A kennitala (Icelandic national id) is malformed or fails its checksum.
     #[error("invalid kennitala {value:?}: {reason}")]
     InvalidKennitala {

@@ -48,6 +48,15 @@
 //!   `expires_in` or a deadline, cancel-safe. Ping mode is supported as an option
 //!   ([`AuthRequest::client_notification_token`],
 //!   [`parse_ping_notification`], [`CibaClient::fetch_tokens`]).
+//! - Replicas: started flows are kept in a [`FlowStore`]
+//!   ([`CibaClientBuilder::store`]; default a [`MemoryStore`] of the
+//!   client), so any replica can finish one ([`CibaClient::finish_by_id`],
+//!   [`CibaClient::resume`]); a [`Poller`] per replica
+//!   ([`CibaClient::poller`]) polls due flows under a lease, exactly on the
+//!   interval schedule whatever the number of replicas; outcomes are
+//!   stored once (tokens only sealed with a [`SealingKey`]) and delivered
+//!   to whichever replica waits; a ping reaching any replica completes its
+//!   flow ([`CibaClient::handle_ping`]).
 //! - One network seam and one clock, from smartid-core (re-exported here):
 //!   every request goes through [`CibaClientBuilder::http_sender`] (default:
 //!   the [`HttpClient`] built from [`CibaClientBuilder::http_settings`]),
@@ -81,7 +90,8 @@
 //! Every fallible function returns [`Error`]: [`Error::InvalidConfig`] lists
 //! every configuration problem at once, [`Error::InvalidResponse`] an answer
 //! that could not be read, [`Error::Http`] transport failures, and
-//! [`Error::DeadlineReached`] a passed deadline (the flow stays resumable).
+//! [`Error::DeadlineReached`] a passed deadline (the flow stays resumable),
+//! [`Error::Store`] a failure of the flow store.
 //! Provider error documents are
 //! [`Error::Server`] with a typed [`ErrorCode`], the description, and
 //! Audkenni's own code read from it ([`ProviderCode`]: `mssp_*`,
@@ -100,13 +110,16 @@ mod client_auth;
 mod cms;
 mod crl;
 mod discovery;
+mod driver;
 mod error;
+mod flow;
 mod id_token;
 mod jwks;
 mod kennitala;
 mod pending;
 mod ping;
 mod poll;
+mod poller;
 mod provider_code;
 mod provider_error;
 mod request;
@@ -126,10 +139,12 @@ pub use client::{CIBA_GRANT_TYPE, CibaClient, CibaClientBuilder, Completed};
 pub use client_auth::ClientAuthMethod;
 pub use discovery::ProviderMetadata;
 pub use error::{Error, IdTokenError, Result, SignatureError};
+pub use flow::{FLOW_FORMAT, FLOW_NAMESPACE};
 pub use id_token::VerifiedIdToken;
 pub use kennitala::Kennitala;
 pub use pending::{DEFAULT_INTERVAL, PendingAuth};
 pub use ping::parse_ping_notification;
+pub use poller::{Poller, PollerHandle, PollerReport};
 pub use provider_code::ProviderCode;
 pub use provider_error::{ErrorCode, ProviderError};
 pub use request::{AuthRequest, BASE_SCOPE};
@@ -142,6 +157,7 @@ pub use tokens::Tokens;
 pub use verification_code::verification_code;
 
 pub use smartid_core;
+pub use smartid_core::store::{FlowStore, MemoryStore, SealingKey, StoreError};
 pub use smartid_core::{
     Certificate, ClientIdentity, Clock, ConfigProblem, DangerousHttpSettings, HttpClient,
     HttpRequest, HttpResponse, HttpSend, HttpSettings, Method, ProxySettings, RetryPolicy,

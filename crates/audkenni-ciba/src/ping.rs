@@ -33,17 +33,7 @@ pub fn parse_ping_notification(
     body: &[u8],
     expected_token: &Secret,
 ) -> Result<String, Error> {
-    let presented = authorization
-        .and_then(|h| {
-            let (scheme, token) = h.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then_some(token.trim())
-        })
-        .ok_or_else(|| Error::InvalidRequest {
-            field: "authorization",
-            message: "the ping carries no Bearer token".into(),
-        })?;
+    let presented = bearer_token(authorization)?;
     let expected = expected_token.expose_secret().as_bytes();
     if aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_bytes(), expected).is_err() {
         return Err(Error::InvalidRequest {
@@ -52,6 +42,27 @@ pub fn parse_ping_notification(
                 .into(),
         });
     }
+    ping_auth_req_id(body)
+}
+
+/// The Bearer token of a ping's `Authorization` header.
+pub(crate) fn bearer_token(authorization: Option<&str>) -> Result<&str, Error> {
+    authorization
+        .and_then(|h| {
+            let (scheme, token) = h.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then_some(token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::InvalidRequest {
+            field: "authorization",
+            message: "the ping carries no Bearer token".into(),
+        })
+}
+
+/// The `auth_req_id` of a ping's JSON body.
+pub(crate) fn ping_auth_req_id(body: &[u8]) -> Result<String, Error> {
     #[derive(Deserialize)]
     struct Ping {
         auth_req_id: String,

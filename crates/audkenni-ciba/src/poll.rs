@@ -2,15 +2,15 @@
 //! ([`smartid_core::SLOW_DOWN_STEP`]) per `slow_down`, `Retry-After`
 //! honoured, transport errors, 5xx and 429 retried per the caller's
 //! [`smartid_core::RetryPolicy`], stops at `expires_in` or the caller's
-//! deadline. Time and sleep come from the client's [`Clock`].
+//! deadline. Time and sleep come from the client's [`smartid_core::Clock`].
+//! The loop itself, through the store, is in `driver.rs`; this file reads
+//! one answer.
 
-use std::future::Future;
 use std::time::Duration;
 
-use smartid_core::{Clock, HttpResponse, WaitOptions, poll_delay, unix_seconds};
+use smartid_core::HttpResponse;
 
 use crate::error::Error;
-use crate::pending::PendingAuth;
 use crate::provider_error::{ErrorCode, parse_error_document};
 use crate::response::invalid;
 use crate::tokens::Tokens;
@@ -63,81 +63,14 @@ pub(crate) fn classify(result: Result<HttpResponse, smartid_core::Error>) -> Pol
     }
 }
 
-/// Polls with `send` until tokens arrive or the flow ends. `pending` is
-/// updated after every answer (interval, next poll time), so dropping the
-/// future at any point leaves a handle that can be resumed.
-pub(crate) async fn poll_until_done<F, Fut>(
-    pending: &mut PendingAuth,
-    clock: &dyn Clock,
-    options: &WaitOptions,
-    mut send: F,
-) -> Result<Tokens, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<HttpResponse, smartid_core::Error>>,
-{
-    let mut failures = 0u32;
-    loop {
-        let now = clock.now();
-        let expires_at = pending.expires_at();
-        if now >= expires_at {
-            return Err(Error::Expired {
-                expired_at: unix_seconds(expires_at),
-            });
-        }
-        let at = pending.next_poll_at().max(now);
-        if at >= expires_at {
-            return Err(Error::Expired {
-                expired_at: unix_seconds(expires_at),
-            });
-        }
-        if options.is_past_deadline(at) {
-            return Err(Error::DeadlineReached);
-        }
-        if let Ok(wait) = at.duration_since(now)
-            && !wait.is_zero()
-        {
-            clock.sleep(wait).await;
-        }
-        let polled_at = clock.now();
-        let interval = pending.interval();
-        // Scheduled before sending: if the future is dropped while the
-        // request is in flight, a resumed wait still keeps the interval.
-        pending.schedule_next(polled_at, interval);
-        match classify(send().await) {
-            PollOutcome::Done(tokens) => return Ok(tokens),
-            PollOutcome::Pending(retry_after) => {
-                failures = 0;
-                pending.schedule_next(polled_at, poll_delay(interval, retry_after));
-            }
-            PollOutcome::SlowDown(retry_after) => {
-                failures = 0;
-                pending.slow_down();
-                let interval = pending.interval();
-                pending.schedule_next(polled_at, poll_delay(interval, retry_after));
-            }
-            PollOutcome::Transient(error, retry_after) => {
-                failures += 1;
-                let Some(backoff) = options.retry.backoff(failures, retry_after) else {
-                    return Err(Error::PollFailed {
-                        attempts: failures,
-                        last: Box::new(error),
-                    });
-                };
-                // Never earlier than the provider's interval.
-                pending.schedule_next(polled_at, poll_delay(interval, Some(backoff)));
-            }
-            PollOutcome::Fatal(error) => return Err(error),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::acr::Acr;
-    use smartid_testkit::ManualClock;
-    use std::collections::VecDeque;
+    use crate::pending::PendingAuth;
+    use crate::{CibaClient, JwsAlgorithm, ProviderMetadata, RequestSigningKey};
+    use smartid_core::{Secret, WaitOptions};
+    use smartid_testkit::{ManualClock, ScriptedSender};
     use std::time::UNIX_EPOCH;
 
     fn start_clock() -> ManualClock {
@@ -176,32 +109,48 @@ mod tests {
         Down,
     }
 
-    fn script(
-        steps: Vec<Step>,
-    ) -> impl FnMut() -> std::future::Ready<Result<HttpResponse, smartid_core::Error>> {
-        let mut steps: VecDeque<Step> = steps.into();
-        move || {
-            let step = steps.pop_front().expect("more polls than scripted");
-            std::future::ready(match step {
+    async fn client(clock: &ManualClock, sender: impl smartid_core::HttpSend) -> CibaClient {
+        let key = RequestSigningKey::from_pem(
+            crate::test_keys::rsa_pem().as_bytes(),
+            JwsAlgorithm::Rs256,
+        )
+        .unwrap();
+        CibaClient::builder("https://idp", "rp")
+            .client_secret(Secret::new("secret"))
+            .signing_key(key)
+            .metadata(ProviderMetadata::new(
+                "https://idp",
+                "https://idp/bc",
+                "https://idp/token",
+                "https://idp/jwks",
+            ))
+            .clock(clock.clone())
+            .http_sender(sender)
+            .build()
+            .await
+            .unwrap()
+    }
+
+    fn script(steps: Vec<Step>) -> ScriptedSender {
+        let sender = ScriptedSender::new();
+        for step in steps {
+            match step {
                 Step::Json(status, body, retry_after) => {
-                    let mut headers =
-                        vec![("content-type".to_string(), "application/json".to_string())];
+                    let mut headers = vec![("content-type", "application/json")];
                     if let Some(ra) = retry_after {
-                        headers.push(("retry-after".into(), ra.into()));
+                        headers.push(("retry-after", ra));
                     }
-                    Ok(HttpResponse::new(
-                        status,
-                        headers,
-                        body.into(),
-                        "https://idp/token",
-                    ))
+                    sender.push_response(status, &headers, body.as_bytes());
                 }
-                Step::Down => Err(smartid_core::Error::Connect {
-                    url: "https://idp/token".into(),
-                    message: "refused".into(),
-                }),
-            })
+                Step::Down => {
+                    sender.push_error(smartid_core::Error::Connect {
+                        url: "https://idp/token".into(),
+                        message: "refused".into(),
+                    });
+                }
+            }
         }
+        sender
     }
 
     const PENDING: Step = Step::Json(400, r#"{"error":"authorization_pending"}"#, None);
@@ -218,7 +167,11 @@ mod tests {
         opts: WaitOptions,
         steps: Vec<Step>,
     ) -> Result<Tokens, Error> {
-        poll_until_done(p, clock, &opts, script(steps)).await
+        let sender = script(steps);
+        let client = client(clock, sender.clone()).await;
+        let result = client.wait(p, &opts).await;
+        assert_eq!(sender.answers_left(), 0, "fewer polls than scripted");
+        result
     }
 
     #[tokio::test]
@@ -234,8 +187,16 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(t.unverified_id_token(), "a.b.c");
-        // First poll after the interval; slow_down adds 5 s for the rest of the flow.
+        // First poll after the interval; slow_down adds 5 s for the rest of
+        // the flow (each plus the 250 ms margin, counted from the answer).
         assert_eq!(secs(&clock), vec![5, 5, 10, 10, 15, 15]);
+        assert_eq!(
+            clock.sleeps()[1..]
+                .iter()
+                .map(Duration::as_millis)
+                .collect::<Vec<_>>(),
+            vec![5250, 10250, 10250, 15250, 15250]
+        );
         assert_eq!(p.interval(), Duration::from_secs(15));
     }
 
@@ -301,8 +262,12 @@ mod tests {
         let opts = WaitOptions::default().deadline(UNIX_EPOCH + Duration::from_secs(T0 + 7));
         let e = run(&mut p, &clock, opts, vec![PENDING]).await.unwrap_err();
         assert!(matches!(e, Error::DeadlineReached));
-        // The handle still says when to poll next, for a resume elsewhere.
-        assert_eq!(p.next_poll_at(), UNIX_EPOCH + Duration::from_secs(T0 + 10));
+        // The handle still says when to poll next, for a resume elsewhere:
+        // the interval and the margin after the answer at T0 + 5.
+        assert_eq!(
+            p.next_poll_at(),
+            UNIX_EPOCH + Duration::from_millis(T0 * 1000 + 10_250)
+        );
     }
 
     #[tokio::test]
@@ -355,15 +320,18 @@ mod tests {
         assert!(e.to_string().contains("access_token is missing"), "{e}");
     }
 
-    #[test]
-    fn dropped_while_a_poll_is_in_flight_the_handle_keeps_the_interval() {
+    #[tokio::test]
+    async fn dropped_while_a_poll_is_in_flight_the_handle_keeps_the_interval() {
         use std::future::Future as _;
         let clock = start_clock();
         let mut p = pending(300, 5);
+        let never = |_request: smartid_core::HttpRequest| {
+            std::future::pending::<Result<HttpResponse, smartid_core::Error>>()
+        };
+        let client = client(&clock, never).await;
         {
-            let never = || std::future::pending::<Result<HttpResponse, smartid_core::Error>>();
             let opts = WaitOptions::default();
-            let wait = std::pin::pin!(poll_until_done(&mut p, &clock, &opts, never));
+            let wait = std::pin::pin!(client.wait(&mut p, &opts));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
             // Sleeps to the first poll (T0 + 5), sends it, and is dropped waiting for the answer.
             assert!(wait.poll(&mut cx).is_pending());
@@ -371,6 +339,17 @@ mod tests {
         assert_eq!(secs(&clock), vec![5]);
         // The provider saw a poll at T0 + 5: a resumed wait must not poll before T0 + 10.
         assert_eq!(p.next_poll_at(), UNIX_EPOCH + Duration::from_secs(T0 + 10));
+        // Nor may this client's store: the flow stays leased past the interval.
+        let record = client
+            .inner
+            .flows
+            .store
+            .get(crate::FLOW_NAMESPACE, "r1")
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, until) = record.lease.unwrap();
+        assert!(until >= UNIX_EPOCH + Duration::from_secs(T0 + 10));
     }
 
     #[tokio::test]

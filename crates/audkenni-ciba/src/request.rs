@@ -159,6 +159,11 @@ impl AuthRequest {
         self
     }
 
+    /// The client notification token (ping mode), if any.
+    pub(crate) fn notification_token(&self) -> Option<&smartid_core::Secret> {
+        self.client_notification_token.as_ref()
+    }
+
     /// The login hint.
     pub fn login_hint(&self) -> &str {
         &self.login_hint

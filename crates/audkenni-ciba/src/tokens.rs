@@ -101,6 +101,35 @@ impl Tokens {
     pub fn unverified_id_token(&self) -> &str {
         &self.id_token
     }
+
+    /// The tokens as JSON, to be sealed before they are stored.
+    pub(crate) fn to_secret_json(&self) -> Result<Secret, Error> {
+        let value = serde_json::json!({
+            "access_token": self.access_token.expose_secret(),
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token.as_ref().map(Secret::expose_secret),
+            "id_token": self.id_token,
+        });
+        serde_json::to_string(&value)
+            .map(Secret::new)
+            .map_err(|_| Error::InvalidRequest {
+                field: "tokens",
+                message: "the tokens could not be encoded for the store".into(),
+            })
+    }
+
+    /// The tokens from what [`Tokens::to_secret_json`] wrote (opened).
+    pub(crate) fn from_secret_json(bytes: &[u8]) -> Option<Self> {
+        let a: TokenAnswer = serde_json::from_slice(bytes).ok()?;
+        Some(Self {
+            access_token: Secret::new(a.access_token.filter(|s| !s.is_empty())?),
+            token_type: a.token_type.unwrap_or_else(|| "Bearer".into()),
+            expires_in: a.expires_in.and_then(|v| v.as_u64()),
+            refresh_token: a.refresh_token.map(Secret::new),
+            id_token: a.id_token.filter(|s| !s.is_empty())?,
+        })
+    }
 }
 
 #[cfg(test)]

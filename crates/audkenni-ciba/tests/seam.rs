@@ -81,10 +81,11 @@ async fn the_poll_loop_runs_on_scripted_answers_and_the_injected_clock() {
 
     // 5 s (the interval) to the first poll, 5 s after authorization_pending,
     // 10 s after slow_down (+SLOW_DOWN_STEP), then the 503's Retry-After of
-    // 25 s (longer than the interval and the first backoff).
-    let sleeps: Vec<u64> = clock.sleeps().iter().map(Duration::as_secs).collect();
-    assert_eq!(sleeps, [5, 5, 10, 25]);
-    assert_eq!(clock.now(), start + Duration::from_secs(45));
+    // 25 s (longer than the interval and the first backoff); each counted
+    // from the previous answer plus the client's margin of 250 ms.
+    let sleeps: Vec<u128> = clock.sleeps().iter().map(Duration::as_millis).collect();
+    assert_eq!(sleeps, [5250, 5250, 10250, 25250]);
+    assert_eq!(clock.now(), start + Duration::from_millis(46_000));
 
     let requests = sender.requests();
     assert_eq!(requests.len(), 5);

@@ -41,7 +41,7 @@ use std::time::Duration;
 use crate::pki::KeyAlgorithm;
 
 pub use server::{AudkenniSimulator, BASE_PATH};
-pub use state::normalize_phone;
+pub use state::{PollCounts, normalize_phone};
 
 /// The login hints (phone numbers) of the simulator's users.
 pub mod hints {
@@ -157,6 +157,12 @@ pub struct SimConfig {
     /// Kennitalas whose certificates the CRL lists as revoked. Defaults to
     /// the user of [`hints::REVOKED`].
     pub revoked: Vec<String>,
+    /// Answer `slow_down` to these poll numbers (1-based) of every polled
+    /// request, however slowly the client polls; the request's interval
+    /// then grows by 5 s, as CIBA Core 11 says a client must apply to this
+    /// and every later poll. Defaults to none (only polls faster than the
+    /// interval, less 500 ms of jitter, get `slow_down`).
+    pub slow_down_at: Vec<usize>,
 }
 
 impl Default for SimConfig {
@@ -187,6 +193,7 @@ impl SimConfig {
             announce_issuer_port: None,
             crl: false,
             revoked: vec!["0802882049".into()],
+            slow_down_at: Vec::new(),
             users: vec![
                 user(
                     hints::APPROVES,
@@ -275,6 +282,13 @@ impl SimConfig {
     #[must_use]
     pub fn id_token_acr(mut self, acr: Option<String>) -> Self {
         self.id_token_acr = acr;
+        self
+    }
+
+    /// Answers `slow_down` to these poll numbers (see [`SimConfig::slow_down_at`]).
+    #[must_use]
+    pub fn slow_down_at(mut self, polls: impl IntoIterator<Item = usize>) -> Self {
+        self.slow_down_at = polls.into_iter().collect();
         self
     }
 

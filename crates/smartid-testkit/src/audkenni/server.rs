@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 
 use super::cms::{sign, sign_hash_pkcs1, utf16be};
 use super::pki::SimPki;
-use super::state::{Flow, Flows, PollAnswer};
+use super::state::{Flow, Flows, PollAnswer, PollCounts};
 use super::{Behaviour, SimClientAuth, SimConfig, SimSignedContent};
 use crate::error::{Result, TestkitError};
 use crate::pki::{KeyAlgorithm, TestPki};
@@ -221,6 +221,7 @@ impl AudkenniSimulator {
         .map_err(jwt_err)?;
         let client_key = DecodingKey::from_jwk(&client_jwk).map_err(jwt_err)?;
 
+        let flows = Flows::with_slow_downs_at(config.slow_down_at.clone());
         let state = Arc::new(SimState {
             pki,
             config,
@@ -229,7 +230,7 @@ impl AudkenniSimulator {
             crl,
             crl_url,
             crl_fetches: std::sync::atomic::AtomicUsize::new(0),
-            flows: Flows::default(),
+            flows,
             keys,
             client_key,
             client_algs,
@@ -386,6 +387,23 @@ impl AudkenniSimulator {
     /// `slow_down` answers so far.
     pub fn slow_downs(&self) -> usize {
         self.state.flows.slow_downs.load(Ordering::SeqCst)
+    }
+
+    /// What the simulator saw of the polls of `auth_req_id` (measured at
+    /// arrival): total polls, polls before the interval, answers that ended
+    /// the request, polls after it ended. `None` for an id it never issued.
+    pub fn poll_counts(&self, auth_req_id: &str) -> Option<PollCounts> {
+        self.state.flows.counts(auth_req_id)
+    }
+
+    /// [`AudkenniSimulator::poll_counts`] of every request issued so far.
+    pub fn all_poll_counts(&self) -> HashMap<String, PollCounts> {
+        self.state.flows.all_counts()
+    }
+
+    /// Polls, over all requests, that arrived before the interval.
+    pub fn early_polls(&self) -> usize {
+        self.all_poll_counts().values().map(|c| c.early).sum()
     }
 }
 
@@ -667,6 +685,7 @@ async fn bc_authorize(
             expires: now + Duration::from_secs(s.config.expires_in),
             interval: Duration::from_secs(s.config.interval),
             last_poll: None,
+            polls: 0,
             ping,
         },
     );

@@ -23,6 +23,8 @@ pub(super) struct Flow {
     pub(super) expires: Instant,
     pub(super) interval: Duration,
     pub(super) last_poll: Option<Instant>,
+    /// Polls so far.
+    pub(super) polls: usize,
     /// Ping mode: the client fetches once after the ping, no interval applies.
     pub(super) ping: bool,
 }
@@ -40,48 +42,127 @@ pub(super) enum PollAnswer {
     WrongClient,
 }
 
+/// What the simulator saw of one `auth_req_id`'s polls, measured at their
+/// arrival as a provider measures them
+/// ([`super::AudkenniSimulator::poll_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PollCounts {
+    /// Token requests for this `auth_req_id`.
+    pub polls: usize,
+    /// Polls that arrived before the interval in force had passed since
+    /// the previous poll's arrival (or, for the first, since the
+    /// bc-authorize request): no allowance for jitter. Ping-mode requests
+    /// are not counted (no interval applies).
+    pub early: usize,
+    /// Answers that ended the request (tokens, denial, failure, expiry).
+    pub ended: usize,
+    /// Polls after the request had ended (answered `invalid_grant`): a
+    /// second replica polling the same slot, or a client polling on.
+    pub after_end: usize,
+    /// `slow_down` answers.
+    pub slow_downs: usize,
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Flows {
     flows: Mutex<HashMap<String, Flow>>,
+    counts: Mutex<HashMap<String, PollCounts>>,
     pub(super) started: AtomicUsize,
     pub(super) polls: AtomicUsize,
     pub(super) slow_downs: AtomicUsize,
+    /// Answer `slow_down` to these poll numbers (1-based) of every request.
+    pub(super) slow_down_at: Vec<usize>,
 }
 
 impl Flows {
+    pub(super) fn with_slow_downs_at(slow_down_at: Vec<usize>) -> Self {
+        Self {
+            slow_down_at,
+            ..Self::default()
+        }
+    }
+
     pub(super) fn insert(&self, id: String, flow: Flow) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.insert(id.clone(), PollCounts::default());
+        }
         if let Ok(mut f) = self.flows.lock() {
             f.insert(id, flow);
         }
         self.started.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// The counters of one request.
+    pub(super) fn counts(&self, id: &str) -> Option<PollCounts> {
+        self.counts.lock().ok()?.get(id).copied()
+    }
+
+    /// The counters of every request.
+    pub(super) fn all_counts(&self) -> HashMap<String, PollCounts> {
+        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn count(&self, id: &str, f: impl FnOnce(&mut PollCounts)) {
+        if let Ok(mut c) = self.counts.lock()
+            && let Some(counts) = c.get_mut(id)
+        {
+            f(counts);
+        }
+    }
+
     /// Answers a poll at `now`. A finished request is removed: a second
     /// poll for it is an unknown request (`invalid_grant`).
     pub(super) fn poll(&self, id: &str, client_id: &str, now: Instant) -> PollAnswer {
+        let answer = self.answer(id, client_id, now);
+        if matches!(
+            answer,
+            PollAnswer::Expired
+                | PollAnswer::Denied
+                | PollAnswer::Failed(_)
+                | PollAnswer::Approved(_)
+        ) {
+            self.count(id, |c| c.ended += 1);
+        }
+        answer
+    }
+
+    fn answer(&self, id: &str, client_id: &str, now: Instant) -> PollAnswer {
         self.polls.fetch_add(1, Ordering::SeqCst);
         let Ok(mut flows) = self.flows.lock() else {
             return PollAnswer::UnknownRequest;
         };
         let Some(flow) = flows.get_mut(id) else {
+            drop(flows);
+            self.count(id, |c| {
+                c.polls += 1;
+                c.after_end += 1;
+            });
             return PollAnswer::UnknownRequest;
         };
         if flow.client_id != client_id {
             return PollAnswer::WrongClient;
         }
+        let since = now.duration_since(flow.last_poll.unwrap_or(flow.created));
+        let early = !flow.ping && since < flow.interval;
+        let too_fast = !flow.ping && since + JITTER < flow.interval;
+        flow.last_poll = Some(now);
+        flow.polls += 1;
+        let number = flow.polls;
+        self.count(id, |c| {
+            c.polls += 1;
+            if early {
+                c.early += 1;
+            }
+        });
         if now >= flow.expires {
             flows.remove(id);
             return PollAnswer::Expired;
         }
-        let too_fast = !flow.ping
-            && match flow.last_poll {
-                Some(last) => now.duration_since(last) + JITTER < flow.interval,
-                None => now.duration_since(flow.created) + JITTER < flow.interval,
-            };
-        flow.last_poll = Some(now);
-        if too_fast {
+        if too_fast || (!flow.ping && self.slow_down_at.contains(&number)) {
             flow.interval += Duration::from_secs(5);
             self.slow_downs.fetch_add(1, Ordering::SeqCst);
+            self.count(id, |c| c.slow_downs += 1);
             return PollAnswer::SlowDown;
         }
         let elapsed = now.duration_since(flow.created);
@@ -146,6 +227,7 @@ mod tests {
             expires: now + Duration::from_secs(30),
             interval: Duration::from_secs(5),
             last_poll: None,
+            polls: 0,
             ping: false,
         }
     }
@@ -182,6 +264,30 @@ mod tests {
         );
         assert!(matches!(flows.poll("d", "c", s(5)), PollAnswer::Pending));
         assert!(matches!(flows.poll("d", "c", s(10)), PollAnswer::Denied));
+
+        // Counted at arrival, without the jitter allowance of slow_down.
+        let a = flows.counts("a").unwrap();
+        assert_eq!((a.polls, a.early, a.ended, a.after_end), (4, 2, 1, 1));
+        let d = flows.counts("d").unwrap();
+        assert_eq!((d.polls, d.early, d.ended), (2, 0, 1));
+        flows.insert("e".into(), flow(Behaviour::NeverAnswer, t0));
+        // 4.8 s after the start: within the jitter (no slow_down) but early.
+        let at = t0 + Duration::from_millis(4800);
+        assert!(matches!(flows.poll("e", "c", at), PollAnswer::Pending));
+        assert_eq!(flows.counts("e").unwrap().early, 1);
+        let scripted = Flows::with_slow_downs_at(vec![2]);
+        scripted.insert("s".into(), flow(Behaviour::NeverAnswer, t0));
+        assert!(matches!(scripted.poll("s", "c", s(5)), PollAnswer::Pending));
+        assert!(matches!(
+            scripted.poll("s", "c", s(10)),
+            PollAnswer::SlowDown
+        ));
+        // The interval is now 10 s.
+        assert!(matches!(
+            scripted.poll("s", "c", s(19)),
+            PollAnswer::SlowDown
+        ));
+        assert_eq!(scripted.counts("s").unwrap().early, 1);
 
         flows.insert("n".into(), flow(Behaviour::NeverAnswer, t0));
         assert!(matches!(flows.poll("n", "c", s(5)), PollAnswer::Pending));

@@ -1,0 +1,569 @@
+//! Flows through the store: start stores the flow, one poll at a time under
+//! a lease (so that replicas, pollers and waiters never poll one flow twice
+//! for the same slot), the result written once and delivered to whichever
+//! replica waits.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use smartid_core::store::{
+    Completion, FlowRecord, FlowStore, Inserted, NewFlow, SealingKey, StoreError, Update,
+    wait_for_outcome,
+};
+use smartid_core::{HttpResponse, RetryPolicy, WaitOptions, poll_delay, unix_seconds};
+
+use crate::client::{CIBA_GRANT_TYPE, CibaClient};
+use crate::client_auth::authenticated_post;
+use crate::error::Error;
+use crate::flow::{FLOW_FORMAT, FLOW_NAMESPACE, StoredFlow, StoredOutcome, token_alias};
+use crate::pending::PendingAuth;
+use crate::ping::{bearer_token, ping_auth_req_id};
+use crate::poll::{PollOutcome, classify};
+use crate::tokens::Tokens;
+
+/// The store side of a client.
+pub(crate) struct Flows {
+    pub(crate) store: Arc<dyn FlowStore>,
+    /// The client's own MemoryStore: nobody else can see its records.
+    pub(crate) private: bool,
+    pub(crate) replica: String,
+    pub(crate) lease: Duration,
+    pub(crate) margin: Duration,
+    pub(crate) recheck: Duration,
+    pub(crate) key: Arc<SealingKey>,
+    pub(crate) waiters: AtomicU64,
+}
+
+impl fmt::Debug for Flows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flows")
+            .field("replica", &self.replica)
+            .field("private", &self.private)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Flows {
+    /// A lease holder name unique to one task of this replica.
+    pub(crate) fn holder(&self, role: &str) -> String {
+        let n = self.waiters.fetch_add(1, Ordering::Relaxed);
+        format!("{}/{role}-{n}", self.replica)
+    }
+}
+
+/// How long a private store keeps ended flows.
+const PRIVATE_RETENTION: Duration = Duration::from_secs(15 * 60);
+
+/// What one poll under a lease did.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a short-lived return value, matched at once"
+)]
+pub(crate) enum Step {
+    /// The flow ended (the outcome is stored, unless `stored` says why not).
+    Ended {
+        result: Result<Tokens, Error>,
+        stored: Result<(), Error>,
+    },
+    /// The flow goes on: its new schedule is stored.
+    Continues(PendingAuth),
+    /// The record changed under this holder (its lease had expired and
+    /// another holder took the flow): nothing was written.
+    Lost,
+}
+
+fn store_err(e: StoreError) -> Error {
+    Error::Store(e)
+}
+
+impl CibaClient {
+    fn flows(&self) -> &Flows {
+        &self.inner.flows
+    }
+
+    /// Sends one token request for `auth_req_id`.
+    pub(crate) async fn token_request(
+        &self,
+        auth_req_id: &str,
+    ) -> Result<HttpResponse, smartid_core::Error> {
+        let request = authenticated_post(
+            &self.inner.metadata.token_endpoint,
+            &[
+                ("grant_type", CIBA_GRANT_TYPE),
+                ("auth_req_id", auth_req_id),
+            ],
+            &self.credentials(),
+            self.inner.clock.now(),
+        )
+        .map_err(|e| smartid_core::Error::InvalidSetting {
+            field: "client_auth",
+            message: e.to_string(),
+        })?;
+        self.inner.http.send(request).await
+    }
+
+    /// Stores a started flow (due at its first poll).
+    pub(crate) async fn store_started(
+        &self,
+        pending: &PendingAuth,
+        alias: Option<String>,
+    ) -> Result<(), Error> {
+        let flow = StoredFlow {
+            format: FLOW_FORMAT,
+            pending: pending.clone(),
+            ping: alias.is_some(),
+            failures: 0,
+        };
+        let now = self.inner.clock.now();
+        let mut new = NewFlow::new(
+            FLOW_NAMESPACE,
+            pending.auth_req_id(),
+            FLOW_FORMAT,
+            flow.encode()?,
+            now,
+        )
+        .due(flow.due());
+        if let Some(alias) = alias {
+            new = new.alias(alias);
+        }
+        match self.flows().store.insert(new).await.map_err(store_err)? {
+            Inserted::Created(_) => Ok(()),
+            Inserted::Exists(existing) if existing.id == pending.auth_req_id() => {
+                Err(Error::InvalidRequest {
+                    field: "auth_req_id",
+                    message: "the provider returned an auth_req_id that is already stored".into(),
+                })
+            }
+            Inserted::Exists(_) => Err(Error::InvalidRequest {
+                field: "client_notification_token",
+                message: "another stored flow uses the same client_notification_token: use a new random token per request".into(),
+            }),
+            _ => Err(Error::Store(StoreError::Failed {
+                reason: "the store answered the insert with something this release does not know"
+                    .into(),
+            })),
+        }
+    }
+
+    /// Refuses a notification token that a stored flow already uses (before
+    /// anything is sent).
+    pub(crate) async fn check_alias_free(&self, alias: &str) -> Result<(), Error> {
+        if self
+            .flows()
+            .store
+            .get_by_alias(FLOW_NAMESPACE, alias)
+            .await
+            .map_err(store_err)?
+            .is_some()
+        {
+            return Err(Error::InvalidRequest {
+                field: "client_notification_token",
+                message: "another stored flow uses the same client_notification_token: use a new random token per request".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored flow `auth_req_id` as a [`PendingAuth`], to finish it on
+    /// this replica (which may never have seen it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] (field `auth_req_id`) when the store has
+    /// no such flow; [`Error::Store`].
+    pub async fn resume(&self, auth_req_id: &str) -> Result<PendingAuth, Error> {
+        let record = self
+            .flows()
+            .store
+            .get(FLOW_NAMESPACE, auth_req_id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| unknown_flow(auth_req_id))?;
+        Ok(StoredFlow::decode(&record)?.pending)
+    }
+
+    /// Writes how a flow ended (sealed tokens or the error), retrying a
+    /// transient store failure a few times.
+    async fn end(&self, record: &FlowRecord, result: Result<Tokens, Error>) -> Step {
+        let stored = self.write_outcome(record, &result).await;
+        match stored {
+            // Someone else wrote an outcome first: deliver that one.
+            Ok(Some(other)) => Step::Ended {
+                result: StoredOutcome::decode(&other, &self.flows().key),
+                stored: Ok(()),
+            },
+            Ok(None) => Step::Ended {
+                result,
+                stored: Ok(()),
+            },
+            Err(e) => Step::Ended {
+                result,
+                stored: Err(e),
+            },
+        }
+    }
+
+    async fn write_outcome(
+        &self,
+        record: &FlowRecord,
+        result: &Result<Tokens, Error>,
+    ) -> Result<Option<FlowRecord>, Error> {
+        let bytes = StoredOutcome::encode(&record.id, result, &self.flows().key)?;
+        let mut attempt = 0u32;
+        loop {
+            let now = self.inner.clock.now();
+            match self
+                .flows()
+                .store
+                .complete(FLOW_NAMESPACE, &record.id, bytes.clone(), now)
+                .await
+            {
+                Ok(Completion::Written(_) | Completion::Missing) => return Ok(None),
+                Ok(Completion::AlreadyDone(other)) => return Ok(Some(other)),
+                Ok(_) => return Ok(None),
+                Err(e) if e.is_transient() && attempt < 3 => {
+                    attempt += 1;
+                    self.inner
+                        .clock
+                        .sleep(Duration::from_millis(100 << attempt))
+                        .await;
+                }
+                Err(e) => return Err(store_err(e)),
+            }
+        }
+    }
+
+    /// One poll of `record`, whose lease this task holds: sends one token
+    /// request (or none, when the flow has expired) and writes the result:
+    /// the outcome, or the next poll time measured from the answer.
+    pub(crate) async fn poll_leased(
+        &self,
+        record: FlowRecord,
+        retry: &RetryPolicy,
+        pinged: bool,
+    ) -> Result<Step, Error> {
+        let mut flow = StoredFlow::decode(&record)?;
+        let now = self.inner.clock.now();
+        let expires_at = flow.pending.expires_at();
+        if now >= expires_at {
+            return Ok(self
+                .end(
+                    &record,
+                    Err(Error::Expired {
+                        expired_at: unix_seconds(expires_at),
+                    }),
+                )
+                .await);
+        }
+        if pinged {
+            // The ping came: from now on the flow is fetched like a polled one.
+            flow.ping = false;
+        } else if flow.ping {
+            // Not due before the ping or the expiry: give the lease back.
+            return self.reschedule(&record, &flow).await;
+        }
+        let interval = flow.pending.interval();
+        let answer = self.token_request(&record.id).await;
+        let answered = self.inner.clock.now();
+        let from = answered
+            .checked_add(self.flows().margin)
+            .unwrap_or(answered);
+        match classify(answer) {
+            PollOutcome::Done(tokens) => return Ok(self.end(&record, Ok(tokens)).await),
+            PollOutcome::Fatal(e) => return Ok(self.end(&record, Err(e)).await),
+            PollOutcome::Pending(retry_after) => {
+                flow.failures = 0;
+                flow.pending
+                    .schedule_next(from, poll_delay(interval, retry_after));
+            }
+            PollOutcome::SlowDown(retry_after) => {
+                flow.failures = 0;
+                flow.pending.slow_down();
+                let interval = flow.pending.interval();
+                flow.pending
+                    .schedule_next(from, poll_delay(interval, retry_after));
+            }
+            PollOutcome::Transient(error, retry_after) => {
+                flow.failures = flow.failures.saturating_add(1);
+                let Some(backoff) = retry.backoff(flow.failures, retry_after) else {
+                    let failed = Error::PollFailed {
+                        attempts: flow.failures,
+                        last: Box::new(error),
+                    };
+                    return Ok(self.end(&record, Err(failed)).await);
+                };
+                // Never earlier than the provider's interval.
+                flow.pending
+                    .schedule_next(from, poll_delay(interval, Some(backoff)));
+            }
+        }
+        self.reschedule(&record, &flow).await
+    }
+
+    async fn reschedule(&self, record: &FlowRecord, flow: &StoredFlow) -> Result<Step, Error> {
+        let update = Update::state(FLOW_FORMAT, flow.encode()?, Some(flow.due()));
+        let mut attempt = 0u32;
+        loop {
+            match self
+                .flows()
+                .store
+                .update(FLOW_NAMESPACE, &record.id, record.version, update.clone())
+                .await
+            {
+                Ok(Some(_)) => return Ok(Step::Continues(flow.pending.clone())),
+                Ok(None) => return Ok(Step::Lost),
+                Err(e) if e.is_transient() && attempt < 3 => {
+                    attempt += 1;
+                    self.inner
+                        .clock
+                        .sleep(Duration::from_millis(100 << attempt))
+                        .await;
+                }
+                Err(e) => return Err(store_err(e)),
+            }
+        }
+    }
+
+    /// Waits for the flow `auth_req_id` to end, polling it when it is due
+    /// and no other replica holds it. `local` (the caller's handle) is
+    /// stored if the store has no such flow, and kept up to date.
+    pub(crate) async fn wait_stored(
+        &self,
+        auth_req_id: &str,
+        mut local: Option<&mut PendingAuth>,
+        options: &WaitOptions,
+    ) -> Result<Tokens, Error> {
+        let flows = self.flows();
+        let clock = self.inner.clock.clone();
+        loop {
+            let record = match flows
+                .store
+                .get(FLOW_NAMESPACE, auth_req_id)
+                .await
+                .map_err(store_err)?
+            {
+                Some(r) => r,
+                None => match local.as_deref() {
+                    Some(p) => {
+                        self.store_started(p, None).await.or_else(|e| match e {
+                            // Inserted meanwhile by someone else: read it.
+                            Error::InvalidRequest { .. } => Ok(()),
+                            e => Err(e),
+                        })?;
+                        continue;
+                    }
+                    None => return Err(unknown_flow(auth_req_id)),
+                },
+            };
+            if record.outcome.is_some() {
+                let result = StoredOutcome::decode(&record, &flows.key);
+                self.delivered(auth_req_id).await;
+                return result;
+            }
+            let flow = StoredFlow::decode(&record)?;
+            if let Some(p) = local.as_deref_mut() {
+                *p = flow.pending.clone();
+            }
+            let now = clock.now();
+            let due = record.due.unwrap_or_else(|| flow.due());
+            let leased_until = record
+                .lease
+                .as_ref()
+                .map(|(_, until)| *until)
+                .filter(|until| *until > now);
+            let at = due.max(leased_until.unwrap_or(due)).max(now);
+            if at > now {
+                // Nobody else ends a private polled flow: say at once what
+                // waiting would end in.
+                let alone = flows.private && !flow.ping;
+                if alone && flow.pending.next_poll_at() >= flow.pending.expires_at() {
+                    let expired = Err(Error::Expired {
+                        expired_at: unix_seconds(flow.pending.expires_at()),
+                    });
+                    // Stored as ended, so that it is pruned like the others.
+                    let _ = self.write_outcome(&record, &expired).await;
+                    self.delivered(auth_req_id).await;
+                    return expired;
+                }
+                if options.is_past_deadline(at) && (alone || clock_is_past(options, now)) {
+                    return Err(Error::DeadlineReached);
+                }
+                let until = options.deadline_value().map_or(at, |d| d.min(at));
+                // A private store's notifications are never lost: one sleep.
+                let recheck = if flows.private {
+                    until.duration_since(now).unwrap_or_default()
+                } else {
+                    flows.recheck
+                };
+                wait_for_outcome(
+                    flows.store.as_ref(),
+                    FLOW_NAMESPACE,
+                    auth_req_id,
+                    Some(until),
+                    clock.as_ref(),
+                    recheck,
+                )
+                .await
+                .map_err(store_err)?;
+                if clock_is_past(options, clock.now()) {
+                    // One last look: the outcome may have come at the deadline.
+                    if let Some(r) = flows
+                        .store
+                        .get(FLOW_NAMESPACE, auth_req_id)
+                        .await
+                        .map_err(store_err)?
+                        && r.outcome.is_some()
+                    {
+                        continue;
+                    }
+                    return Err(Error::DeadlineReached);
+                }
+                continue;
+            }
+            if options.is_past_deadline(now) {
+                return Err(Error::DeadlineReached);
+            }
+            let holder = flows.holder("wait");
+            let until = now + flows.lease;
+            let Some(leased) = flows
+                .store
+                .lease(FLOW_NAMESPACE, auth_req_id, &holder, now, until)
+                .await
+                .map_err(store_err)?
+            else {
+                continue;
+            };
+            if leased.due.is_some_and(|d| d > now) {
+                // Rescheduled meanwhile: give the lease back.
+                let _ = flows
+                    .store
+                    .update(
+                        FLOW_NAMESPACE,
+                        auth_req_id,
+                        leased.version,
+                        Update::due(leased.due),
+                    )
+                    .await;
+                continue;
+            }
+            if let Some(p) = local.as_deref_mut() {
+                // Cancel safety of the caller's copy: if this future is
+                // dropped while the poll is in flight, a resumed wait still
+                // keeps the interval.
+                p.schedule_next(now, p.interval());
+            }
+            match self.poll_leased(leased, &options.retry, false).await? {
+                // The result goes to this caller even if the store could not
+                // take it (the provider hands tokens out once); waiters
+                // elsewhere then see the provider's answer to a later poll.
+                Step::Ended { result, .. } => {
+                    self.delivered(auth_req_id).await;
+                    return result;
+                }
+                Step::Continues(p) => {
+                    if let Some(l) = local.as_deref_mut() {
+                        *l = p;
+                    }
+                }
+                Step::Lost => {}
+            }
+        }
+    }
+
+    /// A private store has no poller to prune it: ended flows older than
+    /// [`PRIVATE_RETENTION`] go when another is delivered (a concurrent
+    /// waiter of the same flow still reads its outcome meanwhile).
+    async fn delivered(&self, _auth_req_id: &str) {
+        if self.flows().private
+            && let Some(before) = self.inner.clock.now().checked_sub(PRIVATE_RETENTION)
+        {
+            let _ = self
+                .flows()
+                .store
+                .prune(FLOW_NAMESPACE, before, false, 1000)
+                .await;
+        }
+    }
+
+    /// Ping mode through the store: checks a ping received by this replica
+    /// (whichever replica started the flow), fetches the tokens once under
+    /// a lease and stores the outcome, which every waiter then receives.
+    /// Returns the `auth_req_id`; answer the provider 204.
+    ///
+    /// The flow is found by a hash of the Bearer token (the token itself is
+    /// never stored), and the ping's `auth_req_id` must be that flow's.
+    /// A repeated ping, or one for a flow another replica is fetching, is
+    /// accepted and changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] (field `authorization`: no flow has this
+    /// token; field `body`: not a ping, or another flow's `auth_req_id`):
+    /// answer 401 or 400. [`Error::Store`]: answer 503 so that the provider
+    /// may try again.
+    pub async fn handle_ping(
+        &self,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<String, Error> {
+        let token = bearer_token(authorization)?;
+        let auth_req_id = ping_auth_req_id(body)?;
+        let flows = self.flows();
+        let record = flows
+            .store
+            .get_by_alias(FLOW_NAMESPACE, &token_alias(token))
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| Error::InvalidRequest {
+                field: "authorization",
+                message: "no stored flow has this client_notification_token".into(),
+            })?;
+        if record.id != auth_req_id {
+            return Err(Error::InvalidRequest {
+                field: "body",
+                message: "the ping's auth_req_id is not the flow of its token".into(),
+            });
+        }
+        if record.outcome.is_some() {
+            return Ok(auth_req_id);
+        }
+        let now = self.inner.clock.now();
+        let holder = flows.holder("ping");
+        let Some(leased) = flows
+            .store
+            .lease(
+                FLOW_NAMESPACE,
+                &auth_req_id,
+                &holder,
+                now,
+                now + flows.lease,
+            )
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(auth_req_id);
+        };
+        match self
+            .poll_leased(leased, &RetryPolicy::default(), true)
+            .await?
+        {
+            Step::Ended { stored, .. } => stored?,
+            Step::Continues(_) | Step::Lost => {}
+        }
+        Ok(auth_req_id)
+    }
+}
+
+fn clock_is_past(options: &WaitOptions, now: SystemTime) -> bool {
+    options.deadline_value().is_some_and(|d| now >= d)
+}
+
+fn unknown_flow(auth_req_id: &str) -> Error {
+    Error::InvalidRequest {
+        field: "auth_req_id",
+        message: format!(
+            "no stored flow {auth_req_id:?}: it was never started with this store, or it was pruned"
+        ),
+    }
+}
