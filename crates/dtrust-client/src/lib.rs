@@ -100,6 +100,7 @@ mod config;
 mod csr;
 mod domains;
 mod error;
+mod journal;
 mod order;
 mod password;
 mod product;
@@ -120,6 +121,11 @@ pub use config::{
 pub use csr::{GeneratedCsr, KeySpec};
 pub use domains::{email_domain_matches, is_verified_email_domain};
 pub use error::{Error, Mismatch, OutcomeUnknownReason, Result};
+pub use journal::{
+    JOURNAL_FORMAT, JOURNAL_NAMESPACE, JournalEntry, JournalState, OrderJournal,
+    OrderJournalBuilder, OrderOutcome, OrderResult, PreparedOrder, Progress, Resumed,
+    SecretsInJournal,
+};
 pub use order::{OrderRequest, SubjectDn};
 pub use password::{PasswordPolicy, generate_revocation_password};
 pub use product::{Product, RequestKind};
