@@ -933,7 +933,7 @@ impl OrderJournal {
     async fn drive(
         &self,
         reference: &str,
-        mut password: Option<Secret>,
+        password: Option<Secret>,
         mut fresh: bool,
         wait: &WaitOptions,
     ) -> Result<OrderOutcome> {
@@ -954,7 +954,7 @@ impl OrderJournal {
                 .await
                 .map_err(Self::store_error("lease the order", reference))?;
             let next = match leased {
-                Some(record) => match self.advance(record, password.take(), fresh).await? {
+                Some(record) => match self.advance(record, password.clone(), fresh).await? {
                     Progress::Finished(outcome) => return Ok(*outcome),
                     Progress::Waiting { next } => Some(next),
                     Progress::HandedOver => None,
@@ -1006,11 +1006,11 @@ impl OrderJournal {
     async fn advance(
         &self,
         mut record: FlowRecord,
-        mut password: Option<Secret>,
+        password: Option<Secret>,
         mut fresh: bool,
     ) -> Result<Progress> {
         loop {
-            let step = self.step(&record, password.take(), fresh).await;
+            let step = self.step(&record, password.clone(), fresh).await;
             fresh = false;
             let step = match step {
                 Ok(step) => step,
