@@ -161,6 +161,8 @@ impl CountingStore {
 struct KillingStore {
     inner: CountingStore,
     kill: Arc<Kill>,
+    /// Every update fails (a store that went down after the insert).
+    fail_updates: bool,
 }
 
 fn hang<'a, T: Send + 'a>() -> StoreFuture<'a, T> {
@@ -279,6 +281,11 @@ impl FlowStore for KillingStore {
         if self.kill.is_dead() {
             return hang();
         }
+        if self.fail_updates {
+            return Box::pin(std::future::ready(Err(StoreError::Unavailable {
+                reason: "the database went away (test)".into(),
+            })));
+        }
         let kill = self.kill.clone();
         Box::pin(async move {
             let journals_request_id = u
@@ -394,6 +401,17 @@ fn replica(
     kill: &Arc<Kill>,
     secrets: &SecretsInJournal,
 ) -> OrderJournal {
+    replica_with(sim, store, name, kill, secrets, false)
+}
+
+fn replica_with(
+    sim: &DtrustSimulator,
+    store: &CountingStore,
+    name: &str,
+    kill: &Arc<Kill>,
+    secrets: &SecretsInJournal,
+    fail_updates: bool,
+) -> OrderJournal {
     let settings = HttpSettings::new().request_timeout(REQUEST_TIMEOUT);
     let plain = account(sim, T::Rest)
         .http_settings(settings.clone())
@@ -413,6 +431,7 @@ fn replica(
     let killing: Arc<dyn FlowStore> = Arc::new(KillingStore {
         inner: store.clone(),
         kill: kill.clone(),
+        fail_updates,
     });
     OrderJournal::builder(client, killing)
         .replica(name)
@@ -1093,6 +1112,44 @@ async fn a_failing_store_is_a_typed_error_before_anything_is_ordered() {
         journal.resume_due(5).await,
         Err(Error::Store { .. })
     ));
+}
+
+/// The store fails after the order was placed (the request id cannot be
+/// journaled): a typed error for the caller, and the order is not lost:
+/// another replica finds it by reference after the lease and finishes it,
+/// without a second order.
+#[tokio::test]
+async fn a_store_failing_after_the_submission_loses_nothing_and_orders_nothing_twice() {
+    let sim = DtrustSimulator::start_with(sim_config()).await.unwrap();
+    let store = CountingStore::new(Arc::new(MemoryStore::new()));
+    let secrets = SecretsInJournal::ReturnOnly;
+    let a = replica_with(&sim, &store, "a", &Kill::new(None, 1), &secrets, true);
+    let order = OrderRequest::pkcs12(ECC, SubjectDn::new("store-down.example.de"))
+        .client_reference("store-down")
+        .revocation_password(Secret::new("Store-Down-Pw-1"));
+    let wait = WaitOptions::new().timeout_from(SystemTime::now(), Duration::from_secs(30));
+    let e = a.order(&order, &wait).await.unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Store {
+                source: StoreError::Unavailable { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(!e.to_string().contains("Store-Down-Pw-1"));
+    assert_eq!(sim.orders_for_reference("store-down"), 1);
+    let b = replica(&sim, &store, "b", &Kill::new(None, 1), &secrets);
+    let outcome = b.resume("store-down", &wait).await.unwrap();
+    assert!(
+        matches!(outcome, OrderOutcome::Issued { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(sim.orders_for_reference("store-down"), 1);
+    assert_eq!(sim.duplicate_orders(), 0);
+    assert_eq!(store.written().get("store-down"), Some(&1));
 }
 
 /// The lease must outlast a request: a journal whose lease is not longer
