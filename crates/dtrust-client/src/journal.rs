@@ -219,7 +219,8 @@ pub struct PreparedOrder {
     /// before [`OrderJournal::run`] sends the order.
     pub generated_revocation_password: Option<Secret>,
     password: Option<Secret>,
-    existing: bool,
+    /// The version of the entry this call created (`None`: it existed).
+    created: Option<u64>,
 }
 
 impl fmt::Debug for PreparedOrder {
@@ -230,7 +231,7 @@ impl fmt::Debug for PreparedOrder {
                 "generated_revocation_password",
                 &self.generated_revocation_password,
             )
-            .field("existing", &self.existing)
+            .field("existing", &self.created.is_none())
             .finish_non_exhaustive()
     }
 }
@@ -245,7 +246,7 @@ impl PreparedOrder {
     /// the same order): nothing new was written, and running it continues
     /// the existing entry.
     pub fn is_existing(&self) -> bool {
-        self.existing
+        self.created.is_none()
     }
 }
 
@@ -694,8 +695,8 @@ impl OrderJournal {
                 "write the order before submitting it",
                 &reference,
             ))?;
-        let existing = match inserted {
-            Inserted::Created(_) => false,
+        let created = match inserted {
+            Inserted::Created(record) => Some(record.version),
             Inserted::Exists(record) => {
                 let other = decode_state(&record)?;
                 let same = other.product_id == stored.product_id
@@ -712,15 +713,22 @@ impl OrderJournal {
                         ),
                     });
                 }
-                true
+                None
             }
-            _ => false,
+            _ => None,
         };
+        let existing = created.is_none();
         Ok(PreparedOrder {
             reference,
-            generated_revocation_password: generated,
-            password: (!existing).then_some(password),
-            existing,
+            // For an existing entry, only the caller's own password (a
+            // password generated now may not be the one D-Trust has).
+            generated_revocation_password: if existing { None } else { generated },
+            password: if existing {
+                order.revocation_password.clone()
+            } else {
+                Some(password)
+            },
+            created,
         })
     }
 
@@ -744,7 +752,7 @@ impl OrderJournal {
         self.drive(
             &prepared.reference,
             prepared.password,
-            !prepared.existing,
+            prepared.created,
             wait,
         )
         .await
@@ -775,7 +783,7 @@ impl OrderJournal {
     /// As [`OrderJournal::run`]; [`Error::InvalidOrder`] on field
     /// `client_reference` when the journal has no such entry.
     pub async fn resume(&self, reference: &str, wait: &WaitOptions) -> Result<OrderOutcome> {
-        self.drive(reference, None, false, wait).await
+        self.drive(reference, None, None, wait).await
     }
 
     /// Takes up to `limit` entries that are due and not held by a live
@@ -934,7 +942,7 @@ impl OrderJournal {
         &self,
         reference: &str,
         password: Option<Secret>,
-        mut fresh: bool,
+        mut created: Option<u64>,
         wait: &WaitOptions,
     ) -> Result<OrderOutcome> {
         require_deadline(wait)?;
@@ -954,11 +962,16 @@ impl OrderJournal {
                 .await
                 .map_err(Self::store_error("lease the order", reference))?;
             let next = match leased {
-                Some(record) => match self.advance(record, password.clone(), fresh).await? {
-                    Progress::Finished(outcome) => return Ok(*outcome),
-                    Progress::Waiting { next } => Some(next),
-                    Progress::HandedOver => None,
-                },
+                Some(record) => {
+                    // Sent without a look-up only when nobody else has
+                    // touched the entry since this replica created it.
+                    let fresh = created.is_some_and(|v| record.version == v + 1);
+                    match self.advance(record, password.clone(), fresh).await? {
+                        Progress::Finished(outcome) => return Ok(*outcome),
+                        Progress::Waiting { next } => Some(next),
+                        Progress::HandedOver => None,
+                    }
+                }
                 None => {
                     let record = store
                         .get(JOURNAL_NAMESPACE, reference)
@@ -977,7 +990,7 @@ impl OrderJournal {
                     Some(until.into_iter().chain(record.due).max().unwrap_or(now))
                 }
             };
-            fresh = false;
+            created = None;
             let next = next.unwrap_or(now + self.inner.poll_interval);
             let wake = deadline.map_or(next, |d| d.min(next));
             if let Some(outcome) = self.wait_for_outcome(reference, Some(wake)).await? {
@@ -1164,9 +1177,11 @@ impl OrderJournal {
                 }
                 // D-Trust has no order with this reference: send it, under
                 // a lease renewed now (a full lease for the request).
-                let password = match password {
+                // The sealed password is the one the entry was prepared
+                // with; the caller's copy serves when nothing is sealed.
+                let password = match self.open_password(&stored)? {
                     Some(p) => p,
-                    None => match self.open_password(&stored)? {
+                    None => match password {
                         Some(p) => p,
                         None => {
                             let reason = format!(
@@ -1188,7 +1203,7 @@ impl OrderJournal {
                     },
                 };
                 let now = self.now();
-                let Some(record) = self
+                let Some(renewed) = self
                     .inner
                     .store
                     .lease(
@@ -1206,6 +1221,13 @@ impl OrderJournal {
                 else {
                     return Ok(Step::HandedOver);
                 };
+                if renewed.version != record.version + 1 {
+                    // Another replica took the entry since this one read it
+                    // (it may have sent the order): read it again and look
+                    // the reference up before sending anything.
+                    return Ok(Step::Continue);
+                }
+                let record = renewed;
                 let order = order_of(&stored)?.revocation_password(password);
                 match client.submit_once(&order).await {
                     Ok(SubmitAttempt::Placed(request_id)) => {

@@ -1152,6 +1152,40 @@ async fn a_store_failing_after_the_submission_loses_nothing_and_orders_nothing_t
     assert_eq!(store.written().get("store-down"), Some(&1));
 }
 
+/// A replica that prepared an order and comes back after its lease
+/// expired does not send it without a look-up when someone else has taken
+/// the entry meanwhile (here: B sent it, the answer was lost, B died).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_preparer_does_not_order_what_another_replica_sent() {
+    let sim = DtrustSimulator::start_with(sim_config()).await.unwrap();
+    let store = CountingStore::new(Arc::new(MemoryStore::new()));
+    let (key, _) = SealingKey::generate().unwrap();
+    let secrets = SecretsInJournal::Sealed(Arc::new(key));
+    let a = replica(&sim, &store, "a", &Kill::new(None, 1), &secrets);
+    let order = OrderRequest::pkcs12(ECC, SubjectDn::new("late.example.de"))
+        .client_reference("late")
+        .revocation_password(Secret::new("Late-Preparer-Pw-1"));
+    let prepared = a.prepare(&order).await.unwrap();
+    tokio::time::sleep(LEASE + Duration::from_millis(200)).await;
+    let kill = Kill::new(Some(KillPoint::AnswerLost), 1);
+    let b = replica(&sim, &store, "b", &kill, &secrets);
+    let wait = WaitOptions::new().timeout_from(SystemTime::now(), Duration::from_secs(60));
+    tokio::select! {
+        () = kill.killed() => {}
+        r = b.resume("late", &wait) => panic!("not killed: {r:?}"),
+    }
+    assert_eq!(sim.orders_for_reference("late"), 1);
+    tokio::time::sleep(LEASE + Duration::from_millis(200)).await;
+    let outcome = a.run(prepared, &wait).await.unwrap();
+    assert!(
+        matches!(outcome, OrderOutcome::Issued { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(sim.orders_for_reference("late"), 1);
+    assert_eq!(sim.duplicate_orders(), 0);
+    assert_eq!(sim.submissions_received(), 1);
+}
+
 /// The lease must outlast a request: a journal whose lease is not longer
 /// than the HTTP timeout is refused at build.
 #[tokio::test]
