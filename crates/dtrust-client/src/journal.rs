@@ -1029,7 +1029,8 @@ impl OrderJournal {
                 Ok(step) => step,
                 Err(e) => {
                     // Keep the entry, due after a backoff (the lease ends).
-                    let failures = decode_state(&record).map_or(1, |s| s.failures + 1);
+                    // An entry this release cannot read waits the longest backoff.
+                    let failures = decode_state(&record).map_or(u32::MAX, |s| s.failures + 1);
                     let next = self.now() + self.backoff(failures, None);
                     let _ = self.release_failed(&record, next).await;
                     return Err(e);
