@@ -233,6 +233,40 @@ impl DtrustClient {
         }
     }
 
+    /// Sends `order` (which carries its revocation password) once, without
+    /// the look-up and re-send of [`DtrustClient::submit`]: the order
+    /// journal decides what to do after a lost answer.
+    pub(crate) async fn submit_once(&self, order: &OrderRequest) -> Result<SubmitAttempt> {
+        let Some(password) = &order.revocation_password else {
+            return Err(Error::RevocationPasswordMissing {
+                client_reference: order.client_reference.clone(),
+            });
+        };
+        let wire_order = WireOrder {
+            product_id: &order.product_id,
+            kind: &order.kind,
+            subject: &order.subject,
+            csr_der: order.csr_der.as_deref(),
+            emails: &order.emails,
+            revocation_password: Some(password),
+            client_reference: &order.client_reference,
+        };
+        let secret = password.expose_secret();
+        match self.http.send(self.wire.submit(&wire_order)?).await {
+            Ok(r) => match self
+                .wire
+                .parse_submit(&r)
+                .map_err(|e| e.without_secret(secret, &r))
+            {
+                Ok(receipt) => Ok(SubmitAttempt::Placed(receipt.request_id)),
+                Err(e) if gateway_lost(&e) => Ok(SubmitAttempt::Unknown(e.to_string())),
+                Err(e) => Err(e),
+            },
+            Err(e) if outcome_unknown(&e) => Ok(SubmitAttempt::Unknown(e.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Looks an order up by its client reference.
     ///
     /// `Ok(Some(_))` only when the answer lists exactly one request and it
@@ -404,6 +438,14 @@ impl DtrustClient {
         let password = legacy_revocation_password(common_name);
         self.revoke(serial_hex, &password, reason).await
     }
+}
+
+/// What one submission came to ([`DtrustClient::submit_once`]).
+pub(crate) enum SubmitAttempt {
+    /// D-Trust answered with this request id.
+    Placed(String),
+    /// The answer was lost: the order may or may not exist (the cause).
+    Unknown(String),
 }
 
 /// Confirms a look-up answer: the request id when exactly one request

@@ -143,6 +143,37 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// The order journal's store failed (down, slow, or an entry this
+    /// release cannot read). When it fails before an order is written,
+    /// nothing is sent; an order already placed at D-Trust is never lost:
+    /// its entry stays `Prepared` and is resumed by reference after the
+    /// lease.
+    #[error(
+        "the D-Trust order journal could not {operation} (order {client_reference}): {source}; \
+         check the store (reachable, migrated, same release on every replica): no order is \
+         placed without a journal entry, and a placed one is resumed by its reference"
+    )]
+    Store {
+        /// What the journal was doing.
+        operation: &'static str,
+        /// The client reference of the order.
+        client_reference: String,
+        /// The store's error.
+        #[source]
+        source: smartid_core::store::StoreError,
+    },
+    /// The journal does not hold this secret (it was returned to the caller
+    /// only, [`crate::SecretsInJournal::ReturnOnly`]): use the copy you kept.
+    #[error(
+        "the order journal does not hold the {what} of order {client_reference} \
+         (SecretsInJournal::ReturnOnly returns secrets to the caller only): use the copy you kept"
+    )]
+    SecretNotInJournal {
+        /// The client reference of the order.
+        client_reference: String,
+        /// Which secret.
+        what: &'static str,
+    },
     /// Generating a key pair or a PKCS#10 request failed.
     #[error("cannot generate the key pair or CSR: {message}")]
     KeyGeneration {

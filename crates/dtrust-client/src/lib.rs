@@ -76,6 +76,12 @@
 //!   after a lost answer the client adopts only a request that echoes it
 //!   exactly, and otherwise stops with [`Error::SubmitOutcomeUnknown`]
 //!   instead of guessing or re-ordering.
+//! - For services with several replicas, [`OrderJournal`] keeps orders in a
+//!   [`smartid_core::store::FlowStore`] (in memory or PostgreSQL): written
+//!   before submit, the request id after, resumed by another replica by
+//!   looking the reference up at D-Trust (never by ordering again), the
+//!   outcome written once; secrets returned to the caller only or sealed
+//!   ([`SecretsInJournal`]). See `docs/replicas/dtrust.md`.
 //! - [`DtrustClient::fetch_certificate`] verifies every signature along
 //!   the returned chain and, when configured
 //!   ([`DtrustConfigBuilder::issuing_ca_file`]), that it ends at a D-Trust
@@ -100,6 +106,7 @@ mod config;
 mod csr;
 mod domains;
 mod error;
+mod journal;
 mod order;
 mod password;
 mod product;
@@ -120,6 +127,11 @@ pub use config::{
 pub use csr::{GeneratedCsr, KeySpec};
 pub use domains::{email_domain_matches, is_verified_email_domain};
 pub use error::{Error, Mismatch, OutcomeUnknownReason, Result};
+pub use journal::{
+    JOURNAL_FORMAT, JOURNAL_NAMESPACE, JournalEntry, JournalState, OrderJournal,
+    OrderJournalBuilder, OrderOutcome, OrderResult, PreparedOrder, Progress, Resumed,
+    SecretsInJournal,
+};
 pub use order::{OrderRequest, SubjectDn};
 pub use password::{PasswordPolicy, generate_revocation_password};
 pub use product::{Product, RequestKind};

@@ -78,6 +78,23 @@ pub enum LookupAnswer {
     Unavailable,
 }
 
+/// What the simulator does with a submission whose client reference
+/// already has an order. Whether D-Trust treats the reference as an
+/// idempotency key is not public (inferred either way): a client must never
+/// depend on it, and [`DtrustSimulator::duplicate_orders`] counts such
+/// submissions in both settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RepeatedReference {
+    /// Answers with the existing order (no new order). The default.
+    #[default]
+    ReturnExisting,
+    /// Places another order with the same reference (what a service that
+    /// keeps the reference only as a label would do); the look-up then
+    /// lists both.
+    PlaceAnother,
+}
+
 /// A wrong result for the next order (fault injection for the client's
 /// binding of results to orders).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +169,8 @@ pub struct SimConfig {
     pub soap_namespace: String,
     /// The SOAP service name (local part).
     pub soap_service: String,
+    /// What a submission with an already ordered client reference does.
+    pub repeated_reference: RepeatedReference,
 }
 
 impl Default for SimConfig {
@@ -183,6 +202,7 @@ impl Default for SimConfig {
             retry_after: None,
             soap_namespace: "http://ws.csm.d-trust.test/".into(),
             soap_service: "CertificateService".into(),
+            repeated_reference: RepeatedReference::default(),
         }
     }
 }
@@ -382,9 +402,37 @@ impl DtrustSimulator {
         lock(&self.service).submissions
     }
 
-    /// Orders stored.
+    /// Orders stored. An order counts from the moment the submission is
+    /// accepted, whether or not its answer reaches the client.
     pub fn orders(&self) -> usize {
         lock(&self.service).order_count()
+    }
+
+    /// How many orders carry `reference` (more than one only with
+    /// [`RepeatedReference::PlaceAnother`]).
+    pub fn orders_for_reference(&self, reference: &str) -> usize {
+        lock(&self.service).orders_for_reference(reference)
+    }
+
+    /// The number of orders of every client reference ordered so far.
+    pub fn orders_per_reference(&self) -> std::collections::BTreeMap<String, usize> {
+        lock(&self.service).orders_per_reference()
+    }
+
+    /// Duplicate orders: submissions accepted for a client reference that
+    /// already had an order (answered with the existing order under
+    /// [`RepeatedReference::ReturnExisting`], placed again under
+    /// [`RepeatedReference::PlaceAnother`]). A client that never orders a
+    /// reference twice keeps it at zero.
+    pub fn duplicate_orders(&self) -> usize {
+        lock(&self.service).duplicates
+    }
+
+    /// Makes the orders with this client reference (placed now or later)
+    /// be rejected during review: their status is `REJECTED` with `reason`
+    /// as message, and their certificate is never served.
+    pub fn reject_on_review(&self, reference: &str, reason: &str) {
+        lock(&self.service).reject_on_review(reference, reason);
     }
 
     /// Whether the certificate with this serial was revoked.

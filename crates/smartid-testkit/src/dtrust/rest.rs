@@ -151,6 +151,9 @@ async fn status(State(s): State<Shared>, Path(id): Path<String>) -> Response {
     match result {
         Ok(st) => {
             let mut doc = json!({"requestId": st.request_id, "status": st.status});
+            if let Some(m) = &st.message {
+                doc["message"] = json!(m);
+            }
             let mut resp;
             if let (Some(d), "PENDING") = (st.retry_after, st.status) {
                 doc["retryAfterSeconds"] = json!(d.as_secs());

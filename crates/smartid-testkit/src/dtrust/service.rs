@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rcgen::{CertificateSigningRequestParams, DnType, DnValue, PublicKeyData as _, SanType};
 use smartid_core::Secret;
 
-use super::{LookupAnswer, Misissue, Release, SimConfig, SimProduct};
+use super::{LookupAnswer, Misissue, Release, RepeatedReference, SimConfig, SimProduct};
 use crate::pki::{CertSpec, CertUsage, KeyAlgorithm, Pkcs12Encryption, TestCa};
 
 /// An error as D-Trust reports it.
@@ -75,6 +75,8 @@ struct Order {
     serial_hex: String,
     revocation_password: String,
     revoked: bool,
+    /// Rejected during review, with this reason.
+    rejected: Option<String>,
 }
 
 /// The state behind both front ends.
@@ -94,6 +96,11 @@ pub(crate) struct Service {
     pub(crate) received_passwords: Vec<Option<String>>,
     pub(crate) lookup: LookupAnswer,
     pub(crate) next_misissue: Option<Misissue>,
+    /// Orders accepted (placed, or answered with the existing order) for a
+    /// client reference that already had one.
+    pub(crate) duplicates: usize,
+    /// Client references whose orders are rejected during review, with the reason.
+    pub(crate) reject_on_review: BTreeMap<String, String>,
 }
 
 pub(crate) struct Receipt {
@@ -107,6 +114,8 @@ pub(crate) struct Status {
     pub(crate) request_id: String,
     pub(crate) status: &'static str,
     pub(crate) retry_after: Option<Duration>,
+    /// The reason of a rejection.
+    pub(crate) message: Option<String>,
 }
 
 impl Service {
@@ -124,7 +133,35 @@ impl Service {
             received_passwords: Vec::new(),
             lookup: LookupAnswer::default(),
             next_misissue: None,
+            duplicates: 0,
+            reject_on_review: BTreeMap::new(),
         }
+    }
+
+    /// Rejects the orders of `reference` (placed and to come) during review.
+    pub(crate) fn reject_on_review(&mut self, reference: &str, reason: &str) {
+        for o in self.orders.iter_mut().filter(|o| o.reference == reference) {
+            o.rejected = Some(reason.to_owned());
+        }
+        self.reject_on_review
+            .insert(reference.to_owned(), reason.to_owned());
+    }
+
+    /// How many orders carry this client reference.
+    pub(crate) fn orders_for_reference(&self, reference: &str) -> usize {
+        self.orders
+            .iter()
+            .filter(|o| o.reference == reference)
+            .count()
+    }
+
+    /// The number of orders per client reference.
+    pub(crate) fn orders_per_reference(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for o in &self.orders {
+            *m.entry(o.reference.clone()).or_insert(0) += 1;
+        }
+        m
     }
 
     pub(crate) fn products(&self) -> &[SimProduct] {
@@ -150,17 +187,25 @@ impl Service {
         self.submissions += 1;
         self.received_passwords
             .push(order.revocation_password.clone());
-        if let Some(existing) = self
-            .orders
-            .iter()
-            .find(|o| !order.client_reference.is_empty() && o.reference == order.client_reference)
-        {
+        let repeated = !order.client_reference.is_empty()
+            && self
+                .orders
+                .iter()
+                .any(|o| o.reference == order.client_reference);
+        if repeated && self.config.repeated_reference == RepeatedReference::ReturnExisting {
             // Idempotent: the same client reference is the same order.
-            return Ok(Receipt {
-                request_id: existing.id.clone(),
-                status: "PENDING",
-                client_reference: Some(existing.reference.clone()),
-            });
+            self.duplicates += 1;
+            if let Some(existing) = self
+                .orders
+                .iter()
+                .find(|o| o.reference == order.client_reference)
+            {
+                return Ok(Receipt {
+                    request_id: existing.id.clone(),
+                    status: "PENDING",
+                    client_reference: Some(existing.reference.clone()),
+                });
+            }
         }
         let product = self
             .config
@@ -396,6 +441,10 @@ impl Service {
         self.next_id += 1;
         let id = format!("CSM-{}", self.next_id);
         let released = matches!(self.release, Release::Immediately);
+        let rejected = self.reject_on_review.get(&order.client_reference).cloned();
+        if repeated {
+            self.duplicates += 1;
+        }
         self.orders.push(Order {
             id: id.clone(),
             reference: order.client_reference,
@@ -407,10 +456,15 @@ impl Service {
             serial_hex,
             revocation_password: password,
             revoked: false,
+            rejected: rejected.clone(),
         });
         Ok(Receipt {
             request_id: id,
-            status: if released { "ISSUED" } else { "PENDING" },
+            status: match (&rejected, released) {
+                (Some(_), _) => "REJECTED",
+                (None, true) => "ISSUED",
+                (None, false) => "PENDING",
+            },
             client_reference: None,
         })
     }
@@ -473,6 +527,7 @@ impl Service {
             request_id: o.id.clone(),
             status: status_of(o, release),
             retry_after,
+            message: o.rejected.clone(),
         })
     }
 
@@ -480,12 +535,12 @@ impl Service {
         let release = self.release;
         let o = self.order_mut(id)?;
         match status_of(o, release) {
-            "PENDING" => Err(SimError {
+            status @ ("PENDING" | "REJECTED") => Err(SimError {
                 http_status: 409,
-                status: Some("PENDING"),
+                status: Some(status),
                 ..SimError::client(
                     "REQUEST_NOT_ISSUED",
-                    format!("request {id} is not issued yet"),
+                    format!("request {id} is not issued ({status})"),
                 )
             }),
             _ => Ok(o),
@@ -556,6 +611,9 @@ impl Service {
 fn status_of(o: &Order, release: Release) -> &'static str {
     if o.revoked {
         return "REVOKED";
+    }
+    if o.rejected.is_some() {
+        return "REJECTED";
     }
     let released = o.released
         || match release {

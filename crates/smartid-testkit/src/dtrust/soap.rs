@@ -315,6 +315,9 @@ async fn endpoint(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> R
                         esc(&st.request_id),
                         st.status
                     );
+                    if let Some(m) = &st.message {
+                        let _ = write!(x, "<message>{}</message>", esc(m));
+                    }
                     if let (Some(d), "PENDING") = (st.retry_after, st.status) {
                         let _ = write!(x, "<retryAfterSeconds>{}</retryAfterSeconds>", d.as_secs());
                     }
