@@ -170,10 +170,13 @@ pub use receiver::{
 pub use server_error::ServerError;
 pub use timing::{CommandTiming, DEFAULT_SESSION_START_TIMEOUT, TimingError};
 pub use token::ApiToken;
-pub use tracker::{Delivery, Outcome, Pending, Tracker, TrackerBuilder};
+pub use tracker::{
+    Delivery, Outcome, Pending, STORE_FORMAT, STORE_NAMESPACE, Tracker, TrackerBuilder,
+};
 pub use vocab::{CommandKind, CommandState, CommandType};
 
 pub use smartid_core;
+pub use smartid_core::store::{FlowStore, MemoryStore, StoreError};
 pub use smartid_core::{
     ClientIdentity, Clock, ConfigProblem, HttpRequest, HttpResponse, HttpSend, HttpSettings,
     RetryPolicy, Secret, SendFuture, Sleep, SystemClock, TrustRoots, TrustStore, UnexpectedAnswer,
