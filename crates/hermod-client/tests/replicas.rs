@@ -1,0 +1,814 @@
+//! Replicas sharing nothing but a flow store, against the Hermod simulator
+//! over real TLS: each replica has its own HermodClient, Tracker,
+//! CallbackReceiver and port; the simulator's callback URL is a TCP
+//! forwarder that sends each incoming connection to a random replica.
+//!
+//! Every scenario is generic over the store and runs with `MemoryStore`;
+//! the PostgreSQL variants (`pg_*`) run when `DATABASE_URL` is set.
+//! `SMARTID_REPLICA_SCALE=full` runs 1,000 commands instead of 150.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use hermod_client::{
+    CallbackReceiver, CallbackStats, Clock, Command, CommandKind, CommandState, CommandTiming,
+    Delivery, FlowStore, HermodClient, HermodConfig, MemoryStore, Outcome, SignParams, StoreError,
+    ToBeSigned, TrackedCommand, Tracker, WaitOptions,
+};
+use smartid_core::store::{
+    Completion, FlowRecord, Inserted, LeaseRequest, NewFlow, StoreFuture, Subscription, Update,
+};
+use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret, TrustRoots};
+use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
+use smartid_testkit::{ClientAuth, ManualClock, TestPki, TlsFront};
+use tokio::task::JoinHandle;
+
+use common::{CB_PASSWORD, CB_USER, CLIENT_ID, KEY};
+
+fn scale() -> usize {
+    match std::env::var("SMARTID_REPLICA_SCALE").as_deref() {
+        Ok("full") => 1000,
+        _ => 150,
+    }
+}
+
+/// A small xorshift generator (no dependency for randomness).
+struct Rng(AtomicU64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(AtomicU64::new(seed | 1))
+    }
+
+    fn below(&self, n: usize) -> usize {
+        let mut x = self.0.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0.store(x, Ordering::Relaxed);
+        (x % n as u64) as usize
+    }
+}
+
+fn seed() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// Forwards each incoming TCP connection to one of the targets, chosen at
+/// random (TLS passes through: the replica terminates it).
+struct Forwarder {
+    addr: SocketAddr,
+    targets: Arc<Mutex<Vec<SocketAddr>>>,
+    connections: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Forwarder {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let targets: Arc<Mutex<Vec<SocketAddr>>> = Arc::default();
+        let connections = Arc::new(AtomicU64::new(0));
+        let rng = Arc::new(Rng::new(seed()));
+        let (t, c) = (targets.clone(), connections.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let choice = {
+                    let targets = t.lock().unwrap();
+                    (!targets.is_empty()).then(|| targets[rng.below(targets.len())])
+                };
+                let Some(target) = choice else { continue };
+                c.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            targets,
+            connections,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("https://localhost:{}", self.addr.port())
+    }
+
+    fn set_targets(&self, targets: Vec<SocketAddr>) {
+        *self.targets.lock().unwrap() = targets;
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One replica: its own client, tracker, receiver and TLS port.
+struct Replica {
+    client: HermodClient,
+    tracker: Tracker,
+    receiver: CallbackReceiver,
+    front: TlsFront,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct World {
+    pki: TestPki,
+    sim: HermodSimulator,
+    forwarder: Forwarder,
+    replicas: Vec<Replica>,
+    store: Arc<dyn FlowStore>,
+}
+
+fn tracker_for(store: &Arc<dyn FlowStore>, name: &str) -> Tracker {
+    Tracker::builder()
+        .store(store.clone())
+        .replica_name(name)
+        .notification_fallback(Duration::from_millis(250))
+        .build()
+}
+
+async fn replica(pki: &TestPki, sim_url: &str, tracker: Tracker) -> Replica {
+    let receiver =
+        CallbackReceiver::new(tracker.clone(), CB_USER, &Secret::new(CB_PASSWORD)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend = listener.local_addr().unwrap();
+    let task = tokio::spawn(receiver.clone().serve(listener));
+    let front = TlsFront::start(backend, &pki.localhost_server().unwrap(), ClientAuth::None)
+        .await
+        .unwrap();
+    let trust = HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store().unwrap()));
+    let config = HermodConfig::builder(sim_url)
+        .client(CLIENT_ID, Secret::new(KEY))
+        .timing(CommandTiming::from_secs(300, 120, 10).unwrap())
+        .http_settings(trust)
+        .build()
+        .unwrap();
+    Replica {
+        client: HermodClient::new(config).unwrap(),
+        tracker,
+        receiver,
+        front,
+        task,
+    }
+}
+
+async fn world(
+    store: Arc<dyn FlowStore>,
+    device: DeviceBehavior,
+    retries: (u32, Duration),
+) -> World {
+    let pki = TestPki::generate().unwrap();
+    let forwarder = Forwarder::start().await;
+    let api = ApiClient::new(
+        CLIENT_ID,
+        Secret::new(KEY),
+        &forwarder.url(),
+        pki.root_trust_store().unwrap(),
+    )
+    .callback_basic_auth(CB_USER, Secret::new(CB_PASSWORD));
+    let sim = HermodSimulator::builder(pki.localhost_server().unwrap())
+        .client(api)
+        .device(device)
+        .callback_retries(retries.0, retries.1)
+        .start()
+        .await
+        .unwrap();
+    let mut replicas = Vec::new();
+    for i in 0..3 {
+        let tracker = tracker_for(&store, &format!("replica-{i}"));
+        replicas.push(replica(&pki, &sim.command_url(), tracker).await);
+    }
+    forwarder.set_targets(replicas.iter().map(|r| r.front.addr()).collect());
+    World {
+        pki,
+        sim,
+        forwarder,
+        replicas,
+        store,
+    }
+}
+
+fn sign_command(i: usize, external: bool) -> Command {
+    let mut command = Command::sign(SignParams::new(vec![ToBeSigned::text(
+        "tbs",
+        "Contract",
+        &format!("contract {i}"),
+    )]));
+    if external {
+        command = command.external_id(format!("order-{i}"));
+    }
+    command
+}
+
+fn total(stats: impl Iterator<Item = CallbackStats>) -> CallbackStats {
+    stats.fold(CallbackStats::default(), |mut a, s| {
+        a.resolved += s.resolved;
+        a.early += s.early;
+        a.duplicates += s.duplicates;
+        a.late += s.late;
+        a.refused += s.refused;
+        a.store_errors += s.store_errors;
+        a.progress += s.progress;
+        a
+    })
+}
+
+/// The outcome is the one the simulator reported for the command.
+fn check_outcome(sim: &HermodSimulator, id: &str, outcome: &Outcome) {
+    let command = sim
+        .command(id)
+        .unwrap_or_else(|| panic!("the simulator has no command {id}"));
+    assert_eq!(outcome.state().as_str(), command.state, "command {id}");
+    let sent: Vec<_> = sim
+        .callbacks()
+        .into_iter()
+        .filter(|c| c.command_id == id)
+        .collect();
+    assert_eq!(sent.len(), 1, "one callback per command ({id})");
+    if let Outcome::Answered(cb) = outcome {
+        assert_eq!(
+            cb.raw, sent[0].body,
+            "the callback the simulator sent ({id})"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- (a)
+
+async fn many_commands(store: Arc<dyn FlowStore>, n: usize) {
+    let started = Instant::now();
+    let w = world(
+        store,
+        DeviceBehavior::answers_after(Duration::ZERO),
+        (3, Duration::from_millis(50)),
+    )
+    .await;
+    let w = Arc::new(w);
+    // The device's answer changes all the time: approve at once (the
+    // callback often comes before track()), decline, fail, approve later.
+    let stop = Arc::new(AtomicBool::new(false));
+    let toggler = {
+        let (w, stop) = (w.clone(), stop.clone());
+        tokio::spawn(async move {
+            let devices = [
+                DeviceBehavior::answers_after(Duration::ZERO),
+                DeviceBehavior::declines_after(Duration::from_millis(5)),
+                DeviceBehavior::fails_after(Duration::ZERO),
+                DeviceBehavior::answers_after(Duration::from_millis(30)),
+            ];
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                w.sim.set_device(devices[i % devices.len()]);
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+        })
+    };
+    let rng = Arc::new(Rng::new(seed()));
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(48));
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (w, rng, semaphore) = (w.clone(), rng.clone(), semaphore.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire_owned().await.unwrap();
+            let r = rng.below(3);
+            let replica = &w.replicas[r];
+            let sent = replica
+                .client
+                .send(&sign_command(i, i % 2 == 0))
+                .await
+                .unwrap();
+            let id = sent.answer.command_id.clone();
+            let options =
+                WaitOptions::new().timeout_from(SystemTime::now(), Duration::from_secs(60));
+            let outcome = replica.tracker.track(sent.tracked, &options).await.unwrap();
+            (id, r, outcome)
+        }));
+    }
+    let mut outcomes: HashMap<String, (usize, Outcome)> = HashMap::new();
+    for t in tasks {
+        let (id, r, outcome) = t.await.unwrap();
+        assert!(
+            outcomes.insert(id, (r, outcome)).is_none(),
+            "a command id twice"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    toggler.await.unwrap();
+    let callbacks = w.sim.wait_for_callbacks(n, Duration::from_secs(30)).await;
+    assert_eq!(callbacks.len(), n);
+    assert_eq!(outcomes.len(), n, "every command resolved");
+    let counts = w.sim.callback_counts();
+    let mut by_state: HashMap<String, usize> = HashMap::new();
+    for (id, (r, outcome)) in &outcomes {
+        check_outcome(&w.sim, id, outcome);
+        *by_state
+            .entry(outcome.state().as_str().to_owned())
+            .or_default() += 1;
+        // Any other replica reads the same outcome.
+        let other = &w.replicas[(r + 1) % 3].tracker;
+        assert_eq!(other.outcome(id).await.unwrap().as_ref(), Some(outcome));
+    }
+    let stats = total(w.replicas.iter().map(|r| r.receiver.stats()));
+    let per_replica: Vec<u64> = w
+        .replicas
+        .iter()
+        .map(|r| {
+            let s = r.receiver.stats();
+            s.resolved + s.early
+        })
+        .collect();
+    println!(
+        "replicas: {n} commands in {:.2?}; simulator: {} callbacks, {} POSTs, {} answered 200, \
+         {} 5xx, {} transport errors, {} undelivered; receivers: {} resolved, {} early, {} \
+         duplicates, {} late, {} refused, {} store errors; callbacks per replica {per_replica:?}; \
+         {} forwarded connections; states {by_state:?}",
+        started.elapsed(),
+        counts.callbacks,
+        counts.attempts,
+        counts.ok,
+        counts.server_errors,
+        counts.transport_errors,
+        counts.undelivered,
+        stats.resolved,
+        stats.early,
+        stats.duplicates,
+        stats.late,
+        stats.refused,
+        stats.store_errors,
+        w.forwarder.connections.load(Ordering::Relaxed),
+    );
+    // The simulator counts: one callback per command, every one 200 at once.
+    assert_eq!(counts.callbacks, n as u64);
+    assert_eq!(counts.ok, n as u64, "{counts:?}");
+    assert_eq!(counts.undelivered, 0);
+    // Exactly one outcome per callback: resolved or parked early (and
+    // applied by the tracking replica), nothing twice.
+    assert_eq!(stats.resolved + stats.early, n as u64, "{stats:?}");
+    assert_eq!(
+        stats.duplicates + stats.late + stats.refused + stats.store_errors,
+        0
+    );
+    assert!(by_state.len() >= 2, "mixed answers: {by_state:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_three_replicas_every_command_resolves_exactly_once() {
+    many_commands(Arc::new(MemoryStore::new()), scale()).await;
+}
+
+// ---------------------------------------------------------------- latency
+
+/// From a callback's 200 on one replica to the future on another replica
+/// resolving; returns (median, max).
+async fn cross_replica_latency(store: Arc<dyn FlowStore>, samples: usize) -> (Duration, Duration) {
+    let w = world(
+        store,
+        DeviceBehavior::never_opens(),
+        (3, Duration::from_millis(50)),
+    )
+    .await;
+    let http = HttpClient::new(
+        &HttpSettings::new().trust(TrustRoots::Only(w.pki.root_trust_store().unwrap())),
+        "replica-test",
+    )
+    .unwrap();
+    let mut latencies = Vec::new();
+    for i in 0..samples {
+        let id = format!("lat-{i}-{}", seed() % 1_000_000);
+        let tracked = TrackedCommand::new(
+            &id,
+            None,
+            CommandKind::Sign,
+            CommandTiming::from_secs(300, 120, 10).unwrap(),
+            SystemTime::now(),
+        );
+        let waiter = &w.replicas[0].tracker;
+        waiter.register(tracked.clone()).await.unwrap();
+        let pending = waiter.track(tracked, &WaitOptions::new());
+        let resolved = tokio::spawn(async move {
+            let outcome = pending.await.unwrap();
+            (Instant::now(), outcome)
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let url = format!("{}/callback/sign", w.replicas[1].front.url());
+        let body = serde_json::json!({"commandId": id, "state": "COMPLETED", "result": {"n": i}});
+        let request = HttpRequest::post(url)
+            .basic_auth(CB_USER, &Secret::new(CB_PASSWORD))
+            .json(&body)
+            .unwrap();
+        let response = http.send(request).await.unwrap();
+        let answered = Instant::now();
+        assert_eq!(response.status(), 200);
+        let (at, outcome) = tokio::time::timeout(Duration::from_secs(5), resolved)
+            .await
+            .expect("the other replica's future resolves")
+            .unwrap();
+        assert_eq!(outcome.state(), CommandState::Completed);
+        latencies.push(at.saturating_duration_since(answered));
+    }
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    let max = *latencies.last().unwrap();
+    assert!(
+        max < Duration::from_secs(2),
+        "cross-replica latency {max:?}"
+    );
+    (median, max)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_a_callback_on_one_replica_resolves_the_wait_on_another() {
+    let (median, max) = cross_replica_latency(Arc::new(MemoryStore::new()), 20).await;
+    println!(
+        "memory: callback 200 on replica 1 -> future on replica 0: median {median:?}, max {max:?}"
+    );
+}
+
+// ---------------------------------------------------------------- (b)
+
+async fn restart(store: Arc<dyn FlowStore>) {
+    let n = 30;
+    let mut w = world(
+        store,
+        DeviceBehavior::answers_after(Duration::from_millis(400)),
+        (3, Duration::from_millis(50)),
+    )
+    .await;
+    // Replica 0 sends and tracks, then dies with everything outstanding.
+    let mut sent_ids = Vec::new();
+    let mut futures = Vec::new();
+    for i in 0..n {
+        let sent = w.replicas[0]
+            .client
+            .send(&sign_command(i, true))
+            .await
+            .unwrap();
+        sent_ids.push((sent.answer.command_id.clone(), format!("order-{i}")));
+        w.replicas[0]
+            .tracker
+            .register(sent.tracked.clone())
+            .await
+            .unwrap();
+        futures.push(tokio::spawn(
+            w.replicas[0]
+                .tracker
+                .track(sent.tracked, &WaitOptions::new()),
+        ));
+    }
+    w.forwarder
+        .set_targets(w.replicas[1..].iter().map(|r| r.front.addr()).collect());
+    for f in futures {
+        f.abort();
+    }
+    let dead = w.replicas.remove(0);
+    drop(dead);
+    // A restarted replica: a new tracker on the same store.
+    let fresh = tracker_for(&w.store, "replica-0-restarted");
+    // It can wait on a command it did not send.
+    let (first_id, _) = sent_ids[0].clone();
+    let waited = tokio::spawn(fresh.wait(&first_id, &WaitOptions::new()));
+    let callbacks = w.sim.wait_for_callbacks(n, Duration::from_secs(20)).await;
+    assert_eq!(callbacks.len(), n);
+    assert!(
+        callbacks.iter().all(|c| c.status == Some(200)),
+        "{callbacks:?}"
+    );
+    let waited = tokio::time::timeout(Duration::from_secs(5), waited)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    check_outcome(&w.sim, &first_id, &waited);
+    for (id, ext) in &sent_ids {
+        let by_id = fresh.outcome(id).await.unwrap().expect("an outcome by id");
+        check_outcome(&w.sim, id, &by_id);
+        let by_ext = fresh
+            .outcome_by_external_id(ext)
+            .await
+            .unwrap()
+            .expect("an outcome by external id");
+        assert_eq!(by_ext, by_id);
+        assert_eq!(
+            fresh.command_id_of(ext).await.unwrap().as_deref(),
+            Some(id.as_str())
+        );
+    }
+    let stats = total(w.replicas.iter().map(|r| r.receiver.stats()));
+    assert_eq!(stats.resolved, n as u64, "{stats:?}");
+    assert!(fresh.waiting().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_a_restarted_replica_gets_outcomes_by_id_and_external_id() {
+    restart(Arc::new(MemoryStore::new())).await;
+}
+
+// ---------------------------------------------------------------- (c)
+
+async fn timing_across_restart(store: Arc<dyn FlowStore>) {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000));
+    let timing = CommandTiming::from_secs(60, 30, 10).unwrap();
+    let suffix = seed() % 1_000_000;
+    let id = |name: &str| format!("{name}-{suffix}");
+    let build = |check: bool| {
+        Tracker::builder()
+            .store(store.clone())
+            .clock(clock.clone())
+            .session_start_check(check)
+            .build()
+    };
+    let before = build(true);
+    let t = |name: &str| {
+        TrackedCommand::new(
+            id(name),
+            Some(id(&format!("ext-{name}"))),
+            CommandKind::Sign,
+            timing,
+            clock.now(),
+        )
+    };
+    for name in ["unopened", "expiring", "opened"] {
+        before.register(t(name)).await.unwrap();
+    }
+    assert!(before.mark_session_started(&id("opened")).await.unwrap());
+    drop(before);
+    // Restarted: the deadlines come from the stored send time.
+    clock.advance(Duration::from_secs(11));
+    let after = build(true);
+    assert_eq!(
+        after.outcome(&id("unopened")).await.unwrap(),
+        Some(Outcome::SessionNotStarted)
+    );
+    assert_eq!(after.outcome(&id("opened")).await.unwrap(), None);
+    let waiter = tokio::spawn(after.wait(&id("expiring"), &WaitOptions::new()));
+    // A second restarted replica waits on the same command.
+    let other = build(true);
+    let other_waiter = tokio::spawn(other.wait(&id("expiring"), &WaitOptions::new()));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // "expiring" had no sign of the session either: it ended at 10 s.
+    clock.advance(Duration::from_secs(50));
+    let a = waiter.await.unwrap().unwrap();
+    let b = other_waiter.await.unwrap().unwrap();
+    assert_eq!(a, Outcome::SessionNotStarted);
+    assert_eq!(a, b, "one outcome for both waiters");
+    // The opened one expires at its lifespan (60 s after sending).
+    assert_eq!(
+        after.outcome(&id("opened")).await.unwrap(),
+        Some(Outcome::Expired)
+    );
+    assert_eq!(
+        other
+            .outcome_by_external_id(&id("ext-opened"))
+            .await
+            .unwrap(),
+        Some(Outcome::Expired)
+    );
+    // The device answering afterwards is late, and acknowledged.
+    assert_eq!(
+        other
+            .deliver(hermod_client::Callback::new(
+                id("opened"),
+                CommandState::Completed
+            ))
+            .await
+            .unwrap(),
+        Delivery::Late
+    );
+    // Without the session-start check the lifespan alone counts.
+    let plain = build(false);
+    plain
+        .register(TrackedCommand::new(
+            id("plain"),
+            None,
+            CommandKind::Sign,
+            timing,
+            clock.now(),
+        ))
+        .await
+        .unwrap();
+    drop(plain);
+    clock.advance(Duration::from_secs(45));
+    let plain = build(false);
+    assert_eq!(plain.outcome(&id("plain")).await.unwrap(), None);
+    clock.advance(Duration::from_secs(15));
+    assert_eq!(
+        plain.outcome(&id("plain")).await.unwrap(),
+        Some(Outcome::Expired)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_timing_outcomes_come_from_the_stored_send_time() {
+    timing_across_restart(Arc::new(MemoryStore::new())).await;
+}
+
+// ---------------------------------------------------------------- (d)
+
+/// A store that fails while `down` is set.
+#[derive(Clone)]
+struct FlakyStore {
+    inner: Arc<dyn FlowStore>,
+    down: Arc<AtomicBool>,
+}
+
+impl FlakyStore {
+    fn fail<'a, T: Send + 'a>(&self) -> Option<StoreFuture<'a, T>> {
+        self.down.load(Ordering::SeqCst).then(|| {
+            Box::pin(std::future::ready(Err(StoreError::Unavailable {
+                reason: "the test switched the store off".into(),
+            }))) as StoreFuture<'a, T>
+        })
+    }
+}
+
+impl FlowStore for FlakyStore {
+    fn insert(&self, flow: NewFlow) -> StoreFuture<'_, Inserted> {
+        self.fail().unwrap_or_else(|| self.inner.insert(flow))
+    }
+    fn get<'a>(&'a self, ns: &'a str, id: &'a str) -> StoreFuture<'a, Option<FlowRecord>> {
+        self.fail().unwrap_or_else(|| self.inner.get(ns, id))
+    }
+    fn get_by_alias<'a>(
+        &'a self,
+        ns: &'a str,
+        alias: &'a str,
+    ) -> StoreFuture<'a, Option<FlowRecord>> {
+        self.fail()
+            .unwrap_or_else(|| self.inner.get_by_alias(ns, alias))
+    }
+    fn update<'a>(
+        &'a self,
+        ns: &'a str,
+        id: &'a str,
+        v: u64,
+        u: Update,
+    ) -> StoreFuture<'a, Option<FlowRecord>> {
+        self.fail()
+            .unwrap_or_else(|| self.inner.update(ns, id, v, u))
+    }
+    fn complete<'a>(
+        &'a self,
+        ns: &'a str,
+        id: &'a str,
+        o: Vec<u8>,
+        now: SystemTime,
+    ) -> StoreFuture<'a, Completion> {
+        self.fail()
+            .unwrap_or_else(|| self.inner.complete(ns, id, o, now))
+    }
+    fn lease_due(&self, r: LeaseRequest) -> StoreFuture<'_, Vec<FlowRecord>> {
+        self.fail().unwrap_or_else(|| self.inner.lease_due(r))
+    }
+    fn lease<'a>(
+        &'a self,
+        ns: &'a str,
+        id: &'a str,
+        h: &'a str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> StoreFuture<'a, Option<FlowRecord>> {
+        self.fail()
+            .unwrap_or_else(|| self.inner.lease(ns, id, h, now, until))
+    }
+    fn waiting<'a>(&'a self, ns: &'a str, limit: usize) -> StoreFuture<'a, Vec<FlowRecord>> {
+        self.fail().unwrap_or_else(|| self.inner.waiting(ns, limit))
+    }
+    fn remove<'a>(&'a self, ns: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+        self.fail().unwrap_or_else(|| self.inner.remove(ns, id))
+    }
+    fn prune<'a>(
+        &'a self,
+        ns: &'a str,
+        before: SystemTime,
+        w: bool,
+        limit: usize,
+    ) -> StoreFuture<'a, u64> {
+        self.fail()
+            .unwrap_or_else(|| self.inner.prune(ns, before, w, limit))
+    }
+    fn subscribe(&self) -> Subscription {
+        self.inner.subscribe()
+    }
+}
+
+async fn store_failure(inner: Arc<dyn FlowStore>) {
+    let n = 10;
+    let down = Arc::new(AtomicBool::new(false));
+    let flaky: Arc<dyn FlowStore> = Arc::new(FlakyStore {
+        inner: inner.clone(),
+        down: down.clone(),
+    });
+    let w = world(
+        flaky,
+        DeviceBehavior::answers_after(Duration::from_millis(300)),
+        (40, Duration::from_millis(25)),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let replica = &w.replicas[i % 3];
+        let sent = replica.client.send(&sign_command(i, false)).await.unwrap();
+        replica.tracker.register(sent.tracked).await.unwrap();
+        ids.push(sent.answer.command_id);
+    }
+    down.store(true, Ordering::SeqCst);
+    // Every callback is refused with 503 while the store is down...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w.sim.callback_counts().server_errors < 2 * n as u64 {
+        assert!(Instant::now() < deadline, "{:?}", w.sim.callback_counts());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let during = w.sim.callback_counts();
+    assert_eq!(
+        during.ok, 0,
+        "never 200 for an outcome not stored: {during:?}"
+    );
+    // ...and stored by Hermod's retry once it is back.
+    down.store(false, Ordering::SeqCst);
+    let callbacks = w.sim.wait_for_callbacks(n, Duration::from_secs(20)).await;
+    assert_eq!(callbacks.len(), n);
+    let counts = w.sim.callback_counts();
+    assert_eq!(counts.ok, n as u64, "{counts:?}");
+    assert_eq!(counts.undelivered, 0, "{counts:?}");
+    assert!(callbacks.iter().all(|c| c.attempts > 1), "{callbacks:?}");
+    let stats = total(w.replicas.iter().map(|r| r.receiver.stats()));
+    assert_eq!(stats.resolved, n as u64);
+    assert_eq!(
+        stats.store_errors, counts.server_errors,
+        "{stats:?} {counts:?}"
+    );
+    // The outcomes are in the store itself.
+    let reader = tracker_for(&inner, "reader");
+    for id in &ids {
+        let outcome = reader.outcome(id).await.unwrap().expect("stored");
+        check_outcome(&w.sim, id, &outcome);
+    }
+    println!("store failure: {counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_a_store_failure_answers_503_and_hermods_retry_succeeds() {
+    store_failure(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn store_errors_are_typed_and_never_200() {
+    let down = Arc::new(AtomicBool::new(true));
+    let tracker = Tracker::builder()
+        .store(FlakyStore {
+            inner: Arc::new(MemoryStore::new()),
+            down: down.clone(),
+        })
+        .build();
+    let err = tracker
+        .deliver(hermod_client::Callback::new("1", CommandState::Completed))
+        .await
+        .unwrap_err();
+    match &err {
+        hermod_client::Error::Store(e) => assert!(e.is_transient()),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("flow store"), "{err}");
+    let tracked = TrackedCommand::new(
+        "1",
+        None,
+        CommandKind::Sign,
+        CommandTiming::default(),
+        SystemTime::now(),
+    );
+    assert!(matches!(
+        tracker.track(tracked.clone(), &WaitOptions::new()).await,
+        Err(hermod_client::Error::Store(_))
+    ));
+    down.store(false, Ordering::SeqCst);
+    tracker.register(tracked).await.unwrap();
+    assert_eq!(
+        tracker
+            .deliver(hermod_client::Callback::new("1", CommandState::Completed))
+            .await
+            .unwrap(),
+        Delivery::Resolved
+    );
+}
