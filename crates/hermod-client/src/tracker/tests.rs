@@ -475,3 +475,171 @@ async fn early_callbacks_expire_on_the_trackers_clock() {
     let late = tracker.track(cmd(&clock, "e1", None), &WaitOptions::until(clock.now()));
     assert!(matches!(late.await, Err(Error::DeadlineReached { .. })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_callback_and_track_on_two_replicas_give_one_outcome_whatever_the_order() {
+    let store = MemoryStore::new();
+    let a = Tracker::builder().store(store.clone()).build();
+    let b = Tracker::builder().store(store.clone()).build();
+    let now = SystemTime::now();
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let id = format!("race-{i}");
+        let t = TrackedCommand::new(
+            &id,
+            Some(format!("ext-{i}")),
+            CommandKind::Sign,
+            CommandTiming::default(),
+            now,
+        );
+        let (a, b) = (a.clone(), b.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut cb = Callback::new(&id, CommandState::Completed);
+            cb.external_id = Some(format!("ext-{i}"));
+            let deliver = tokio::spawn({
+                let b = b.clone();
+                async move { b.deliver(cb).await.unwrap() }
+            });
+            if i % 3 == 0 {
+                // The callback first, for sure; otherwise a race.
+                while !deliver.is_finished() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            let outcome = a.track(t, &WaitOptions::new()).await.unwrap();
+            (deliver.await.unwrap(), outcome)
+        }));
+    }
+    let (mut resolved, mut early) = (0, 0);
+    for t in tasks {
+        let (delivery, outcome) = t.await.unwrap();
+        match delivery {
+            Delivery::Resolved => resolved += 1,
+            Delivery::Early => early += 1,
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(outcome.state(), CommandState::Completed);
+    }
+    assert_eq!(resolved + early, 300);
+    assert!(early >= 100, "{early} early");
+    println!("race: {resolved} resolved, {early} early");
+    for i in 0..300 {
+        assert_eq!(
+            b.outcome_by_external_id(&format!("ext-{i}"))
+                .await
+                .unwrap()
+                .map(|o| o.state()),
+            Some(CommandState::Completed)
+        );
+    }
+}
+
+#[tokio::test]
+async fn expired_early_callbacks_are_removed_from_the_shared_store() {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000));
+    let store = MemoryStore::new();
+    let a = Tracker::builder()
+        .store(store.clone())
+        .clock(clock.clone())
+        .early_callbacks(10, Duration::from_secs(30))
+        .build();
+    assert_eq!(
+        a.deliver(Callback::new("x1", CommandState::Completed))
+            .await
+            .unwrap(),
+        Delivery::Early
+    );
+    assert!(store.get(STORE_NAMESPACE, "x1").await.unwrap().is_some());
+    clock.advance(Duration::from_secs(31));
+    // The next callback makes the tracker remove what expired.
+    assert_eq!(
+        a.deliver(Callback::new("x2", CommandState::Completed))
+            .await
+            .unwrap(),
+        Delivery::Early
+    );
+    assert!(store.get(STORE_NAMESPACE, "x1").await.unwrap().is_none());
+    // A record being removed (leased by another replica) is left alone:
+    // a callback for it is refused (Hermod retries) and tracking waits.
+    let lease_until = clock.now() + Duration::from_secs(5);
+    store
+        .lease(
+            STORE_NAMESPACE,
+            "x2",
+            "someone-else",
+            clock.now(),
+            lease_until,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut again = Callback::new("x2", CommandState::Declined);
+    again.kind = None;
+    assert_eq!(a.deliver(again).await.unwrap(), Delivery::Refused);
+}
+
+#[tokio::test]
+async fn an_early_callback_naming_only_the_external_id_is_applied_when_tracked() {
+    let store = MemoryStore::new();
+    let a = Tracker::builder().store(store.clone()).build();
+    let b = Tracker::builder().store(store.clone()).build();
+    let mut cb = Callback::new("ignored", CommandState::Declined);
+    cb.command_id = None;
+    cb.external_id = Some("order-77".into());
+    assert_eq!(b.deliver(cb).await.unwrap(), Delivery::Early);
+    let t = TrackedCommand::new(
+        "77",
+        Some("order-77".into()),
+        CommandKind::Sign,
+        CommandTiming::default(),
+        SystemTime::now(),
+    );
+    let outcome = a.track(t, &WaitOptions::new()).await.unwrap();
+    assert_eq!(outcome.state(), CommandState::Declined);
+    assert_eq!(
+        b.command_id_of("order-77").await.unwrap().as_deref(),
+        Some("77")
+    );
+    assert_eq!(
+        b.outcome_by_external_id("order-77").await.unwrap(),
+        Some(outcome)
+    );
+}
+
+#[tokio::test]
+async fn records_of_a_newer_format_are_refused_with_a_clear_error() {
+    let store = MemoryStore::new();
+    let tracker = Tracker::builder().store(store.clone()).build();
+    store
+        .insert(NewFlow::new(
+            STORE_NAMESPACE,
+            "future",
+            STORE_FORMAT + 1,
+            br#"{"format":2}"#.to_vec(),
+            SystemTime::now(),
+        ))
+        .await
+        .unwrap();
+    let err = tracker.outcome("future").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Store(StoreError::Incompatible { found, .. }) if *found == STORE_FORMAT + 1),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer hermod-client"), "{err}");
+    store
+        .insert(NewFlow::new(
+            STORE_NAMESPACE,
+            "garbage",
+            STORE_FORMAT,
+            b"not json".to_vec(),
+            SystemTime::now(),
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        tracker
+            .deliver(Callback::new("garbage", CommandState::Completed))
+            .await,
+        Err(Error::Store(StoreError::Corrupt { .. }))
+    ));
+}
