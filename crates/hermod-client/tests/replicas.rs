@@ -138,14 +138,48 @@ struct World {
     sim: HermodSimulator,
     forwarder: Forwarder,
     replicas: Vec<Replica>,
-    store: Arc<dyn FlowStore>,
+    /// One store handle per replica and more (separate pools for
+    /// PostgreSQL), all on the same records.
+    stores: Stores,
+}
+
+/// Handles on one store: clones of a `MemoryStore`, or separate
+/// connections (pools) to one PostgreSQL database.
+type Stores = Vec<Arc<dyn FlowStore>>;
+
+fn memory() -> Stores {
+    let store = MemoryStore::new();
+    (0..5)
+        .map(|_| Arc::new(store.clone()) as Arc<dyn FlowStore>)
+        .collect()
+}
+
+/// Five separate `PostgresStore`s (each its own pool and listener) on one
+/// fresh database; `None` (test skipped) without `DATABASE_URL`.
+async fn postgres(test: &str) -> Option<Stores> {
+    let url = smartid_postgres::testing::fresh_database_url(test).await?;
+    let mut stores: Stores = Vec::new();
+    for _ in 0..5 {
+        let store = smartid_postgres::PostgresStore::connect(
+            &url,
+            smartid_postgres::testing::options_for_test(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{test}: {e}"));
+        stores.push(Arc::new(store));
+    }
+    Some(stores)
 }
 
 fn tracker_for(store: &Arc<dyn FlowStore>, name: &str) -> Tracker {
+    tracker_with(store, name, Duration::from_millis(250))
+}
+
+fn tracker_with(store: &Arc<dyn FlowStore>, name: &str, fallback: Duration) -> Tracker {
     Tracker::builder()
         .store(store.clone())
         .replica_name(name)
-        .notification_fallback(Duration::from_millis(250))
+        .notification_fallback(fallback)
         .build()
 }
 
@@ -174,10 +208,15 @@ async fn replica(pki: &TestPki, sim_url: &str, tracker: Tracker) -> Replica {
     }
 }
 
-async fn world(
-    store: Arc<dyn FlowStore>,
+async fn world(stores: Stores, device: DeviceBehavior, retries: (u32, Duration)) -> World {
+    world_with(stores, device, retries, Duration::from_millis(250)).await
+}
+
+async fn world_with(
+    stores: Stores,
     device: DeviceBehavior,
     retries: (u32, Duration),
+    fallback: Duration,
 ) -> World {
     let pki = TestPki::generate().unwrap();
     let forwarder = Forwarder::start().await;
@@ -197,7 +236,7 @@ async fn world(
         .unwrap();
     let mut replicas = Vec::new();
     for i in 0..3 {
-        let tracker = tracker_for(&store, &format!("replica-{i}"));
+        let tracker = tracker_with(&stores[i], &format!("replica-{i}"), fallback);
         replicas.push(replica(&pki, &sim.command_url(), tracker).await);
     }
     forwarder.set_targets(replicas.iter().map(|r| r.front.addr()).collect());
@@ -206,7 +245,7 @@ async fn world(
         sim,
         forwarder,
         replicas,
-        store,
+        stores,
     }
 }
 
@@ -257,7 +296,7 @@ fn check_outcome(sim: &HermodSimulator, id: &str, outcome: &Outcome) {
 
 // ---------------------------------------------------------------- (a)
 
-async fn many_commands(store: Arc<dyn FlowStore>, n: usize) {
+async fn many_commands(store: Stores, n: usize) {
     let started = Instant::now();
     let w = world(
         store,
@@ -380,18 +419,48 @@ async fn many_commands(store: Arc<dyn FlowStore>, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_three_replicas_every_command_resolves_exactly_once() {
-    many_commands(Arc::new(MemoryStore::new()), scale()).await;
+    many_commands(memory(), scale()).await;
 }
 
 // ---------------------------------------------------------------- latency
 
 /// From a callback's 200 on one replica to the future on another replica
 /// resolving; returns (median, max).
-async fn cross_replica_latency(store: Arc<dyn FlowStore>, samples: usize) -> (Duration, Duration) {
-    let w = world(
+/// Cross-replica latencies, sorted.
+struct Latency {
+    /// From the callback's 200 (read by the poster) to the other replica's
+    /// future resolving; zero when it resolved before the 200 was read.
+    after_200: Vec<Duration>,
+    /// From sending the callback to the other replica's future resolving
+    /// (the HTTP round trip included).
+    after_post: Vec<Duration>,
+    /// How many resolved before the 200 was read.
+    before_200: usize,
+}
+
+impl Latency {
+    fn report(&self, store: &str) {
+        let m = |v: &[Duration]| (v[v.len() / 2], v[v.len() - 1]);
+        let (a_med, a_max) = m(&self.after_200);
+        let (p_med, p_max) = m(&self.after_post);
+        println!(
+            "{store}: callback on replica 1 -> future on replica 0, {} samples: after the 200 median \
+             {a_med:?} max {a_max:?} ({} resolved before the 200 was read); after sending the \
+             callback median {p_med:?} max {p_max:?}",
+            self.after_200.len(),
+            self.before_200
+        );
+    }
+}
+
+async fn cross_replica_latency(store: Stores, samples: usize) -> Latency {
+    // A fallback far longer than the bound: only the notification can
+    // resolve the future in time.
+    let w = world_with(
         store,
         DeviceBehavior::never_opens(),
         (3, Duration::from_millis(50)),
+        Duration::from_secs(30),
     )
     .await;
     let http = HttpClient::new(
@@ -399,7 +468,11 @@ async fn cross_replica_latency(store: Arc<dyn FlowStore>, samples: usize) -> (Du
         "replica-test",
     )
     .unwrap();
-    let mut latencies = Vec::new();
+    let mut latency = Latency {
+        after_200: Vec::new(),
+        after_post: Vec::new(),
+        before_200: 0,
+    };
     for i in 0..samples {
         let id = format!("lat-{i}-{}", seed() % 1_000_000);
         let tracked = TrackedCommand::new(
@@ -423,6 +496,7 @@ async fn cross_replica_latency(store: Arc<dyn FlowStore>, samples: usize) -> (Du
             .basic_auth(CB_USER, &Secret::new(CB_PASSWORD))
             .json(&body)
             .unwrap();
+        let posted = Instant::now();
         let response = http.send(request).await.unwrap();
         let answered = Instant::now();
         assert_eq!(response.status(), 200);
@@ -431,29 +505,34 @@ async fn cross_replica_latency(store: Arc<dyn FlowStore>, samples: usize) -> (Du
             .expect("the other replica's future resolves")
             .unwrap();
         assert_eq!(outcome.state(), CommandState::Completed);
-        latencies.push(at.saturating_duration_since(answered));
+        if at < answered {
+            latency.before_200 += 1;
+        }
+        latency
+            .after_200
+            .push(at.saturating_duration_since(answered));
+        latency
+            .after_post
+            .push(at.saturating_duration_since(posted));
     }
-    latencies.sort();
-    let median = latencies[latencies.len() / 2];
-    let max = *latencies.last().unwrap();
+    latency.after_200.sort();
+    latency.after_post.sort();
+    let max = latency.after_200[samples - 1];
     assert!(
         max < Duration::from_secs(2),
         "cross-replica latency {max:?}"
     );
-    (median, max)
+    latency
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_a_callback_on_one_replica_resolves_the_wait_on_another() {
-    let (median, max) = cross_replica_latency(Arc::new(MemoryStore::new()), 20).await;
-    println!(
-        "memory: callback 200 on replica 1 -> future on replica 0: median {median:?}, max {max:?}"
-    );
+    cross_replica_latency(memory(), 20).await.report("memory");
 }
 
 // ---------------------------------------------------------------- (b)
 
-async fn restart(store: Arc<dyn FlowStore>) {
+async fn restart(store: Stores) {
     let n = 30;
     let mut w = world(
         store,
@@ -490,7 +569,7 @@ async fn restart(store: Arc<dyn FlowStore>) {
     let dead = w.replicas.remove(0);
     drop(dead);
     // A restarted replica: a new tracker on the same store.
-    let fresh = tracker_for(&w.store, "replica-0-restarted");
+    let fresh = tracker_for(&w.stores[3], "replica-0-restarted");
     // It can wait on a command it did not send.
     let (first_id, _) = sent_ids[0].clone();
     let waited = tokio::spawn(fresh.wait(&first_id, &WaitOptions::new()));
@@ -527,19 +606,20 @@ async fn restart(store: Arc<dyn FlowStore>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_a_restarted_replica_gets_outcomes_by_id_and_external_id() {
-    restart(Arc::new(MemoryStore::new())).await;
+    restart(memory()).await;
 }
 
 // ---------------------------------------------------------------- (c)
 
-async fn timing_across_restart(store: Arc<dyn FlowStore>) {
+async fn timing_across_restart(stores: Stores) {
+    let next = AtomicU64::new(0);
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000));
     let timing = CommandTiming::from_secs(60, 30, 10).unwrap();
     let suffix = seed() % 1_000_000;
     let id = |name: &str| format!("{name}-{suffix}");
     let build = |check: bool| {
         Tracker::builder()
-            .store(store.clone())
+            .store(stores[next.fetch_add(1, Ordering::Relaxed) as usize % stores.len()].clone())
             .clock(clock.clone())
             .session_start_check(check)
             .build()
@@ -626,7 +706,7 @@ async fn timing_across_restart(store: Arc<dyn FlowStore>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_timing_outcomes_come_from_the_stored_send_time() {
-    timing_across_restart(Arc::new(MemoryStore::new())).await;
+    timing_across_restart(memory()).await;
 }
 
 // ---------------------------------------------------------------- (d)
@@ -718,13 +798,18 @@ impl FlowStore for FlakyStore {
     }
 }
 
-async fn store_failure(inner: Arc<dyn FlowStore>) {
+async fn store_failure(inner: Stores) {
     let n = 10;
     let down = Arc::new(AtomicBool::new(false));
-    let flaky: Arc<dyn FlowStore> = Arc::new(FlakyStore {
-        inner: inner.clone(),
-        down: down.clone(),
-    });
+    let flaky: Stores = inner
+        .iter()
+        .map(|s| {
+            Arc::new(FlakyStore {
+                inner: s.clone(),
+                down: down.clone(),
+            }) as Arc<dyn FlowStore>
+        })
+        .collect();
     let w = world(
         flaky,
         DeviceBehavior::answers_after(Duration::from_millis(300)),
@@ -765,7 +850,7 @@ async fn store_failure(inner: Arc<dyn FlowStore>) {
         "{stats:?} {counts:?}"
     );
     // The outcomes are in the store itself.
-    let reader = tracker_for(&inner, "reader");
+    let reader = tracker_for(&inner[4], "reader");
     for id in &ids {
         let outcome = reader.outcome(id).await.unwrap().expect("stored");
         check_outcome(&w.sim, id, &outcome);
@@ -775,7 +860,7 @@ async fn store_failure(inner: Arc<dyn FlowStore>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_a_store_failure_answers_503_and_hermods_retry_succeeds() {
-    store_failure(Arc::new(MemoryStore::new())).await;
+    store_failure(memory()).await;
 }
 
 #[tokio::test]
@@ -816,4 +901,48 @@ async fn store_errors_are_typed_and_never_200() {
             .unwrap(),
         Delivery::Resolved
     );
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_three_replicas_every_command_resolves_exactly_once() {
+    let Some(stores) = postgres("hermod_replicas_many").await else {
+        return;
+    };
+    many_commands(stores, scale()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_callback_on_one_replica_resolves_the_wait_on_another_through_notify() {
+    let Some(stores) = postgres("hermod_replicas_latency").await else {
+        return;
+    };
+    cross_replica_latency(stores, 50)
+        .await
+        .report("postgres (LISTEN/NOTIFY)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_restarted_replica_gets_outcomes_by_id_and_external_id() {
+    let Some(stores) = postgres("hermod_replicas_restart").await else {
+        return;
+    };
+    restart(stores).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_timing_outcomes_come_from_the_stored_send_time() {
+    let Some(stores) = postgres("hermod_replicas_timing").await else {
+        return;
+    };
+    timing_across_restart(stores).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_store_failure_answers_503_and_hermods_retry_succeeds() {
+    let Some(stores) = postgres("hermod_replicas_failure").await else {
+        return;
+    };
+    store_failure(stores).await;
 }
