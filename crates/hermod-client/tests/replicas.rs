@@ -235,8 +235,8 @@ async fn world_with(
         .await
         .unwrap();
     let mut replicas = Vec::new();
-    for i in 0..3 {
-        let tracker = tracker_with(&stores[i], &format!("replica-{i}"), fallback);
+    for (i, store) in stores.iter().take(3).enumerate() {
+        let tracker = tracker_with(store, &format!("replica-{i}"), fallback);
         replicas.push(replica(&pki, &sim.command_url(), tracker).await);
     }
     forwarder.set_targets(replicas.iter().map(|r| r.front.addr()).collect());
@@ -903,7 +903,68 @@ async fn store_errors_are_typed_and_never_200() {
     );
 }
 
+// ---------------------------------------------------------------- early races
+
+/// A callback on one replica and `track()` on another at the same moment
+/// (or the callback surely first): one outcome each, whatever the order.
+async fn early_race(stores: Stores, n: usize) {
+    let a = tracker_for(&stores[0], "race-a");
+    let b = tracker_for(&stores[1], "race-b");
+    let suffix = seed() % 1_000_000;
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let id = format!("race-{suffix}-{i}");
+        let ext = format!("race-ext-{suffix}-{i}");
+        let tracked = TrackedCommand::new(
+            &id,
+            Some(ext.clone()),
+            CommandKind::Sign,
+            CommandTiming::default(),
+            SystemTime::now(),
+        );
+        let (a, b) = (a.clone(), b.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut cb = hermod_client::Callback::new(&id, CommandState::Declined);
+            cb.external_id = Some(ext);
+            let deliver = tokio::spawn(async move { b.deliver(cb).await.unwrap() });
+            if i % 3 == 0 {
+                while !deliver.is_finished() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            let outcome = a.track(tracked, &WaitOptions::new()).await.unwrap();
+            (deliver.await.unwrap(), outcome)
+        }));
+    }
+    let (mut resolved, mut early) = (0, 0);
+    for t in tasks {
+        let (delivery, outcome) = t.await.unwrap();
+        match delivery {
+            Delivery::Resolved => resolved += 1,
+            Delivery::Early => early += 1,
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(outcome.state(), CommandState::Declined);
+    }
+    println!("early race: {resolved} resolved, {early} early");
+    assert_eq!(resolved + early, n);
+    assert!(early >= n / 3, "{early}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_early_callback_and_track_on_two_replicas_give_one_outcome() {
+    early_race(memory(), 300).await;
+}
+
 // ---------------------------------------------------------------- PostgreSQL
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_early_callback_and_track_on_two_replicas_give_one_outcome() {
+    let Some(stores) = postgres("hermod_replicas_race").await else {
+        return;
+    };
+    early_race(stores, 150).await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pg_three_replicas_every_command_resolves_exactly_once() {
