@@ -391,8 +391,10 @@ impl TrackerBuilder {
     }
 
     /// How long records of ended commands are kept (for
-    /// [`Tracker::outcome`]) before the tracker prunes them. Defaults to
-    /// 1 hour.
+    /// [`Tracker::outcome`]) before the tracker prunes them, counted from
+    /// the record's creation: keep it longer than your commands' lifespan
+    /// (a record pruned while a replica still waits leaves that waiter to
+    /// the deadlines alone). Defaults to 1 hour.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
         self
