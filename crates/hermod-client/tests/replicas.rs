@@ -157,6 +157,10 @@ fn memory() -> Stores {
 /// Five separate `PostgresStore`s (each its own pool and listener) on one
 /// fresh database; `None` (test skipped) without `DATABASE_URL`.
 async fn postgres(test: &str) -> Option<Stores> {
+    postgres_with_url(test).await.map(|(_, stores)| stores)
+}
+
+async fn postgres_with_url(test: &str) -> Option<(String, Stores)> {
     let url = smartid_postgres::testing::fresh_database_url(test).await?;
     let mut stores: Stores = Vec::new();
     for _ in 0..5 {
@@ -168,7 +172,7 @@ async fn postgres(test: &str) -> Option<Stores> {
         .unwrap_or_else(|e| panic!("{test}: {e}"));
         stores.push(Arc::new(store));
     }
-    Some(stores)
+    Some((url, stores))
 }
 
 fn tracker_for(store: &Arc<dyn FlowStore>, name: &str) -> Tracker {
@@ -1006,4 +1010,160 @@ async fn pg_a_store_failure_answers_503_and_hermods_retry_succeeds() {
         return;
     };
     store_failure(stores).await;
+}
+
+// ---------------------------------------------------------------- OS processes
+
+const CHILD_ENV: &str = "HERMOD_REPLICA_CHILD_DATABASE";
+
+/// Not a test of its own: the replica that
+/// `pg_a_replica_in_another_process_serves_callbacks_and_dies` runs in a
+/// child process (this test binary, filtered to this function). Returns at
+/// once unless that process set its database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_replica_process() {
+    let Ok(url) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let store = smartid_postgres::PostgresStore::connect(
+        &url,
+        smartid_postgres::testing::options_for_test(),
+    )
+    .await
+    .unwrap();
+    let store: Arc<dyn FlowStore> = Arc::new(store);
+    let tracker = tracker_for(&store, "child-process");
+    let receiver = CallbackReceiver::new(tracker, CB_USER, &Secret::new(CB_PASSWORD)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    println!("REPLICA_PORT={}", listener.local_addr().unwrap().port());
+    receiver.serve(listener).await.unwrap();
+}
+
+/// Kills the child process when dropped.
+struct ChildReplica(std::process::Child);
+
+impl Drop for ChildReplica {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn child_replica(url: &str) -> (ChildReplica, u16) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_replica_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join("hermod-child-replica.log"))
+                .map_or_else(|_| std::process::Stdio::null(), std::process::Stdio::from),
+        )
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = ChildReplica(child);
+    let port = tokio::task::spawn_blocking(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.ok()?;
+            // The harness prints "test child_replica_process ... " first.
+            if let Some((_, port)) = line.split_once("REPLICA_PORT=") {
+                return port.trim().parse::<u16>().ok();
+            }
+        }
+        None
+    });
+    let port = tokio::time::timeout(Duration::from_secs(60), port)
+        .await
+        .expect("the child replica starts")
+        .unwrap()
+        .expect("the child replica prints its port");
+    (guard, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_replica_in_another_process_serves_callbacks_and_dies() {
+    let Some((url, stores)) = postgres_with_url("hermod_replicas_process").await else {
+        return;
+    };
+    let n = 120;
+    let w = Arc::new(
+        world(
+            stores,
+            DeviceBehavior::answers_after(Duration::from_millis(5)),
+            (10, Duration::from_millis(50)),
+        )
+        .await,
+    );
+    // A fourth replica in its own OS process, behind its own TLS port.
+    let (child, port) = child_replica(&url).await;
+    let child_front = TlsFront::start(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        &w.pki.localhost_server().unwrap(),
+        ClientAuth::None,
+    )
+    .await
+    .unwrap();
+    let mut targets: Vec<SocketAddr> = w.replicas.iter().map(|r| r.front.addr()).collect();
+    // The child takes half of the connections while it lives.
+    targets.extend([child_front.addr(); 3]);
+    w.forwarder.set_targets(targets);
+    let rng = Rng::new(seed());
+    let mut tasks = Vec::new();
+    let mut child = Some(child);
+    for i in 0..n {
+        if i == 2 * n / 3 {
+            // The child dies (SIGKILL) with callbacks in flight.
+            w.forwarder
+                .set_targets(w.replicas.iter().map(|r| r.front.addr()).collect());
+            drop(child.take());
+        }
+        let r = rng.below(3);
+        let w2 = w.clone();
+        let sent = w.replicas[r]
+            .client
+            .send(&sign_command(i, true))
+            .await
+            .unwrap();
+        tasks.push(tokio::spawn(async move {
+            let id = sent.answer.command_id.clone();
+            let options =
+                WaitOptions::new().timeout_from(SystemTime::now(), Duration::from_secs(60));
+            let outcome = w2.replicas[r]
+                .tracker
+                .track(sent.tracked, &options)
+                .await
+                .unwrap();
+            (id, outcome)
+        }));
+    }
+    let mut outcomes = HashMap::new();
+    for t in tasks {
+        let (id, outcome) = t.await.unwrap();
+        assert!(outcomes.insert(id, outcome).is_none());
+    }
+    let callbacks = w.sim.wait_for_callbacks(n, Duration::from_secs(30)).await;
+    assert_eq!(callbacks.len(), n);
+    for (id, outcome) in &outcomes {
+        check_outcome(&w.sim, id, outcome);
+    }
+    let counts = w.sim.callback_counts();
+    let stats = total(w.replicas.iter().map(|r| r.receiver.stats()));
+    let in_process = stats.resolved + stats.early;
+    println!(
+        "processes: {n} commands; simulator {counts:?}; in-process replicas stored {in_process}, \
+         the child process {}",
+        n as u64 - in_process
+    );
+    assert_eq!(counts.ok, n as u64, "{counts:?}");
+    assert_eq!(counts.undelivered, 0);
+    // A callback the child stored but whose 200 died with it comes again:
+    // a duplicate, acknowledged. Never a second outcome.
+    assert_eq!(stats.late, 0, "{stats:?}");
+    assert!(in_process < n as u64, "the child process served callbacks");
 }
