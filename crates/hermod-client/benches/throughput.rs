@@ -164,7 +164,9 @@ async fn bench() {
         pendings.push(t.track(c, &WaitOptions::new()));
     }
     for i in 0..N {
-        t.deliver(Callback::new(format!("mem-{i}"), CommandState::Completed));
+        t.deliver(Callback::new(format!("mem-{i}"), CommandState::Completed))
+            .await
+            .unwrap();
     }
     for p in pendings {
         p.await.unwrap();

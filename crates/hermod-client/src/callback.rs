@@ -86,9 +86,7 @@ impl Callback {
             Some(Value::String(s)) => Some(CommandType::from(s.as_str())),
             _ => None,
         };
-        let result = ["result", "response", "answer"]
-            .iter()
-            .find_map(|k| map.get(*k).filter(|v| !v.is_null()).cloned());
+        let result = result_in(map);
         let state = match map.get("state") {
             Some(Value::String(s)) if !s.is_empty() => CommandState::from(s.as_str()),
             None | Some(Value::Null) if result.is_some() => CommandState::Completed,
@@ -130,6 +128,14 @@ impl Callback {
             raw: Value::Object(raw),
         }
     }
+}
+
+/// The device's result in a callback document: `result`, `response` or
+/// `answer`, the first that is present and not null.
+pub(crate) fn result_in(map: &Map<String, Value>) -> Option<Value> {
+    ["result", "response", "answer"]
+        .iter()
+        .find_map(|k| map.get(*k).filter(|v| !v.is_null()).cloned())
 }
 
 fn id_field(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {

@@ -64,6 +64,22 @@ pub enum Error {
     /// A callback body could not be parsed.
     #[error("invalid Hermod callback: {0}")]
     InvalidCallback(String),
+    /// The flow store of the [`crate::Tracker`] (tracked commands, early
+    /// callbacks, outcomes) failed: unreachable or slow
+    /// ([`smartid_core::store::StoreError::is_transient`]: try again; a
+    /// callback receiver answers 503 so that Hermod retries), a record of a
+    /// newer release, or an unreadable record. Never holds a record's state.
+    #[error("the Hermod tracker's flow store failed: {0}")]
+    Store(#[from] smartid_core::store::StoreError),
+    /// No replica tracks this command (no record in the store, or it was
+    /// pruned after the tracker's retention).
+    #[error(
+        "command {command_id} is not tracked (no record of it in the flow store): track it          first, or its record was pruned after the retention period"
+    )]
+    UnknownCommand {
+        /// Hermod's command id.
+        command_id: String,
+    },
     /// TLS, connection, timeout or other HTTP failures, and local TLS or
     /// keystore errors, from smartid-core.
     #[error(transparent)]

@@ -83,8 +83,11 @@
 //!   with the opt-in session-start check, session never started); the
 //!   caller's [`WaitOptions`] deadline ends the wait with
 //!   [`Error::DeadlineReached`]. The clock is injectable
-//!   ([`TrackerBuilder::clock`]); [`TrackedCommand`] is serde so that
-//!   another process can resume the wait.
+//!   ([`TrackerBuilder::clock`]). Commands, early callbacks and outcomes
+//!   live in a [`FlowStore`] ([`TrackerBuilder::store`]; a private
+//!   [`MemoryStore`] by default): replicas sharing one store (e.g.
+//!   PostgreSQL through `smartid-postgres`) resolve each other's commands,
+//!   write each outcome once, and survive restarts (`docs/replicas/hermod.md`).
 //! - `CallbackReceiver` (feature `axum`, on by default): an axum
 //!   router serving `/callback/{kind}` and `/rest/callback/{kind}` and the
 //!   alive endpoints; HTTP Basic credentials are required (checked in
@@ -119,8 +122,9 @@
 //! Hermod's error answers ([`Error::Server`] with its [`ServerError`]
 //! document: status, code, message, body), unreadable answers
 //! ([`Error::InvalidResponse`]), the caller's deadline
-//! ([`Error::DeadlineReached`]), timing rule violations ([`TimingError`])
-//! and TLS/connection/timeout failures from smartid-core ([`Error::Http`]).
+//! ([`Error::DeadlineReached`]), timing rule violations ([`TimingError`]),
+//! TLS/connection/timeout failures from smartid-core ([`Error::Http`]) and
+//! the tracker's store ([`Error::Store`], [`Error::UnknownCommand`]).
 //! No message contains the token, the key or a callback password.
 //!
 //! What of Hermod's protocol is documented and what is inferred (callback
@@ -170,10 +174,13 @@ pub use receiver::{
 pub use server_error::ServerError;
 pub use timing::{CommandTiming, DEFAULT_SESSION_START_TIMEOUT, TimingError};
 pub use token::ApiToken;
-pub use tracker::{Delivery, Outcome, Pending, Tracker, TrackerBuilder};
+pub use tracker::{
+    Delivery, Outcome, Pending, STORE_FORMAT, STORE_NAMESPACE, Tracker, TrackerBuilder,
+};
 pub use vocab::{CommandKind, CommandState, CommandType};
 
 pub use smartid_core;
+pub use smartid_core::store::{FlowStore, MemoryStore, StoreError};
 pub use smartid_core::{
     ClientIdentity, Clock, ConfigProblem, HttpRequest, HttpResponse, HttpSend, HttpSettings,
     RetryPolicy, Secret, SendFuture, Sleep, SystemClock, TrustRoots, TrustStore, UnexpectedAnswer,

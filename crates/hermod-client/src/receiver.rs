@@ -43,6 +43,9 @@ pub struct CallbackStats {
     pub too_large: u64,
     /// Callbacks whose path kind is not the tracked command's (400).
     pub wrong_kind: u64,
+    /// Callbacks that could not be stored (the flow store failed): 503
+    /// when it was down or slow, 500 for an unreadable or newer record.
+    pub store_errors: u64,
 }
 
 #[derive(Default)]
@@ -57,6 +60,7 @@ struct Counters {
     malformed: AtomicU64,
     too_large: AtomicU64,
     wrong_kind: AtomicU64,
+    store_errors: AtomicU64,
 }
 
 /// The default body limit of the callback routes: 64 KiB.
@@ -86,8 +90,10 @@ struct Inner {
 ///   progress, repeated an earlier callback (idempotent), came late, or
 ///   arrived before its command was tracked (kept for a while, bounded by
 ///   count and bytes); 400 for a body that is not a callback or whose path
-///   kind is not the command's; 503 with `Retry-After` when the store of
-///   early callbacks is full.
+///   kind is not the command's; 503 with `Retry-After` when the allowance
+///   of early callbacks is used up, and when the tracker's flow store is
+///   down or slow (500 for an unreadable record): never 200 for an outcome
+///   that was not stored, so Hermod retries.
 ///
 /// A callback's [`Callback::result`] is the device's answer as Hermod relays
 /// it: verify it before acting on it (see [`Callback`]).
@@ -296,6 +302,7 @@ impl CallbackReceiver {
             malformed: l(&c.malformed),
             too_large: l(&c.too_large),
             wrong_kind: l(&c.wrong_kind),
+            store_errors: l(&c.store_errors),
         }
     }
 
@@ -384,7 +391,29 @@ async fn callback(
         }
     };
     let authenticated = inner.credentials.is_some();
-    let counter = match inner.tracker.deliver_inner(cb, Some(&body), authenticated) {
+    let delivery = match inner
+        .tracker
+        .deliver_inner(cb, Some(&body), authenticated)
+        .await
+    {
+        Ok(delivery) => delivery,
+        Err(e) => {
+            // Never 200 for an outcome that is not stored: Hermod retries.
+            c.store_errors.fetch_add(1, Ordering::Relaxed);
+            let transient = matches!(&e, Error::Store(s) if s.is_transient());
+            let status = if transient {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            let mut resp =
+                (status, "the callback could not be stored; retry later").into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return resp;
+        }
+    };
+    let counter = match delivery {
         Delivery::Resolved => &c.resolved,
         Delivery::Progress => &c.progress,
         Delivery::Duplicate => &c.duplicates,

@@ -86,7 +86,7 @@ async fn every_command_type_round_trips_with_its_callback() {
         assert!(link.message_box_url().starts_with(&e.sim.base_url()));
         let outcome = tokio::time::timeout(
             Duration::from_secs(10),
-            common::track(&e.tracker, sent.tracked),
+            common::track(&e.tracker, sent.tracked).await,
         )
         .await
         .unwrap();
@@ -302,7 +302,7 @@ async fn declined_by_the_user() {
     let sent = e.client.send(&command(CommandKind::Sign)).await.unwrap();
     let outcome = tokio::time::timeout(
         Duration::from_secs(10),
-        common::track(&e.tracker, sent.tracked),
+        common::track(&e.tracker, sent.tracked).await,
     )
     .await
     .unwrap();
@@ -324,7 +324,7 @@ async fn device_failure_is_reported() {
         .unwrap();
     let outcome = tokio::time::timeout(
         Duration::from_secs(10),
-        common::track(&e.tracker, sent.tracked),
+        common::track(&e.tracker, sent.tracked).await,
     )
     .await
     .unwrap();
@@ -360,7 +360,7 @@ async fn timed_out_in_the_message_box() {
     );
     let outcome = tokio::time::timeout(
         Duration::from_secs(10),
-        common::track(&e.tracker, sent.tracked),
+        common::track(&e.tracker, sent.tracked).await,
     )
     .await
     .unwrap();
@@ -391,7 +391,7 @@ async fn session_never_started() {
     let sent = e.client.send(&Command::ping()).await.unwrap();
     let outcome = tokio::time::timeout(
         Duration::from_secs(10),
-        common::track(&e.tracker, sent.tracked),
+        common::track(&e.tracker, sent.tracked).await,
     )
     .await
     .unwrap();
@@ -412,7 +412,7 @@ async fn opened_but_unanswered_expires_at_the_lifespan() {
     let sent = e.client.send(&command(CommandKind::Sign)).await.unwrap();
     let outcome = tokio::time::timeout(
         Duration::from_secs(10),
-        common::track(&e.tracker, sent.tracked),
+        common::track(&e.tracker, sent.tracked).await,
     )
     .await
     .unwrap();
@@ -441,7 +441,7 @@ async fn answer_after_the_timeout_counts_when_the_session_started() {
     let sent = e.client.send(&Command::ping()).await.unwrap();
     let outcome = tokio::time::timeout(
         Duration::from_secs(10),
-        common::track(&e.tracker, sent.tracked),
+        common::track(&e.tracker, sent.tracked).await,
     )
     .await
     .unwrap();
@@ -459,7 +459,10 @@ async fn wrong_callback_credentials_are_refused() {
     let cbs = e.sim.wait_for_callbacks(1, Duration::from_secs(5)).await;
     assert!(cbs.iter().all(|c| c.status == Some(401)), "{cbs:?}");
     assert_eq!(e.receiver.stats().unauthorized, 1);
-    assert_eq!(e.tracker.outcome(&sent.answer.command_id), None);
+    assert_eq!(
+        e.tracker.outcome(&sent.answer.command_id).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -472,7 +475,7 @@ async fn callbacks_on_the_rest_layout_are_received_too() {
     let sent = e.client.send(&Command::ping()).await.unwrap();
     let outcome = tokio::time::timeout(
         Duration::from_secs(10),
-        common::track(&e.tracker, sent.tracked),
+        common::track(&e.tracker, sent.tracked).await,
     )
     .await
     .unwrap();

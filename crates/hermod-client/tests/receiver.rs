@@ -11,11 +11,13 @@ use hermod_client::{
 use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret, TrustRoots};
 use smartid_testkit::{ClientAuth, TestPki, TlsFront};
 
-/// Tracks with no caller deadline: the future of the outcome alone.
-fn track(
+/// Stores the command as tracked, then returns the future of its outcome
+/// (no caller deadline).
+async fn track(
     tracker: &Tracker,
     command: TrackedCommand,
 ) -> impl std::future::Future<Output = Outcome> + Send + 'static {
+    tracker.register(command.clone()).await.unwrap();
     let pending = tracker.track(command, &hermod_client::WaitOptions::new());
     async move {
         match pending.await {
@@ -113,7 +115,7 @@ const OK_AUTH: Option<(&str, &str)> = Some(("hermod", "s3cret"));
 async fn credentials_are_checked() {
     let tracker = Tracker::new();
     let s = setup(receiver(&tracker)).await;
-    let pending = track(&tracker, tracked("1"));
+    let pending = track(&tracker, tracked("1")).await;
     let body = r#"{"commandId":"1","state":"COMPLETED","result":{"ok":true}}"#;
     assert_eq!(post(&s, "/rest/callback/sign", body, None).await, 401);
     assert_eq!(
@@ -128,7 +130,7 @@ async fn credentials_are_checked() {
         post(&s, "/rest/callback/sign", body, Some(("hermod", "s3cret2"))).await,
         401
     );
-    assert_eq!(tracker.outcome("1"), None);
+    assert_eq!(tracker.outcome("1").await.unwrap(), None);
     assert_eq!(post(&s, "/rest/callback/sign", body, OK_AUTH).await, 200);
     let outcome = tokio::time::timeout(Duration::from_secs(5), pending)
         .await
@@ -148,7 +150,7 @@ async fn credentials_are_checked() {
 async fn malformed_duplicate_unknown_and_early_callbacks() {
     let tracker = Tracker::new();
     let s = setup(receiver(&tracker)).await;
-    let pending = track(&tracker, tracked("10"));
+    let pending = track(&tracker, tracked("10")).await;
     for bad in ["{not json", "[]", r#"{"state":"COMPLETED"}"#, ""] {
         assert_eq!(
             post(&s, "/rest/callback/sign", bad, OK_AUTH).await,
@@ -198,6 +200,7 @@ async fn malformed_duplicate_unknown_and_early_callbacks() {
     );
     assert_eq!(
         track(&tracker, tracked_as("11", CommandKind::Ping))
+            .await
             .await
             .state(),
         CommandState::Declined
@@ -293,7 +296,7 @@ async fn forged_early_callback_does_not_resolve_a_later_command() {
     let forged = r#"{"commandId":"688","state":"COMPLETED","result":{"signature":"forged"}}"#;
     assert_eq!(post(&s, "/callback/sign", forged, None).await, 401);
     assert_eq!(tracker.early_usage(), (0, 0));
-    let pending = track(&tracker, tracked("688"));
+    let pending = track(&tracker, tracked("688")).await;
     let genuine = r#"{"commandId":"688","state":"COMPLETED","result":{"signature":"genuine"}}"#;
     assert_eq!(post(&s, "/callback/sign", genuine, OK_AUTH).await, 200);
     let Outcome::Answered(cb) = pending.await else {
@@ -314,7 +317,7 @@ async fn forged_early_callback_does_not_resolve_a_later_command() {
     .await;
     assert_eq!(post(&s, "/callback/sign", forged, None).await, 503);
     assert_eq!(tracker.early_usage(), (0, 0));
-    let pending = track(&tracker, tracked("688"));
+    let pending = track(&tracker, tracked("688")).await;
     assert_eq!(post(&s, "/callback/sign", genuine, None).await, 200);
     let Outcome::Answered(cb) = pending.await else {
         panic!()
@@ -326,10 +329,10 @@ async fn forged_early_callback_does_not_resolve_a_later_command() {
 async fn callback_kind_must_match_the_command() {
     let tracker = Tracker::new();
     let s = setup(receiver(&tracker)).await;
-    let pending = track(&tracker, tracked_as("20", CommandKind::Provision));
+    let pending = track(&tracker, tracked_as("20", CommandKind::Provision)).await;
     let body = r#"{"commandId":"20","state":"COMPLETED","result":"eyJ"}"#;
     assert_eq!(post(&s, "/callback/ping", body, OK_AUTH).await, 400);
-    assert_eq!(tracker.outcome("20"), None);
+    assert_eq!(tracker.outcome("20").await.unwrap(), None);
     assert_eq!(s.receiver.stats().wrong_kind, 1);
     assert_eq!(post(&s, "/callback/provision", body, OK_AUTH).await, 200);
     assert_eq!(pending.await.state(), CommandState::Completed);

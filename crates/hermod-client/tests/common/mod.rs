@@ -131,11 +131,13 @@ pub async fn env(options: EnvOptions) -> Env {
     }
 }
 
-/// Tracks with no caller deadline: the future of the outcome alone.
-pub fn track(
+/// Stores the command as tracked, then returns the future of its outcome
+/// (no caller deadline).
+pub async fn track(
     tracker: &Tracker,
     command: hermod_client::TrackedCommand,
 ) -> impl std::future::Future<Output = hermod_client::Outcome> + Send + 'static {
+    tracker.register(command.clone()).await.unwrap();
     let pending = tracker.track(command, &hermod_client::WaitOptions::new());
     async move {
         match pending.await {

@@ -2,7 +2,7 @@
 //! and the callbacks the simulator POSTs about it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -178,7 +178,8 @@ fn result_for(state: &SimState, command: &SimCommand) -> Value {
     }
 }
 
-/// POSTs a callback, retrying transport failures and 5xx twice.
+/// POSTs a callback, retrying transport failures and 5xx (by default twice,
+/// after 50 ms then 100 ms: [`super::HermodSimulatorBuilder::callback_retries`]).
 async fn post(
     state: &SimState,
     client: usize,
@@ -213,8 +214,11 @@ async fn post(
         error: None,
         attempts: 0,
     };
-    for attempt in 1..=3u32 {
+    let (attempts, backoff) = state.retries;
+    let counts = &state.counts;
+    for attempt in 1..=attempts.max(1) {
         record.attempts = attempt;
+        counts.attempts.fetch_add(1, Ordering::SeqCst);
         let mut request = HttpRequest::post(url.clone());
         if let Some((user, password)) = &entry.api.callback_basic_auth {
             request = request.basic_auth(user, password);
@@ -230,16 +234,25 @@ async fn post(
             Ok(resp) => {
                 record.status = Some(resp.status());
                 record.error = None;
+                let counter = match resp.status() {
+                    200 => &counts.ok,
+                    s if s >= 500 => &counts.server_errors,
+                    _ => &counts.other_status,
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
                 if resp.status() < 500 {
                     break;
                 }
             }
             Err(e) => {
+                counts.transport_errors.fetch_add(1, Ordering::SeqCst);
                 record.status = None;
                 record.error = Some(e.to_string());
             }
         }
-        tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+        if attempt < attempts {
+            tokio::time::sleep(backoff.saturating_mul(attempt)).await;
+        }
     }
     state.record_callback(record);
 }

@@ -63,7 +63,7 @@ use crate::error::Result;
 use crate::pki::TestIdentity;
 use crate::tls::{ClientAuth, TlsFront};
 
-pub use state::{CallbackRecord, SimCommand};
+pub use state::{CallbackCounts, CallbackRecord, SimCommand};
 
 /// The default path between a client's callback URL and the kind:
 /// callbacks go to `{callback-url}/callback/{kind}` (inferred from Hermod's
@@ -227,9 +227,20 @@ pub struct HermodSimulatorBuilder {
     device: DeviceBehavior,
     second: Duration,
     first_command_id: u64,
+    retries: (u32, Duration),
 }
 
 impl HermodSimulatorBuilder {
+    /// How many times a callback is POSTed at most (the first try
+    /// included) while the receiver fails (5xx or no answer), and the
+    /// backoff: attempt `n` waits `n * backoff` before the next. Defaults to
+    /// 3 attempts with a 50 ms backoff. Hermod's own retry schedule is not
+    /// in its public record (inferred: it retries failed callbacks).
+    pub fn callback_retries(mut self, attempts: u32, backoff: Duration) -> Self {
+        self.retries = (attempts.max(1), backoff);
+        self
+    }
+
     /// Adds an API user.
     pub fn client(mut self, client: ApiClient) -> Self {
         self.clients.push(client);
@@ -271,6 +282,7 @@ impl HermodSimulatorBuilder {
             self.second,
             self.first_command_id,
             base_url,
+            self.retries,
         )?);
         let app = server::router(state.clone());
         let task = tokio::spawn(async move {
@@ -297,6 +309,7 @@ impl HermodSimulator {
             device: DeviceBehavior::default(),
             second: Duration::from_secs(1),
             first_command_id: 688,
+            retries: (3, Duration::from_millis(50)),
         }
     }
 
@@ -328,6 +341,18 @@ impl HermodSimulator {
     /// The callbacks sent so far, in order.
     pub fn callbacks(&self) -> Vec<CallbackRecord> {
         self.state.callbacks()
+    }
+
+    /// How the callbacks went (POSTs, 200 answers, failures), counted by
+    /// the simulator.
+    pub fn callback_counts(&self) -> CallbackCounts {
+        self.state.callback_counts()
+    }
+
+    /// A command as the simulator holds it now (its `state` is the one it
+    /// reported or will report), if it knows it.
+    pub fn command(&self, command_id: &str) -> Option<SimCommand> {
+        self.state.command(command_id)
     }
 
     /// Requests refused for a missing or wrong API key.

@@ -134,6 +134,38 @@ pub(crate) struct SimState {
     refused: AtomicUsize,
     pub(crate) signer: Signer,
     pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) retries: (u32, Duration),
+    pub(crate) counts: Counts,
+}
+
+/// The simulator's own counters of callback deliveries.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub(crate) attempts: AtomicU64,
+    pub(crate) ok: AtomicU64,
+    pub(crate) other_status: AtomicU64,
+    pub(crate) server_errors: AtomicU64,
+    pub(crate) transport_errors: AtomicU64,
+}
+
+/// How the simulator's callbacks went, counted by the simulator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CallbackCounts {
+    /// Callbacks (one per state reported), whatever their result.
+    pub callbacks: u64,
+    /// HTTP POSTs made (a callback is retried after 5xx or a transport error).
+    pub attempts: u64,
+    /// POSTs answered 200.
+    pub ok: u64,
+    /// POSTs answered with another status below 500.
+    pub other_status: u64,
+    /// POSTs answered 5xx.
+    pub server_errors: u64,
+    /// POSTs that failed before an answer (connection, TLS, timeout).
+    pub transport_errors: u64,
+    /// Callbacks whose last attempt was not answered 200.
+    pub undelivered: u64,
 }
 
 impl std::fmt::Debug for SimState {
@@ -156,6 +188,7 @@ impl SimState {
         second: Duration,
         first_id: u64,
         base_url: String,
+        retries: (u32, Duration),
     ) -> Result<Self> {
         let clients = clients
             .into_iter()
@@ -183,6 +216,8 @@ impl SimState {
             refused: AtomicUsize::new(0),
             signer: Signer::generate()?,
             shutdown: watch::Sender::new(false),
+            retries,
+            counts: Counts::default(),
         })
     }
 
@@ -260,6 +295,27 @@ impl SimState {
             log.len()
         };
         self.callback_count.send_replace(n);
+    }
+
+    pub(crate) fn callback_counts(&self) -> CallbackCounts {
+        let l = |a: &AtomicU64| a.load(Ordering::SeqCst);
+        let log = lock(&self.callbacks);
+        CallbackCounts {
+            callbacks: log.len() as u64,
+            attempts: l(&self.counts.attempts),
+            ok: l(&self.counts.ok),
+            other_status: l(&self.counts.other_status),
+            server_errors: l(&self.counts.server_errors),
+            transport_errors: l(&self.counts.transport_errors),
+            undelivered: log.iter().filter(|r| r.status != Some(200)).count() as u64,
+        }
+    }
+
+    /// The command's current state, if the simulator knows it.
+    pub(crate) fn command(&self, command_id: &str) -> Option<SimCommand> {
+        lock(&self.commands)
+            .get(command_id)
+            .map(|l| l.command.clone())
     }
 
     pub(crate) fn callbacks(&self) -> Vec<CallbackRecord> {
