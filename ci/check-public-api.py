@@ -41,6 +41,7 @@ ALLOWLIST = ROOT / "ci" / "public-api-allowlist.txt"
 DEFAULT_CRATES = [
     "smartid-core",
     "smartid-testkit",
+    "smartid-postgres",
     "audkenni-ciba",
     "dtrust-client",
     "hermod-client",

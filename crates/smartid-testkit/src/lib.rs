@@ -26,6 +26,8 @@ pub mod hermod;
 mod pki;
 mod proxy;
 mod scripted;
+#[doc(hidden)]
+pub mod store_contract;
 mod tls;
 
 pub use clock::ManualClock;

@@ -56,6 +56,34 @@ impl fmt::Debug for FlowRecord {
 }
 
 impl FlowRecord {
+    /// A record as a [`super::FlowStore`] implementation reads it back: the
+    /// given keys, state, version and creation time, no alias, due time,
+    /// lease or outcome (set the public fields for those). For store
+    /// implementations outside this crate; clients read records, they do
+    /// not make them.
+    pub fn new(
+        namespace: impl Into<String>,
+        id: impl Into<String>,
+        format: u32,
+        state: Vec<u8>,
+        version: u64,
+        created: SystemTime,
+    ) -> Self {
+        Self {
+            namespace: namespace.into(),
+            id: id.into(),
+            alias: None,
+            format,
+            state,
+            version,
+            due: None,
+            lease: None,
+            outcome: None,
+            created,
+            completed: None,
+        }
+    }
+
     /// Whether the lease is held by someone (anyone) at `now`.
     pub fn is_leased_at(&self, now: SystemTime) -> bool {
         self.lease.as_ref().is_some_and(|(_, until)| *until > now)
