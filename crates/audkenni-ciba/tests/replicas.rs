@@ -406,6 +406,45 @@ async fn ping_across_replicas(store: Arc<dyn FlowStore>, flows: usize) {
     );
 }
 
+/// A fresh PostgreSQL database, or `None` (skipped, with a message) without
+/// `DATABASE_URL` outside CI.
+async fn postgres(test: &str) -> Option<Arc<dyn FlowStore>> {
+    let store = smartid_postgres::testing::store_for_test(test).await?;
+    Some(Arc::new(store))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_many_flows_across_three_replicas() {
+    let Some(store) = postgres("audkenni_many").await else {
+        return;
+    };
+    many_flows_across_replicas(store, if full_scale() { 1000 } else { 60 }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_flows_survive_the_restart_of_every_replica() {
+    let Some(store) = postgres("audkenni_restart").await else {
+        return;
+    };
+    every_replica_restarts(store, if full_scale() { 200 } else { 12 }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_slow_down_growth_is_kept_across_replicas() {
+    let Some(store) = postgres("audkenni_slow_down").await else {
+        return;
+    };
+    slow_down_growth_across_replicas(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ping_reaching_any_replica_completes_the_flow() {
+    let Some(store) = postgres("audkenni_ping").await else {
+        return;
+    };
+    ping_across_replicas(store, if full_scale() { 200 } else { 10 }).await;
+}
+
 fn memory() -> Arc<dyn FlowStore> {
     Arc::new(MemoryStore::new())
 }
