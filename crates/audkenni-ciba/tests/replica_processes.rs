@@ -130,18 +130,25 @@ impl Proc {
                 .lines
                 .recv_timeout(Duration::from_secs(60))
                 .expect("the child replica did not get ready");
-            if line == "READY" {
+            // libtest prints "test child_replica ... " before the first line.
+            if line.ends_with("READY") {
                 return out;
             }
-            if let Some(rest) = line.strip_prefix("STARTED ") {
+            if let Some(at) = line.find("STARTED ") {
+                let rest = &line[at + "STARTED ".len()..];
                 let (id, hint) = rest.split_once(' ').unwrap();
                 out.push((id.to_owned(), hint.to_owned()));
             }
         }
     }
 
-    fn kill(mut self) {
-        let _ = self.child.kill(); // SIGKILL: no clean stop
+    /// SIGKILL: no clean stop (also when the test fails: no orphan).
+    fn kill(self) {}
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
