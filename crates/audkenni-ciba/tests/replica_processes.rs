@@ -181,7 +181,7 @@ async fn postgres_replica_processes_killed_and_restarted_mid_flow() {
     .await
     .unwrap();
     let hints_of = |i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             hints::APPROVES
         } else {
             hints::DECLINES
