@@ -1,6 +1,7 @@
 //! Faults: a server that is down, slow, of a newer schema, a LISTEN
 //! connection that is killed, a lease holder that dies; no secret in errors.
 //! (Raw SQL here speaks plain TCP: DATABASE_URL is a local test server.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
