@@ -148,7 +148,14 @@ where
     T::Stream: Send + 'static,
 {
     let map = |e: tokio_postgres::Error| from_pg(&e, statement_timeout);
-    let (client, mut connection) = target.config.connect(tls).await.map_err(map)?;
+    // Named apart from the pool's connections (pg_stat_activity shows it).
+    let mut config = target.config.clone();
+    let name = format!(
+        "{} listen",
+        config.get_application_name().unwrap_or("smartid")
+    );
+    config.application_name(name);
+    let (client, mut connection) = config.connect(tls).await.map_err(map)?;
     let driver = async {
         loop {
             match poll_fn(|cx| connection.poll_message(cx)).await {

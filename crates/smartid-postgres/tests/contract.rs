@@ -1,4 +1,5 @@
 //! The FlowStore contract (smartid-testkit's checks) against PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
