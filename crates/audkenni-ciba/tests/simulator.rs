@@ -213,9 +213,22 @@ async fn a_flow_started_on_one_instance_finishes_on_another() {
         )
         .unwrap();
     assert_eq!(v.signed_text().as_deref(), Some("Resume me"));
-    // The auth_req_id is spent: polling it again is invalid_grant.
+    // Waiting again on the same client gives the stored outcome, without a poll.
+    let polls = sim.polls();
     let mut again: PendingAuth = serde_json::from_str(&stored).unwrap();
-    let err = second
+    let tokens = second
+        .wait(&mut again, &WaitOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens.unverified_id_token(),
+        done.tokens.unverified_id_token()
+    );
+    assert_eq!(sim.polls(), polls);
+    // At the provider the auth_req_id is spent: polling it again (a client
+    // that does not share the store) is invalid_grant.
+    let third = builder(&sim, JwsAlgorithm::Rs256).build().await.unwrap();
+    let err = third
         .wait(&mut again, &WaitOptions::default())
         .await
         .unwrap_err();

@@ -306,6 +306,8 @@ mod tests {
             "postgres://u:hunter2@db.example:notaport/x",
             "postgres://u:hunter2@db.example/x?sslmode=sometimes",
             "postgres://u:hunter2@db.example/x?bogus=1",
+            // Client certificates are not supported: refused, not ignored.
+            "postgres://u:hunter2@db.example/x?sslcert=/c.pem&sslkey=/k.pem",
         ] {
             let e = parse(url, &opts).err().unwrap().to_string();
             assert!(!e.contains("hunter2"), "{e}");

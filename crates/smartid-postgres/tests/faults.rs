@@ -512,4 +512,17 @@ async fn nul_characters_are_refused_with_a_typed_error() {
         sub.next().await,
         Some(StoreEvent::Completed { .. })
     ));
+    // Another replica cannot be told which flow: it is told to read again.
+    let other = PostgresStore::connect(&url, options_for_test())
+        .await
+        .unwrap();
+    let long2 = "y".repeat(9000);
+    store.insert(flow(&long2)).await.unwrap();
+    let mut remote = other.subscribe();
+    store
+        .complete("faults", &long2, vec![], SystemTime::now())
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(5), remote.next()).await;
+    assert_eq!(event, Ok(Some(StoreEvent::Missed)));
 }
