@@ -46,7 +46,10 @@ fn run_id() -> u64 {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
+    let Some(url) = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
         eprintln!(
             "DATABASE_URL is not set: this example needs a PostgreSQL server that the three \
              replicas share.\nRun it as\n  DATABASE_URL=postgres://user:password@127.0.0.1:5432/smartid \
@@ -92,7 +95,10 @@ async fn run(url: &str) -> anyhow::Result<()> {
     hermod(&stores, run).await?;
     audkenni(&stores, &seal).await?;
     dtrust(&stores, &seal, run).await?;
-    println!("all three flows ended once, in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "all three flows ended once, in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -102,7 +108,12 @@ async fn hermod(stores: &[Arc<dyn FlowStore>], run: u64) -> anyhow::Result<()> {
     let trackers: Vec<Tracker> = stores
         .iter()
         .zip(REPLICAS)
-        .map(|(s, name)| Tracker::builder().store(s.clone()).replica_name(name).build())
+        .map(|(s, name)| {
+            Tracker::builder()
+                .store(s.clone())
+                .replica_name(name)
+                .build()
+        })
         .collect();
     // Hermod posts every callback to one URL: here, replica B's receiver.
     let receiver_b = CallbackReceiver::new(
@@ -116,8 +127,13 @@ async fn hermod(stores: &[Arc<dyn FlowStore>], run: u64) -> anyhow::Result<()> {
     let front_b = TlsFront::start(backend, &pki.localhost_server()?, ClientAuth::None).await?;
     let sim = HermodSimulator::builder(pki.localhost_server()?)
         .client(
-            ApiClient::new("prime1", Secret::new("example-key"), &front_b.url(), trust.clone())
-                .callback_basic_auth("idm-callback", Secret::new("callback-password")),
+            ApiClient::new(
+                "prime1",
+                Secret::new("example-key"),
+                &front_b.url(),
+                trust.clone(),
+            )
+            .callback_basic_auth("idm-callback", Secret::new("callback-password")),
         )
         .device(DeviceBehavior::answers_after(Duration::from_millis(300)))
         .first_command_id(run)
@@ -141,7 +157,10 @@ async fn hermod(stores: &[Arc<dyn FlowStore>], run: u64) -> anyhow::Result<()> {
     let id = sent.tracked.command_id.clone();
     println!("hermod:   replica-a sent command {id}; Hermod calls back replica-b");
     let outcome = trackers[0]
-        .track(sent.tracked, &WaitOptions::new().timeout_from(SystemTime::now(), Duration::from_secs(30)))
+        .track(
+            sent.tracked,
+            &WaitOptions::new().timeout_from(SystemTime::now(), Duration::from_secs(30)),
+        )
         .await?;
     let Outcome::Answered(callback) = &outcome else {
         bail!("hermod: expected the device's answer, got {outcome:?}");
@@ -185,7 +204,9 @@ async fn audkenni(stores: &[Arc<dyn FlowStore>], seal: &[u8; 32]) -> anyhow::Res
         .start(&AuthRequest::new(hints::APPROVES, Acr::SimAuth))
         .await?;
     let auth_req_id = pending.auth_req_id().to_owned();
-    println!("audkenni: replica-a started a CIBA flow; the pollers of replica-b and replica-c share it");
+    println!(
+        "audkenni: replica-a started a CIBA flow; the pollers of replica-b and replica-c share it"
+    );
     let done = clients[2]
         .finish_by_id(
             &auth_req_id,
@@ -228,7 +249,9 @@ async fn dtrust(stores: &[Arc<dyn FlowStore>], seal: &[u8; 32], run: u64) -> any
             .replica(REPLICAS[i])
             .lease_length(Duration::from_secs(3))
             .poll_interval(Duration::from_millis(200))
-            .secrets(SecretsInJournal::Sealed(Arc::new(SealingKey::from_bytes(seal)?)))
+            .secrets(SecretsInJournal::Sealed(Arc::new(SealingKey::from_bytes(
+                seal,
+            )?)))
             .build()?)
     };
     let reference = format!("replicas-example-{run}");

@@ -180,3 +180,46 @@ fn idm_lint_reports_and_exits_as_documented() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a regular file"), "{err}");
 }
+
+#[test]
+fn replicas_without_a_database_says_how_to_give_one() {
+    let out = Command::new(example("replicas"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run the replicas example");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("DATABASE_URL is not set") && err.contains("cargo run --example replicas"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replicas_share_one_database() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set DATABASE_URL (.ci/run starts a PostgreSQL server)"
+        );
+        eprintln!("skipped: DATABASE_URL is not set (point it at a PostgreSQL server to run this)");
+        return;
+    };
+    let output = Command::new(example("replicas"))
+        .env("DATABASE_URL", &url)
+        .output()
+        .expect("run the replicas example");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{err}");
+    for expected in [
+        "replica-a's wait resolved: COMPLETED",
+        "replica-c reads the same outcome by external id",
+        "replica-c finished it: id_token verified",
+        "0 of them before the interval",
+        "D-Trust holds 1 order(s) for the reference",
+        "all three flows ended once",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+    }
+}
