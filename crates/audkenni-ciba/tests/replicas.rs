@@ -11,8 +11,6 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -21,11 +19,9 @@ use audkenni_ciba::{
     Acr, AuthRequest, CibaClient, Error, ErrorCode, FLOW_NAMESPACE, JwsAlgorithm, PollerHandle,
     ProviderCode, WaitOptions,
 };
-use smartid_core::store::{
-    Completion, FlowRecord, FlowStore, Inserted, LeaseRequest, MemoryStore, NewFlow, SealingKey,
-    StoreError, StoreFuture, Subscription, Update,
-};
+use smartid_core::store::{FlowStore, MemoryStore, NewFlow, SealingKey, StoreError};
 use smartid_core::{HttpSettings, Secret};
+use smartid_testkit::FlakyStore;
 use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
 
 const KEY: [u8; 32] = [42; 32];
@@ -485,91 +481,6 @@ async fn memory_ping_reaching_any_replica_completes_the_flow() {
     ping_across_replicas(memory(), if full_scale() { 200 } else { 20 }).await;
 }
 
-/// A store that fails on demand (as a database that went down).
-#[derive(Clone, Default)]
-struct FailingStore {
-    inner: MemoryStore,
-    down: Arc<AtomicBool>,
-}
-
-impl FailingStore {
-    fn check<'a, T: Send + 'a>(&self) -> Option<StoreFuture<'a, T>> {
-        self.down.load(Ordering::SeqCst).then(|| {
-            let e = StoreError::Unavailable {
-                reason: "connection refused".into(),
-            };
-            Box::pin(std::future::ready(Err(e))) as Pin<Box<dyn Future<Output = _> + Send>>
-        })
-    }
-}
-
-impl FlowStore for FailingStore {
-    fn insert(&self, flow: NewFlow) -> StoreFuture<'_, Inserted> {
-        self.check().unwrap_or_else(|| self.inner.insert(flow))
-    }
-    fn get<'a>(&'a self, ns: &'a str, id: &'a str) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.check().unwrap_or_else(|| self.inner.get(ns, id))
-    }
-    fn get_by_alias<'a>(&'a self, ns: &'a str, a: &'a str) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.check()
-            .unwrap_or_else(|| self.inner.get_by_alias(ns, a))
-    }
-    fn update<'a>(
-        &'a self,
-        ns: &'a str,
-        id: &'a str,
-        v: u64,
-        u: Update,
-    ) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.check()
-            .unwrap_or_else(|| self.inner.update(ns, id, v, u))
-    }
-    fn complete<'a>(
-        &'a self,
-        ns: &'a str,
-        id: &'a str,
-        o: Vec<u8>,
-        now: SystemTime,
-    ) -> StoreFuture<'a, Completion> {
-        self.check()
-            .unwrap_or_else(|| self.inner.complete(ns, id, o, now))
-    }
-    fn lease_due(&self, r: LeaseRequest) -> StoreFuture<'_, Vec<FlowRecord>> {
-        self.check().unwrap_or_else(|| self.inner.lease_due(r))
-    }
-    fn lease<'a>(
-        &'a self,
-        ns: &'a str,
-        id: &'a str,
-        h: &'a str,
-        now: SystemTime,
-        until: SystemTime,
-    ) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.check()
-            .unwrap_or_else(|| self.inner.lease(ns, id, h, now, until))
-    }
-    fn waiting<'a>(&'a self, ns: &'a str, limit: usize) -> StoreFuture<'a, Vec<FlowRecord>> {
-        self.check()
-            .unwrap_or_else(|| self.inner.waiting(ns, limit))
-    }
-    fn remove<'a>(&'a self, ns: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
-        self.check().unwrap_or_else(|| self.inner.remove(ns, id))
-    }
-    fn prune<'a>(
-        &'a self,
-        ns: &'a str,
-        before: SystemTime,
-        w: bool,
-        limit: usize,
-    ) -> StoreFuture<'a, u64> {
-        self.check()
-            .unwrap_or_else(|| self.inner.prune(ns, before, w, limit))
-    }
-    fn subscribe(&self) -> Subscription {
-        self.inner.subscribe()
-    }
-}
-
 /// (e) A store that is down gives `Error::Store`, never a panic; once it is
 /// back, the flow is finished. Records of a newer format are refused;
 /// tokens are never in the store in clear; a shared store needs a key.
@@ -580,12 +491,12 @@ async fn a_failing_store_gives_a_typed_error_and_nothing_is_lost() {
     )
     .await
     .unwrap();
-    let failing = FailingStore::default();
+    let failing = FlakyStore::default();
     let store: Arc<dyn FlowStore> = Arc::new(failing.clone());
     let a = replica(&sim, store.clone(), "f-a", false).await;
     let b = replica(&sim, store.clone(), "f-b", false).await;
 
-    failing.down.store(true, Ordering::SeqCst);
+    failing.set_down(true);
     let e = a
         .client
         .start(&AuthRequest::new(hints::APPROVES, Acr::SimAuth))
@@ -600,14 +511,14 @@ async fn a_failing_store_gives_a_typed_error_and_nothing_is_lost() {
         "{e}"
     );
 
-    failing.down.store(false, Ordering::SeqCst);
+    failing.set_down(false);
     let pending = a
         .client
         .start(&AuthRequest::new(hints::APPROVES, Acr::SimAuth))
         .await
         .unwrap();
     let id = pending.auth_req_id().to_owned();
-    failing.down.store(true, Ordering::SeqCst);
+    failing.set_down(true);
     let e = b
         .client
         .finish_by_id(&id, &wait_options())
@@ -619,9 +530,14 @@ async fn a_failing_store_gives_a_typed_error_and_nothing_is_lost() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let report = poller.stop().await;
     assert!(report.store_errors > 0, "{report:?}");
-    assert!(report.last_error.unwrap().contains("connection refused"));
+    assert!(
+        report
+            .last_error
+            .unwrap()
+            .contains("switched the store off")
+    );
     // Back: the flow finishes on the other replica.
-    failing.down.store(false, Ordering::SeqCst);
+    failing.set_down(false);
     let done = b.client.finish_by_id(&id, &wait_options()).await.unwrap();
     assert_eq!(done.id_token.name.as_deref(), Some("Gervimaður Evrópa"));
     assert_provider_saw_clean_schedules(&sim, std::slice::from_ref(&id), 3);

@@ -18,15 +18,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hermod_client::{
     CallbackReceiver, CallbackStats, Clock, Command, CommandKind, CommandState, CommandTiming,
-    Delivery, FlowStore, HermodClient, HermodConfig, MemoryStore, Outcome, SignParams, StoreError,
-    ToBeSigned, TrackedCommand, Tracker, WaitOptions,
-};
-use smartid_core::store::{
-    Completion, FlowRecord, Inserted, LeaseRequest, NewFlow, StoreFuture, Subscription, Update,
+    Delivery, FlowStore, HermodClient, HermodConfig, MemoryStore, Outcome, SignParams, ToBeSigned,
+    TrackedCommand, Tracker, WaitOptions,
 };
 use smartid_core::{HttpClient, HttpRequest, HttpSettings, Secret, TrustRoots};
 use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
-use smartid_testkit::{ClientAuth, ManualClock, TestPki, TlsFront};
+use smartid_testkit::{ClientAuth, FlakyStore, ManualClock, TestPki, TlsFront};
 use tokio::task::JoinHandle;
 
 use common::{CB_PASSWORD, CB_USER, CLIENT_ID, KEY};
@@ -571,6 +568,9 @@ async fn restart(store: Stores) {
         f.abort();
     }
     let dead = w.replicas.remove(0);
+    // Callbacks it served before it died count too (under load some arrive
+    // before the forwarder is pointed at the others).
+    let dead_receiver = dead.receiver.clone();
     drop(dead);
     // A restarted replica: a new tracker on the same store.
     let fresh = tracker_for(&w.stores[3], "replica-0-restarted");
@@ -603,7 +603,12 @@ async fn restart(store: Stores) {
             Some(id.as_str())
         );
     }
-    let stats = total(w.replicas.iter().map(|r| r.receiver.stats()));
+    let stats = total(
+        w.replicas
+            .iter()
+            .map(|r| r.receiver.stats())
+            .chain([dead_receiver.stats()]),
+    );
     assert_eq!(stats.resolved, n as u64, "{stats:?}");
     assert!(fresh.waiting().await.unwrap().is_empty());
 }
@@ -715,109 +720,19 @@ async fn memory_timing_outcomes_come_from_the_stored_send_time() {
 
 // ---------------------------------------------------------------- (d)
 
-/// A store that fails while `down` is set.
-#[derive(Clone)]
-struct FlakyStore {
-    inner: Arc<dyn FlowStore>,
-    down: Arc<AtomicBool>,
-}
-
-impl FlakyStore {
-    fn fail<'a, T: Send + 'a>(&self) -> Option<StoreFuture<'a, T>> {
-        self.down.load(Ordering::SeqCst).then(|| {
-            Box::pin(std::future::ready(Err(StoreError::Unavailable {
-                reason: "the test switched the store off".into(),
-            }))) as StoreFuture<'a, T>
-        })
-    }
-}
-
-impl FlowStore for FlakyStore {
-    fn insert(&self, flow: NewFlow) -> StoreFuture<'_, Inserted> {
-        self.fail().unwrap_or_else(|| self.inner.insert(flow))
-    }
-    fn get<'a>(&'a self, ns: &'a str, id: &'a str) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.fail().unwrap_or_else(|| self.inner.get(ns, id))
-    }
-    fn get_by_alias<'a>(
-        &'a self,
-        ns: &'a str,
-        alias: &'a str,
-    ) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.fail()
-            .unwrap_or_else(|| self.inner.get_by_alias(ns, alias))
-    }
-    fn update<'a>(
-        &'a self,
-        ns: &'a str,
-        id: &'a str,
-        v: u64,
-        u: Update,
-    ) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.fail()
-            .unwrap_or_else(|| self.inner.update(ns, id, v, u))
-    }
-    fn complete<'a>(
-        &'a self,
-        ns: &'a str,
-        id: &'a str,
-        o: Vec<u8>,
-        now: SystemTime,
-    ) -> StoreFuture<'a, Completion> {
-        self.fail()
-            .unwrap_or_else(|| self.inner.complete(ns, id, o, now))
-    }
-    fn lease_due(&self, r: LeaseRequest) -> StoreFuture<'_, Vec<FlowRecord>> {
-        self.fail().unwrap_or_else(|| self.inner.lease_due(r))
-    }
-    fn lease<'a>(
-        &'a self,
-        ns: &'a str,
-        id: &'a str,
-        h: &'a str,
-        now: SystemTime,
-        until: SystemTime,
-    ) -> StoreFuture<'a, Option<FlowRecord>> {
-        self.fail()
-            .unwrap_or_else(|| self.inner.lease(ns, id, h, now, until))
-    }
-    fn waiting<'a>(&'a self, ns: &'a str, limit: usize) -> StoreFuture<'a, Vec<FlowRecord>> {
-        self.fail().unwrap_or_else(|| self.inner.waiting(ns, limit))
-    }
-    fn remove<'a>(&'a self, ns: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
-        self.fail().unwrap_or_else(|| self.inner.remove(ns, id))
-    }
-    fn prune<'a>(
-        &'a self,
-        ns: &'a str,
-        before: SystemTime,
-        w: bool,
-        limit: usize,
-    ) -> StoreFuture<'a, u64> {
-        self.fail()
-            .unwrap_or_else(|| self.inner.prune(ns, before, w, limit))
-    }
-    fn subscribe(&self) -> Subscription {
-        self.inner.subscribe()
-    }
-}
-
 async fn store_failure(inner: Stores) {
     let n = 10;
-    let down = Arc::new(AtomicBool::new(false));
+    let down = FlakyStore::default();
     let flaky: Stores = inner
         .iter()
-        .map(|s| {
-            Arc::new(FlakyStore {
-                inner: s.clone(),
-                down: down.clone(),
-            }) as Arc<dyn FlowStore>
-        })
+        .map(|s| Arc::new(down.over(s.clone())) as Arc<dyn FlowStore>)
         .collect();
     let w = world(
         flaky,
-        DeviceBehavior::answers_after(Duration::from_millis(300)),
-        (40, Duration::from_millis(25)),
+        // Late enough that every command is sent before the store goes
+        // down, and retried long enough to outlast the outage under load.
+        DeviceBehavior::answers_after(Duration::from_millis(1500)),
+        (400, Duration::from_millis(25)),
     )
     .await;
     let mut ids = Vec::new();
@@ -827,7 +742,7 @@ async fn store_failure(inner: Stores) {
         replica.tracker.register(sent.tracked).await.unwrap();
         ids.push(sent.answer.command_id);
     }
-    down.store(true, Ordering::SeqCst);
+    down.set_down(true);
     // Every callback is refused with 503 while the store is down...
     let deadline = Instant::now() + Duration::from_secs(10);
     while w.sim.callback_counts().server_errors < 2 * n as u64 {
@@ -840,7 +755,7 @@ async fn store_failure(inner: Stores) {
         "never 200 for an outcome not stored: {during:?}"
     );
     // ...and stored by Hermod's retry once it is back.
-    down.store(false, Ordering::SeqCst);
+    down.set_down(false);
     let callbacks = w.sim.wait_for_callbacks(n, Duration::from_secs(20)).await;
     assert_eq!(callbacks.len(), n);
     let counts = w.sim.callback_counts();
@@ -869,13 +784,9 @@ async fn memory_a_store_failure_answers_503_and_hermods_retry_succeeds() {
 
 #[tokio::test]
 async fn store_errors_are_typed_and_never_200() {
-    let down = Arc::new(AtomicBool::new(true));
-    let tracker = Tracker::builder()
-        .store(FlakyStore {
-            inner: Arc::new(MemoryStore::new()),
-            down: down.clone(),
-        })
-        .build();
+    let down = FlakyStore::default();
+    down.set_down(true);
+    let tracker = Tracker::builder().store(down.clone()).build();
     let err = tracker
         .deliver(hermod_client::Callback::new("1", CommandState::Completed))
         .await
@@ -896,7 +807,7 @@ async fn store_errors_are_typed_and_never_200() {
         tracker.track(tracked.clone(), &WaitOptions::new()).await,
         Err(hermod_client::Error::Store(_))
     ));
-    down.store(false, Ordering::SeqCst);
+    down.set_down(false);
     tracker.register(tracked).await.unwrap();
     assert_eq!(
         tracker

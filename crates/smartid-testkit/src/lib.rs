@@ -22,6 +22,7 @@ pub mod audkenni;
 mod clock;
 pub mod dtrust;
 mod error;
+mod flaky_store;
 pub mod hermod;
 mod pki;
 mod proxy;
@@ -32,6 +33,7 @@ mod tls;
 
 pub use clock::ManualClock;
 pub use error::{Result, TestkitError};
+pub use flaky_store::FlakyStore;
 pub use pki::{CertSpec, CertUsage, KeyAlgorithm, Pkcs12Encryption, TestCa, TestIdentity, TestPki};
 pub use proxy::ConnectProxy;
 pub use scripted::ScriptedSender;
