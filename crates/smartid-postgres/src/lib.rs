@@ -185,7 +185,7 @@ impl fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("server", &self.inner.target.described)
             .field("pool_size", &status.max_size)
-            .field("pool_in_use", &(status.size - status.available))
+            .field("pool_in_use", &status.size.saturating_sub(status.available))
             .finish_non_exhaustive()
     }
 }

@@ -29,6 +29,19 @@ impl State {
         }
     }
 
+    /// Removes a record with its due-time and alias entries.
+    fn take(&mut self, namespace: &str, id: &str) -> Option<FlowRecord> {
+        let record = self
+            .records
+            .remove(&(namespace.to_owned(), id.to_owned()))?;
+        self.unindex_due(&record);
+        if let Some(alias) = &record.alias {
+            self.aliases
+                .remove(&(record.namespace.clone(), alias.clone()));
+        }
+        Some(record)
+    }
+
     fn index_due(&mut self, record: &FlowRecord) {
         if let (Some(due), None) = (record.due, &record.outcome) {
             self.due
@@ -280,17 +293,7 @@ impl FlowStore for MemoryStore {
     }
 
     fn remove<'a>(&'a self, namespace: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
-        let mut state = self.lock();
-        let Some(record) = state.records.remove(&(namespace.to_owned(), id.to_owned())) else {
-            return ready(Ok(false));
-        };
-        state.unindex_due(&record);
-        if let Some(alias) = &record.alias {
-            state
-                .aliases
-                .remove(&(record.namespace.clone(), alias.clone()));
-        }
-        ready(Ok(true))
+        ready(Ok(self.lock().take(namespace, id).is_some()))
     }
 
     fn prune<'a>(
@@ -300,34 +303,23 @@ impl FlowStore for MemoryStore {
         include_waiting: bool,
         limit: usize,
     ) -> StoreFuture<'a, u64> {
-        let ids: Vec<String> = {
-            let state = self.lock();
-            state
-                .records
-                .values()
-                .filter(|r| {
-                    r.namespace == namespace
-                        && r.created < before
-                        && (include_waiting || r.outcome.is_some())
-                })
-                .map(|r| r.id.clone())
-                .take(limit)
-                .collect()
-        };
         let mut state = self.lock();
-        let mut removed = 0;
-        for id in ids {
-            if let Some(record) = state.records.remove(&(namespace.to_owned(), id)) {
-                state.unindex_due(&record);
-                if let Some(alias) = &record.alias {
-                    state
-                        .aliases
-                        .remove(&(record.namespace.clone(), alias.clone()));
-                }
-                removed += 1;
-            }
-        }
-        ready(Ok(removed))
+        let ids: Vec<String> = state
+            .records
+            .values()
+            .filter(|r| {
+                r.namespace == namespace
+                    && r.created < before
+                    && (include_waiting || r.outcome.is_some())
+            })
+            .map(|r| r.id.clone())
+            .take(limit)
+            .collect();
+        let removed = ids
+            .iter()
+            .filter(|id| state.take(namespace, id).is_some())
+            .count();
+        ready(Ok(removed as u64))
     }
 
     fn subscribe(&self) -> Subscription {
