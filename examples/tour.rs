@@ -86,17 +86,18 @@ impl Progress {
     async fn wait<T>(self, label: &str, deadline: Duration, wait: impl Future<Output = T>) -> T {
         let deadline_secs = deadline.as_secs();
         if self.terminal {
-            let style = ProgressStyle::with_template("  {spinner} {msg} {secs} (deadline {deadline})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner())
-                .with_key("secs", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.1} s", s.elapsed().as_secs_f64());
-                })
-                .with_key(
-                    "deadline",
-                    move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{deadline_secs} s");
-                    },
-                );
+            let style =
+                ProgressStyle::with_template("  {spinner} {msg} {secs} (deadline {deadline})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                    .with_key("secs", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.1} s", s.elapsed().as_secs_f64());
+                    })
+                    .with_key(
+                        "deadline",
+                        move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{deadline_secs} s");
+                        },
+                    );
             let bar = ProgressBar::new_spinner().with_style(style);
             bar.set_message(label.to_owned());
             bar.enable_steady_tick(Duration::from_millis(80));
@@ -176,7 +177,10 @@ impl Tour {
             .max(4);
         println!();
         println!("summary");
-        println!("  {:>2}  {:<width$}  {:<6}  {:>7}", "#", "step", "result", "time");
+        println!(
+            "  {:>2}  {:<width$}  {:<6}  {:>7}",
+            "#", "step", "result", "time"
+        );
         for (i, s) in self.steps.iter().enumerate() {
             println!(
                 "  {:>2}  {:<width$}  {:<6}  {:>5.2} s",
@@ -214,10 +218,8 @@ impl TempFolder {
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
             .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "smartid-tour-{}-{nanos:08x}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("smartid-tour-{}-{nanos:08x}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the folder {}", dir.display()))?;
         Ok(Self(dir))
@@ -267,7 +269,8 @@ async fn start_simulators() -> anyhow::Result<(Simulators, String)> {
     // The receiver serves `/callback/{kind}` at the root of this URL.
     let callback_url = callback_front.url();
 
-    let hermod_key = Secret::new("079b6a64d75b4e9585bd0c24f36a7deba0ad03498ecf4d69b5766f24fa02e045");
+    let hermod_key =
+        Secret::new("079b6a64d75b4e9585bd0c24f36a7deba0ad03498ecf4d69b5766f24fa02e045");
     let hermod = HermodSimulator::builder(pki.localhost_server()?)
         .client(
             ApiClient::new(
@@ -282,9 +285,10 @@ async fn start_simulators() -> anyhow::Result<(Simulators, String)> {
         .start()
         .await?;
 
-    let audkenni =
-        AudkenniSimulator::start(AudkenniConfig::with_answer_after(Duration::from_secs(1)).interval(1))
-            .await?;
+    let audkenni = AudkenniSimulator::start(
+        AudkenniConfig::with_answer_after(Duration::from_secs(1)).interval(1),
+    )
+    .await?;
     let line = format!(
         "D-Trust (REST, mutual TLS) at {}, Hermod at {}, Audkenni at {}",
         dtrust.rest_url(),
@@ -507,7 +511,10 @@ async fn dtrust_order(
     let waited = tour
         .progress
         .wait(
-            &format!("waiting for D-Trust to release order {}", pending.request_id),
+            &format!(
+                "waiting for D-Trust to release order {}",
+                pending.request_id
+            ),
             WAIT_DEADLINE,
             client.wait_for_issuance(&pending, &options),
         )

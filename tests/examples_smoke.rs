@@ -223,3 +223,133 @@ fn replicas_share_one_database() {
         assert!(out.contains(expected), "missing {expected:?} in\n{out}");
     }
 }
+
+/// The steps of `cargo run --example tour`, in order.
+const TOUR_STEPS: [&str; 13] = [
+    "simulators",
+    "Identity Manager: files",
+    "Identity Manager: lint",
+    "D-Trust: client",
+    "D-Trust: order",
+    "D-Trust: issuance",
+    "D-Trust: fetch",
+    "D-Trust: revoke",
+    "Hermod: sign command",
+    "Hermod: callback",
+    "Audkenni: CIBA request",
+    "Audkenni: id_token",
+    "Audkenni: signature and chain",
+];
+
+/// Runs the tour; returns its exit code, stdout and process id.
+fn run_tour(args: &[&str]) -> (i32, String, u32) {
+    let child = Command::new(example("tour"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the tour example (build it with cargo test or cargo build --examples)");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the tour's output");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text, pid)
+}
+
+fn tour_folder_left(pid: u32) -> Vec<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("smartid-tour-{pid}-")))
+        .collect()
+}
+
+#[test]
+fn tour_runs_every_step_against_the_simulators() {
+    let started = std::time::Instant::now();
+    let (code, out, pid) = run_tour(&[]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    // One line per step, in order, each with its time.
+    let step_lines: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("✔ ") || l.starts_with("✘ "))
+        .collect();
+    assert_eq!(step_lines.len(), TOUR_STEPS.len(), "{out}");
+    for (line, step) in step_lines.iter().zip(TOUR_STEPS) {
+        assert!(line.starts_with(&format!("✔ {step}: ")), "{step}: {out}");
+        assert!(line.ends_with(" s)"), "{line}");
+    }
+    for expected in [
+        "client built from dtrust-connector.zip (REST,",
+        "listed over mutual TLS",
+        "0 errors",
+        "issued over mutual TLS",
+        "chain, subject and key checked",
+        "revoked with its revocation password",
+        "client built from messaging-server.json; sign command",
+        "COMPLETED, 1 signature(s)",
+        "id_token verified",
+        "signer Gervimaður Evrópa (1203902019), chain checked",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+    }
+    // Not a terminal: the waits print plain progress lines.
+    for wait in [
+        "  … waiting for D-Trust to release order",
+        "  … waiting for Hermod's callback for command",
+        "  … waiting for the user at 7700001 (CIBA poll) (deadline 20 s)",
+    ] {
+        assert!(out.contains(wait), "missing {wait:?} in\n{out}");
+    }
+    // The summary: a row per step and the total.
+    let summary = lines.iter().position(|l| *l == "summary").expect("summary");
+    for (i, step) in TOUR_STEPS.iter().enumerate() {
+        let row = lines[summary + 2 + i];
+        assert!(
+            row.contains(&format!("{:>2}  {step}", i + 1))
+                && row.contains(" ok ")
+                && row.ends_with(" s"),
+            "{row}"
+        );
+    }
+    assert!(
+        lines[summary + 2 + TOUR_STEPS.len()]
+            .trim_start()
+            .starts_with("total"),
+        "{out}"
+    );
+    assert!(out.contains("13 of 13 steps passed"), "{out}");
+    assert_eq!(last_line(&out), "tour passed");
+    assert!(!out.contains('✘') && !out.contains("FAILED"), "{out}");
+    // Its Identity Manager files are gone, and it took seconds.
+    assert!(tour_folder_left(pid).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn tour_names_the_failing_step_and_exits_non_zero() {
+    // The documented option: the simulated Audkenni user who declines.
+    let (code, out, pid) = run_tour(&["--login-hint", "7700002"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✔ Audkenni: CIBA request: "), "{out}");
+    let failed: Vec<&str> = out.lines().filter(|l| l.starts_with("✘ ")).collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert!(failed[0].starts_with("✘ Audkenni: id_token: "), "{out}");
+    assert!(out.contains("access_denied"), "{out}");
+    assert!(
+        out.contains("FAILED") && out.contains("11 of 12 steps passed"),
+        "{out}"
+    );
+    assert!(
+        last_line(&out).starts_with("tour failed: step 12 (Audkenni: id_token) failed: "),
+        "{out}"
+    );
+    assert!(tour_folder_left(pid).is_empty());
+
+    let (code, out, _) = run_tour(&["--no-such-option"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("usage: tour"), "{out}");
+}
