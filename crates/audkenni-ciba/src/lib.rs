@@ -1,40 +1,4 @@
-//! OpenID Connect CIBA (Client-Initiated Backchannel Authentication) for
-//! Audkenni, Iceland's eID: ask a person to authenticate or sign on their
-//! phone, wait for the answer, and get back verified facts: who signed
-//! (name, kennitala, certificate) and exactly what was signed.
-//!
-//! ```
-//! // One dependency: everything below comes from audkenni_ciba (smartid-core
-//! // types are re-exported).
-//! use audkenni_ciba::{
-//!     Acr, AuthRequest, CibaClient, HttpSettings, JwsAlgorithm, RequestSigningKey, Secret,
-//!     SignatureCheck, TrustRoots, WaitOptions,
-//! };
-//! # use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let sim = AudkenniSimulator::start(SimConfig::with_answer_after(std::time::Duration::from_secs(1)).interval(1)).await?;
-//! # let (issuer, client_id, secret, key_pem) = (sim.issuer(), sim.client_id(), sim.client_secret(), sim.client_key_pem());
-//! # let (tls_roots, signature_roots, phone) = (sim.tls_trust_store()?, sim.signature_trust_anchors(), hints::APPROVES);
-//! let client = CibaClient::builder(issuer, client_id) // discovery below the issuer
-//!     .client_secret(Secret::new(secret))
-//!     .signing_key(RequestSigningKey::from_pem(key_pem.as_bytes(), JwsAlgorithm::Rs256)?)
-//!     .http_settings(HttpSettings::new().trust(TrustRoots::Only(tls_roots)))
-//!     .build()
-//!     .await?;
-//!
-//! let request = AuthRequest::new(phone, Acr::SimSign).binding_message("Sign the lease");
-//! let mut pending = client.start(&request).await?; // serializable: finish anywhere
-//! let done = client.finish(&mut pending, &WaitOptions::new()).await?; // polls, verifies the id_token
-//! assert!(done.id_token.signature.is_some()); // sim-sign: a CMS over the text
-//!
-//! let signed = done.id_token.verify_signature(
-//!     &SignatureCheck::with_trust_anchors(signature_roots).expect_text("Sign the lease"),
-//! )?;
-//! println!("{} ({}) signed {:?}", signed.name, signed.national_register_id, signed.signed_text());
-//! # Ok(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! # Overview
 //! - [`CibaClient`]: discovery (the issuer is kept exactly as published,

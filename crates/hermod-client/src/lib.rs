@@ -1,64 +1,9 @@
-//! A client for Smart ID Messaging (Hermod): start commands (provision,
-//! certificate, authenticate, sign, ping) for a user's Smart ID Desktop App
-//! or Mobile App, hand the user a link that opens the app, and get the
-//! device's answer through Hermod's callback.
-//!
-//! Against the bundled Hermod simulator (`smartid_testkit::hermod`): send a
-//! sign command, receive Hermod's callback, read the result.
-//!
-//! ```
-//! # #[cfg(feature = "axum")]
-//! # #[tokio::main]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use hermod_client::{
-//!     CallbackReceiver, Command, HermodClient, HermodConfig, HttpSettings, Outcome, Secret,
-//!     SignParams, ToBeSigned, Tracker, TrustRoots, WaitOptions,
-//! };
-//! use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
-//! use smartid_testkit::{ClientAuth, TestPki, TlsFront};
-//!
-//! // The simulator's PKI, and a callback receiver (what your callback URL serves).
-//! let pki = TestPki::generate()?;
-//! let tracker = Tracker::new();
-//! let receiver = CallbackReceiver::new(tracker.clone(), "hermod", &Secret::new("cb-password"))?;
-//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-//! let backend = listener.local_addr()?;
-//! tokio::spawn(receiver.serve(listener));
-//! let callback_url = TlsFront::start(backend, &pki.localhost_server()?, ClientAuth::None).await?;
-//!
-//! // Hermod, with this API client and a device that answers at once.
-//! let hermod = HermodSimulator::builder(pki.localhost_server()?)
-//!     .client(
-//!         ApiClient::new("prime1", Secret::new("key"), &callback_url.url(), pki.root_trust_store()?)
-//!             .callback_basic_auth("hermod", Secret::new("cb-password")),
-//!     )
-//!     .device(DeviceBehavior::answers_after(std::time::Duration::from_millis(10)))
-//!     .start()
-//!     .await?;
-//!
-//! let config = HermodConfig::builder(hermod.command_url())
-//!     .client("prime1", Secret::new("key"))
-//!     .http_settings(HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store()?)))
-//!     .build()?;
-//! let client = HermodClient::new(config)?;
-//!
-//! let sent = client
-//!     .send(&Command::sign(
-//!         SignParams::new(vec![ToBeSigned::text("tbs", "Contract 17", "I agree to contract 17")])
-//!             .describe(ToBeSigned::text("requester", "Signing request from", "Example shop")),
-//!     ))
-//!     .await?;
-//! println!("open {}", sent.answer.desktop_link()?);
-//!
-//! let outcome = tracker.track(sent.tracked, &WaitOptions::new()).await?;
-//! let Outcome::Answered(callback) = outcome else { panic!("{outcome:?}") };
-//! assert_eq!(callback.state.as_str(), "COMPLETED");
-//! assert!(callback.result.is_some()); // the device's signature: verify it before use
-//! # Ok(())
-//! # }
-//! # #[cfg(not(feature = "axum"))]
-//! # fn main() {}
-//! ```
+#![cfg_attr(feature = "axum", doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "A client for Smart ID Messaging (Hermod). The crate's README, with its example, is the \
+           documentation of builds with the default feature `axum` (the callback receiver)."
+)]
 //!
 //! # Overview
 //! - [`HermodConfig`]: the command URL (Hermod's base `https://host:port/hermod/`

@@ -1,39 +1,4 @@
-//! Identity Manager configuration for Smart ID integrations: read the files
-//! an Identity Manager installation already has, find every mistake in one
-//! pass, and write them back without disturbing what you did not change.
-//!
-//! ```
-//! use idm_config::hermod_client::HermodClient;
-//! use idm_config::{CheckOptions, HttpSettings, Linter, MessagingServerEntry};
-//!
-//! // A Messaging Server entry (Identity Manager -> Hermod) with two mistakes.
-//! let entry = r#"{
-//!   "name": "Hermod",
-//!   "url": "http://hermod.example:20400/hermod/rest/command",
-//!   "authenticationToken": "cHJpbWUxOnNlY3JldA==",
-//!   "lifespan": 300,
-//!   "timeout": 300
-//! }"#;
-//! let mut linter = Linter::new(CheckOptions::default());
-//! let (_, diagnostics) = linter.lint_json(entry.as_bytes(), "messaging.json");
-//! for d in &diagnostics {
-//!     println!("{d}"); // messaging.json:3: error[M002]: url uses `http`; ...
-//! }
-//! let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.as_str()).collect();
-//! assert_eq!(codes, ["M002", "M007"]);
-//!
-//! // Fixed, it becomes a ready hermod-client configuration, and a client.
-//! let fixed = entry
-//!     .replace("http://", "https://")
-//!     .replace(r#""lifespan": 300"#, r#""lifespan": 600"#);
-//! let entry = MessagingServerEntry::from_json(&fixed, "messaging.json")
-//!     .into_result()?
-//!     .expect("an entry");
-//! assert_eq!(entry.client_id().as_deref(), Some("prime1"));
-//! let client = HermodClient::new(entry.to_hermod_config(HttpSettings::new())?)?;
-//! # drop(client);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! The crate re-exports what its signatures use (the client crates
 //! [`dtrust_client`] and [`hermod_client`], [`smartid_core`] and its

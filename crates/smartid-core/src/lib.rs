@@ -1,20 +1,4 @@
-//! The shared core of the smartid clients: TLS trust stores, client
-//! identities for mutual TLS, HTTP settings and the HTTP client built from
-//! them, secrets, and errors.
-//!
-//! ```no_run
-//! use smartid_core::{ClientIdentity, HttpClient, HttpRequest, HttpSettings, Secret, TrustRoots, TrustStore};
-//!
-//! # async fn run() -> Result<(), smartid_core::Error> {
-//! let settings = HttpSettings::new()
-//!     .trust(TrustRoots::Only(TrustStore::from_path("server-ca.cer", None)?))
-//!     .identity(ClientIdentity::from_pkcs12_file("client.p12", &Secret::new("123456"))?);
-//! let client = HttpClient::new(&settings, "my-service/1.0")?;
-//! let response = client.send(HttpRequest::get("https://example.com/")).await?;
-//! println!("{}", response.status());
-//! # Ok(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! # Overview
 //! - [`Keystore`] reads PEM, DER `.cer`, PKCS#12 (OpenSSL 3 and legacy,

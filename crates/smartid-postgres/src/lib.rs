@@ -1,47 +1,4 @@
-//! A PostgreSQL [`FlowStore`] for the smartid clients (Nexus Smart ID:
-//! Hermod, Audkenni CIBA, D-Trust): the pending flows of a service that runs
-//! several replicas live in one database, so that a replica that dies or is
-//! redeployed loses nothing and no flow is worked on twice.
-//!
-//! ```no_run
-//! use smartid_postgres::{PostgresOptions, PostgresStore};
-//!
-//! # async fn run() -> Result<(), smartid_core::store::StoreError> {
-//! // Once per deploy (safe from several replicas at once): create or
-//! // upgrade the schema. Or connect with `.migrate_on_connect(true)`.
-//! let url = std::env::var("DATABASE_URL").unwrap_or_default();
-//! let store = PostgresStore::connect(&url, PostgresOptions::new().migrate_on_connect(true)).await?;
-//! // Every replica: connect (the schema version is checked) and hand the
-//! // store to the clients (`Arc<dyn FlowStore>`).
-//! let store = PostgresStore::connect(&url, PostgresOptions::new().pool_size(16)).await?;
-//! # let _ = store;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! - **Schema**: one table, `smartid_flows`, created by the versioned
-//!   migrations this crate ships ([`PostgresStore::migrate`]), recorded in
-//!   `smartid_schema_migrations`. Tables are created in the first schema of
-//!   the connection's `search_path` (say `options=-csearch_path%3Dmyschema`
-//!   in the URL to use another).
-//! - **Leases** are rows locked with `SELECT ... FOR UPDATE SKIP LOCKED`, so
-//!   two replicas never take the same due flow; a lease has an expiry (the
-//!   caller's clock) after which another replica takes the flow over.
-//! - **Outcomes** are written once (`UPDATE ... WHERE outcome IS NULL`), with
-//!   a `NOTIFY` in the same statement; every store keeps one `LISTEN`
-//!   connection and re-establishes it with backoff
-//!   ([`smartid_core::store::StoreEvent::Missed`] after a gap), and
-//!   [`smartid_core::store::wait_for_outcome`] polls as the fallback.
-//! - **Errors**: a server that is down or refuses the connection is
-//!   [`StoreError::Unavailable`], a statement slower than the statement
-//!   timeout is [`StoreError::Timeout`], a schema this release does not know
-//!   is [`StoreError::Incompatible`]; never a panic. No error, `Debug` or log
-//!   shows the URL's user or password.
-//! - **TLS** through rustls: `sslmode=require`, `verify-ca` and
-//!   `verify-full` verify the server's certificate and host name against
-//!   [`PostgresOptions::trust`] (the platform's roots by default) or the
-//!   URL's `sslrootcert`; plain TCP only to loopback addresses, Unix sockets
-//!   or with `sslmode=disable`.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -1,18 +1,4 @@
-//! Test support for smartid integrations: a test PKI generated at run time,
-//! an HTTPS front that can require client certificates, and a local
-//! `CONNECT` proxy. Simulators of Audkenni, D-Trust and Hermod build on these.
-//!
-//! ```
-//! use smartid_testkit::{Pkcs12Encryption, TestPki};
-//! use smartid_core::{ClientIdentity, Secret};
-//!
-//! let pki = TestPki::generate()?;
-//! let client = pki.client("Test Client")?;
-//! let p12 = client.to_pkcs12(&Secret::new("123456"), Pkcs12Encryption::Legacy, "client")?;
-//! let id = ClientIdentity::from_pkcs12_der(&p12, "client.p12", &Secret::new("123456"))?;
-//! assert!(id.certificate().subject().contains("Test Client"));
-//! # Ok::<(), smartid_testkit::TestkitError>(())
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! Everything here listens on `127.0.0.1` only, and the proxy only tunnels
 //! to loopback addresses.
