@@ -554,7 +554,7 @@ async fn dtrust_order(
                 Some(RevocationReason::CessationOfOperation),
             )
             .await?;
-        if !sims.dtrust.is_revoked(&cert.serial_hex()) {
+        if !sims.dtrust.is_revoked(cert.serial_hex()) {
             bail!("D-Trust does not list {} as revoked", cert.serial_hex());
         }
         anyhow::Ok((
