@@ -11,7 +11,8 @@
 //! 1. starts the D-Trust (REST, mutual TLS), Hermod (with a callback
 //!    receiver behind TLS) and Audkenni simulators on 127.0.0.1;
 //! 2. writes, in a temporary folder, what an Identity Manager installation
-//!    holds: the D-Trust connector bundle laid out as seed 003 describes
+//!    holds: the D-Trust connector bundle laid out as Nexus' page
+//!    "Integrate Identity Manager with D-Trust connector" describes
 //!    (`dtrust.properties`, the account's PKCS#12, the D-Trust server
 //!    `.cer`), the Messaging Server entry and Hermod's client settings;
 //! 3. reads them back and lints them with idm-config (errors fail the tour);
@@ -311,7 +312,7 @@ async fn start_simulators() -> anyhow::Result<(Simulators, String)> {
     ))
 }
 
-/// The files of an Identity Manager installation, as the seeds describe them.
+/// The files of an Identity Manager installation, as Nexus' pages describe them.
 struct IdmFiles {
     bundle: PathBuf,
     messaging: PathBuf,
@@ -322,9 +323,9 @@ const P12_NAME: &str = "CSMWM447922870184925_neXus_Technology_GmbH_2015_SSL.p12"
 const CER_NAME: &str = "D-TRUST_SSL_Class_3_CA_1_2009.cer";
 
 fn write_idm_files(sims: &Simulators, folder: &TempFolder) -> anyhow::Result<(IdmFiles, String)> {
-    // Seed 003: a zip with the connector's properties, the account's
-    // PKCS#12 (a 2015 file: legacy encryption, IDM's default password) and
-    // the D-Trust server certificate.
+    // "Integrate Identity Manager with D-Trust connector": a zip with the
+    // connector's properties, the account's PKCS#12 (a 2015 file: legacy
+    // encryption, IDM's default password) and the D-Trust server certificate.
     let identity = sims.dtrust.issue_client_identity("neXus Technology GmbH")?;
     let p12_password = Secret::new(idm_config::DEFAULT_P12_PASSWORD);
     let p12 = identity.to_pkcs12(&p12_password, Pkcs12Encryption::Legacy, "csm")?;
@@ -349,8 +350,9 @@ fn write_idm_files(sims: &Simulators, folder: &TempFolder) -> anyhow::Result<(Id
     let bundle_path = folder.path("dtrust-connector.zip");
     bundle.write_zip(&bundle_path)?;
 
-    // Seed 000: the Messaging Server entry (URL ending in `command`,
-    // base64(client-id:key), lifespan > timeout > session start).
+    // "Integrate Identity Manager with Smart ID Messaging": the Messaging
+    // Server entry (URL ending in `command`, base64(client-id:key),
+    // lifespan > timeout > session start).
     let token = ApiToken::new(HERMOD_CLIENT_ID, sims.hermod_key.clone())?.to_base64();
     let entry = serde_json::json!({
         "name": "Hermod",
