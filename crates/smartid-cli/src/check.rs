@@ -17,7 +17,8 @@ use crate::{output, probe, progress, secrets};
 
 /// Arguments of `smartid check`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "PATH may be a D-Trust bundle .zip (or the connector .properties next to \
+#[command(
+    after_help = "PATH may be a D-Trust bundle .zip (or the connector .properties next to \
     its PKCS#12 and .cer), a Messaging Server entry .json, or Hermod's client settings .json \
     (their callback alive URLs are checked).\n\
     Checks, in order: the configuration loads; the host name resolves; TCP (through the \
@@ -28,7 +29,8 @@ use crate::{output, probe, progress, secrets};
     accepted (a ping command is sent: it needs no device and expires after the entry's \
     lifespan); Identity Manager: the callback alive URL answers 2xx.\n\
     Exit codes: 0 every check green; 1 any check red; 2 wrong usage or a PATH that cannot be \
-    read.")]
+    read."
+)]
 pub(crate) struct CheckArgs {
     /// Bundles, connector properties, Messaging Server entries, Hermod client settings.
     #[arg(required = true)]
@@ -101,14 +103,22 @@ impl Run {
             Ok(u) => u,
             Err(e) => return self.push(target, "url", Err(format!("{url} is not a URL ({e})"))),
         };
-        let host = parsed.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+        let host = parsed
+            .host_str()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_owned();
         let port = parsed.port_or_known_default().unwrap_or(443);
         let t = self.timeout;
         let (dial_host, dial_port) = match proxy {
             Some(p) => (p.host().to_owned(), p.port()),
             None => (host.clone(), port),
         };
-        let label = if proxy.is_some() { "resolve proxy" } else { "resolve" };
+        let label = if proxy.is_some() {
+            "resolve proxy"
+        } else {
+            "resolve"
+        };
         let resolved = progress::waiting(
             &format!("resolving {dial_host}"),
             Some(t),
@@ -231,7 +241,10 @@ async fn check_dtrust(run: &mut Run, target: &str, path: &Path) {
     );
     let roots = roots_of(settings.trust_value());
     let proxy = settings.proxy_value().cloned();
-    if !run.network(target, &url, proxy.as_ref(), roots.as_deref()).await {
+    if !run
+        .network(target, &url, proxy.as_ref(), roots.as_deref())
+        .await
+    {
         return;
     }
     let deadline = Some(settings.request_timeout_value());
@@ -242,22 +255,26 @@ async fn check_dtrust(run: &mut Run, target: &str, path: &Path) {
             return;
         }
     };
-    let products = progress::waiting("fetching D-Trust's product list", deadline, client.list_products())
-        .await
-        .map(|products| {
-            let names: Vec<&str> = products.iter().map(|p| p.name.as_str()).collect();
-            format!(
-                "client certificate \"{identity}\" accepted; {} products: {}",
-                names.len(),
-                names.join(", ")
-            )
-        })
-        .map_err(|e| {
-            format!(
-                "{e}; the service must know the client certificate \"{identity}\" (the bundle's \
+    let products = progress::waiting(
+        "fetching D-Trust's product list",
+        deadline,
+        client.list_products(),
+    )
+    .await
+    .map(|products| {
+        let names: Vec<&str> = products.iter().map(|p| p.name.as_str()).collect();
+        format!(
+            "client certificate \"{identity}\" accepted; {} products: {}",
+            names.len(),
+            names.join(", ")
+        )
+    })
+    .map_err(|e| {
+        format!(
+            "{e}; the service must know the client certificate \"{identity}\" (the bundle's \
                  PKCS#12 from D-Trust)"
-            )
-        });
+        )
+    });
     run.push(target, "mutual TLS", products);
 }
 
@@ -280,7 +297,11 @@ async fn check_hermod(run: &mut Run, target: &str, text: &str, settings: &HttpSe
     let entry = match MessagingServerEntry::from_json(text, target).into_result() {
         Ok(Some(e)) => e,
         Ok(None) => {
-            run.push(target, "config", Err("no Messaging Server entry in the file".into()));
+            run.push(
+                target,
+                "config",
+                Err("no Messaging Server entry in the file".into()),
+            );
             return;
         }
         Err(e) => {
@@ -418,8 +439,8 @@ async fn run_async(args: CheckArgs) -> ExitCode {
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let hermod_clients = value.get("allowed-clients").is_some()
-            || value.get("allowedClients").is_some();
+        let hermod_clients =
+            value.get("allowed-clients").is_some() || value.get("allowedClients").is_some();
         if hermod_clients {
             let clients = HermodClients::from_json(&text, &target).value;
             let urls: Vec<String> = clients
@@ -428,7 +449,11 @@ async fn run_async(args: CheckArgs) -> ExitCode {
                 .filter_map(|c| c.callback_url.clone())
                 .collect();
             if urls.is_empty() {
-                run.push(&target, "config", Err("no client has a callback-url".into()));
+                run.push(
+                    &target,
+                    "config",
+                    Err("no client has a callback-url".into()),
+                );
             }
             for url in urls {
                 check_alive(&mut run, &target, &url, &settings).await;

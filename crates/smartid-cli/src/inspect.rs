@@ -11,11 +11,13 @@ use crate::secrets;
 
 /// Arguments of `smartid inspect`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "PATH may be a PEM bundle, a DER .cer, a PKCS#12 file (OpenSSL 3 or \
+#[command(
+    after_help = "PATH may be a PEM bundle, a DER .cer, a PKCS#12 file (OpenSSL 3 or \
     legacy, keytool, -nokeys, password-less cacerts), a Java JKS keystore, or a directory of such \
     files; the format is recognised from the content.\n\
     Exit codes: 0 listed; 1 the keystore cannot be opened (missing, wrong password, unknown \
-    format); 2 wrong usage.")]
+    format); 2 wrong usage."
+)]
 pub(crate) struct InspectArgs {
     /// The keystore, certificate file or directory.
     path: PathBuf,

@@ -35,12 +35,14 @@ pub(crate) enum Format {
 
 /// Arguments of `smartid lint`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "PATH may be a D-Trust connector .properties file, Nexus_CM.properties, \
+#[command(
+    after_help = "PATH may be a D-Trust connector .properties file, Nexus_CM.properties, \
     any other .properties file (syntax only), a D-Trust bundle .zip, a Messaging Server entry \
     .json or Hermod's client settings .json (given together, the entry and Hermod's clients are \
     also checked to agree).\n\
     Exit codes: 0 no error (warnings allowed); 1 errors found; 2 a path cannot be read or wrong \
-    usage.")]
+    usage."
+)]
 pub(crate) struct LintArgs {
     /// Files to lint.
     #[arg(required = true)]
@@ -113,7 +115,11 @@ fn render(d: &Diagnostic, source: Option<&str>, renderer: &Renderer) -> String {
         Some((n, text)) => {
             let start = text.len() - text.trim_start().len();
             let end = text.trim_end().len().max(start);
-            let span = if start == end { 0..text.len() } else { start..end };
+            let span = if start == end {
+                0..text.len()
+            } else {
+                start..end
+            };
             title.element(
                 Snippet::source(text)
                     .line_start(n)
@@ -282,7 +288,10 @@ mod tests {
         );
         let text = "url=https://x\ncertificateTemplates=\n";
         let out = render(&d, Some(text), &Renderer::plain());
-        assert!(out.contains("error[D002]: certificateTemplates is empty"), "{out}");
+        assert!(
+            out.contains("error[D002]: certificateTemplates is empty"),
+            "{out}"
+        );
         assert!(out.contains("--> dtrust.properties:2"), "{out}");
         assert!(out.contains("2 | certificateTemplates="), "{out}");
         assert!(out.contains("^^^^"), "{out}");

@@ -59,7 +59,10 @@ fn default_alias(cert: &Certificate) -> String {
     let cn = subject
         .split(',')
         .map(str::trim)
-        .find_map(|part| part.strip_prefix("CN=").or_else(|| part.strip_prefix("cn=")))
+        .find_map(|part| {
+            part.strip_prefix("CN=")
+                .or_else(|| part.strip_prefix("cn="))
+        })
         .unwrap_or(subject);
     let alias = cn.trim().to_lowercase();
     if alias.is_empty() {
@@ -117,8 +120,20 @@ fn import(args: ImportArgs) -> ExitCode {
         });
     }
     let subjects: Vec<String> = certs.iter().map(|c| c.subject().to_owned()).collect();
+    let mut aliases: Vec<String> = Vec::new();
     for cert in certs {
-        let alias = args.alias.clone().unwrap_or_else(|| default_alias(&cert));
+        let alias = args.alias.clone().unwrap_or_else(|| {
+            let alias = default_alias(&cert);
+            // Two certificates of this import with the same CN: tell them
+            // apart by serial number rather than refuse the second.
+            if aliases.contains(&alias) {
+                let serial = cert.serial_hex().to_lowercase();
+                format!("{alias} ({})", &serial[..serial.len().min(16)])
+            } else {
+                alias
+            }
+        });
+        aliases.push(alias.clone());
         update = update.add_trusted(alias, cert);
     }
     match update.write() {

@@ -115,7 +115,7 @@ pub enum Error {
     },
     /// A keystore already has an entry under the alias a new entry was to get.
     #[error(
-        "{source_name} already has an entry with alias \"{alias}\"; choose another alias (--alias) or remove the old entry first (keytool -delete -alias {alias})"
+        "{source_name} already has an entry with alias \"{alias}\"; choose another alias (--alias) or remove the old entry first (keytool -delete -alias \"{alias}\")"
     )]
     DuplicateAlias {
         /// The keystore.

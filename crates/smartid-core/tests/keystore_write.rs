@@ -22,10 +22,7 @@ fn cert(name: &str) -> Certificate {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "smartid-kswrite-{name}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("smartid-kswrite-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -69,7 +66,11 @@ fn new_pkcs12_with_password_lists_as_trusted_cert_entries_in_keytool() {
     let (ok, out) = keytool_list(&path, "pkcs12", Some("changeit"));
     assert!(ok, "{out}");
     assert!(out.contains("contains 2 entries"), "{out}");
-    assert_eq!(out.matches("Entry type: trustedCertEntry").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("Entry type: trustedCertEntry").count(),
+        2,
+        "{out}"
+    );
     assert!(out.contains("Alias name: fixture-root"), "{out}");
     // A wrong password fails the MAC in keytool too: there is a MAC.
     let (ok, out) = keytool_list(&path, "pkcs12", Some("wrongpass"));
@@ -192,7 +193,9 @@ fn pkcs12_with_a_private_key_keeps_it() {
     // encrypted key bag among them) are in the new file unchanged.
     let old = std::fs::read(fixture("keystore-keytool.p12")).unwrap();
     let new = std::fs::read(&path).unwrap();
-    let key_bag_oid = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02];
+    let key_bag_oid = [
+        0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x0A, 0x01, 0x02,
+    ];
     let window = |data: &[u8]| {
         let at = data
             .windows(key_bag_oid.len())
@@ -234,7 +237,11 @@ fn passwordless_jdk_cacerts_gets_a_trusted_entry_without_a_mac() {
         .unwrap();
     let (ok, out) = keytool_list(&path, "pkcs12", None);
     assert!(ok, "{out}");
-    assert_eq!(out.matches("Entry type: trustedCertEntry").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("Entry type: trustedCertEntry").count(),
+        2,
+        "{out}"
+    );
     let ks = Keystore::open(&path, None).unwrap();
     let aliases: Vec<_> = ks
         .entries()

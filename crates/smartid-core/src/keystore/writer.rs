@@ -484,13 +484,14 @@ fn pfx_safe_contents<'a>(data: &'a [u8], source_name: &str) -> Result<&'a [u8]> 
     let (0x30, content_info, _) = der_tlv(rest).ok_or_else(|| bad("no authSafe"))? else {
         return Err(bad("no authSafe"));
     };
-    let (0x06, content_type, rest) =
-        der_tlv(content_info).ok_or_else(|| bad("no content type"))?
+    let (0x06, content_type, rest) = der_tlv(content_info).ok_or_else(|| bad("no content type"))?
     else {
         return Err(bad("no content type"));
     };
     if content_type != oid(OID_DATA) {
-        return Err(bad("the authenticated safe is signed (public-key integrity)"));
+        return Err(bad(
+            "the authenticated safe is signed (public-key integrity)",
+        ));
     }
     let (0xA0, explicit, _) = der_tlv(rest).ok_or_else(|| bad("no content"))? else {
         return Err(bad("no content"));
@@ -598,11 +599,7 @@ fn pkcs12_with(
     let auth_safe = tlv(0x30, &[kept, &new_info].concat());
     let content_info = tlv(
         0x30,
-        &[
-            tlv(0x06, &oid(OID_DATA)),
-            tlv(0xA0, &tlv(0x04, &auth_safe)),
-        ]
-        .concat(),
+        &[tlv(0x06, &oid(OID_DATA)), tlv(0xA0, &tlv(0x04, &auth_safe))].concat(),
     );
     let mut pfx = [tlv(0x02, &[3]), content_info].concat();
     if let Some(pw) = password {
