@@ -33,7 +33,7 @@ use crate::{output, probe, progress, secrets};
 )]
 pub(crate) struct CheckArgs {
     /// Bundles, connector properties, Messaging Server entries, Hermod client settings.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "callback_url")]
     paths: Vec<PathBuf>,
     /// Trust store for Hermod and the Identity Manager callback (e.g. the
     /// modified cacerts of -Djavax.net.ssl.trustStore). Default: the
