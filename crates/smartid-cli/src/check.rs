@@ -228,9 +228,12 @@ async fn check_dtrust(run: &mut Run, target: &str, path: &Path) {
         other => ("service", format!("{other:?}")),
     };
     let settings = config.http_settings();
-    let identity = settings
+    let (identity, identity_issuer) = settings
         .identity_value()
-        .map(|id| id.certificate().subject().to_owned())
+        .map(|id| {
+            let c = id.certificate();
+            (c.subject().to_owned(), c.issuer().to_owned())
+        })
         .unwrap_or_default();
     run.push(
         target,
@@ -270,10 +273,22 @@ async fn check_dtrust(run: &mut Run, target: &str, path: &Path) {
         )
     })
     .map_err(|e| {
-        format!(
-            "{e}; the service must know the client certificate \"{identity}\" (the bundle's \
-                 PKCS#12 from D-Trust)"
-        )
+        use idm_config::dtrust_client::Error as D;
+        match e {
+            // The server certificate was trusted (the tls line): a
+            // connection that fails now was ended by the server when it
+            // saw our certificate.
+            D::Http(smartid_core::Error::Tls { .. } | smartid_core::Error::Transport { .. }) => {
+                format!(
+                    "the service did not accept the client certificate \"{identity}\" (issuer \
+                     \"{identity_issuer}\"): {e}; use the PKCS#12 D-Trust issued for this account \
+                     (p12File, p12Password)"
+                )
+            }
+            other => format!(
+                "{other}; the client certificate was \"{identity}\" (issuer \"{identity_issuer}\")"
+            ),
+        }
     });
     run.push(target, "mutual TLS", products);
 }

@@ -4,6 +4,7 @@
 //! Exit codes, for every subcommand: 0 success; 1 problems found (lint
 //! errors, a red check, a keystore that cannot be opened or updated); 2 the
 //! command line was wrong or an input could not be read.
+#![deny(missing_docs)]
 
 use std::process::ExitCode;
 

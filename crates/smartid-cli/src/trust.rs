@@ -143,6 +143,11 @@ fn import(args: ImportArgs) -> ExitCode {
                     "added trusted certificate alias=\"{alias}\" subject=\"{subject}\""
                 );
             }
+            for (alias, existing) in &report.already_trusted {
+                anstream::eprintln!(
+                    "warning: the certificate added as \"{alias}\" was already trusted as \"{existing}\""
+                );
+            }
             anstream::println!(
                 "{}: {} {} with {} entries ({} kept){}",
                 args.keystore.display(),

@@ -149,9 +149,10 @@ async fn client_certificate_not_accepted_is_red() {
         .find(|l| l.starts_with("FAIL mutual TLS:"))
         .unwrap_or_else(|| panic!("{out:?}"));
     assert!(
-        line.contains("CN=Stranger\" (the bundle's PKCS#12"),
+        line.contains("did not accept the client certificate \"O=smartid testkit, CN=Stranger\""),
         "{line}"
     );
+    assert!(line.contains("p12File"), "{line}");
 }
 
 #[tokio::test]
@@ -351,4 +352,21 @@ async fn unreadable_or_broken_config() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("FAIL config:"), "{out:?}");
     assert!(out.stdout.contains("M002"), "{out:?}");
+}
+
+#[tokio::test]
+async fn connector_properties_next_to_their_files_are_checked_too() {
+    let sim = DtrustSimulator::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = good(&sim, dir.path()).write("good.zip");
+    let extracted = dir.path().join("connector");
+    DtrustBundle::open(&zip)
+        .unwrap()
+        .extract_to(&extracted)
+        .unwrap();
+    let props = extracted.join("dtrust.properties");
+    assert!(props.exists());
+    let out = check(&[props.as_os_str()]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("ok mutual TLS:"), "{out:?}");
 }

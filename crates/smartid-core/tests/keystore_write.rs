@@ -272,3 +272,31 @@ fn the_original_permissions_are_kept() {
     // No temporary file is left behind.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_cacerts_is_updated_through_the_link() {
+    let dir = temp_dir("symlink");
+    let real = dir.join("real-cacerts");
+    std::fs::copy(fixture("truststore.jks"), &real).unwrap();
+    let link = dir.join("cacerts");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let report = KeystoreUpdate::new(&link)
+        .password(Secret::new("changeit"))
+        .add_trusted("again", cert("ca.pem"))
+        .write()
+        .unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let ks = Keystore::open(&real, Some(&Secret::new("changeit"))).unwrap();
+    assert_eq!(ks.trusted_certificates().count(), 3);
+    // The same root was already there under another alias: reported.
+    assert_eq!(
+        report.already_trusted,
+        [("again".to_owned(), "fixture-root".to_owned())]
+    );
+}

@@ -45,6 +45,9 @@ pub struct KeystoreUpdateReport {
     /// Whether the file has an integrity digest or MAC keyed with the
     /// password (always for JKS; for PKCS#12 when a password was given).
     pub integrity_protected: bool,
+    /// New entries whose certificate the file already trusted, as (new
+    /// alias, existing alias): added anyway, as keytool does when told to.
+    pub already_trusted: Vec<(String, String)>,
 }
 
 /// Adds trusted-certificate entries to a JKS or PKCS#12 keystore, creating
@@ -118,6 +121,14 @@ impl KeystoreUpdate {
     /// [`Error::Io`] when the folder cannot be written.
     pub fn write(self) -> Result<KeystoreUpdateReport> {
         let source_name = self.path.display().to_string();
+        // A symbolic link (the JDK's lib/security/cacerts often is one) is
+        // followed: the file it points to is replaced, the link stays.
+        let path = match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                std::fs::canonicalize(&self.path).map_err(|e| io_error(&source_name, &e))?
+            }
+            _ => self.path.clone(),
+        };
         let not_writable = |detail: String| Error::KeystoreNotWritable {
             source_name: source_name.clone(),
             detail,
@@ -133,8 +144,8 @@ impl KeystoreUpdate {
         if self.add.is_empty() {
             return Err(not_writable("no certificate to add".into()));
         }
-        let existing = match std::fs::symlink_metadata(&self.path) {
-            Ok(_) => Some(super::read_file(&self.path)?),
+        let existing = match std::fs::symlink_metadata(&path) {
+            Ok(_) => Some(super::read_file(&path)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_error(&source_name, &e)),
         };
@@ -178,7 +189,23 @@ impl KeystoreUpdate {
             .map(|a| a.to_lowercase())
             .collect();
         let mut new_entries = Vec::new();
+        let mut already_trusted = Vec::new();
         for (alias, cert) in &self.add {
+            let same = old
+                .iter()
+                .flat_map(|ks| ks.entries())
+                .find_map(|e| match e {
+                    KeystoreEntry::TrustedCertificate {
+                        alias: old_alias,
+                        certificate,
+                    } if certificate.der() == cert.der() => {
+                        Some(old_alias.clone().unwrap_or_default())
+                    }
+                    _ => None,
+                });
+            if let Some(old_alias) = same {
+                already_trusted.push((fold(alias), old_alias));
+            }
             let alias = fold(alias);
             if alias.is_empty() || alias.chars().any(|c| c == '\0' || u32::from(c) > 0xFFFF) {
                 return Err(not_writable(format!(
@@ -229,13 +256,14 @@ impl KeystoreUpdate {
                     .into(),
             ));
         }
-        write_atomically(&self.path, &bytes)?;
+        write_atomically(&path, &bytes)?;
         Ok(KeystoreUpdateReport {
             format,
             created: existing.is_none(),
             kept_entries: kept,
             added: new_entries.into_iter().map(|(a, _)| a).collect(),
             integrity_protected: password.is_some(),
+            already_trusted,
         })
     }
 }
