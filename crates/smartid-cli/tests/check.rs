@@ -247,6 +247,35 @@ async fn hermod_api_key_accepted_and_refused() {
         "{out:?}"
     );
 
+    // Through --proxy: the tunnel line, and the proxy saw the Hermod port.
+    let proxy = ConnectProxy::start().await.unwrap();
+    let via = format!("{}:{}", proxy.host(), proxy.port());
+    let out = check(&[
+        "--trust".as_ref(),
+        trust.as_os_str(),
+        "--proxy".as_ref(),
+        via.as_ref(),
+        good.as_os_str(),
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("ok proxy: the proxy opened a tunnel"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("ok api key:"), "{out:?}");
+    let port = format!(":{}", sim.front().addr().port());
+    assert!(
+        proxy
+            .connect_targets()
+            .iter()
+            .filter(|t| t.ends_with(&port))
+            .count()
+            >= 2,
+        "{:?}",
+        proxy.connect_targets()
+    );
+
     let bad = dir.path().join("bad-key.json");
     std::fs::write(&bad, entry(&sim.command_url(), "prime1", "wrong")).unwrap();
     let out = check(&["--trust".as_ref(), trust.as_os_str(), bad.as_os_str()]).await;
@@ -369,4 +398,36 @@ async fn connector_properties_next_to_their_files_are_checked_too() {
     let out = check(&[props.as_os_str()]).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("ok mutual TLS:"), "{out:?}");
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`): `✔` in
+/// green, and the waits are a spinner rather than plain `waiting:` lines.
+#[tokio::test]
+async fn on_a_terminal_the_lines_have_symbols_colour_and_a_spinner() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("util-linux `script` is not installed: no pseudo-terminal to test with");
+        return;
+    }
+    let sim = DtrustSimulator::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = good(&sim, dir.path()).write("good.zip");
+    let line = format!(
+        "{} check --timeout 5 {}",
+        env!("CARGO_BIN_EXE_smartid"),
+        path.display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null());
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("\x1b[32m✔\x1b[0m tls:"), "{out:?}");
+    assert!(!out.stdout.contains("ok tls:"), "{out:?}");
+    assert!(!out.stdout.contains("waiting:"), "{out:?}");
 }
