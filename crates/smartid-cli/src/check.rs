@@ -15,6 +15,9 @@ use smartid_core::{Certificate, HttpSettings, ProxySettings, TrustRoots, TrustSt
 use crate::lint::Format;
 use crate::{output, probe, progress, secrets};
 
+/// The largest file `check` reads.
+const MAX_INPUT_BYTES: u64 = 64 << 20;
+
 /// Arguments of `smartid check`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -191,19 +194,15 @@ fn roots_of(trust: &TrustRoots) -> Option<Vec<Certificate>> {
     }
 }
 
-fn dtrust_config(path: &Path) -> Result<DtrustConfig, String> {
-    let is_zip = std::fs::read(path)
-        .map(|b| b.starts_with(b"PK"))
-        .map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
-    if is_zip {
-        let bundle = DtrustBundle::open(path).map_err(|e| e.to_string())?;
+fn dtrust_config(path: &Path, bytes: &[u8]) -> Result<DtrustConfig, String> {
+    let name = path.display().to_string();
+    if bytes.starts_with(b"PK") {
+        let bundle = DtrustBundle::read(bytes, &name).map_err(|e| e.to_string())?;
         bundle
             .to_dtrust_config(&CheckOptions::default())
             .map_err(|e| e.to_string())
     } else {
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        let name = path.display().to_string();
-        let props = PropertiesFile::parse(&bytes, &name);
+        let props = PropertiesFile::parse(bytes, &name);
         let checked =
             idm_config::DtrustConnectorConfig::from_properties(&props, &CheckOptions::default());
         let config = checked.into_result().map_err(|e| e.to_string())?;
@@ -214,8 +213,8 @@ fn dtrust_config(path: &Path) -> Result<DtrustConfig, String> {
     }
 }
 
-async fn check_dtrust(run: &mut Run, target: &str, path: &Path) {
-    let config = match dtrust_config(path) {
+async fn check_dtrust(run: &mut Run, target: &str, path: &Path, bytes: &[u8]) {
+    let config = match dtrust_config(path, bytes) {
         Ok(c) => c,
         Err(e) => {
             run.push(target, "config", Err(e));
@@ -439,17 +438,19 @@ async fn run_async(args: CheckArgs) -> ExitCode {
         if run.human {
             anstream::println!("{target}");
         }
-        let bytes = match std::fs::read(path) {
+        // Bundles are bounded by idm-config's zip limits; no configuration
+        // file is anywhere near this.
+        let bytes = match smartid_core::read_regular_file(path, MAX_INPUT_BYTES) {
             Ok(b) => b,
             Err(e) => {
-                anstream::eprintln!("error: {target}: cannot read ({e})");
+                anstream::eprintln!("error: {e}");
                 unreadable = true;
                 continue;
             }
         };
         let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if !is_json {
-            check_dtrust(&mut run, &target, path).await;
+            check_dtrust(&mut run, &target, path, &bytes).await;
             continue;
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();

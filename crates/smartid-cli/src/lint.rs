@@ -254,7 +254,7 @@ pub(crate) fn run(args: LintArgs) -> ExitCode {
         }
         // The text of each file, to show the offending line (bundles and
         // unreadable text show the file and line only).
-        let text = std::fs::read(name)
+        let text = smartid_core::read_regular_file(name, idm_config::MAX_TEXT_FILE_BYTES)
             .ok()
             .filter(|b| !name.ends_with(".zip") && !b.starts_with(b"PK"))
             .map(|b| String::from_utf8_lossy(&b).into_owned());
