@@ -381,6 +381,14 @@ async fn unreadable_or_broken_config() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("FAIL config:"), "{out:?}");
     assert!(out.stdout.contains("M002"), "{out:?}");
+    let mut cmd = smartid(["check", "--format", "json"]);
+    cmd.arg(&bad);
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], false, "{doc}");
+    assert_eq!(doc["checks"][0]["check"], "config", "{doc}");
+    assert_eq!(doc["checks"][0]["ok"], false, "{doc}");
 }
 
 #[tokio::test]
