@@ -300,3 +300,66 @@ fn a_symlinked_cacerts_is_updated_through_the_link() {
         [("again".to_owned(), "fixture-root".to_owned())]
     );
 }
+
+#[test]
+fn jks_key_under_its_own_password_is_kept_without_being_decrypted() {
+    let dir = temp_dir("keypass");
+    let path = dir.join("tomcat.jks");
+    let out = Command::new("keytool")
+        .args([
+            "-genkeypair",
+            "-alias",
+            "tomcat",
+            "-keyalg",
+            "RSA",
+            "-keysize",
+            "2048",
+            "-dname",
+            "CN=idm.example",
+            "-validity",
+            "30",
+            "-storetype",
+            "jks",
+            "-storepass",
+            "changeit",
+            "-keypass",
+            "other-key-pw",
+            "-keystore",
+        ])
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report = KeystoreUpdate::new(&path)
+        .password(Secret::new("changeit"))
+        .add_trusted("new-ca", cert("ca.pem"))
+        .write()
+        .unwrap();
+    assert_eq!(report.kept_entries, 1);
+    let (ok, list) = keytool_list(&path, "jks", Some("changeit"));
+    assert!(ok, "{list}");
+    assert!(list.contains("Entry type: PrivateKeyEntry"), "{list}");
+    assert!(list.contains("Alias name: new-ca"), "{list}");
+    // The key still opens with its own password.
+    let out = Command::new("keytool")
+        .args([
+            "-certreq",
+            "-alias",
+            "tomcat",
+            "-storepass",
+            "changeit",
+            "-keypass",
+            "other-key-pw",
+            "-keystore",
+        ])
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).contains("CERTIFICATE REQUEST"),
+        "the private key signs with its own password: {out:?}"
+    );
+}

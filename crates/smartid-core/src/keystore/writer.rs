@@ -27,6 +27,10 @@ use crate::keystore::der::der_tlv;
 use crate::keystore::{Keystore, KeystoreEntry, KeystoreFormat, io_error, jks};
 use crate::secret::Secret;
 
+/// An entry already in the file: its alias and, for a trusted certificate,
+/// the certificate's DER.
+type OldEntry = (Option<String>, Option<Vec<u8>>);
+
 /// MAC iterations for PKCS#12 files written here (keytool's default).
 const PKCS12_MAC_ITERATIONS: u32 = 10_000;
 
@@ -150,28 +154,60 @@ impl KeystoreUpdate {
             Err(e) => return Err(io_error(&source_name, &e)),
         };
         let password = self.password.as_ref();
-        let (format, old) = match &existing {
+        // What the file holds: per entry the alias and, for a trusted
+        // certificate, its DER. A JKS file is walked, its digest checked,
+        // and nothing decrypted (a private key under another password than
+        // the store's stays as it is); PKCS#12 is read by the reader.
+        let (format, old): (KeystoreFormat, Vec<OldEntry>) = match &existing {
+            Some(bytes) if bytes.starts_with(&jks::MAGIC_JKS) => {
+                let Some(pw) = password else {
+                    return Err(jks_needs_password(&source_name));
+                };
+                let layout = jks_layout(bytes, &source_name)?;
+                let body_len = 12 + layout.records.len();
+                if jks_digest(pw.expose_secret(), &bytes[..body_len]) != layout.digest {
+                    return Err(Error::WrongPassword {
+                        source_name: source_name.clone(),
+                    });
+                }
+                let entries = layout
+                    .entries
+                    .into_iter()
+                    .map(|(alias, der)| (Some(alias), der.map(<[u8]>::to_vec)))
+                    .collect();
+                (KeystoreFormat::Jks, entries)
+            }
             Some(bytes) => {
                 let ks = Keystore::from_bytes(bytes, &source_name, password)?;
-                let format = ks.format();
-                if format != KeystoreFormat::Jks && format != KeystoreFormat::Pkcs12 {
-                    return Err(not_writable(format!(
-                        "the file is {format}, not a JKS or PKCS#12 keystore; give a keystore path \
-                         (a new one is created when missing)"
-                    )));
-                }
-                if let Some(wanted) = self.format
-                    && wanted != format
-                {
-                    return Err(not_writable(format!(
-                        "the file is {format}, not {wanted}; leave out the format to keep it, or \
-                         convert it with keytool -importkeystore"
-                    )));
-                }
-                (format, Some(ks))
+                let entries = ks
+                    .entries()
+                    .iter()
+                    .map(|e| match e {
+                        KeystoreEntry::TrustedCertificate { alias, certificate } => {
+                            (alias.clone(), Some(certificate.der().to_vec()))
+                        }
+                        KeystoreEntry::Identity(id) => (id.alias().map(str::to_owned), None),
+                    })
+                    .collect();
+                (ks.format(), entries)
             }
-            None => (self.format.unwrap_or(KeystoreFormat::Pkcs12), None),
+            None => (self.format.unwrap_or(KeystoreFormat::Pkcs12), Vec::new()),
         };
+        if format != KeystoreFormat::Jks && format != KeystoreFormat::Pkcs12 {
+            return Err(not_writable(format!(
+                "the file is {format}, not a JKS or PKCS#12 keystore; give a keystore path \
+                 (a new one is created when missing)"
+            )));
+        }
+        if let Some(wanted) = self.format
+            && existing.is_some()
+            && wanted != format
+        {
+            return Err(not_writable(format!(
+                "the file is {format}, not {wanted}; leave out the format to keep it, or \
+                 convert it with keytool -importkeystore"
+            )));
+        }
         let fold = |alias: &str| {
             if format == KeystoreFormat::Jks {
                 alias.to_lowercase()
@@ -181,28 +217,15 @@ impl KeystoreUpdate {
         };
         let mut taken: Vec<String> = old
             .iter()
-            .flat_map(|ks| ks.entries())
-            .filter_map(|e| match e {
-                KeystoreEntry::TrustedCertificate { alias, .. } => alias.clone(),
-                KeystoreEntry::Identity(id) => id.alias().map(str::to_owned),
-            })
-            .map(|a| a.to_lowercase())
+            .filter_map(|(alias, _)| alias.as_deref())
+            .map(str::to_lowercase)
             .collect();
         let mut new_entries = Vec::new();
         let mut already_trusted = Vec::new();
         for (alias, cert) in &self.add {
-            let same = old
-                .iter()
-                .flat_map(|ks| ks.entries())
-                .find_map(|e| match e {
-                    KeystoreEntry::TrustedCertificate {
-                        alias: old_alias,
-                        certificate,
-                    } if certificate.der() == cert.der() => {
-                        Some(old_alias.clone().unwrap_or_default())
-                    }
-                    _ => None,
-                });
+            let same = old.iter().find_map(|(old_alias, der)| {
+                (der.as_deref() == Some(cert.der())).then(|| old_alias.clone().unwrap_or_default())
+            });
             if let Some(old_alias) = same {
                 already_trusted.push((fold(alias), old_alias));
             }
@@ -227,11 +250,7 @@ impl KeystoreUpdate {
         let bytes = match format {
             KeystoreFormat::Jks => {
                 let Some(pw) = password else {
-                    return Err(not_writable(
-                        "a JKS keystore's integrity digest is keyed with the store password: pass \
-                         the password (or write PKCS#12, which may go without one)"
-                            .into(),
-                    ));
+                    return Err(jks_needs_password(&source_name));
                 };
                 jks_with(existing.as_deref(), &new_entries, pw, &source_name)?
             }
@@ -248,9 +267,14 @@ impl KeystoreUpdate {
             }
         };
         // The result must read back with every old entry and the new ones.
-        let reread = Keystore::from_bytes(&bytes, &source_name, self.password.as_ref())?;
-        let kept = old.as_ref().map_or(0, |ks| ks.entries().len());
-        if reread.entries().len() != kept + new_entries.len() {
+        let kept = old.len();
+        let reread = match format {
+            KeystoreFormat::Jks => jks_layout(&bytes, &source_name)?.entries.len(),
+            _ => Keystore::from_bytes(&bytes, &source_name, self.password.as_ref())?
+                .entries()
+                .len(),
+        };
+        if reread != kept + new_entries.len() {
             return Err(not_writable(
                 "the updated keystore did not read back with every entry; nothing was written"
                     .into(),
@@ -314,6 +338,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 // ---------------------------------------------------------------- JKS
 
+fn jks_needs_password(source_name: &str) -> Error {
+    Error::KeystoreNotWritable {
+        source_name: source_name.to_owned(),
+        detail: "a JKS keystore's integrity digest is keyed with the store password: pass the \
+                 password (or write PKCS#12, which may go without one)"
+            .into(),
+    }
+}
+
 fn jks_damaged(source_name: &str) -> Error {
     Error::KeystoreNotWritable {
         source_name: source_name.to_owned(),
@@ -321,8 +354,19 @@ fn jks_damaged(source_name: &str) -> Error {
     }
 }
 
-/// The version, entry count and the bytes of all entry records.
-fn jks_entries<'a>(data: &'a [u8], source_name: &str) -> Result<(u32, u32, &'a [u8])> {
+/// A JKS file's layout, walked without decrypting anything.
+struct JksLayout<'a> {
+    version: u32,
+    count: u32,
+    /// The bytes of all entry records.
+    records: &'a [u8],
+    /// The stored integrity digest (after the records).
+    digest: &'a [u8],
+    /// Per entry: the alias and, for a trusted certificate, its DER.
+    entries: Vec<(String, Option<&'a [u8]>)>,
+}
+
+fn jks_layout<'a>(data: &'a [u8], source_name: &str) -> Result<JksLayout<'a>> {
     let damaged = || jks_damaged(source_name);
     let take = |pos: &mut usize, n: usize| -> Result<&'a [u8]> {
         let end = pos.checked_add(n).filter(|e| *e <= data.len());
@@ -335,10 +379,9 @@ fn jks_entries<'a>(data: &'a [u8], source_name: &str) -> Result<(u32, u32, &'a [
         let b = take(pos, 4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let utf = |pos: &mut usize| -> Result<()> {
+    let utf = |pos: &mut usize| -> Result<&'a [u8]> {
         let b = take(pos, 2)?;
-        take(pos, u16::from_be_bytes([b[0], b[1]]) as usize)?;
-        Ok(())
+        take(pos, u16::from_be_bytes([b[0], b[1]]) as usize)
     };
     let mut pos = 0;
     if take(&mut pos, 4)? != jks::MAGIC_JKS {
@@ -347,17 +390,17 @@ fn jks_entries<'a>(data: &'a [u8], source_name: &str) -> Result<(u32, u32, &'a [
     let version = u32_at(&mut pos)?;
     let count = u32_at(&mut pos)?;
     let start = pos;
-    let cert = |pos: &mut usize| -> Result<()> {
+    let cert = |pos: &mut usize| -> Result<&'a [u8]> {
         if version == 2 {
             utf(pos)?;
         }
         let n = u32_at(pos)? as usize;
-        take(pos, n)?;
-        Ok(())
+        take(pos, n)
     };
+    let mut entries = Vec::new();
     for _ in 0..count {
         let tag = u32_at(&mut pos)?;
-        utf(&mut pos)?;
+        let alias = String::from_utf8_lossy(utf(&mut pos)?).into_owned();
         take(&mut pos, 8)?;
         match tag {
             1 => {
@@ -366,12 +409,39 @@ fn jks_entries<'a>(data: &'a [u8], source_name: &str) -> Result<(u32, u32, &'a [
                 for _ in 0..u32_at(&mut pos)? {
                     cert(&mut pos)?;
                 }
+                entries.push((alias, None));
             }
-            2 => cert(&mut pos)?,
+            2 => {
+                let der = cert(&mut pos)?;
+                entries.push((alias, Some(der)));
+            }
             _ => return Err(damaged()),
         }
     }
-    Ok((version, count, data.get(start..pos).ok_or_else(damaged)?))
+    let records = data.get(start..pos).ok_or_else(damaged)?;
+    let digest = take(&mut pos, 20)?;
+    Ok(JksLayout {
+        version,
+        count,
+        records,
+        digest,
+        entries,
+    })
+}
+
+/// The JKS integrity digest of `body` (everything before the digest).
+fn jks_digest(password: &str, body: &[u8]) -> Vec<u8> {
+    let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
+    let pw: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
+        password
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect(),
+    );
+    ctx.update(&pw);
+    ctx.update(b"Mighty Aphrodite");
+    ctx.update(body);
+    ctx.finish().as_ref().to_vec()
 }
 
 fn jks_with(
@@ -382,7 +452,12 @@ fn jks_with(
 ) -> Result<Vec<u8>> {
     let (count, records) = match existing {
         Some(data) => {
-            let (version, count, records) = jks_entries(data, source_name)?;
+            let JksLayout {
+                version,
+                count,
+                records,
+                ..
+            } = jks_layout(data, source_name)?;
             if version != 2 {
                 return Err(Error::KeystoreNotWritable {
                     source_name: source_name.to_owned(),
@@ -428,17 +503,8 @@ fn jks_with(
         out.extend(der_len.to_be_bytes());
         out.extend(der);
     }
-    let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
-    let pw: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
-        password
-            .encode_utf16()
-            .flat_map(|u| u.to_be_bytes())
-            .collect(),
-    );
-    ctx.update(&pw);
-    ctx.update(b"Mighty Aphrodite");
-    ctx.update(&out);
-    out.extend(ctx.finish().as_ref());
+    let digest = jks_digest(password, &out);
+    out.extend(digest);
     Ok(out)
 }
 
@@ -694,9 +760,9 @@ mod tests {
         data.extend(2u32.to_be_bytes());
         data.extend(u32::MAX.to_be_bytes());
         for n in 0..data.len() {
-            assert!(jks_entries(&data[..n], "t").is_err());
+            assert!(jks_layout(&data[..n], "t").is_err());
         }
-        assert!(jks_entries(&data, "t").is_err());
+        assert!(jks_layout(&data, "t").is_err());
     }
 
     #[test]
