@@ -118,9 +118,10 @@ impl KeystoreUpdate {
     ///
     /// # Errors
     /// [`Error::DuplicateAlias`] when an alias is taken (by the file or by
-    /// two new entries); [`Error::PasswordRequired`] for JKS without a
-    /// password and for a PKCS#12 file with a MAC; [`Error::WrongPassword`];
-    /// [`Error::KeystoreNotWritable`] when the file is in another format or
+    /// two new entries); [`Error::PasswordRequired`] for a PKCS#12 file
+    /// with a MAC and no password; [`Error::WrongPassword`];
+    /// [`Error::KeystoreNotWritable`] for JKS without a password, when the
+    /// file is in another format or
     /// uses a structure this writer cannot extend without changing it;
     /// [`Error::Io`] when the folder cannot be written.
     pub fn write(self) -> Result<KeystoreUpdateReport> {
