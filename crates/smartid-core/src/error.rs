@@ -113,6 +113,24 @@ pub enum Error {
         /// What was wrong.
         detail: String,
     },
+    /// A keystore already has an entry under the alias a new entry was to get.
+    #[error(
+        "{source_name} already has an entry with alias \"{alias}\"; choose another alias (--alias) or remove the old entry first (keytool -delete -alias \"{alias}\")"
+    )]
+    DuplicateAlias {
+        /// The keystore.
+        source_name: String,
+        /// The alias (as the keystore compares aliases: JKS lower-cased).
+        alias: String,
+    },
+    /// A keystore cannot be updated without losing or changing what it holds.
+    #[error("{source_name}: cannot update the keystore: {detail}")]
+    KeystoreNotWritable {
+        /// The keystore.
+        source_name: String,
+        /// Why, and what to do instead.
+        detail: String,
+    },
     /// A setting is invalid.
     #[error("invalid setting {field}: {message}")]
     InvalidSetting {

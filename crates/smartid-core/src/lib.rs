@@ -41,7 +41,10 @@ pub use http::{
     ProxySettings, SendFuture,
 };
 pub use identity::ClientIdentity;
-pub use keystore::{IdentityEntry, Integrity, Keystore, KeystoreEntry, KeystoreFormat};
+pub use keystore::{
+    IdentityEntry, Integrity, Keystore, KeystoreEntry, KeystoreFormat, KeystoreUpdate,
+    KeystoreUpdateReport,
+};
 pub use problems::{ConfigProblem, UnexpectedAnswer};
 pub use secret::{Secret, SecretBytes, expose_secret_serde};
 pub use trust::{TrustRoots, TrustStore};

@@ -7,6 +7,8 @@ pub(crate) mod jks;
 pub(crate) mod key;
 pub(crate) mod pem;
 pub(crate) mod pkcs12;
+mod writer;
+pub use writer::{KeystoreUpdate, KeystoreUpdateReport};
 
 use std::fmt;
 use std::path::Path;
