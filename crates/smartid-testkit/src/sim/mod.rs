@@ -373,6 +373,15 @@ impl SimServer {
     }
 }
 
+/// The Hermod device of a mode name (`manual`, `approve`, `decline`, `fail`,
+/// `never`, `never_opens`), answering `after_ms` after opening.
+///
+/// # Errors
+/// A message naming the accepted modes.
+pub fn parse_device_mode(mode: &str, after_ms: u64) -> std::result::Result<DeviceBehavior, String> {
+    control::parse_device(&json!({ "reply": mode, "after_ms": after_ms }))
+}
+
 /// sim.json holds test credentials: readable by its owner only.
 fn restrict(path: &Path) {
     #[cfg(unix)]
