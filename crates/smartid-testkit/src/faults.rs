@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::future::Future as _;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -389,7 +390,33 @@ async fn truncate(response: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&full.to_string()) {
         parts.headers.insert(header::CONTENT_LENGTH, v);
     }
-    Response::from_parts(parts, Body::from(half))
+    // A body of unknown length that sends its half, pauses (the server
+    // flushes what it has), then ends early: the server writes the announced
+    // Content-Length and aborts the connection.
+    let body = Body::from_stream(Truncated {
+        half: Some(half),
+        pause: Box::pin(tokio::time::sleep(Duration::from_millis(100))),
+    });
+    Response::from_parts(parts, body)
+}
+
+struct Truncated {
+    half: Option<axum::body::Bytes>,
+    pause: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl futures_core::Stream for Truncated {
+    type Item = std::result::Result<axum::body::Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if let Some(half) = self.half.take() {
+            return std::task::Poll::Ready(Some(Ok(half)));
+        }
+        self.pause.as_mut().poll(cx).map(|()| None)
+    }
 }
 
 #[cfg(test)]
