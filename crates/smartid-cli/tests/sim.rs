@@ -112,8 +112,20 @@ fn sigint(child: &Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim_runs_real_flows_from_sim_json_and_stops_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
-    let [audkenni_port, dtrust_port, hermod_port, control_port, callbacks] = ports;
+    let ports = [
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    ];
+    let [
+        audkenni_port,
+        dtrust_port,
+        hermod_port,
+        control_port,
+        callbacks,
+    ] = ports;
     let mut sim = Sim::spawn(&[
         "--dir".into(),
         dir.path().display().to_string(),
@@ -180,10 +192,16 @@ async fn sim_runs_real_flows_from_sim_json_and_stops_on_sigint() {
     // Audkenni: the approving and the declining user.
     let ciba = ciba(&v).await;
     let mut pending = ciba
-        .start(&AuthRequest::new(s(&v, "/audkenni/hints/approve"), Acr::SimAuth))
+        .start(&AuthRequest::new(
+            s(&v, "/audkenni/hints/approve"),
+            Acr::SimAuth,
+        ))
         .await
         .unwrap();
-    let done = ciba.finish(&mut pending, &WaitOptions::new()).await.unwrap();
+    let done = ciba
+        .finish(&mut pending, &WaitOptions::new())
+        .await
+        .unwrap();
     assert_eq!(
         done.id_token
             .national_register_id
@@ -193,7 +211,10 @@ async fn sim_runs_real_flows_from_sim_json_and_stops_on_sigint() {
         Some("1203902019")
     );
     let mut pending = ciba
-        .start(&AuthRequest::new(s(&v, "/audkenni/hints/decline"), Acr::SimAuth))
+        .start(&AuthRequest::new(
+            s(&v, "/audkenni/hints/decline"),
+            Acr::SimAuth,
+        ))
         .await
         .unwrap();
     let err = ciba
@@ -202,7 +223,10 @@ async fn sim_runs_real_flows_from_sim_json_and_stops_on_sigint() {
         .unwrap_err();
     assert!(err.to_string().starts_with("the user cancelled"), "{err}");
     let unknown = ciba
-        .start(&AuthRequest::new(s(&v, "/audkenni/hints/unknown"), Acr::SimAuth))
+        .start(&AuthRequest::new(
+            s(&v, "/audkenni/hints/unknown"),
+            Acr::SimAuth,
+        ))
         .await;
     assert!(unknown.is_err());
 
@@ -293,7 +317,11 @@ fn a_port_in_use_is_a_clear_error() {
 #[test]
 fn a_temporary_folder_is_made_and_removed() {
     let mut sim = Sim::spawn(&[]);
-    assert!(sim.wait_for("Ctrl-C to stop", Duration::from_secs(120)), "{}", sim.text());
+    assert!(
+        sim.wait_for("Ctrl-C to stop", Duration::from_secs(120)),
+        "{}",
+        sim.text()
+    );
     let text = sim.text();
     let folder = text
         .lines()

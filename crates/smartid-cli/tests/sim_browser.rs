@@ -112,7 +112,8 @@ impl Driver {
 
     async fn open(&self, url: &str) {
         let path = format!("/session/{}/url", self.session);
-        self.call(Method::Post, &path, Some(json!({ "url": url }))).await;
+        self.call(Method::Post, &path, Some(json!({ "url": url })))
+            .await;
     }
 
     /// Finds an element by CSS selector, reloading the page until it shows.
@@ -160,14 +161,16 @@ impl Driver {
 }
 
 fn browser_available() -> bool {
-    let present = std::path::Path::new(CHROMIUM).is_file()
-        && std::path::Path::new(CHROMEDRIVER).is_file();
+    let present =
+        std::path::Path::new(CHROMIUM).is_file() && std::path::Path::new(CHROMEDRIVER).is_file();
     if !present {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI is set but {CHROMIUM} or {CHROMEDRIVER} is missing: run ci/install-chromium.sh"
         );
-        println!("skipped: {CHROMIUM} or {CHROMEDRIVER} is missing (ci/install-chromium.sh installs them)");
+        println!(
+            "skipped: {CHROMIUM} or {CHROMEDRIVER} is missing (ci/install-chromium.sh installs them)"
+        );
     }
     present
 }

@@ -38,7 +38,10 @@ fn https(v: &Value, timeout: Duration) -> HttpClient {
     HttpClient::new(&settings, "sim-fault-test").unwrap()
 }
 
-async fn discovery(v: &Value, timeout: Duration) -> smartid_core::Result<smartid_core::HttpResponse> {
+async fn discovery(
+    v: &Value,
+    timeout: Duration,
+) -> smartid_core::Result<smartid_core::HttpResponse> {
     https(v, timeout)
         .send(HttpRequest::get(s(v, "/audkenni/discovery_url")))
         .await
@@ -48,9 +51,17 @@ async fn discovery(v: &Value, timeout: Duration) -> smartid_core::Result<smartid
 async fn reset_server_error_and_truncate_reach_the_client() {
     let (_dir, _server, v) = start().await;
     let t = Duration::from_secs(10);
-    assert_eq!(discovery(&v, t).await.unwrap().status(), 200, "faults are off by default");
+    assert_eq!(
+        discovery(&v, t).await.unwrap().status(),
+        200,
+        "faults are off by default"
+    );
 
-    faults(&v, json!({"enabled": true, "rate": 1.0, "kinds": ["reset"]})).await;
+    faults(
+        &v,
+        json!({"enabled": true, "rate": 1.0, "kinds": ["reset"]}),
+    )
+    .await;
     let err = discovery(&v, t).await.unwrap_err();
     let text = format!("{err} {err:?}").to_lowercase();
     assert!(text.contains("connection reset"), "{text}");
@@ -65,7 +76,10 @@ async fn reset_server_error_and_truncate_reach_the_client() {
     let err = discovery(&v, t).await.unwrap_err();
     // The headers and half of the body arrived, then the connection closed.
     let text = format!("{err}");
-    assert!(text.contains("body") && text.contains("end of file"), "{text}");
+    assert!(
+        text.contains("body") && text.contains("end of file"),
+        "{text}"
+    );
     assert_eq!(injected(&v, "truncate").await, 1);
 
     faults(&v, json!({"enabled": false})).await;
@@ -75,9 +89,16 @@ async fn reset_server_error_and_truncate_reach_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_answers_outlast_the_client_timeout() {
     let (_dir, _server, v) = start().await;
-    faults(&v, json!({"enabled": true, "rate": 1.0, "kinds": ["slow"], "slow_ms": 1500})).await;
+    faults(
+        &v,
+        json!({"enabled": true, "rate": 1.0, "kinds": ["slow"], "slow_ms": 1500}),
+    )
+    .await;
     let err = discovery(&v, Duration::from_millis(500)).await.unwrap_err();
-    assert!(format!("{err} {err:?}").to_lowercase().contains("time"), "{err:?}");
+    assert!(
+        format!("{err} {err:?}").to_lowercase().contains("time"),
+        "{err:?}"
+    );
     let started = Instant::now();
     let resp = discovery(&v, Duration::from_secs(10)).await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -89,21 +110,40 @@ async fn the_same_seed_gives_the_same_faults_on_the_wire() {
     let (_dir, _server, v) = start().await;
     let mut runs = Vec::new();
     for _ in 0..2 {
-        faults(&v, json!({"enabled": true, "rate": 0.5, "kinds": ["server_error"], "seed": 42})).await;
+        faults(
+            &v,
+            json!({"enabled": true, "rate": 0.5, "kinds": ["server_error"], "seed": 42}),
+        )
+        .await;
         let mut statuses = Vec::new();
         for _ in 0..16 {
-            statuses.push(discovery(&v, Duration::from_secs(10)).await.unwrap().status());
+            statuses.push(
+                discovery(&v, Duration::from_secs(10))
+                    .await
+                    .unwrap()
+                    .status(),
+            );
         }
         runs.push(statuses);
     }
     assert_eq!(runs[0], runs[1]);
-    assert!(runs[0].contains(&503) && runs[0].contains(&200), "{:?}", runs[0]);
+    assert!(
+        runs[0].contains(&503) && runs[0].contains(&200),
+        "{:?}",
+        runs[0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_settings_are_checked() {
     let (_dir, _server, v) = start().await;
-    let (status, body) = control(&v, "PUT", "/control/faults", Some(json!({"kinds": ["boom"]}))).await;
+    let (status, body) = control(
+        &v,
+        "PUT",
+        "/control/faults",
+        Some(json!({"kinds": ["boom"]})),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("kinds"), "{body}");
     let (status, body) = control(&v, "PUT", "/control/faults", Some(json!({"rate": 3}))).await;
@@ -116,7 +156,11 @@ async fn faults_settings_are_checked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_submit_answer_leaves_the_order_placed() {
     let (_dir, server, v) = start().await;
-    faults(&v, json!({"enabled": true, "rate": 1.0, "kinds": ["lost_submit_answer"]})).await;
+    faults(
+        &v,
+        json!({"enabled": true, "rate": 1.0, "kinds": ["lost_submit_answer"]}),
+    )
+    .await;
     let client = dtrust(&v);
     use dtrust_client::{
         GeneratedCsr, KeySpec, OrderRequest, PasswordPolicy, RequestKind, SubjectDn,
@@ -170,7 +214,10 @@ async fn hermod_with_callbacks(kind: &str) -> (Vec<(String, Option<u16>)>, Outco
     .await
     .unwrap()
     .unwrap();
-    let records = server.hermod().wait_for_callbacks(2, Duration::from_secs(10)).await;
+    let records = server
+        .hermod()
+        .wait_for_callbacks(2, Duration::from_secs(10))
+        .await;
     assert_eq!(injected(&v, kind).await, 1);
     let _ = HERMOD_CLIENT_ID;
     (

@@ -17,9 +17,9 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::future::Future as _;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -288,7 +288,11 @@ impl Resets {
 
     /// Resets the client connection behind this backend peer.
     fn reset(&self, backend_side: &SocketAddr) -> bool {
-        let tx = self.map.lock().ok().and_then(|mut m| m.remove(backend_side));
+        let tx = self
+            .map
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(backend_side));
         tx.is_some_and(|tx| tx.send(()).is_ok())
     }
 }
@@ -435,12 +439,7 @@ mod tests {
         assert_ne!(draw(5), draw(6));
         let hits = draw(5).iter().filter(|k| k.is_some()).count();
         assert!((30..=90).contains(&hits), "{hits} faults in 200 at 0.3");
-        assert!(
-            draw(5)
-                .iter()
-                .flatten()
-                .all(|k| HTTP_KINDS.contains(k))
-        );
+        assert!(draw(5).iter().flatten().all(|k| HTTP_KINDS.contains(k)));
     }
 
     #[test]
@@ -454,8 +453,15 @@ mod tests {
             Some(FaultKind::DuplicateCallback)
         );
         assert_eq!(f.injected().get(&FaultKind::DuplicateCallback), Some(&1));
-        assert_eq!(FaultKind::parse("lost_submit_answer"), Some(FaultKind::LostSubmitAnswer));
-        assert!(is_submission(&Method::POST, "/soap/X", b"<a:submitRequest>"));
+        assert_eq!(
+            FaultKind::parse("lost_submit_answer"),
+            Some(FaultKind::LostSubmitAnswer)
+        );
+        assert!(is_submission(
+            &Method::POST,
+            "/soap/X",
+            b"<a:submitRequest>"
+        ));
         assert!(!is_submission(&Method::GET, "/rest/v1/requests", b""));
     }
 }

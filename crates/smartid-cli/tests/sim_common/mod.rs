@@ -85,9 +85,7 @@ pub(crate) fn receiver(v: &Value, port: u16) -> (hermod_client::Tracker, String)
 pub(crate) fn sign_command(external_id: &str) -> hermod_client::Command {
     use hermod_client::{Command, SignParams, ToBeSigned};
     Command::sign(SignParams::new(vec![ToBeSigned::text(
-        "doc-1",
-        "Document",
-        "I agree.",
+        "doc-1", "Document", "I agree.",
     )]))
     .external_id(external_id)
 }
@@ -100,7 +98,12 @@ pub(crate) fn control_client() -> HttpClient {
 }
 
 /// Calls the control API: `(status, JSON body or Null)`.
-pub(crate) async fn control(v: &Value, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn control(
+    v: &Value,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let url = format!("{}{}", s(v, "/control_url").trim_end_matches('/'), path);
     let request = match method {
         "GET" => HttpRequest::get(url),
@@ -143,7 +146,8 @@ pub(crate) async fn dtrust_order(client: &dtrust_client::DtrustClient, cn: &str)
     let subject = SubjectDn::new(cn);
     let csr = GeneratedCsr::generate(Some(product), &subject, &[], KeySpec::EcP256).unwrap();
     let password = generate_revocation_password(&PasswordPolicy::default()).unwrap();
-    let order = OrderRequest::pkcs10(&product.id, subject, &csr.csr_der).revocation_password(password);
+    let order =
+        OrderRequest::pkcs10(&product.id, subject, &csr.csr_der).revocation_password(password);
     let pending = client.submit(&order).await.unwrap().into_pending();
     let options = WaitOptions::new()
         .timeout_from(SystemClock.now(), Duration::from_secs(30))

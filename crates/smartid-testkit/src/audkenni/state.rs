@@ -360,7 +360,10 @@ mod tests {
         assert!(flows.decide("m", true, s(6)));
         assert!(!flows.decide("m", false, s(6)), "decided once");
         assert!(flows.waiting(s(6)).is_empty());
-        assert!(matches!(flows.poll("m", "c", s(10)), PollAnswer::Approved(_)));
+        assert!(matches!(
+            flows.poll("m", "c", s(10)),
+            PollAnswer::Approved(_)
+        ));
         flows.insert("d".into(), flow(Behaviour::Manual, t0));
         assert!(flows.decide("d", false, s(1)));
         assert!(matches!(flows.poll("d", "c", s(5)), PollAnswer::Denied));

@@ -187,6 +187,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SimState {
+    // One call site (the builder), which names every argument.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         clients: Vec<ApiClient>,
         device: DeviceBehavior,

@@ -32,8 +32,14 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/control/status", get(status))
         .route("/control/pending", get(pending))
         .route("/control/faults", get(get_faults).put(put_faults))
-        .route("/control/audkenni/requests/{id}/{action}", post(decide_audkenni))
-        .route("/control/hermod/commands/{id}/{action}", post(decide_hermod))
+        .route(
+            "/control/audkenni/requests/{id}/{action}",
+            post(decide_audkenni),
+        )
+        .route(
+            "/control/hermod/commands/{id}/{action}",
+            post(decide_hermod),
+        )
         .route("/control/hermod/callback-url", put(put_callback_url))
         .route("/control/hermod/device", put(put_device))
         .route("/control/dtrust/release", post(release))
@@ -193,14 +199,14 @@ pub(super) fn apply_faults(mut st: FaultSettings, doc: &Value) -> Result<FaultSe
     Ok(st)
 }
 
-fn json_body(body: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(body).map_err(|e| bad(&format!("the body is not JSON: {e}")))
+fn json_body(body: &Bytes) -> Result<Value, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| Box::new(bad(&format!("the body is not JSON: {e}"))))
 }
 
 async fn put_faults(State(s): S, body: Bytes) -> Response {
     let doc = match json_body(&body) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match apply_faults(s.faults.settings(), &doc) {
         Ok(st) => {
@@ -211,15 +217,20 @@ async fn put_faults(State(s): S, body: Bytes) -> Response {
     }
 }
 
-fn decide(s: &Shared, service: &str, id: &str, action: &str) -> Result<&'static str, Response> {
+fn decide(
+    s: &Shared,
+    service: &str,
+    id: &str,
+    action: &str,
+) -> Result<&'static str, Box<Response>> {
     let approve = match action {
         "approve" => true,
         "decline" => false,
         _ => {
-            return Err(problem(
+            return Err(Box::new(problem(
                 StatusCode::NOT_FOUND,
                 "the action must be approve or decline",
-            ));
+            )));
         }
     };
     let done = match service {
@@ -228,19 +239,21 @@ fn decide(s: &Shared, service: &str, id: &str, action: &str) -> Result<&'static 
         "hermod" if approve => s.hermod.approve(id),
         "hermod" => s.hermod.decline(id),
         _ => {
-            return Err(problem(
+            return Err(Box::new(problem(
                 StatusCode::NOT_FOUND,
                 "the service must be audkenni or hermod",
-            ));
+            )));
         }
     };
     if done {
         Ok(if approve { "approved" } else { "declined" })
     } else {
-        Err(problem(
+        Err(Box::new(problem(
             StatusCode::NOT_FOUND,
-            &format!("no {service} request {id:?} is waiting for a decision (unknown, answered or expired)"),
-        ))
+            &format!(
+                "no {service} request {id:?} is waiting for a decision (unknown, answered or expired)"
+            ),
+        )))
     }
 }
 
@@ -251,14 +264,14 @@ fn decided(id: &str, outcome: &str) -> Response {
 async fn decide_audkenni(State(s): S, Path((id, action)): Path<(String, String)>) -> Response {
     match decide(&s, "audkenni", &id, &action) {
         Ok(outcome) => decided(&id, outcome),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
 async fn decide_hermod(State(s): S, Path((id, action)): Path<(String, String)>) -> Response {
     match decide(&s, "hermod", &id, &action) {
         Ok(outcome) => decided(&id, outcome),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -293,7 +306,7 @@ async fn ui_decide(
 async fn put_callback_url(State(s): S, body: Bytes) -> Response {
     let doc = match json_body(&body) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(u) = doc.get("url").and_then(Value::as_str) else {
         return bad("url is required (a string: the callback base URL)");
@@ -337,7 +350,7 @@ pub(super) fn parse_device(doc: &Value) -> Result<DeviceBehavior, String> {
 async fn put_device(State(s): S, body: Bytes) -> Response {
     let doc = match json_body(&body) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match parse_device(&doc) {
         Ok(d) => {
@@ -379,6 +392,10 @@ mod tests {
             assert!(e.contains(field), "{e}");
         }
         assert!(parse_device(&json!({"reply": "approve", "after_ms": 5})).is_ok());
-        assert!(parse_device(&json!({"reply": "maybe"})).unwrap_err().contains("maybe"));
+        assert!(
+            parse_device(&json!({"reply": "maybe"}))
+                .unwrap_err()
+                .contains("maybe")
+        );
     }
 }

@@ -179,9 +179,11 @@ impl SimServer {
         .await
         .map_err(port_error("audkenni", options.audkenni_port))?;
 
-        let mut dtrust_config = dtrust::SimConfig::default();
-        dtrust_config.port = options.dtrust_port;
-        dtrust_config.faults = faults.clone();
+        let dtrust_config = dtrust::SimConfig {
+            port: options.dtrust_port,
+            faults: faults.clone(),
+            ..Default::default()
+        };
         let dtrust = DtrustSimulator::start_with(dtrust_config)
             .await
             .map_err(port_error("dtrust", options.dtrust_port))?;

@@ -77,7 +77,11 @@ form{display:inline}button{font-size:1rem;margin:.3rem .3rem 0 0;padding:.4rem 1
             if let Some(m) = &r.binding_message {
                 let _ = write!(out, r#"<br>&ldquo;{}&rdquo;"#, escape(m));
             }
-            let _ = write!(out, "<br><small>expires in {} s</small><br>", r.expires_in.as_secs());
+            let _ = write!(
+                out,
+                "<br><small>expires in {} s</small><br>",
+                r.expires_in.as_secs()
+            );
             buttons(&mut out, "audkenni", &r.auth_req_id);
             out.push_str("</li>\n");
         }
