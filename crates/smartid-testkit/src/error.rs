@@ -13,6 +13,24 @@ pub enum TestkitError {
     /// TLS configuration failed.
     #[error("test server TLS: {0}")]
     Tls(String),
+    /// A chosen port is taken on 127.0.0.1.
+    #[error(
+        "the {service} port {port} is already in use on 127.0.0.1: choose another port (for example --{service}-port 0 for a free one) or stop the program listening there"
+    )]
+    PortInUse {
+        /// Which listener (`audkenni`, `dtrust`, `hermod`, `control`).
+        service: &'static str,
+        /// The port.
+        port: u16,
+    },
+    /// A file or folder could not be written or read.
+    #[error("cannot write or read {path}: {source}; check that the folder exists and is writable")]
+    File {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A smartid-core operation failed.
     #[error(transparent)]
     Core(#[from] smartid_core::Error),

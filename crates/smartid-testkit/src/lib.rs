@@ -8,17 +8,20 @@ pub mod audkenni;
 mod clock;
 pub mod dtrust;
 mod error;
+mod faults;
 mod flaky_store;
 pub mod hermod;
 mod pki;
 mod proxy;
 mod scripted;
+pub mod sim;
 #[doc(hidden)]
 pub mod store_contract;
 mod tls;
 
 pub use clock::ManualClock;
 pub use error::{Result, TestkitError};
+pub use faults::{FaultKind, FaultSettings, Faults};
 pub use flaky_store::FlakyStore;
 pub use pki::{CertSpec, CertUsage, KeyAlgorithm, Pkcs12Encryption, TestCa, TestIdentity, TestPki};
 pub use proxy::ConnectProxy;

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Result, TestkitError};
+use crate::faults::Resets;
 use crate::pki::TestIdentity;
 
 /// Whether the test server asks for a client certificate.
@@ -90,8 +91,20 @@ impl TlsFront {
         identity: &TestIdentity,
         client_auth: ClientAuth,
     ) -> Result<Self> {
+        Self::start_at(0, backend, identity, client_auth, None).await
+    }
+
+    /// As [`TlsFront::start`], on `127.0.0.1:port` (0: a free port), with
+    /// connections that the fault middleware may reset.
+    pub(crate) async fn start_at(
+        port: u16,
+        backend: SocketAddr,
+        identity: &TestIdentity,
+        client_auth: ClientAuth,
+        resets: Option<Resets>,
+    ) -> Result<Self> {
         let acceptor = TlsAcceptor::from(server_config(identity, &client_auth)?);
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let handshakes_ok = Arc::new(AtomicUsize::new(0));
         let handshakes_failed = Arc::new(AtomicUsize::new(0));
@@ -103,6 +116,7 @@ impl TlsFront {
                 };
                 let acceptor = acceptor.clone();
                 let (ok, failed) = (ok.clone(), failed.clone());
+                let resets = resets.clone();
                 tokio::spawn(async move {
                     let mut tls = match acceptor.accept(tcp).await {
                         Ok(tls) => tls,
@@ -112,9 +126,25 @@ impl TlsFront {
                         }
                     };
                     ok.fetch_add(1, Ordering::SeqCst);
-                    if let Ok(mut upstream) = TcpStream::connect(backend).await {
+                    let Ok(mut upstream) = TcpStream::connect(backend).await else {
+                        return;
+                    };
+                    let Some(resets) = resets else {
                         let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+                        return;
+                    };
+                    let Ok(side) = upstream.local_addr() else {
+                        return;
+                    };
+                    let reset = resets.register(side);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream) => {}
+                        Ok(()) = reset => {
+                            // A TCP RST instead of a TLS close_notify.
+                            let _ = tls.get_ref().0.set_zero_linger();
+                        }
                     }
+                    resets.forget(&side);
                 });
             }
         });

@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use crate::pki::KeyAlgorithm;
 
-pub use server::{AudkenniSimulator, BASE_PATH};
+pub use server::{AudkenniSimulator, BASE_PATH, PendingRequest};
 pub use state::{PollCounts, normalize_phone};
 
 /// The login hints (phone numbers) of the simulator's users.
@@ -56,6 +56,11 @@ pub mod hints {
     /// "Gervimaður Suður-Ameríka", 0802882049: approves, but the certificate
     /// is on the simulator's CRL (see [`super::SimConfig::crl`]).
     pub const REVOKED: &str = "7700005";
+    /// "Gervimaður Handvirkur", 0101902319: waits for a person, who
+    /// approves or declines through [`super::AudkenniSimulator::approve`] /
+    /// [`super::AudkenniSimulator::decline`] (or `smartid sim`'s page and
+    /// control API); expires unanswered otherwise.
+    pub const MANUAL: &str = "7700006";
     /// Not a user: bc-authorize answers `access_denied` with `mssp_105`.
     pub const UNKNOWN: &str = "7709999";
 }
@@ -89,6 +94,9 @@ pub enum Behaviour {
     NeverAnswer,
     /// Fails after the delay with this Audkenni code (`access_denied`).
     Fail(Duration, &'static str),
+    /// Waits for a person's decision ([`AudkenniSimulator::approve`],
+    /// [`AudkenniSimulator::decline`]); expires without one.
+    Manual,
 }
 
 /// A simulated user.
@@ -163,6 +171,10 @@ pub struct SimConfig {
     /// and every later poll. Defaults to none (only polls faster than the
     /// interval, less 500 ms of jitter, get `slow_down`).
     pub slow_down_at: Vec<usize>,
+    /// The port of the HTTPS endpoint on `127.0.0.1`. Defaults to 0: a free port.
+    pub port: u16,
+    /// Fault injection on the HTTPS endpoints (see [`crate::Faults`]). Defaults to off.
+    pub faults: crate::Faults,
 }
 
 impl Default for SimConfig {
@@ -194,6 +206,8 @@ impl SimConfig {
             crl: false,
             revoked: vec!["0802882049".into()],
             slow_down_at: Vec::new(),
+            port: 0,
+            faults: crate::Faults::default(),
             users: vec![
                 user(
                     hints::APPROVES,
@@ -224,6 +238,12 @@ impl SimConfig {
                     "Gervimaður Suður-Ameríka",
                     "0802882049",
                     Behaviour::Approve(delay),
+                ),
+                user(
+                    hints::MANUAL,
+                    "Gervimaður Handvirkur",
+                    "0101902319",
+                    Behaviour::Manual,
                 ),
             ],
         }
@@ -289,6 +309,20 @@ impl SimConfig {
     #[must_use]
     pub fn slow_down_at(mut self, polls: impl IntoIterator<Item = usize>) -> Self {
         self.slow_down_at = polls.into_iter().collect();
+        self
+    }
+
+    /// Serves on `127.0.0.1:port` (0: a free port).
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Shares this fault switch (see [`crate::Faults`]).
+    #[must_use]
+    pub fn faults(mut self, faults: crate::Faults) -> Self {
+        self.faults = faults;
         self
     }
 

@@ -107,6 +107,31 @@ struct SimState {
     client_algs: Vec<Algorithm>,
 }
 
+/// A request waiting for a person ([`AudkenniSimulator::pending_requests`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PendingRequest {
+    /// The `auth_req_id`.
+    pub auth_req_id: String,
+    /// The user's login hint (mobile number).
+    pub login_hint: String,
+    /// The user's name.
+    pub name: String,
+    /// The user's kennitala.
+    pub kennitala: String,
+    /// The requested acr.
+    pub acr: String,
+    /// The text shown to the user, if any.
+    pub binding_message: Option<String>,
+    /// Time left before the request expires.
+    #[serde(serialize_with = "secs")]
+    pub expires_in: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
 /// A running simulator. Stops when dropped.
 pub struct AudkenniSimulator {
     state: Arc<SimState>,
@@ -164,8 +189,20 @@ impl AudkenniSimulator {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let backend = listener.local_addr()?;
         let server_pki = TestPki::generate()?;
-        let front =
-            TlsFront::start(backend, &server_pki.localhost_server()?, ClientAuth::None).await?;
+        let resets = crate::faults::Resets::default();
+        let front = TlsFront::start_at(
+            config.port,
+            backend,
+            &server_pki.localhost_server()?,
+            ClientAuth::None,
+            Some(resets.clone()),
+        )
+        .await?;
+        let fault_layer = crate::faults::FaultLayer {
+            faults: config.faults.clone(),
+            resets,
+            submissions: false,
+        };
         let endpoints = format!("{}{BASE_PATH}", front.url());
         let issuer = match config.announce_issuer_port {
             Some(port) => format!("https://localhost:{port}{BASE_PATH}"),
@@ -243,9 +280,17 @@ impl AudkenniSimulator {
             .route(&format!("{BASE_PATH}/connect/jwk_uri"), get(jwks_handler))
             .route(&format!("{BASE_PATH}/bc-authorize"), post(bc_authorize))
             .route(&format!("{BASE_PATH}/access_token"), post(token))
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                fault_layer,
+                crate::faults::inject,
+            ));
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
         let crl_task = crl_listener.map(|l| {
             let crl_app = Router::new()
@@ -399,6 +444,38 @@ impl AudkenniSimulator {
     /// [`AudkenniSimulator::poll_counts`] of every request issued so far.
     pub fn all_poll_counts(&self) -> HashMap<String, PollCounts> {
         self.state.flows.all_counts()
+    }
+
+    /// The requests of [`Behaviour::Manual`] users waiting for a person's
+    /// decision, oldest first.
+    pub fn pending_requests(&self) -> Vec<PendingRequest> {
+        let now = Instant::now();
+        self.state
+            .flows
+            .waiting(now)
+            .into_iter()
+            .map(|(id, f)| PendingRequest {
+                auth_req_id: id,
+                login_hint: f.user.login_hint.clone(),
+                name: f.user.name.clone(),
+                kennitala: f.user.kennitala.clone(),
+                acr: f.acr.clone(),
+                binding_message: f.binding_message.clone(),
+                expires_in: f.expires.saturating_duration_since(now),
+            })
+            .collect()
+    }
+
+    /// Approves a waiting manual request: the next poll gets the tokens.
+    /// `false` when no such request waits (unknown, ended, already decided).
+    pub fn approve(&self, auth_req_id: &str) -> bool {
+        self.state.flows.decide(auth_req_id, true, Instant::now())
+    }
+
+    /// Declines a waiting manual request: the next poll gets
+    /// `access_denied` (`mssp_401`). `false` when no such request waits.
+    pub fn decline(&self, auth_req_id: &str) -> bool {
+        self.state.flows.decide(auth_req_id, false, Instant::now())
     }
 
     /// Polls, over all requests, that arrived before the interval.
@@ -658,7 +735,7 @@ async fn bc_authorize(
         (Some(token), Some(endpoint)) => {
             let answer_after = match user.behaviour {
                 Behaviour::Approve(d) | Behaviour::Decline(d) => Some(d),
-                Behaviour::NeverAnswer => None,
+                Behaviour::NeverAnswer | Behaviour::Manual => None,
                 Behaviour::Fail(d, _) => Some(d),
             };
             if let Some(after) = answer_after {
@@ -687,6 +764,7 @@ async fn bc_authorize(
             last_poll: None,
             polls: 0,
             ping,
+            decision: None,
         },
     );
     axum::Json(json!({ "auth_req_id": id, "expires_in": s.config.expires_in, "interval": s.config.interval })).into_response()

@@ -27,6 +27,8 @@ pub(super) struct Flow {
     pub(super) polls: usize,
     /// Ping mode: the client fetches once after the ping, no interval applies.
     pub(super) ping: bool,
+    /// A person's decision, for [`Behaviour::Manual`].
+    pub(super) decision: Option<bool>,
 }
 
 /// The answer to a poll.
@@ -180,8 +182,53 @@ impl Flows {
                 flows.remove(id);
                 PollAnswer::Failed(code)
             }
+            Behaviour::Manual => match flow.decision {
+                Some(true) => flows.remove(id).map_or(PollAnswer::UnknownRequest, |f| {
+                    PollAnswer::Approved(Box::new(f))
+                }),
+                Some(false) => {
+                    flows.remove(id);
+                    PollAnswer::Denied
+                }
+                None => PollAnswer::Pending,
+            },
             _ => PollAnswer::Pending,
         }
+    }
+
+    /// Records a person's decision on a waiting manual request; `false`
+    /// when there is no such request (unknown, ended, decided or not manual).
+    pub(super) fn decide(&self, id: &str, approve: bool, now: Instant) -> bool {
+        let Ok(mut flows) = self.flows.lock() else {
+            return false;
+        };
+        match flows.get_mut(id) {
+            Some(flow)
+                if flow.user.behaviour == Behaviour::Manual
+                    && flow.decision.is_none()
+                    && now < flow.expires =>
+            {
+                flow.decision = Some(approve);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The manual requests waiting for a decision, oldest first.
+    pub(super) fn waiting(&self, now: Instant) -> Vec<(String, Flow)> {
+        let Ok(flows) = self.flows.lock() else {
+            return Vec::new();
+        };
+        let mut v: Vec<(String, Flow)> = flows
+            .iter()
+            .filter(|(_, f)| {
+                f.user.behaviour == Behaviour::Manual && f.decision.is_none() && now < f.expires
+            })
+            .map(|(id, f)| (id.clone(), f.clone()))
+            .collect();
+        v.sort_by_key(|(_, f)| f.created);
+        v
     }
 }
 
@@ -229,6 +276,7 @@ mod tests {
             last_poll: None,
             polls: 0,
             ping: false,
+            decision: None,
         }
     }
 
@@ -296,5 +344,30 @@ mod tests {
             flows.poll("n", "c", s(35)),
             PollAnswer::UnknownRequest
         ));
+    }
+
+    #[test]
+    fn manual_requests_wait_for_a_decision() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_secs(n);
+        let flows = Flows::default();
+        flows.insert("m".into(), flow(Behaviour::Manual, t0));
+        flows.insert("a".into(), flow(Behaviour::NeverAnswer, t0));
+        assert_eq!(flows.waiting(s(1)).len(), 1);
+        assert!(matches!(flows.poll("m", "c", s(5)), PollAnswer::Pending));
+        assert!(!flows.decide("a", true, s(6)), "not a manual request");
+        assert!(!flows.decide("x", true, s(6)));
+        assert!(flows.decide("m", true, s(6)));
+        assert!(!flows.decide("m", false, s(6)), "decided once");
+        assert!(flows.waiting(s(6)).is_empty());
+        assert!(matches!(
+            flows.poll("m", "c", s(10)),
+            PollAnswer::Approved(_)
+        ));
+        flows.insert("d".into(), flow(Behaviour::Manual, t0));
+        assert!(flows.decide("d", false, s(1)));
+        assert!(matches!(flows.poll("d", "c", s(5)), PollAnswer::Denied));
+        flows.insert("e".into(), flow(Behaviour::Manual, t0));
+        assert!(!flows.decide("e", true, s(31)), "expired");
     }
 }

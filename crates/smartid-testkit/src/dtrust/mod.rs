@@ -171,6 +171,12 @@ pub struct SimConfig {
     pub soap_service: String,
     /// What a submission with an already ordered client reference does.
     pub repeated_reference: RepeatedReference,
+    /// The port of the HTTPS endpoint on `127.0.0.1`. Defaults to 0: a free port.
+    pub port: u16,
+    /// Fault injection on the HTTPS endpoints, including
+    /// [`crate::FaultKind::LostSubmitAnswer`] (see [`crate::Faults`]).
+    /// Defaults to off.
+    pub faults: crate::Faults,
 }
 
 impl Default for SimConfig {
@@ -203,6 +209,8 @@ impl Default for SimConfig {
             soap_namespace: "http://ws.csm.d-trust.test/".into(),
             soap_service: "CertificateService".into(),
             repeated_reference: RepeatedReference::default(),
+            port: 0,
+            faults: crate::Faults::default(),
         }
     }
 }
@@ -276,19 +284,35 @@ impl DtrustSimulator {
         let mut chain = issuing_ca.chain_to_root().to_vec();
         chain.push(issuing_root.certificate().der().to_vec());
         let service: Shared = Arc::new(Mutex::new(Service::new(config.clone(), issuing_ca, chain)));
+        let resets = crate::faults::Resets::default();
+        let fault_layer = crate::faults::FaultLayer {
+            faults: config.faults.clone(),
+            resets: resets.clone(),
+            submissions: true,
+        };
         let router = rest::router(service.clone())
-            .merge(soap::router(service.clone(), &config.soap_service));
+            .merge(soap::router(service.clone(), &config.soap_service))
+            .layer(axum::middleware::from_fn_with_state(
+                fault_layer,
+                crate::faults::inject,
+            ));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let backend = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        let front = TlsFront::start(
+        let front = TlsFront::start_at(
+            config.port,
             backend,
             &server_pki.localhost_server()?,
             ClientAuth::Required(vec![client_ca.certificate().der().to_vec()]),
+            Some(resets),
         )
         .await?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
+        });
         Ok(Self {
             front,
             server_pki,
@@ -361,6 +385,12 @@ impl DtrustSimulator {
     /// Releases every pending request.
     pub fn release_all(&self) {
         lock(&self.service).release_all();
+    }
+
+    /// Requests submitted and not yet released (issued), for
+    /// [`Release::Manual`].
+    pub fn pending_releases(&self) -> usize {
+        lock(&self.service).unreleased()
     }
 
     /// Changes the release policy for all requests not yet released.

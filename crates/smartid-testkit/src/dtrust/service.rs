@@ -172,6 +172,14 @@ impl Service {
         self.orders.len()
     }
 
+    /// Orders whose status is `PENDING` now.
+    pub(crate) fn unreleased(&self) -> usize {
+        self.orders
+            .iter()
+            .filter(|o| status_of(o, self.release) == "PENDING")
+            .count()
+    }
+
     pub(crate) fn release_all(&mut self) {
         for o in &mut self.orders {
             o.released = true;

@@ -48,6 +48,23 @@ async fn lifecycle(state: &SimState, client: usize, command: &SimCommand, device
         post(state, client, command, "STARTED", None).await;
     }
     let answer_at = open_at + device.answer_after;
+    if device.reply == DeviceReply::Manual {
+        let decision = state.await_decision(&command.command_id);
+        let decided = tokio::time::timeout_at(lifespan_at, decision).await;
+        state.forget_decision(&command.command_id);
+        match decided {
+            Ok(Ok(true)) => {
+                let result = result_for(state, command);
+                finish(state, client, command, "COMPLETED", Some(result)).await;
+            }
+            Ok(Ok(false)) => finish(state, client, command, "DECLINED", None).await,
+            _ => {
+                tokio::time::sleep_until(lifespan_at).await;
+                finish(state, client, command, "EXPIRED", None).await;
+            }
+        }
+        return;
+    }
     match device.reply {
         DeviceReply::Approve | DeviceReply::Decline | DeviceReply::Fail
             if answer_at < lifespan_at =>
@@ -81,7 +98,21 @@ async fn finish(
     result: Option<Value>,
 ) {
     state.set_state(&command.command_id, final_state);
-    post(state, client, command, final_state, result).await;
+    let fault = state.faults.pick(&[
+        crate::FaultKind::DuplicateCallback,
+        crate::FaultKind::ReorderCallbacks,
+    ]);
+    post(state, client, command, final_state, result.clone()).await;
+    match fault {
+        Some(crate::FaultKind::DuplicateCallback) => {
+            post(state, client, command, final_state, result).await;
+        }
+        Some(crate::FaultKind::ReorderCallbacks) => {
+            // The progress callback that should have come first arrives last.
+            post(state, client, command, "STARTED", None).await;
+        }
+        _ => {}
+    }
 }
 
 /// The device's answer, signed with the simulator's device key.
@@ -201,10 +232,12 @@ async fn post(
     if let (Some(result), Some(map)) = (result, body.as_object_mut()) {
         map.insert("result".into(), result);
     }
-    let url = format!(
-        "{}{}/{}",
-        entry.api.callback_url, entry.api.callback_path, command.kind
-    );
+    let base = entry
+        .callback_url
+        .lock()
+        .map(|u| u.clone())
+        .unwrap_or_else(|e| e.into_inner().clone());
+    let url = format!("{base}{}/{}", entry.api.callback_path, command.kind);
     let mut record = CallbackRecord {
         command_id: command.command_id.clone(),
         url: url.clone(),

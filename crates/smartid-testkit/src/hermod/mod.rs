@@ -135,6 +135,10 @@ pub enum DeviceReply {
     Fail,
     /// Never answers.
     Never,
+    /// Waits for a person: [`HermodSimulator::approve`] answers with a
+    /// result (`COMPLETED`), [`HermodSimulator::decline`] declines
+    /// (`DECLINED`); without a decision the command expires (`EXPIRED`).
+    Manual,
 }
 
 /// The simulated device: when it opens a command and how it answers.
@@ -176,6 +180,14 @@ impl DeviceBehavior {
         Self {
             reply: DeviceReply::Fail,
             ..Self::answers_after(delay)
+        }
+    }
+
+    /// Opens at once and waits for a person's decision ([`DeviceReply::Manual`]).
+    pub fn manual() -> Self {
+        Self {
+            reply: DeviceReply::Manual,
+            ..Self::answers_after(Duration::ZERO)
         }
     }
 
@@ -228,9 +240,34 @@ pub struct HermodSimulatorBuilder {
     second: Duration,
     first_command_id: u64,
     retries: (u32, Duration),
+    port: u16,
+    faults: crate::Faults,
+    plain_http_callbacks: bool,
 }
 
 impl HermodSimulatorBuilder {
+    /// Serves on `127.0.0.1:port`. Defaults to 0: a free port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Fault injection on the HTTPS endpoints and on callbacks, including
+    /// [`crate::FaultKind::DuplicateCallback`] and
+    /// [`crate::FaultKind::ReorderCallbacks`] (see [`crate::Faults`]).
+    /// Defaults to off.
+    pub fn faults(mut self, faults: crate::Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Allows callback URLs in plain `http` (for a receiver on loopback in
+    /// tests). Defaults to false: `https` only.
+    pub fn plain_http_callbacks(mut self, allow: bool) -> Self {
+        self.plain_http_callbacks = allow;
+        self
+    }
+
     /// How many times a callback is POSTed at most (the first try
     /// included) while the receiver fails (5xx or no answer), and the
     /// backoff: attempt `n` waits `n * backoff` before the next. Defaults to
@@ -274,7 +311,15 @@ impl HermodSimulatorBuilder {
     pub async fn start(self) -> Result<HermodSimulator> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let backend = listener.local_addr()?;
-        let front = TlsFront::start(backend, &self.identity, ClientAuth::None).await?;
+        let resets = crate::faults::Resets::default();
+        let front = TlsFront::start_at(
+            self.port,
+            backend,
+            &self.identity,
+            ClientAuth::None,
+            Some(resets.clone()),
+        )
+        .await?;
         let base_url = format!("{}/hermod/", front.url());
         let state = Arc::new(state::SimState::new(
             self.clients,
@@ -283,10 +328,24 @@ impl HermodSimulatorBuilder {
             self.first_command_id,
             base_url,
             self.retries,
+            self.faults.clone(),
+            self.plain_http_callbacks,
         )?);
-        let app = server::router(state.clone());
+        let fault_layer = crate::faults::FaultLayer {
+            faults: self.faults,
+            resets,
+            submissions: false,
+        };
+        let app = server::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+            fault_layer,
+            crate::faults::inject,
+        ));
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
         Ok(HermodSimulator { front, state, task })
     }
@@ -310,6 +369,9 @@ impl HermodSimulator {
             second: Duration::from_secs(1),
             first_command_id: 688,
             retries: (3, Duration::from_millis(50)),
+            port: 0,
+            faults: crate::Faults::default(),
+            plain_http_callbacks: false,
         }
     }
 
@@ -353,6 +415,35 @@ impl HermodSimulator {
     /// reported or will report), if it knows it.
     pub fn command(&self, command_id: &str) -> Option<SimCommand> {
         self.state.command(command_id)
+    }
+
+    /// The commands waiting for a person's decision ([`DeviceReply::Manual`]),
+    /// oldest first.
+    pub fn pending_commands(&self) -> Vec<SimCommand> {
+        self.state.waiting()
+    }
+
+    /// Approves a waiting command: the device answers with a result and the
+    /// `COMPLETED` callback is sent. `false` when no such command waits.
+    pub fn approve(&self, command_id: &str) -> bool {
+        self.state.decide(command_id, true)
+    }
+
+    /// Declines a waiting command (`DECLINED` callback). `false` when no
+    /// such command waits.
+    pub fn decline(&self, command_id: &str) -> bool {
+        self.state.decide(command_id, false)
+    }
+
+    /// Changes the callback URL of an API user (for callbacks sent from
+    /// now on). `false` for an unknown client id.
+    pub fn set_callback_url(&self, client_id: &str, callback_url: &str) -> bool {
+        self.state.set_callback_url(client_id, callback_url)
+    }
+
+    /// The device's behaviour for new commands.
+    pub fn device(&self) -> DeviceBehavior {
+        self.state.device()
     }
 
     /// Requests refused for a missing or wrong API key.

@@ -10,7 +10,7 @@ use aws_lc_rs::rand::SecureRandom as _;
 use aws_lc_rs::signature::KeyPair as _;
 use serde::Serialize;
 use smartid_core::{HttpClient, HttpSettings, TrustRoots};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use super::{ApiClient, DeviceBehavior};
 use crate::error::{Result, TestkitError};
@@ -64,6 +64,8 @@ pub struct CallbackRecord {
 pub(crate) struct ClientEntry {
     pub(crate) api: ApiClient,
     pub(crate) http: HttpClient,
+    /// The callback base URL in force (starts as `api.callback_url`).
+    pub(crate) callback_url: Mutex<String>,
 }
 
 pub(crate) struct Signer {
@@ -136,6 +138,9 @@ pub(crate) struct SimState {
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) retries: (u32, Duration),
     pub(crate) counts: Counts,
+    pub(crate) faults: crate::Faults,
+    /// Manual commands waiting for a decision.
+    decisions: Mutex<HashMap<String, oneshot::Sender<bool>>>,
 }
 
 /// The simulator's own counters of callback deliveries.
@@ -182,6 +187,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SimState {
+    // One call site (the builder), which names every argument.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         clients: Vec<ApiClient>,
         device: DeviceBehavior,
@@ -189,18 +196,28 @@ impl SimState {
         first_id: u64,
         base_url: String,
         retries: (u32, Duration),
+        faults: crate::Faults,
+        plain_http_callbacks: bool,
     ) -> Result<Self> {
         let clients = clients
             .into_iter()
             .map(|api| {
-                let settings = HttpSettings::new()
+                let mut settings = HttpSettings::new()
                     .trust(TrustRoots::Only(api.callback_trust.clone()))
                     .request_timeout(Duration::from_secs(10));
+                if plain_http_callbacks {
+                    settings.dangerous().allow_plain_http();
+                }
                 let http = HttpClient::new(
                     &settings,
                     concat!("hermod-simulator/", env!("CARGO_PKG_VERSION")),
                 )?;
-                Ok(ClientEntry { api, http })
+                let callback_url = Mutex::new(api.callback_url.clone());
+                Ok(ClientEntry {
+                    api,
+                    http,
+                    callback_url,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
@@ -218,7 +235,43 @@ impl SimState {
             shutdown: watch::Sender::new(false),
             retries,
             counts: Counts::default(),
+            faults,
+            decisions: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Registers a manual command; the receiver gets the decision.
+    pub(crate) fn await_decision(&self, command_id: &str) -> oneshot::Receiver<bool> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.decisions).insert(command_id.to_owned(), tx);
+        rx
+    }
+
+    pub(crate) fn forget_decision(&self, command_id: &str) {
+        lock(&self.decisions).remove(command_id);
+    }
+
+    pub(crate) fn decide(&self, command_id: &str, approve: bool) -> bool {
+        let tx = lock(&self.decisions).remove(command_id);
+        tx.is_some_and(|tx| tx.send(approve).is_ok())
+    }
+
+    /// The manual commands waiting for a decision, oldest first.
+    pub(crate) fn waiting(&self) -> Vec<SimCommand> {
+        let ids: Vec<String> = lock(&self.decisions).keys().cloned().collect();
+        let mut v: Vec<SimCommand> = ids.iter().filter_map(|id| self.command(id)).collect();
+        v.sort_by_key(|c| c.command_id.parse::<u64>().unwrap_or(u64::MAX));
+        v
+    }
+
+    pub(crate) fn set_callback_url(&self, client_id: &str, url: &str) -> bool {
+        match self.clients.iter().find(|c| c.api.client_id == client_id) {
+            Some(c) => {
+                *lock(&c.callback_url) = url.trim_end_matches('/').to_owned();
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn device(&self) -> DeviceBehavior {
