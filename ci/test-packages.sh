@@ -39,17 +39,58 @@ trap 'rm -rf "$work"' EXIT
 
 # Unpack every package first: each one's dependencies on the others are
 # patched to the unpacked copies.
-mkdir -p "$work/.cargo"
 all="smartid-core smartid-testkit smartid-postgres smartid-cli audkenni-ciba dtrust-client hermod-client idm-config"
-{
-  echo "[patch.crates-io]"
-  for crate in $all; do
-    file="$target/package/$crate-$version.crate"
-    [ -f "$file" ] || { echo "$file is missing: run cargo package --workspace first" >&2; exit 1; }
-    tar -xzf "$file" -C "$work"
-    echo "$crate = { path = \"$work/$crate-$version\" }"
+for crate in $all; do
+  file="$target/package/$crate-$version.crate"
+  [ -f "$file" ] || { echo "$file is missing: run cargo package --workspace first" >&2; exit 1; }
+  tar -xzf "$file" -C "$work"
+done
+
+# Our crates that $1's package names (normal, dev and build dependencies).
+direct_ours() {
+  local manifest="$work/$1-$version/Cargo.toml" other
+  for other in $all; do
+    if grep -qE "^\[(target\..*\.)?(dev-|build-)?dependencies\.$other\]" "$manifest"; then
+      echo "$other"
+    fi
   done
-} >"$work/.cargo/config.toml"
+}
+
+# A .cargo/config.toml per package patching exactly the crates of ours in
+# its graph (a patch that is not used draws a warning), found transitively.
+for crate in $all; do
+  # The crate itself too: a dev-dependency of ours that depends on it back
+  # (smartid-testkit on smartid-core) must get this very copy.
+  seen=" "
+  todo="$crate $(direct_ours "$crate")"
+  while [ -n "$todo" ]; do
+    next=""
+    for other in $todo; do
+      case "$seen" in *" $other "*) continue ;; esac
+      seen="$seen$other "
+      # Dev-dependencies of a dependency are not in the graph.
+      next="$next $(for o in $all; do
+        grep -qE "^\[(target\..*\.)?(build-)?dependencies\.$o\]" "$work/$other-$version/Cargo.toml" && echo "$o" || true; done)"
+    done
+    todo="$(echo $next)"
+  done
+  mkdir -p "$work/$crate-$version/.cargo"
+  {
+    echo "[patch.crates-io]"
+    for other in $seen; do
+      if [ "$other" = "$crate" ]; then
+        # Itself only when another crate in the graph depends on it.
+        users=0
+        for o in $seen; do
+          [ "$o" != "$crate" ] && grep -qE "^\[(target\..*\.)?(build-)?dependencies\.$crate\]" \
+            "$work/$o-$version/Cargo.toml" && users=1
+        done
+        [ "$users" = 1 ] || continue
+      fi
+      echo "$other = { path = \"$work/$other-$version\" }"
+    done
+  } >"$work/$crate-$version/.cargo/config.toml"
+done
 
 failed=""
 start_all=$SECONDS
