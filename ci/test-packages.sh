@@ -45,6 +45,10 @@ for crate in $all; do
   [ -f "$file" ] || { echo "$file is missing: run cargo package --workspace first" >&2; exit 1; }
   tar -xzf "$file" -C "$work"
 done
+# Newer than any earlier build: cargo judges path packages by mtime, and the
+# archive's old mtimes would let it reuse test binaries of an earlier run,
+# whose CARGO_MANIFEST_DIR is a deleted directory.
+find "$work" -type f -exec touch {} +
 
 # Our crates that $1's package names (normal, dev and build dependencies).
 direct_ours() {
