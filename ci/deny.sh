@@ -49,5 +49,43 @@ config="$work/deny.toml"
 
 # Metadata for every target must be local for --offline.
 cargo fetch --locked
-cargo deny --offline --log-level warn check --config "$config" --show-stats \
-  advisories licenses bans sources
+# --workspace: every member, not only the root package.
+cargo deny --offline --locked --workspace --log-level warn --config "$config" \
+  check --show-stats --hide-inclusion-graph advisories licenses bans sources
+
+# ...and the advisory check can fail: with one more advisory in the
+# database, against a crate every member uses, it must report it (so the
+# snapshot is really the database read, not an empty or missing one).
+mkdir -p "$db/crates/zeroize"
+cat >"$db/crates/zeroize/RUSTSEC-0000-9999.md" <<'MD'
+```toml
+[advisory]
+id = "RUSTSEC-0000-9999"
+package = "zeroize"
+date = "2026-01-01"
+
+[versions]
+patched = [">= 9999.0.0"]
+```
+
+# Self-test of ci/deny.sh
+
+Not a real advisory: every version of zeroize is "affected".
+MD
+(
+  cd "$db"
+  git add -A
+  git -c user.name=ci -c user.email=ci@localhost -c commit.gpgsign=false \
+    commit -q -m "self-test advisory"
+)
+if out="$(cargo deny --offline --locked --workspace --log-level warn --config "$config" \
+    check --hide-inclusion-graph advisories 2>&1)"; then
+  echo "cargo deny accepted a database with an advisory against zeroize: is db-path read?" >&2
+  exit 1
+fi
+if ! grep -q "RUSTSEC-0000-9999" <<<"$out"; then
+  echo "cargo deny failed the self-test for another reason:" >&2
+  echo "$out" >&2
+  exit 1
+fi
+echo "deny ok (and a planted advisory is reported)"
