@@ -11,8 +11,11 @@
 #
 # Environment: DATABASE_URL, java/javac and node/npm are used exactly as in
 # the workspace run (tests skip or fail the same way). SMARTID_PACKAGE_TESTS
-# selects what runs: "all" (default: every test target, doctests included),
-# "lib-tests" (--lib --tests: no doctests, no benches), or "skip".
+# selects what runs: "all" (default: what `cargo test` runs, doctests
+# included), "lib-tests" (--lib --tests: no doctests), "quick" (as
+# lib-tests without the replica test targets, tests/replica*.rs, the
+# slowest, which the workspace run has just run from the same sources), or
+# "skip". SMARTID_PACKAGE_CRATES names a subset of the crates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -27,8 +30,9 @@ mode="${SMARTID_PACKAGE_TESTS:-all}"
 case "$mode" in
   all) test_args=() ;;
   lib-tests) test_args=(--lib --tests) ;;
+  quick) test_args=() ;; # chosen per package below
   skip) echo "package tests skipped (SMARTID_PACKAGE_TESTS=skip)"; exit 0 ;;
-  *) echo "SMARTID_PACKAGE_TESTS must be all, lib-tests or skip, not '$mode'" >&2; exit 2 ;;
+  *) echo "SMARTID_PACKAGE_TESTS must be all, lib-tests, quick or skip, not '$mode'" >&2; exit 2 ;;
 esac
 
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
@@ -102,6 +106,22 @@ for crate in $crates; do
   dir="$work/$crate-$version"
   echo "== package tests: $crate ($dir)"
   start=$SECONDS
+  if [ "$mode" = quick ]; then
+    # The library and every integration test target but tests/replica*.rs.
+    mapfile -t test_args < <(cd "$dir" && cargo metadata --format-version 1 --no-deps --offline |
+      python3 -c '
+import json, sys
+meta = json.load(sys.stdin)
+for target in meta["packages"][0]["targets"]:
+    kinds = target["kind"]
+    if "lib" in kinds:
+        print("--lib")
+    elif "bin" in kinds:
+        print("--bin"); print(target["name"])
+    elif "test" in kinds and not target["name"].startswith("replica"):
+        print("--test"); print(target["name"])
+')
+  fi
   # The package's own Cargo.lock pins the versions the workspace tested;
   # --locked is not possible because the patch rewrites our crates' entries.
   if (cd "$dir" && cargo test "${test_args[@]}"); then
