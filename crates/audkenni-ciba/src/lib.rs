@@ -65,6 +65,7 @@
 //! signatures say which check failed ([`IdTokenError`], [`SignatureError`]).
 //! No message carries a secret.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod acr;
 mod binding;

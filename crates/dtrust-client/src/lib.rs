@@ -50,6 +50,7 @@
 //! [`ServerErrorKind`], the likely cause and the remedy; unknown codes keep
 //! the code and the raw body. No message carries a password or key.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod binding;

@@ -76,6 +76,7 @@
 //! bodies, error documents, states other than `IN_PROGRESS`) is listed in
 //! `docs/hermod.md`.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alive;

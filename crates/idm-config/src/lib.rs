@@ -75,6 +75,7 @@
 //! [`Error::Hermod`] and as the error's source; smartid-core's errors
 //! (files, keystores, certificates) are [`Error::Http`].
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod agreement;

@@ -5,6 +5,7 @@
 //! errors, a red check, a keystore that cannot be opened or updated); 2 the
 //! command line was wrong or an input could not be read.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

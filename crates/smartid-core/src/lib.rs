@@ -17,6 +17,7 @@
 //! Every fallible function returns [`Error`], whose variants say what to
 //! change and name the file or URL (never a secret).
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cert;

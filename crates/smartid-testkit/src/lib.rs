@@ -3,6 +3,7 @@
 //! Everything here listens on `127.0.0.1` only, and the proxy only tunnels
 //! to loopback addresses.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod audkenni;
 mod clock;
