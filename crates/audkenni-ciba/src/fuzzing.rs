@@ -57,7 +57,10 @@ pub fn ciba_answer(data: &[u8]) {
     let response = HttpResponse::new(
         status,
         vec![
-            ("Content-Type".into(), "application/json;charset=UTF-8".into()),
+            (
+                "Content-Type".into(),
+                "application/json;charset=UTF-8".into(),
+            ),
             ("Retry-After".into(), "3".into()),
         ],
         body.to_vec(),
@@ -67,7 +70,12 @@ pub fn ciba_answer(data: &[u8]) {
     for acr in [Acr::SimAuth, Acr::SimSign, Acr::parse("app-sign")] {
         match PendingAuth::from_response(&response, ISSUER, now, acr, None, None, None) {
             Ok(p) => {
-                let _ = (p.auth_req_id(), p.expires_at(), p.interval(), p.next_poll_at());
+                let _ = (
+                    p.auth_req_id(),
+                    p.expires_at(),
+                    p.interval(),
+                    p.next_poll_at(),
+                );
                 let _ = format!("{p:?}");
             }
             Err(e) => {
@@ -78,7 +86,9 @@ pub fn ciba_answer(data: &[u8]) {
     match Tokens::from_response(&response) {
         Ok(t) => {
             let _ = (t.token_type(), t.expires_in(), t.unverified_id_token());
-            let _ = t.to_secret_json().map(|s| Tokens::from_secret_json(s.expose_secret().as_bytes()));
+            let _ = t
+                .to_secret_json()
+                .map(|s| Tokens::from_secret_json(s.expose_secret().as_bytes()));
         }
         Err(e) => {
             let _ = format!("{e} {e:?}");
@@ -93,10 +103,18 @@ pub fn ciba_answer(data: &[u8]) {
         "https://idp.fuzz.invalid/.well-known/openid-configuration",
     ));
     let token = Secret::new("fuzz-token");
-    show(crate::parse_ping_notification(Some("Bearer fuzz-token"), body, &token));
+    show(crate::parse_ping_notification(
+        Some("Bearer fuzz-token"),
+        body,
+        &token,
+    ));
     let text = String::from_utf8_lossy(body);
     let first = text.lines().next().unwrap_or_default();
-    show(crate::parse_ping_notification(Some(first), b"{\"auth_req_id\":\"r\"}", &token));
+    show(crate::parse_ping_notification(
+        Some(first),
+        b"{\"auth_req_id\":\"r\"}",
+        &token,
+    ));
 }
 
 /// The key id tokens are checked against: an RSA-2048 key generated once
@@ -108,7 +126,8 @@ fn fixed_key() -> Option<&'static (jsonwebtoken::EncodingKey, Jwk)> {
         let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).ok()?;
         let der = pair.as_der().ok()?;
         let pem = smartid_core::internal::pem_encode("PRIVATE KEY", der.as_ref());
-        let enc = crate::signing_key::encoding_key(pem.as_bytes(), crate::JwsAlgorithm::Rs256).ok()?;
+        let enc =
+            crate::signing_key::encoding_key(pem.as_bytes(), crate::JwsAlgorithm::Rs256).ok()?;
         let mut jwk = Jwk::from_encoding_key(&enc, Algorithm::RS256).ok()?;
         jwk.common.key_id = Some("fuzz".into());
         Some((enc, jwk))
@@ -140,10 +159,10 @@ pub fn id_token(data: &[u8]) {
     let Ok(jws) = parse_jws(&text).map_err(|e| format!("{e} {e:?}")) else {
         return;
     };
-    if let Some((_, jwk)) = fixed_key() {
-        if let Ok(v) = verify_with_key(&jws, jwk, &expect) {
-            touch_verified(&v);
-        }
+    if let Some((_, jwk)) = fixed_key()
+        && let Ok(v) = verify_with_key(&jws, jwk, &expect)
+    {
+        touch_verified(&v);
     }
     if let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(&jws.payload) {
         for access_token in [Some("fuzz-access-token"), None] {

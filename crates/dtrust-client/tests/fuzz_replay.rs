@@ -31,7 +31,10 @@ fn replay(target: &str, entry: fn(&[u8])) {
 
 #[test]
 fn replay_dtrust_rest_answer() {
-    replay("dtrust_rest_answer", dtrust_client::fuzzing::dtrust_rest_answer);
+    replay(
+        "dtrust_rest_answer",
+        dtrust_client::fuzzing::dtrust_rest_answer,
+    );
 }
 
 #[test]

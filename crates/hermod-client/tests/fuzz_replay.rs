@@ -42,5 +42,8 @@ fn replay_hermod_callback() {
 #[cfg(feature = "axum")]
 #[test]
 fn replay_hermod_callback_auth() {
-    replay("hermod_callback_auth", hermod_client::fuzzing::hermod_callback_auth);
+    replay(
+        "hermod_callback_auth",
+        hermod_client::fuzzing::hermod_callback_auth,
+    );
 }

@@ -30,10 +30,16 @@ fn render(diagnostics: &[Diagnostic]) {
 /// through [`PropertiesFile::to_bytes`], an edit, and the D-Trust and
 /// Certificate Manager checks and the linter over it.
 pub fn properties(data: &[u8]) {
-    for encoding in [ReadEncoding::Detect, ReadEncoding::Latin1, ReadEncoding::Utf8] {
+    for encoding in [
+        ReadEncoding::Detect,
+        ReadEncoding::Latin1,
+        ReadEncoding::Utf8,
+    ] {
         let mut file = PropertiesFile::parse_with(data, "fuzz.properties", encoding);
         render(file.diagnostics());
-        let _ = file.iter().map(|p| (p.key().len(), p.value().len(), p.line())).count();
+        for p in file.iter() {
+            let _ = (p.key().len(), p.value().len(), p.line());
+        }
         let _ = file.all_entries().count();
         let text = file.to_text();
         let again = PropertiesFile::parse_str(&text, "fuzz.properties");
@@ -140,7 +146,12 @@ pub fn hermod_settings_json(data: &[u8]) {
         "entry.json",
     );
     if let Some(entry) = entry.value {
-        render(&crate::check_agreement(&entry, "entry.json", &clients, "fuzz.hermod.json"));
+        render(&crate::check_agreement(
+            &entry,
+            "entry.json",
+            &clients,
+            "fuzz.hermod.json",
+        ));
     }
     let mut linter = Linter::new(options());
     let (_, diagnostics) = linter.lint_json(data, "fuzz.hermod.json");

@@ -41,10 +41,16 @@ fn replay_connector_zip() {
 
 #[test]
 fn replay_messaging_entry_json() {
-    replay("messaging_entry_json", idm_config::fuzzing::messaging_entry_json);
+    replay(
+        "messaging_entry_json",
+        idm_config::fuzzing::messaging_entry_json,
+    );
 }
 
 #[test]
 fn replay_hermod_settings_json() {
-    replay("hermod_settings_json", idm_config::fuzzing::hermod_settings_json);
+    replay(
+        "hermod_settings_json",
+        idm_config::fuzzing::hermod_settings_json,
+    );
 }

@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use crate::{Certificate, ClientIdentity, HttpResponse, Keystore, KeystoreEntry, Secret, TrustStore};
+use crate::{
+    Certificate, ClientIdentity, HttpResponse, Keystore, KeystoreEntry, Secret, TrustStore,
+};
 
 /// The passwords the committed PKCS#12 and JKS seeds (copies of
 /// `tests/fixtures`) are protected with.
@@ -17,7 +19,11 @@ pub const SEED_PASSWORDS: [&str; 2] = ["fixture-pw", "changeit"];
 /// Reads every accessor of a certificate (the RFC 3339 rendering of extreme
 /// validity dates included).
 fn touch_certificate(cert: &Certificate) {
-    let _ = (cert.subject().len(), cert.issuer().len(), cert.serial_hex().len());
+    let _ = (
+        cert.subject().len(),
+        cert.issuer().len(),
+        cert.serial_hex().len(),
+    );
     let _ = (cert.is_ca(), cert.not_before(), cert.not_after());
     let _ = (cert.not_before_rfc3339(), cert.not_after_rfc3339());
     let _ = cert.subject_public_key_info().len();
@@ -139,6 +145,8 @@ pub fn retry_after(data: &[u8]) {
         let _ = policy.backoff(failures, delay);
     }
     let _ = crate::deadline_after(std::time::SystemTime::now(), delay.unwrap_or_default());
-    let _ = response.json::<serde_json::Value>().map_err(|e| e.to_string());
+    let _ = response
+        .json::<serde_json::Value>()
+        .map_err(|e| e.to_string());
     let _ = response.error_for_status().map_err(|e| e.to_string());
 }
