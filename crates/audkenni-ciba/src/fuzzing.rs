@@ -5,7 +5,7 @@
 //! comes out, so that a panic anywhere on that path shows.
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
@@ -180,15 +180,6 @@ pub fn id_token(data: &[u8]) {
     }
 }
 
-/// Signs `claims` (a JSON object) with the fixed key, for tests that want
-/// a token whose signature verifies in this process.
-pub fn sign_with_fixed_key(claims: &Value) -> Option<String> {
-    let (enc, _) = fixed_key()?;
-    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
-    header.kid = Some("fuzz".into());
-    jsonwebtoken::encode(&header, claims, enc).ok()
-}
-
 /// A JWKS document (a 200 JSON answer): parsed as the client does, then
 /// each key through key selection for every algorithm and through the
 /// conversion to a verification key.
@@ -226,18 +217,24 @@ pub fn jwks(data: &[u8]) {
     }
 }
 
+/// The times CMS signatures are checked at: the documented sample's and
+/// one inside the validity of the certificates the test fixtures hold
+/// (2030-03-17).
+pub const CMS_TIMES: [u64; 2] = [NOW, 1_900_000_000];
+
 /// A DER CMS SignedData: the client's reader and signature verification
-/// ([`crate::verify_cms`]) without a chain check, and with the input's own
-/// certificates as anchors at a fixed time.
+/// ([`crate::verify_cms`]) without a chain check at each of [`CMS_TIMES`],
+/// and with the input's own certificates as trust anchors.
 pub fn cms_signed_data(data: &[u8]) {
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
-    match crate::verify_cms(data, &SignatureCheck::without_chain_check().at(at)) {
-        Ok(v) => {
-            let _ = format!("{v:?}");
-            let _ = v.signed_text();
-        }
-        Err(e) => {
-            let _ = format!("{e} {e:?}");
+    for at in CMS_TIMES.map(|t| UNIX_EPOCH + Duration::from_secs(t)) {
+        match crate::verify_cms(data, &SignatureCheck::without_chain_check().at(at)) {
+            Ok(v) => {
+                let _ = format!("{v:?}");
+                let _ = v.signed_text();
+            }
+            Err(e) => {
+                let _ = format!("{e} {e:?}");
+            }
         }
     }
     if let Ok(cms) = crate::cms::verify_signed_data(data) {
@@ -246,7 +243,10 @@ pub fn cms_signed_data(data: &[u8]) {
             .iter()
             .filter_map(|der| smartid_core::Certificate::from_der(der, "fuzz").ok())
             .collect();
-        let check = SignatureCheck::with_trust_anchors(anchors).at(at);
-        show(crate::verify_cms(data, &check));
+        let at = UNIX_EPOCH + Duration::from_secs(CMS_TIMES[1]);
+        show(crate::verify_cms(
+            data,
+            &SignatureCheck::with_trust_anchors(anchors).at(at),
+        ));
     }
 }

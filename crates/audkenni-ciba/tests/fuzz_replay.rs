@@ -48,3 +48,21 @@ fn replay_jwks() {
 fn replay_cms_signed_data() {
     replay("cms_signed_data", audkenni_ciba::fuzzing::cms_signed_data);
 }
+
+/// The CMS seeds are SignedData the client verifies (signature and signed
+/// attributes), so that the fuzzer starts past the ASN.1 reader.
+#[test]
+fn the_cms_seeds_verify_without_a_chain_check() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_corpus/cms_signed_data");
+    let [sample_time, fixture_time] = audkenni_ciba::fuzzing::CMS_TIMES;
+    for (file, time) in [
+        ("seed-00-audkenni-sample", sample_time),
+        ("seed-01-openssl-rsa", fixture_time),
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(time);
+        let check = audkenni_ciba::SignatureCheck::without_chain_check().at(at);
+        audkenni_ciba::verify_cms(&bytes, &check).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+}

@@ -54,3 +54,15 @@ fn replay_hermod_settings_json() {
         idm_config::fuzzing::hermod_settings_json,
     );
 }
+
+/// The connector-zip seed is a bundle whose check passes, so that the
+/// fuzzer starts inside the bundle checks, not at the zip reader's door.
+#[test]
+fn the_ok_bundle_seed_reads_and_checks() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_corpus/connector_zip/seed-ok-bundle.zip");
+    let bytes = std::fs::read(path).unwrap();
+    let bundle = idm_config::DtrustBundle::read(&bytes, "seed-ok-bundle.zip").unwrap();
+    assert!(bundle.names().count() >= 3);
+    assert!(bundle.properties().is_some());
+}

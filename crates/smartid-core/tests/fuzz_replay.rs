@@ -53,3 +53,35 @@ fn replay_der_cert() {
 fn replay_retry_after() {
     replay("retry_after", smartid_core::fuzzing::retry_after);
 }
+
+/// The structured seeds open with the passwords the entry points use, so
+/// that the fuzzer starts past the MAC and format checks.
+#[test]
+fn the_keystore_seeds_open_with_the_entry_points_passwords() {
+    use smartid_core::fuzzing::SEED_PASSWORDS;
+    use smartid_core::{Keystore, KeystoreFormat, Secret};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_corpus");
+    for (file, password, format) in [
+        (
+            "pkcs12/seed-client-openssl3.p12",
+            SEED_PASSWORDS[0],
+            KeystoreFormat::Pkcs12,
+        ),
+        (
+            "pkcs12/seed-keystore-keytool.p12",
+            SEED_PASSWORDS[1],
+            KeystoreFormat::Pkcs12,
+        ),
+        (
+            "jks/seed-keystore.jks",
+            SEED_PASSWORDS[1],
+            KeystoreFormat::Jks,
+        ),
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let store = Keystore::from_bytes(&bytes, file, Some(&Secret::new(password)))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(store.format(), format, "{file}");
+        assert!(store.identities().count() > 0, "{file}");
+    }
+}
