@@ -96,7 +96,7 @@ fn family_matches(jwk: &Jwk, alg: jsonwebtoken::Algorithm) -> bool {
 }
 
 /// The key for `kid` (or, without a kid, the single key fit for `alg`).
-fn select(keys: &[Jwk], kid: Option<&str>, alg: jsonwebtoken::Algorithm) -> Option<Jwk> {
+pub(crate) fn select(keys: &[Jwk], kid: Option<&str>, alg: jsonwebtoken::Algorithm) -> Option<Jwk> {
     let mut fit = keys.iter().filter(|k| family_matches(k, alg));
     match kid {
         Some(kid) => fit

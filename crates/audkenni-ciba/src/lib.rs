@@ -129,3 +129,8 @@ pub use smartid_core::{
     SLOW_DOWN_STEP, Secret, SendFuture, Sleep, SystemClock, TrustRoots, TrustStore,
     UnexpectedAnswer, WaitOptions,
 };
+
+/// Entry points of the fuzz targets and of their corpus replay tests.
+/// **Not part of the public API**: no stability promise.
+#[doc(hidden)]
+pub mod fuzzing;

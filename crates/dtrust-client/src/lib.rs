@@ -155,3 +155,8 @@ pub mod __private {
         wire.parse_certificate(&r, "1").map(|c| 1 + c.chain.len())
     }
 }
+
+/// Entry points of the fuzz targets and of their corpus replay tests.
+/// **Not part of the public API**: no stability promise.
+#[doc(hidden)]
+pub mod fuzzing;

@@ -132,3 +132,8 @@ pub use smartid_core::{
     RetryPolicy, Secret, SendFuture, Sleep, SystemClock, TrustRoots, TrustStore, UnexpectedAnswer,
     WaitOptions,
 };
+
+/// Entry points of the fuzz targets and of their corpus replay tests.
+/// **Not part of the public API**: no stability promise.
+#[doc(hidden)]
+pub mod fuzzing;

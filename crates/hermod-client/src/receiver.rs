@@ -444,7 +444,7 @@ async fn callback(
 }
 
 /// Checks `Authorization: Basic ...` against `user:password` in constant time.
-fn authorized(headers: &HeaderMap, expected: &Secret) -> bool {
+pub(crate) fn authorized(headers: &HeaderMap, expected: &Secret) -> bool {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -116,3 +116,8 @@ pub use smartid_core;
 pub use smartid_core::{
     ClientIdentity, ConfigProblem, HttpSettings, Secret, TrustRoots, TrustStore,
 };
+
+/// Entry points of the fuzz targets and of their corpus replay tests.
+/// **Not part of the public API**: no stability promise.
+#[doc(hidden)]
+pub mod fuzzing;

@@ -69,3 +69,8 @@ pub mod internal {
 }
 
 mod xml_reader;
+
+/// Entry points of the fuzz targets and of their corpus replay tests.
+/// **Not part of the public API**: no stability promise.
+#[doc(hidden)]
+pub mod fuzzing;

@@ -13,7 +13,7 @@ pub(crate) struct ParsedJws<'a> {
     pub(crate) kid: Option<String>,
     pub(super) signing_input: &'a str,
     pub(super) signature: &'a str,
-    pub(super) payload: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
 }
 
 /// Splits a token and checks the algorithm against the allowlist.

@@ -16,4 +16,7 @@ mod tests;
 
 pub use claims::VerifiedIdToken;
 pub(crate) use jws::decode_b64;
+/// For the fuzzing entry points.
+pub(crate) use jws::parse_jws;
 pub(crate) use validate::{Expectations, validate};
+pub(crate) use validate::{check_claims, verify_with_key};

@@ -53,7 +53,7 @@ pub(crate) fn verify_with_key(
     check_claims(claims, jws.alg, expect)
 }
 
-pub(super) fn check_claims(
+pub(crate) fn check_claims(
     claims: Map<String, Value>,
     alg: Algorithm,
     expect: &Expectations<'_>,

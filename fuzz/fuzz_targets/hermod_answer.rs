@@ -1,0 +1,6 @@
+#![no_main]
+//! Fuzz target `hermod_answer`: the input goes through `hermod_client::fuzzing::hermod_answer`, the
+//! function `crates/hermod-client/tests/fuzz_replay.rs` replays the committed
+//! corpus with.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hermod_client::fuzzing::hermod_answer(data));

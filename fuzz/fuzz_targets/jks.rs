@@ -1,0 +1,6 @@
+#![no_main]
+//! Fuzz target `jks`: the input goes through `smartid_core::fuzzing::jks`, the
+//! function `crates/smartid-core/tests/fuzz_replay.rs` replays the committed
+//! corpus with.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| smartid_core::fuzzing::jks(data));
