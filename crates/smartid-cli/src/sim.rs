@@ -85,6 +85,17 @@ fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("smartid-sim-{}-{nanos:08x}", std::process::id()))
 }
 
+#[cfg(unix)]
+fn new_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn new_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().create(dir)
+}
+
 fn print_started(server: &SimServer) {
     let a = server.audkenni();
     let d = server.dtrust();
@@ -114,6 +125,15 @@ pub(crate) fn run(args: SimArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if temporary {
+        // A new folder only we can read (the sim writes private keys and
+        // passwords into it); `create`, not `create_dir_all`, so that a
+        // folder someone else made under that name is refused.
+        if let Err(e) = new_private_dir(&dir) {
+            eprintln!("smartid sim: cannot create {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
