@@ -47,7 +47,7 @@ fn split_status(data: &[u8]) -> (u16, &[u8]) {
 }
 
 /// An answer of the bc-authorize or the token endpoint: the first byte
-/// picks the status ([`STATUSES`]), the rest is the body (JSON, with a
+/// picks the status (`STATUSES`), the rest is the body (JSON, with a
 /// `Retry-After`). Runs the bc-authorize parser, the token parser, the poll
 /// classification (pending, slow down, retry, done), the provider error
 /// document, the discovery document parser, and the ping notification

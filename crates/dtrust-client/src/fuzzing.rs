@@ -3,7 +3,7 @@
 //! API**: no stability promise.
 //!
 //! An input is one server answer: its first byte picks the HTTP status
-//! (see [`STATUSES`]) and the rest is the body. Every parser of the
+//! (see `STATUSES`) and the rest is the body. Every parser of the
 //! transport reads it (products, submit, find, status, certificate,
 //! PKCS#12, revoke), as the client does after each request, and every
 //! error is rendered, so that a panic anywhere on that path shows.

@@ -24,7 +24,7 @@ fn show<T: std::fmt::Debug>(result: crate::Result<T>) {
 }
 
 /// An answer to a command: the first byte picks the status
-/// ([`STATUSES`]), the rest is the body. Runs
+/// (`STATUSES`), the rest is the body. Runs
 /// [`crate::parse_command_response`], [`CommandAnswer::from_json`], the
 /// Desktop and Mobile App links of the answer, and
 /// [`ServerError::from_response`].
