@@ -19,7 +19,7 @@ use crate::{output, probe, progress, secrets};
 const MAX_INPUT_BYTES: u64 = 64 << 20;
 
 /// Arguments of `smartid check`.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 #[command(
     after_help = "PATH may be a D-Trust bundle .zip (or the connector .properties next to \
     its PKCS#12 and .cer), a Messaging Server entry .json, or Hermod's client settings .json \

@@ -10,7 +10,7 @@ use smartid_core::{Certificate, Integrity, Keystore, KeystoreEntry};
 use crate::secrets;
 
 /// Arguments of `smartid inspect`.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 #[command(
     after_help = "PATH may be a PEM bundle, a DER .cer, a PKCS#12 file (OpenSSL 3 or \
     legacy, keytool, -nokeys, password-less cacerts), a Java JKS keystore, or a directory of such \

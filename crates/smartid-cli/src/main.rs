@@ -22,7 +22,7 @@ mod sim;
 mod trust;
 
 /// Tools for Nexus Smart ID integrations.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "smartid",
     version,
@@ -37,7 +37,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Lint Identity Manager configuration: D-Trust connector properties and
     /// bundles, Nexus_CM.properties, Messaging Server entries, Hermod client

@@ -10,7 +10,7 @@ use smartid_core::{Certificate, Keystore, KeystoreFormat, KeystoreUpdate};
 use crate::secrets;
 
 /// `smartid trust` subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(clap::Subcommand)]
 pub(crate) enum TrustCommand {
     /// Add CA certificates to a Java trust store (JKS or PKCS#12), creating it
     /// when missing; every existing entry is kept, the file is replaced
@@ -28,7 +28,7 @@ enum StoreFormat {
 }
 
 /// Arguments of `smartid trust import`.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 #[command(after_help = "Use the result with -Djavax.net.ssl.trustStore=PATH \
     -Djavax.net.ssl.trustStorePassword=PW (seed 000, step 3). A new file is PKCS#12 unless \
     --format jks; an existing file keeps its format. A PKCS#12 store made without a password has \
