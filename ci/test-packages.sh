@@ -12,10 +12,15 @@
 # Environment: DATABASE_URL, java/javac and node/npm are used exactly as in
 # the workspace run (tests skip or fail the same way). SMARTID_PACKAGE_TESTS
 # selects what runs: "all" (default: what `cargo test` runs, doctests
-# included), "lib-tests" (--lib --tests: no doctests), "quick" (as
-# lib-tests without the replica test targets, tests/replica*.rs, the
-# slowest, which the workspace run has just run from the same sources), or
-# "skip". SMARTID_PACKAGE_CRATES names a subset of the crates.
+# included, each package alone), "lib-tests" (--lib --tests: no doctests,
+# each package alone), "isolated" (as lib-tests without the replica test
+# targets, tests/replica*.rs, the slowest, which the workspace run has just
+# run from the same sources), "quick" (what isolated runs, but the unpacked
+# packages are members of one temporary workspace, so each dependency and
+# each of our crates is compiled once instead of once per package graph;
+# what it does not show is a package that builds only thanks to a feature
+# another package turns on), or "skip". SMARTID_PACKAGE_CRATES names a
+# subset of the crates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -30,9 +35,9 @@ mode="${SMARTID_PACKAGE_TESTS:-all}"
 case "$mode" in
   all) test_args=() ;;
   lib-tests) test_args=(--lib --tests) ;;
-  quick) test_args=() ;; # chosen per package below
+  quick|isolated) test_args=() ;; # chosen per package below
   skip) echo "package tests skipped (SMARTID_PACKAGE_TESTS=skip)"; exit 0 ;;
-  *) echo "SMARTID_PACKAGE_TESTS must be all, lib-tests, quick or skip, not '$mode'" >&2; exit 2 ;;
+  *) echo "SMARTID_PACKAGE_TESTS must be all, lib-tests, isolated, quick or skip, not '$mode'" >&2; exit 2 ;;
 esac
 
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
@@ -100,16 +105,11 @@ for crate in $all; do
   } >"$work/$crate-$version/.cargo/config.toml"
 done
 
-failed=""
-start_all=$SECONDS
-for crate in $crates; do
-  dir="$work/$crate-$version"
-  echo "== package tests: $crate ($dir)"
-  start=$SECONDS
-  if [ "$mode" = quick ]; then
-    # The library and every integration test target but tests/replica*.rs.
-    mapfile -t test_args < <(cd "$dir" && cargo metadata --format-version 1 --no-deps --offline |
-      python3 -c '
+# The test targets of a package but tests/replica*.rs, as cargo test
+# arguments, one per line.
+quick_args() {
+  (cd "$1" && cargo metadata --format-version 1 --no-deps --offline) |
+    python3 -c '
 import json, sys
 meta = json.load(sys.stdin)
 for target in meta["packages"][0]["targets"]:
@@ -120,7 +120,52 @@ for target in meta["packages"][0]["targets"]:
         print("--bin"); print(target["name"])
     elif "test" in kinds and not target["name"].startswith("replica"):
         print("--test"); print(target["name"])
-')
+'
+}
+
+failed=""
+start_all=$SECONDS
+if [ "$mode" = quick ]; then
+  # Every package's own selection, then one cargo test for all of them: a
+  # name such as --test seam selects that target in every member that has
+  # one, so the union is what each package alone would run. (Read before
+  # the workspace exists: inside it, cargo metadata describes every member.)
+  args=()
+  for crate in $crates; do
+    mapfile -t more < <(quick_args "$work/$crate-$version")
+    args+=("${more[@]}")
+  done
+  # One workspace of the unpacked packages, our crates patched to the
+  # members, the versions pinned by the repository's Cargo.lock.
+  {
+    echo "[workspace]"
+    echo 'resolver = "3"'
+    echo "members = ["
+    for crate in $crates; do echo "  \"$crate-$version\","; done
+    echo "]"
+    echo "[patch.crates-io]"
+    for crate in $all; do echo "$crate = { path = \"$crate-$version\" }"; done
+  } >"$work/Cargo.toml"
+  cp Cargo.lock "$work/Cargo.lock"
+  mapfile -t args < <(printf '%s\n' "${args[@]}" | awk '
+    /^--(bin|test)$/ { flag = $0; next }
+    flag != "" { key = flag " " $0; if (!(key in seen)) { seen[key] = 1; print flag; print $0 } flag = ""; next }
+    { if (!($0 in seen)) { seen[$0] = 1; print } }')
+  echo "== package tests: $crates, as one workspace in $work"
+  if (cd "$work" && cargo test --workspace "${args[@]}"); then
+    echo "== package tests ok in $((SECONDS - start_all)) s"
+    exit 0
+  fi
+  echo "package tests failed (one workspace of the unpacked packages)" >&2
+  exit 1
+fi
+for crate in $crates; do
+  dir="$work/$crate-$version"
+  echo "== package tests: $crate ($dir)"
+  start=$SECONDS
+  if [ "$mode" = isolated ]; then
+    # The library and every integration test target but tests/replica*.rs.
+    mapfile -t test_args < <(quick_args "$dir")
   fi
   # The package's own Cargo.lock pins the versions the workspace tested;
   # --locked is not possible because the patch rewrites our crates' entries.
