@@ -281,7 +281,7 @@ mod ciba {
             }
             // The tokens were handed out in an answer that never arrived (a
             // held or truncated poll): the provider gives them once.
-            // (TOKENSLOST)
+            (Err(Error::TokensLost { .. }), _) => Ok("tokens_lost_in_flight"),
             (Err(Error::PollFailed { last, .. }), _)
                 if matches!(
                     *last,
