@@ -16,7 +16,12 @@
 //!
 //! `SMARTID_FAULT_SEED=N` reruns with another seed (printed in every
 //! summary).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -59,11 +64,41 @@ fn seed() -> u64 {
 /// The share of faulted exchanges.
 const RATE: f64 = 0.05;
 /// The clients' request timeout; slow answers are held [`SLOW`], past it.
-const CLIENT_TIMEOUT: Duration = Duration::from_millis(1000);
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(3000);
 /// How long a slow answer is held. Shorter than the timeout plus the CIBA
 /// interval, so that a held poll reaches the token endpoint before the
 /// client's next one (the simulator measures polls at their arrival).
-const SLOW: Duration = Duration::from_millis(1500);
+const SLOW: Duration = Duration::from_millis(3500);
+
+/// The scenarios run one at a time: each measures its own service under
+/// faults, not the machine under three loads at once.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// At most this many first exchanges (bc-authorize, Hermod sends) in flight:
+/// every flow is pending at the same time, but 1,000 TLS handshakes and
+/// request signatures at once on two cores would time out on their own,
+/// and the test is about injected faults.
+const STARTS_IN_FLIGHT: usize = 50;
+
+/// The HTTP faults injected so far (reset, server_error, slow, truncate).
+fn http_faults(faults: &Faults) -> u64 {
+    let i = faults.injected();
+    [
+        FaultKind::Reset,
+        FaultKind::ServerError,
+        FaultKind::Slow,
+        FaultKind::Truncate,
+    ]
+    .iter()
+    .map(|k| i.get(k).copied().unwrap_or(0))
+    .sum()
+}
 
 fn faults(kinds: &[FaultKind]) -> Faults {
     Faults::new(
@@ -96,8 +131,7 @@ where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = T> + Send + 'static,
 {
-    let results: Arc<Mutex<Vec<Option<T>>>> =
-        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
+    let results: Arc<Mutex<Vec<Option<T>>>> = Arc::new(Mutex::new((0..n).map(|_| None).collect()));
     let mut handles = Vec::with_capacity(n);
     for i in 0..n {
         let fut = task(i);
@@ -229,14 +263,6 @@ mod ciba {
         (users, expects)
     }
 
-    /// How one flow ended.
-    #[derive(Debug)]
-    pub(super) struct Ended {
-        pub(super) kind: &'static str,
-        /// The auth_req_id, when bc-authorize answered.
-        pub(super) auth_req_id: Option<String>,
-    }
-
     /// Classifies a flow's result by variant; `Err` for a wrong or
     /// unexplained outcome.
     pub(super) fn classify(
@@ -253,7 +279,12 @@ mod ciba {
                 smartid_core::Error::Connect { .. }
                 | smartid_core::Error::Timeout { .. }
                 | smartid_core::Error::Transport { .. },
-            )) => return Ok("start_transport_fault"),
+            )) => {
+                if std::env::var_os("SMARTID_LOAD_VERBOSE").is_some() {
+                    println!("start failed: {:?}", started.as_ref().err());
+                }
+                return Ok("start_transport_fault");
+            }
             Err(Error::InvalidResponse(a)) if a.status == 503 => return Ok("start_503"),
             Err(e) => return Err(format!("start failed unexpectedly: {e:?}")),
         };
@@ -263,7 +294,10 @@ mod ciba {
         match (finished, &expect.denied) {
             (Ok(done), None) => {
                 let t = &done.id_token;
-                let kt = t.national_register_id.as_ref().map(|k| k.as_str().to_owned());
+                let kt = t
+                    .national_register_id
+                    .as_ref()
+                    .map(|k| k.as_str().to_owned());
                 if t.subject != format!("sim-{}", expect.kennitala)
                     || kt.as_deref() != Some(expect.kennitala.as_str())
                 {
@@ -303,9 +337,8 @@ mod ciba {
     }
 
     pub(super) async fn client(sim: &AudkenniSimulator) -> CibaClient {
-        let key =
-            RequestSigningKey::from_pem(sim.client_key_pem().as_bytes(), JwsAlgorithm::Rs256)
-                .unwrap();
+        let key = RequestSigningKey::from_pem(sim.client_key_pem().as_bytes(), JwsAlgorithm::Rs256)
+            .unwrap();
         CibaClient::builder(sim.issuer(), sim.client_id())
             .client_secret(Secret::new(sim.client_secret()))
             .signing_key(key)
@@ -322,7 +355,10 @@ mod ciba {
     pub(super) fn wait_options() -> WaitOptions {
         WaitOptions::new()
             .timeout_from(SystemTime::now(), Duration::from_secs(300))
-            .retry(RetryPolicy::new(6).backoff_between(Duration::from_millis(200), Duration::from_secs(2)))
+            .retry(
+                RetryPolicy::new(6)
+                    .backoff_between(Duration::from_millis(200), Duration::from_secs(2)),
+            )
     }
 
     pub(super) fn request(expect: &Expect) -> AuthRequest {
@@ -335,6 +371,7 @@ async fn ciba_flows_under_faults() {
     use audkenni_ciba::Error;
     use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig};
 
+    let _serial = serial();
     let n = load().ciba;
     let answer_after = Duration::from_millis(1500);
     let (users, expects) = ciba::users(answer_after);
@@ -369,16 +406,13 @@ async fn ciba_flows_under_faults() {
         let client = client.clone();
         let expect = expects[i % expects.len()].clone();
         async move {
-            let start = client
-                .start(&ciba::request(&expect))
-                .await
-                .map(|mut p| {
-                    let id = p.auth_req_id().to_owned();
-                    (id, async move {
-                        let r = client.finish(&mut p, &ciba::wait_options()).await;
-                        r
-                    })
-                });
+            let start = client.start(&ciba::request(&expect)).await.map(|mut p| {
+                let id = p.auth_req_id().to_owned();
+                (id, async move {
+                    let r = client.finish(&mut p, &ciba::wait_options()).await;
+                    r
+                })
+            });
             let (started, finished) = match start {
                 Ok((id, fin)) => (Ok(id), Some(fin.await)),
                 Err(e) => (Err::<String, Error>(e), None),
@@ -399,10 +433,7 @@ async fn ciba_flows_under_faults() {
             Err(e) => wrong.push(format!("flow {i}: {e}")),
         }
         if let Some(id) = id {
-            known.push(ciba::Ended {
-                kind: "",
-                auth_req_id: Some(id),
-            });
+            known.push(id);
         }
     }
     // The simulator's side: every flow a client knows ended once at the
@@ -410,10 +441,8 @@ async fn ciba_flows_under_faults() {
     let counts = sim.all_poll_counts();
     let mut ended_twice = Vec::new();
     let mut not_ended = 0usize;
-    for e in &known {
-        let id = e.auth_req_id.as_deref().unwrap_or_default();
-        let _ = e.kind;
-        match counts.get(id) {
+    for id in &known {
+        match counts.get(id.as_str()) {
             Some(c) if c.ended > 1 => ended_twice.push(id.to_owned()),
             Some(c) if c.ended == 0 => not_ended += 1,
             Some(_) => {}
@@ -451,9 +480,24 @@ async fn ciba_flows_under_faults() {
         faults.injected().values().sum::<u64>() > 0 || n < 20,
         "no fault was injected\n{summary}"
     );
+    // Every failed start is explained by an injected fault (not by load).
+    let start_failures = tally
+        .by_kind
+        .get("start_transport_fault")
+        .copied()
+        .unwrap_or(0)
+        + tally.by_kind.get("start_503").copied().unwrap_or(0);
+    assert!(
+        start_failures as u64 <= http_faults(&faults),
+        "more failed starts than faults\n{summary}"
+    );
     // Flows issued but unknown to the clients are bc-authorize answers
     // lost to a held or truncated answer.
-    let lost_starts = faults.injected().get(&FaultKind::Slow).copied().unwrap_or(0)
+    let lost_starts = faults
+        .injected()
+        .get(&FaultKind::Slow)
+        .copied()
+        .unwrap_or(0)
         + faults
             .injected()
             .get(&FaultKind::Truncate)
@@ -479,6 +523,7 @@ async fn hermod_commands_under_faults() {
 
     const CLIENT_ID: &str = "prime1";
     const KEY: &str = "079b6a64d75b4e9585bd0c24f36a7deba0ad03498ecf4d69b5766f24fa02e045";
+    let _serial = serial();
     let n = load().hermod;
     let faults = faults(&[
         FaultKind::Reset,
@@ -531,9 +576,11 @@ async fn hermod_commands_under_faults() {
         Wrong(String),
     }
     let started = Instant::now();
+    let gate = Arc::new(tokio::sync::Semaphore::new(STARTS_IN_FLIGHT));
     let ended = run_all(n, Duration::from_secs(300), |i| {
         let client = client.clone();
         let tracker = tracker.clone();
+        let gate = gate.clone();
         async move {
             let external = format!("load-{i}");
             let command = Command::sign(SignParams::new(vec![ToBeSigned::text(
@@ -542,7 +589,10 @@ async fn hermod_commands_under_faults() {
                 &format!("I agree to contract {i}."),
             )]))
             .external_id(&external);
-            let sent = match client.send(&command).await {
+            let permit = gate.acquire_owned().await.unwrap();
+            let sent = client.send(&command).await;
+            drop(permit);
+            let sent = match sent {
                 Ok(s) => s,
                 // Not retried: the command may exist (a held or truncated
                 // answer) and a second one would reach the user's device.
@@ -624,7 +674,7 @@ async fn hermod_commands_under_faults() {
          outcomes: {outcomes}\n\
          faults injected: {inj}\n\
          simulator: commands created {created} (after a failed send: {created_after_failed_send}), callbacks {cbs}, POSTs {posts}, answered 200 {ok}, undelivered {undelivered}\n\
-         receiver: resolved {resolved}, progress {progress}, duplicates {dups}, stale/late {late}, early (untracked) {early}, refused {refused}",
+         receiver: resolved {resolved}, progress {progress}, ignored as duplicate {dups}, ignored as late {late}, early (untracked) {early}, refused {refused}",
         seed = seed(),
         total = tally.total(),
         outcomes = kinds(&tally),
@@ -645,16 +695,28 @@ async fn hermod_commands_under_faults() {
     assert!(wrong.is_empty(), "{summary}\n{}", wrong.join("\n"));
     assert_eq!(tally.total(), n, "{summary}");
     assert!(doubled.is_empty(), "commands created twice: {doubled:?}");
+    assert!(
+        send_failed.len() as u64 <= http_faults(&faults),
+        "more failed sends than faults\n{summary}"
+    );
     assert!(delivered_twice.is_empty(), "{delivered_twice:?}");
     // Every answered command resolved the tracker once; duplicates and
     // stale callbacks were ignored, not delivered.
     assert_eq!(stats.resolved as usize, answered.len(), "{summary}");
     let injected_of = |k| faults.injected().get(&k).copied().unwrap_or(0);
-    if injected_of(FaultKind::DuplicateCallback) >= 3 {
-        assert!(stats.duplicates > 0, "duplicated callbacks not seen as such\n{summary}");
-    }
-    if injected_of(FaultKind::ReorderCallbacks) >= 3 {
-        assert!(stats.late > 0, "stale callbacks not seen as such\n{summary}");
+    // Every callback the simulator delivered is accounted for once by the
+    // receiver; duplicated and stale ones are ignored (a stale STARTED
+    // after the end counts as a duplicate or late), never delivered.
+    assert_eq!(
+        cb.ok,
+        stats.resolved + stats.progress + stats.duplicates + stats.late + stats.early,
+        "{summary}"
+    );
+    if injected_of(FaultKind::DuplicateCallback) + injected_of(FaultKind::ReorderCallbacks) >= 3 {
+        assert!(
+            stats.duplicates + stats.late > 0,
+            "duplicated or stale callbacks not seen as such\n{summary}"
+        );
     }
     for cmd in commands.iter().filter(|c| {
         c.external_id
@@ -676,13 +738,14 @@ async fn hermod_commands_under_faults() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dtrust_orders_under_faults() {
     use dtrust_client::{
-        DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderJournal,
-        OrderOutcome, OrderRequest, RetryPolicy, SubjectDn, WaitOptions,
+        DtrustClient, DtrustConfig, GeneratedCsr, KeySpec, OrderJournal, OrderOutcome,
+        OrderRequest, RetryPolicy, SubjectDn, WaitOptions,
     };
     use smartid_core::store::MemoryStore;
     use smartid_core::{Certificate, HttpSettings, Secret, TrustStore};
     use smartid_testkit::dtrust::{DtrustSimulator, SimConfig};
 
+    let _serial = serial();
     let n = load().dtrust;
     let faults = faults(&[
         FaultKind::Reset,
@@ -714,12 +777,12 @@ async fn dtrust_orders_under_faults() {
     // journal looks the reference up once the request has surely settled.
     let journal = Arc::new(
         OrderJournal::builder(client, Arc::new(MemoryStore::new()))
-            .lease_length(Duration::from_secs(3))
+            .lease_length(Duration::from_secs(5))
             .poll_interval(Duration::from_millis(100))
-            .retry(RetryPolicy::new(8).backoff_between(
-                Duration::from_millis(100),
-                Duration::from_secs(1),
-            ))
+            .retry(
+                RetryPolicy::new(8)
+                    .backoff_between(Duration::from_millis(100), Duration::from_secs(1)),
+            )
             .build()
             .unwrap(),
     );
@@ -777,7 +840,10 @@ async fn dtrust_orders_under_faults() {
                 tally.add("issued_for_its_csr");
                 issued.push(reference);
             }
-            Ended::Typed(k, _) => tally.add(k),
+            Ended::Typed(k, why) => {
+                println!("order ended typed ({k}): {why}");
+                tally.add(k);
+            }
             Ended::Wrong(w) => wrong.push(w),
         }
     }
@@ -788,7 +854,7 @@ async fn dtrust_orders_under_faults() {
     }
     let summary = format!(
         "== D-Trust under faults ==\n\
-         seed {seed} rate {RATE} client timeout {CLIENT_TIMEOUT:?} slow {SLOW:?} journal lease 3 s\n\
+         seed {seed} rate {RATE} client timeout {CLIENT_TIMEOUT:?} slow {SLOW:?} journal lease 5 s\n\
          orders {n} outcomes {total} wall {wall:.1?}\n\
          outcomes: {outcomes}\n\
          faults injected: {inj}\n\

@@ -304,15 +304,13 @@ mod tests {
         let clock = start_clock();
         let mut p = pending(120, 5);
         let grant = Step::Json(400, r#"{"error":"invalid_grant"}"#, None);
-        let e = run(
-            &mut p,
-            &clock,
-            WaitOptions::default(),
-            vec![PENDING, grant],
-        )
-        .await
-        .unwrap_err();
-        assert!(matches!(&e, Error::Server(pe) if pe.code == ErrorCode::InvalidGrant), "{e}");
+        let e = run(&mut p, &clock, WaitOptions::default(), vec![PENDING, grant])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Server(pe) if pe.code == ErrorCode::InvalidGrant),
+            "{e}"
+        );
     }
 
     #[tokio::test]

@@ -36,10 +36,10 @@ async fn transient_faults_are_retried_not_returned() {
     let journal = OrderJournal::builder(client, Arc::new(MemoryStore::new()))
         .lease_length(Duration::from_secs(2))
         .poll_interval(Duration::from_millis(50))
-        .retry(RetryPolicy::new(20).backoff_between(
-            Duration::from_millis(50),
-            Duration::from_millis(200),
-        ))
+        .retry(
+            RetryPolicy::new(20)
+                .backoff_between(Duration::from_millis(50), Duration::from_millis(200)),
+        )
         .build()
         .unwrap();
     let subject = SubjectDn::new("faulty.example.de");
