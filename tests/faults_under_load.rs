@@ -65,9 +65,10 @@ fn seed() -> u64 {
 const RATE: f64 = 0.05;
 /// The clients' request timeout; slow answers are held [`SLOW`], past it.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(3000);
-/// How long a slow answer is held. Shorter than the timeout plus the CIBA
-/// interval, so that a held poll reaches the token endpoint before the
-/// client's next one (the simulator measures polls at their arrival).
+/// How long a slow answer is held: past the client's timeout, and shorter
+/// than the timeout plus the CIBA interval, so that a held poll, should the
+/// simulator still process it, reaches the token endpoint before the
+/// client's next one.
 const SLOW: Duration = Duration::from_millis(3500);
 
 /// The scenarios run one at a time: each measures its own service under

@@ -337,22 +337,13 @@ async fn reset(layer: &FaultLayer, peer: SocketAddr) -> Response {
         .into_response()
 }
 
-/// When a request reached the simulator, before a fault held it back: a
-/// provider measures a poll's interval at its arrival, so a slow answer
-/// must not move the poll later (request extension set by [`inject`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Arrived(pub(crate) std::time::Instant);
-
 /// The fault middleware of a simulator's router.
 pub(crate) async fn inject(
     State(layer): State<FaultLayer>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
-    request
-        .extensions_mut()
-        .insert(Arrived(std::time::Instant::now()));
     if !layer.faults.settings().enabled {
         return next.run(request).await;
     }

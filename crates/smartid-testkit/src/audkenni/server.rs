@@ -786,14 +786,7 @@ async fn send_ping(endpoint: String, token: String, auth_req_id: String, after: 
     }
 }
 
-async fn token(
-    State(s): State<Arc<SimState>>,
-    arrived: Option<axum::Extension<crate::faults::Arrived>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    // Measured at arrival (before a slow fault held the request back).
-    let now = arrived.map_or_else(Instant::now, |axum::Extension(a)| a.0);
+async fn token(State(s): State<Arc<SimState>>, headers: HeaderMap, body: String) -> Response {
     let form = parse_form(&body);
     if let Err(r) = authenticate(&s, &headers, &form) {
         return *r;
@@ -804,7 +797,7 @@ async fn token(
     let Some(id) = form.get("auth_req_id") else {
         return bad("invalid_request", "auth_req_id is missing");
     };
-    match s.flows.poll(id, &s.config.client_id, now) {
+    match s.flows.poll(id, &s.config.client_id, Instant::now()) {
         PollAnswer::Pending => bad("authorization_pending", "The user has not yet answered"),
         PollAnswer::SlowDown => bad(
             "slow_down",
