@@ -574,6 +574,7 @@ impl CibaClient {
     /// # Errors
     /// [`Error::Server`] (`access_denied`, `expired_token`...),
     /// [`Error::Expired`], [`Error::DeadlineReached`], [`Error::PollFailed`],
+    /// [`Error::TokensLost`] (a poll's answer was lost with the tokens in it),
     /// [`Error::Store`].
     pub async fn wait(
         &self,

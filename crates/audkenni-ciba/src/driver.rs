@@ -272,6 +272,16 @@ impl CibaClient {
             .unwrap_or(answered);
         match classify(answer) {
             PollOutcome::Done(tokens) => return Ok(self.end(&record, Ok(tokens)).await),
+            // After a failed poll, invalid_grant means the lost answer
+            // carried the tokens: say so, not "unknown auth_req_id".
+            PollOutcome::Fatal(Error::Server(p))
+                if flow.failures > 0 && p.code == crate::ErrorCode::InvalidGrant =>
+            {
+                let lost = Error::TokensLost {
+                    failed_polls: flow.failures,
+                };
+                return Ok(self.end(&record, Err(lost)).await);
+            }
             PollOutcome::Fatal(e) => return Ok(self.end(&record, Err(e)).await),
             PollOutcome::Pending(retry_after) => {
                 flow.failures = 0;

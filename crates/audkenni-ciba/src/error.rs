@@ -50,6 +50,18 @@ pub enum Error {
         "the caller's deadline passed before the user answered; the request is still pending at the provider and can be resumed with the same handle until it expires"
     )]
     DeadlineReached,
+    /// A token request failed after it was sent (a timeout, a broken
+    /// connection, a 5xx) and the next poll was answered `invalid_grant`:
+    /// the provider most likely handed the tokens out in the answer that
+    /// was lost, and it hands them out only once. The user's approval
+    /// cannot be recovered; start a new request.
+    #[error(
+        "the answer of a token request was lost ({failed_polls} failed poll(s) in a row), then the provider answered invalid_grant: it most likely handed the tokens out in the lost answer and hands them out only once; start a new authentication request"
+    )]
+    TokensLost {
+        /// Failed polls just before the `invalid_grant`.
+        failed_polls: u32,
+    },
     /// Polling failed repeatedly with transport errors or server errors.
     #[error("giving up after {attempts} failed polls of the token endpoint; last error: {last}")]
     PollFailed {

@@ -135,6 +135,8 @@ enum StoredEnd {
     Expired { expired_at: u64 },
     /// Polling failed repeatedly.
     PollFailed { attempts: u32, last: String },
+    /// The tokens were handed out in a lost answer.
+    TokensLost { failed_polls: u32 },
     /// Another failure (its message, which never holds a secret).
     Failed { message: String },
 }
@@ -219,6 +221,7 @@ impl StoredOutcome {
                 attempts,
                 last: Box::new(Error::FlowFailed { message: last }),
             }),
+            StoredEnd::TokensLost { failed_polls } => Err(Error::TokensLost { failed_polls }),
             StoredEnd::Failed { message } => Err(Error::FlowFailed { message }),
         }
     }
@@ -238,6 +241,9 @@ fn end_of(error: &Error) -> StoredEnd {
         Error::PollFailed { attempts, last } => StoredEnd::PollFailed {
             attempts: *attempts,
             last: last.to_string(),
+        },
+        Error::TokensLost { failed_polls } => StoredEnd::TokensLost {
+            failed_polls: *failed_polls,
         },
         other => StoredEnd::Failed {
             message: other.to_string(),

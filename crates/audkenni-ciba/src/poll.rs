@@ -286,6 +286,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn invalid_grant_after_a_lost_answer_says_the_tokens_were_lost() {
+        let clock = start_clock();
+        let mut p = pending(120, 5);
+        let grant = Step::Json(400, r#"{"error":"invalid_grant"}"#, None);
+        let e = run(
+            &mut p,
+            &clock,
+            WaitOptions::default(),
+            vec![PENDING, Step::Down, grant],
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, Error::TokensLost { failed_polls: 1 }), "{e}");
+        assert!(e.to_string().contains("start a new"), "{e}");
+        // Without a failed poll before it, invalid_grant stays the provider's error.
+        let clock = start_clock();
+        let mut p = pending(120, 5);
+        let grant = Step::Json(400, r#"{"error":"invalid_grant"}"#, None);
+        let e = run(&mut p, &clock, WaitOptions::default(), vec![PENDING, grant])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Server(pe) if pe.code == ErrorCode::InvalidGrant),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
     async fn provider_errors_end_the_flow_typed() {
         for (body, code) in [
             (

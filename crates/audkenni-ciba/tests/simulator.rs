@@ -583,3 +583,49 @@ async fn ping_mode_notifies_then_one_token_request() {
         "{err}"
     );
 }
+
+/// A poll held past the client's timeout (the simulator's `slow` fault):
+/// the client's retry comes at least an interval after the failed one, so
+/// the simulator counts no early poll and sends no `slow_down`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_held_past_the_timeout_is_not_followed_by_an_early_poll() {
+    use smartid_testkit::{FaultKind, FaultSettings, Faults};
+    let faults = Faults::default();
+    let sim = AudkenniSimulator::start(fast().expires_in(30).faults(faults.clone()))
+        .await
+        .unwrap();
+    let client = builder(&sim, JwsAlgorithm::Rs256)
+        .http_settings(
+            HttpSettings::new()
+                .trust(TrustRoots::Only(sim.tls_trust_store().unwrap()))
+                .request_timeout(Duration::from_millis(1000)),
+        )
+        .build()
+        .await
+        .unwrap();
+    let mut pending = client
+        .start(&AuthRequest::new(hints::NEVER_ANSWERS, Acr::SimAuth))
+        .await
+        .unwrap();
+    // The first poll (one interval after the answer) is held 1.5 s, past
+    // the 1 s timeout; then faults are off again.
+    faults.set(FaultSettings::on(1.0, [FaultKind::Slow]).slow_delay(Duration::from_millis(1500)));
+    let switch = faults.clone();
+    tokio::spawn(async move {
+        while switch.injected().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        switch.disable();
+    });
+    let deadline = SystemTime::now() + Duration::from_secs(6);
+    let err = client
+        .wait(&mut pending, &WaitOptions::default().deadline(deadline))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DeadlineReached), "{err}");
+    assert_eq!(faults.injected().get(&FaultKind::Slow), Some(&1));
+    let counts = sim.poll_counts(pending.auth_req_id()).unwrap();
+    assert!(counts.polls >= 2, "{counts:?}");
+    assert_eq!(counts.early, 0, "{counts:?}");
+    assert_eq!(counts.slow_downs, 0, "{counts:?}");
+}

@@ -743,9 +743,14 @@ impl OrderJournal {
     /// Cancel-safe: dropping the future leaves the entry to be resumed
     /// after the lease.
     ///
+    /// Transient faults (connection failures, timeouts, truncated answers,
+    /// 429 and 5xx) are retried under the journal's
+    /// [`OrderJournalBuilder::retry`] policy, the entry kept.
+    ///
     /// # Errors
     /// [`Error::DeadlineReached`] at `wait`'s deadline (the entry stays in
-    /// the journal and is resumed by whoever takes it); [`Error::Store`]
+    /// the journal and is resumed by whoever takes it); the last transient
+    /// fault once the retry policy gives up; [`Error::Store`]
     /// (nothing is lost: an order placed at D-Trust is found again by
     /// reference); [`Error::InvalidConfig`] without a deadline.
     pub async fn run(&self, prepared: PreparedOrder, wait: &WaitOptions) -> Result<OrderOutcome> {
@@ -949,6 +954,9 @@ impl OrderJournal {
         let deadline = wait.deadline;
         let store = &self.inner.store;
         let clock = self.inner.client.clock();
+        // Transient faults in a row (reset, timeout, 5xx): ridden out under
+        // the retry policy, the entry kept and due after a backoff.
+        let mut transient_failures = 0u32;
         loop {
             let now = self.now();
             let leased = store
@@ -966,10 +974,21 @@ impl OrderJournal {
                     // Sent without a look-up only when nobody else has
                     // touched the entry since this replica created it.
                     let fresh = created.is_some_and(|v| record.version == v + 1);
-                    match self.advance(record, password.clone(), fresh).await? {
-                        Progress::Finished(outcome) => return Ok(*outcome),
-                        Progress::Waiting { next } => Some(next),
-                        Progress::HandedOver => None,
+                    match self.advance(record, password.clone(), fresh).await {
+                        Ok(Progress::Finished(outcome)) => return Ok(*outcome),
+                        Ok(Progress::Waiting { next }) => {
+                            transient_failures = 0;
+                            Some(next)
+                        }
+                        Ok(Progress::HandedOver) => None,
+                        Err(e) if transient(&e) => {
+                            transient_failures = transient_failures.saturating_add(1);
+                            match self.inner.retry.backoff(transient_failures, None) {
+                                Some(backoff) => Some(self.now() + backoff),
+                                None => return Err(e),
+                            }
+                        }
+                        Err(e) => return Err(e),
                     }
                 }
                 None => {
