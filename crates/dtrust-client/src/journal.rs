@@ -813,6 +813,7 @@ impl OrderJournal {
         let mut out = Vec::with_capacity(leased.len());
         for record in leased {
             let reference = record.id.clone();
+            tracing::debug!(target: "dtrust_client", client_reference = %reference, "resuming a due journaled order");
             let result = self.advance(record, None, false).await;
             out.push(Resumed { reference, result });
         }
@@ -938,6 +939,7 @@ impl OrderJournal {
     }
 
     /// Leases `reference` and runs it to its end (see [`OrderJournal::run`]).
+    #[tracing::instrument(name = "dtrust.order", target = "dtrust_client", level = "debug", skip_all, fields(client_reference = %reference, resumed = created.is_none()))]
     async fn drive(
         &self,
         reference: &str,
@@ -966,8 +968,12 @@ impl OrderJournal {
                     // Sent without a look-up only when nobody else has
                     // touched the entry since this replica created it.
                     let fresh = created.is_some_and(|v| record.version == v + 1);
+                    tracing::debug!(target: "dtrust_client", fresh, "journal entry leased");
                     match self.advance(record, password.clone(), fresh).await? {
-                        Progress::Finished(outcome) => return Ok(*outcome),
+                        Progress::Finished(outcome) => {
+                            tracing::info!(target: "dtrust_client", client_reference = %reference, "journaled order finished");
+                            return Ok(*outcome);
+                        }
                         Progress::Waiting { next } => Some(next),
                         Progress::HandedOver => None,
                     }
@@ -1031,6 +1037,7 @@ impl OrderJournal {
                     // Keep the entry, due after a backoff (the lease ends).
                     // An entry this release cannot read waits the longest backoff.
                     let failures = decode_state(&record).map_or(u32::MAX, |s| s.failures + 1);
+                    tracing::warn!(target: "dtrust_client", client_reference = %record.id, failures, "journal step failed; the entry stays due after a backoff");
                     let next = self.now() + self.backoff(failures, None);
                     let _ = self.release_failed(&record, next).await;
                     return Err(e);
