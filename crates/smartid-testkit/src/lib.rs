@@ -15,6 +15,7 @@ pub mod hermod;
 mod pki;
 mod proxy;
 mod scripted;
+pub mod secrets;
 pub mod sim;
 #[doc(hidden)]
 pub mod store_contract;

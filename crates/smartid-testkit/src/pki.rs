@@ -31,11 +31,13 @@ pub enum KeyAlgorithm {
 
 impl KeyAlgorithm {
     fn generate(self) -> Result<KeyPair> {
-        Ok(match self {
+        let key = match self {
             Self::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?,
             Self::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)?,
             Self::Rsa2048 => KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?,
-        })
+        };
+        crate::secrets::record_private_key(&key.serialize_der());
+        Ok(key)
     }
 }
 
