@@ -525,6 +525,10 @@ impl TestIdentity {
         encryption: Pkcs12Encryption,
         alias: &str,
     ) -> Result<Vec<u8>> {
+        crate::secrets::record(
+            crate::secrets::SecretKind::Pkcs12Password,
+            password.expose_secret(),
+        );
         let pki = |e: p12_keystore::error::Error| TestkitError::Pki(format!("PKCS#12: {e}"));
         let certs = self
             .chain
