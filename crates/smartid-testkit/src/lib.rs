@@ -11,6 +11,7 @@ pub mod dtrust;
 mod error;
 mod faults;
 mod flaky_store;
+pub mod log_capture;
 pub mod hermod;
 mod pki;
 mod proxy;
