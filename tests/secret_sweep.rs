@@ -148,10 +148,15 @@ fn verbose_targets(text: &str) -> BTreeSet<String> {
         .filter_map(log_body)
         .filter(|b| b.starts_with("TRACE") || b.starts_with("DEBUG"))
         .flat_map(|b| {
-            ["smartid_core", "audkenni_ciba", "dtrust_client", "hermod_client"]
-                .into_iter()
-                .filter(move |t| b.contains(&format!(" {t}::")) || b.contains(&format!(" {t}:")))
-                .map(str::to_owned)
+            [
+                "smartid_core",
+                "audkenni_ciba",
+                "dtrust_client",
+                "hermod_client",
+            ]
+            .into_iter()
+            .filter(move |t| b.contains(&format!(" {t}::")) || b.contains(&format!(" {t}:")))
+            .map(str::to_owned)
         })
         .collect()
 }
@@ -217,12 +222,20 @@ fn run_case(case: &Case) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&dir);
     let mut problems = Vec::new();
     if out.status.code() != Some(case.code) {
-        // The output is not printed whole: it may hold the secrets.
+        // The output is not printed whole (it may hold the secrets); its
+        // last plain line is, with every recorded secret blanked out.
+        let mut last = stderr
+            .lines()
+            .rfind(|l| log_body(l).is_none())
+            .unwrap_or("")
+            .to_owned();
+        for r in &recorded {
+            last = last.replace(r.value.as_str(), "[secret]");
+        }
         problems.push(format!(
-            "exited with {:?}, not {}; last stderr line: {:?}",
+            "exited with {:?}, not {}; last stderr line: {last:?}",
             out.status.code(),
             case.code,
-            stderr.lines().filter(|l| log_body(l).is_none()).last()
         ));
     }
     let all = format!("{stdout}\n{stderr}");
@@ -252,7 +265,12 @@ fn run_case(case: &Case) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} {:?}:\n  {}", case.name, case.args, problems.join("\n  ")))
+        Err(format!(
+            "{} {:?}:\n  {}",
+            case.name,
+            case.args,
+            problems.join("\n  ")
+        ))
     }
 }
 
@@ -275,7 +293,12 @@ fn no_example_prints_a_secret_at_trace_level() {
             name: "tour",
             args: vec![],
             env: vec![],
-            targets: &["smartid_core", "audkenni_ciba", "dtrust_client", "hermod_client"],
+            targets: &[
+                "smartid_core",
+                "audkenni_ciba",
+                "dtrust_client",
+                "hermod_client",
+            ],
             kinds: &[
                 "client_secret",
                 "auth_req_id",
@@ -355,8 +378,18 @@ fn no_example_prints_a_secret_at_trace_level() {
             name: "replicas",
             args: vec![],
             env: vec![("DATABASE_URL", url)],
-            targets: &["smartid_core", "audkenni_ciba", "dtrust_client", "hermod_client"],
-            kinds: &["client_secret", "auth_req_id", "api_key", "revocation_password"],
+            targets: &[
+                "smartid_core",
+                "audkenni_ciba",
+                "dtrust_client",
+                "hermod_client",
+            ],
+            kinds: &[
+                "client_secret",
+                "auth_req_id",
+                "api_key",
+                "revocation_password",
+            ],
             fixed: fixed_secrets(),
             code: 0,
         }),
@@ -415,14 +448,24 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQ1w2e3r4t5y6u7i8o9p0\n";
     );
     // The report names the kind and the line, never the whole secret.
     let shown = leaks[0].to_string();
-    assert!(shown.contains("access_token") && shown.contains("line 2"), "{shown}");
+    assert!(
+        shown.contains("access_token") && shown.contains("line 2"),
+        "{shown}"
+    );
     assert!(!shown.contains("a1b2c3d4e5f60718"), "{shown}");
     // A log line's timestamp is not scanned (its digits are not a secret).
     let short = vec![Recorded {
         kind: "pkcs12_password".into(),
         value: "123456".into(),
     }];
-    assert!(scan("stderr", "2026-12-01T19:00:00.123456Z DEBUG x: ok\n", &short).is_empty());
+    assert!(
+        scan(
+            "stderr",
+            "2026-12-01T19:00:00.123456Z DEBUG x: ok\n",
+            &short
+        )
+        .is_empty()
+    );
     assert_eq!(scan("stdout", "pw 123456\n", &short).len(), 1);
     // Only the targets with TRACE/DEBUG lines count as heard.
     let heard = verbose_targets(text);

@@ -725,7 +725,9 @@ impl CibaClient {
                     .map_or_else(String::new, |k| smartid_core::mask_identifier(k.as_str())),
                 "id_token verified"
             ),
-            Err(e) => tracing::warn!(target: "audkenni_ciba", error_kind = crate::driver::error_kind(e), "id_token refused"),
+            Err(e) => {
+                tracing::warn!(target: "audkenni_ciba", error_kind = crate::driver::error_kind(e), "id_token refused")
+            }
         }
         verified
     }
@@ -861,7 +863,9 @@ impl CibaClient {
 fn log_signature<T>(verified: &Result<T, Error>) {
     match verified {
         Ok(_) => tracing::info!(target: "audkenni_ciba", "CMS signature verified"),
-        Err(e) => tracing::warn!(target: "audkenni_ciba", error_kind = crate::driver::error_kind(e), "CMS signature refused"),
+        Err(e) => {
+            tracing::warn!(target: "audkenni_ciba", error_kind = crate::driver::error_kind(e), "CMS signature refused")
+        }
     }
 }
 

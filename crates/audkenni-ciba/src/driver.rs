@@ -208,9 +208,15 @@ impl CibaClient {
     async fn end(&self, record: &FlowRecord, result: Result<Tokens, Error>) -> Step {
         let flow = crate::flow::flow_id(&record.id);
         match &result {
-            Ok(_) => tracing::info!(target: "audkenni_ciba", flow = %flow, outcome = "tokens", "CIBA flow ended: the user answered"),
-            Err(Error::Server(e)) => tracing::info!(target: "audkenni_ciba", flow = %flow, outcome = "provider_error", error = %e.code, "CIBA flow ended with the provider's error"),
-            Err(e) => tracing::warn!(target: "audkenni_ciba", flow = %flow, outcome = crate::driver::error_kind(e), "CIBA flow ended without tokens"),
+            Ok(_) => {
+                tracing::info!(target: "audkenni_ciba", flow = %flow, outcome = "tokens", "CIBA flow ended: the user answered")
+            }
+            Err(Error::Server(e)) => {
+                tracing::info!(target: "audkenni_ciba", flow = %flow, outcome = "provider_error", error = %e.code, "CIBA flow ended with the provider's error")
+            }
+            Err(e) => {
+                tracing::warn!(target: "audkenni_ciba", flow = %flow, outcome = crate::driver::error_kind(e), "CIBA flow ended without tokens")
+            }
         }
         let stored = self.write_outcome(record, &result).await;
         match stored {

@@ -49,7 +49,12 @@ async fn a_flow_logs_its_id_masked_hint_requests_and_outcome() {
     assert_eq!(ended.field("flow"), Some(flow.as_str()));
     assert_eq!(ended.field("outcome"), Some("tokens"));
 
-    let kennitala = done.id_token.national_register_id.as_ref().unwrap().as_str();
+    let kennitala = done
+        .id_token
+        .national_register_id
+        .as_ref()
+        .unwrap()
+        .as_str();
     let verified = find(&events, "id_token verified");
     assert_eq!(
         verified.field("national_register_id"),
@@ -61,14 +66,18 @@ async fn a_flow_logs_its_id_masked_hint_requests_and_outcome() {
         .iter()
         .find(|e| {
             e.message == "response received"
-                && e.field("path").is_some_and(|p| p.ends_with("/bc-authorize"))
+                && e.field("path")
+                    .is_some_and(|p| p.ends_with("/bc-authorize"))
         })
         .unwrap_or_else(|| panic!("no bc-authorize exchange in {events:#?}"));
     assert_eq!(bc.level, "DEBUG");
     assert_eq!(bc.target, "smartid_core::http");
     assert_eq!(bc.field("method"), Some("POST"));
     assert_eq!(bc.field("status"), Some("200"));
-    assert!(bc.field("host").unwrap().starts_with("localhost:"), "{bc:?}");
+    assert!(
+        bc.field("host").unwrap().starts_with("localhost:"),
+        "{bc:?}"
+    );
     assert!(bc.field("elapsed_ms").is_some());
     assert!(
         events

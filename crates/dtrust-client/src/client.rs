@@ -419,8 +419,12 @@ impl DtrustClient {
             .parse_revoke(&r)
             .map_err(|e| e.without_secret(password.expose_secret(), &r));
         match &revoked {
-            Ok(()) => tracing::info!(target: "dtrust_client", serial = %serial, "certificate revoked"),
-            Err(_) => tracing::warn!(target: "dtrust_client", serial = %serial, status = r.status(), "revocation refused"),
+            Ok(()) => {
+                tracing::info!(target: "dtrust_client", serial = %serial, "certificate revoked")
+            }
+            Err(_) => {
+                tracing::warn!(target: "dtrust_client", serial = %serial, status = r.status(), "revocation refused")
+            }
         }
         revoked
     }

@@ -283,8 +283,12 @@ impl HermodClient {
         let response = self.http.send(request).await?;
         let answer = parse_command_response(&self.config, &response);
         match &answer {
-            Ok(a) => tracing::info!(target: "hermod_client", command_id = %a.command_id, "command sent"),
-            Err(e) => tracing::warn!(target: "hermod_client", status = response.status(), error_kind = crate::tracker::error_kind(e), "command refused"),
+            Ok(a) => {
+                tracing::info!(target: "hermod_client", command_id = %a.command_id, "command sent")
+            }
+            Err(e) => {
+                tracing::warn!(target: "hermod_client", status = response.status(), error_kind = crate::tracker::error_kind(e), "command refused")
+            }
         }
         let answer = answer?;
         let tracked = TrackedCommand::new(

@@ -94,17 +94,37 @@ impl Outcome {
 }
 
 /// Logs what the tracker did with a callback (see docs/tracing.md).
-pub(crate) fn log_delivery(command_id: Option<&str>, authenticated: bool, delivery: &Result<Delivery>) {
+pub(crate) fn log_delivery(
+    command_id: Option<&str>,
+    authenticated: bool,
+    delivery: &Result<Delivery>,
+) {
     let command_id = command_id.unwrap_or("");
     match delivery {
-        Ok(Delivery::Resolved) => tracing::info!(target: "hermod_client", command_id, authenticated, "callback delivered: the command's outcome is stored"),
-        Ok(Delivery::Progress) => tracing::debug!(target: "hermod_client", command_id, authenticated, "progress callback: the session has started"),
-        Ok(Delivery::Duplicate) => tracing::debug!(target: "hermod_client", command_id, "duplicate callback ignored"),
-        Ok(Delivery::Late) => tracing::debug!(target: "hermod_client", command_id, "stale callback ignored: the command already ended"),
-        Ok(Delivery::Early) => tracing::debug!(target: "hermod_client", command_id, "early callback kept for a command not tracked yet"),
-        Ok(Delivery::WrongKind { expected, got }) => tracing::warn!(target: "hermod_client", command_id, expected = ?expected, got = ?got, "callback of the wrong kind ignored"),
-        Ok(other) => tracing::warn!(target: "hermod_client", command_id, authenticated, delivery = ?other, "callback refused; Hermod should retry"),
-        Err(e) => tracing::warn!(target: "hermod_client", command_id, error_kind = error_kind(e), "callback could not be stored; Hermod should retry"),
+        Ok(Delivery::Resolved) => {
+            tracing::info!(target: "hermod_client", command_id, authenticated, "callback delivered: the command's outcome is stored")
+        }
+        Ok(Delivery::Progress) => {
+            tracing::debug!(target: "hermod_client", command_id, authenticated, "progress callback: the session has started")
+        }
+        Ok(Delivery::Duplicate) => {
+            tracing::debug!(target: "hermod_client", command_id, "duplicate callback ignored")
+        }
+        Ok(Delivery::Late) => {
+            tracing::debug!(target: "hermod_client", command_id, "stale callback ignored: the command already ended")
+        }
+        Ok(Delivery::Early) => {
+            tracing::debug!(target: "hermod_client", command_id, "early callback kept for a command not tracked yet")
+        }
+        Ok(Delivery::WrongKind { expected, got }) => {
+            tracing::warn!(target: "hermod_client", command_id, expected = ?expected, got = ?got, "callback of the wrong kind ignored")
+        }
+        Ok(other) => {
+            tracing::warn!(target: "hermod_client", command_id, authenticated, delivery = ?other, "callback refused; Hermod should retry")
+        }
+        Err(e) => {
+            tracing::warn!(target: "hermod_client", command_id, error_kind = error_kind(e), "callback could not be stored; Hermod should retry")
+        }
     }
 }
 

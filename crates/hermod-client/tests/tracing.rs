@@ -25,9 +25,7 @@ async fn send_callback_and_refusal_are_logged_without_credentials() {
     let _guard = capture.install();
     let e = env(EnvOptions::default()).await;
     let command = Command::sign(SignParams::new(vec![ToBeSigned::text(
-        "doc1",
-        "Contract",
-        "I agree",
+        "doc1", "Contract", "I agree",
     )]))
     .external_id("ext-trace-1");
     let sent = e.client.send(&command).await.unwrap();
@@ -66,7 +64,10 @@ async fn send_callback_and_refusal_are_logged_without_credentials() {
     assert_eq!(received.level, "DEBUG");
     assert_eq!(received.field("command_id"), Some(command_id.as_str()));
     assert_eq!(received.field("authenticated"), Some("true"));
-    let delivered = find(&events, "callback delivered: the command's outcome is stored");
+    let delivered = find(
+        &events,
+        "callback delivered: the command's outcome is stored",
+    );
     assert_eq!(delivered.level, "INFO");
     assert_eq!(delivered.field("command_id"), Some(command_id.as_str()));
 
@@ -94,6 +95,9 @@ async fn send_callback_and_refusal_are_logged_without_credentials() {
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "a secret in {text}");
         }
-        assert!(!text.to_ascii_lowercase().contains("authorization"), "{text}");
+        assert!(
+            !text.to_ascii_lowercase().contains("authorization"),
+            "{text}"
+        );
     }
 }

@@ -138,7 +138,8 @@ impl Visit for Fields<'_> {
         if field.name() == "message" {
             *self.message = value.to_owned();
         } else {
-            self.fields.insert(field.name().to_owned(), value.to_owned());
+            self.fields
+                .insert(field.name().to_owned(), value.to_owned());
         }
     }
 

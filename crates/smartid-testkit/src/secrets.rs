@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn kinds_have_stable_names() {
-        assert_eq!(SecretKind::RevocationPassword.as_str(), "revocation_password");
+        assert_eq!(
+            SecretKind::RevocationPassword.as_str(),
+            "revocation_password"
+        );
         assert_eq!(SecretKind::Kennitala.as_str(), "kennitala");
     }
 }

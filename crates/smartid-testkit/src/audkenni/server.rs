@@ -261,7 +261,10 @@ impl AudkenniSimulator {
         .map_err(jwt_err)?;
         let client_key = DecodingKey::from_jwk(&client_jwk).map_err(jwt_err)?;
 
-        crate::secrets::record(crate::secrets::SecretKind::ClientSecret, &config.client_secret);
+        crate::secrets::record(
+            crate::secrets::SecretKind::ClientSecret,
+            &config.client_secret,
+        );
         for user in &config.users {
             crate::secrets::record(crate::secrets::SecretKind::Kennitala, &user.kennitala);
         }
