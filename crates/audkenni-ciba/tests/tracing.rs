@@ -71,6 +71,22 @@ async fn a_flow_logs_its_id_masked_hint_requests_and_outcome() {
         })
         .unwrap_or_else(|| panic!("no bc-authorize exchange in {events:#?}"));
     assert_eq!(bc.level, "DEBUG");
+    // Once per exchange, though the client's Arc<dyn HttpSend> wraps an
+    // HttpClient that traces too.
+    let exchanges = events
+        .iter()
+        .filter(|e| {
+            e.message == "response received"
+                && e.field("path")
+                    .is_some_and(|p| p.ends_with("/bc-authorize"))
+        })
+        .count();
+    assert_eq!(exchanges, 1, "{events:#?}");
+    assert_eq!(
+        bc.spans.iter().filter(|s| s.name == "http").count(),
+        1,
+        "{bc:?}"
+    );
     assert_eq!(bc.target, "smartid_core::http");
     assert_eq!(bc.field("method"), Some("POST"));
     assert_eq!(bc.field("status"), Some("200"));

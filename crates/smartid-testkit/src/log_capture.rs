@@ -1,5 +1,7 @@
 //! A capturing `tracing` subscriber for tests: every event, with its fields
-//! and the spans it happened in, kept in memory.
+//! and the spans it happened in, kept in memory. It does not answer
+//! `Span::current()` (a field recorded through it later is not seen): check
+//! the event's own fields for those.
 //!
 //! ```
 //! use smartid_testkit::log_capture::LogCapture;

@@ -17,12 +17,34 @@ const TARGET: &str = "smartid_core::http";
 /// The name of the span of one exchange.
 const SPAN: &str = "http";
 
-/// Whether the current span already is an exchange span: a sender that
-/// wraps another sender (an `Arc` around the `HttpClient`) traces once.
+std::thread_local! {
+    /// Set while an exchange's future is being polled on this thread.
+    static IN_EXCHANGE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this runs inside a traced exchange: a sender that wraps another
+/// sender (the clients' `Arc` around the `HttpClient`) traces once. The
+/// inner sender's future is created and polled within the outer one's poll,
+/// on the same thread, so a flag set during that poll says so whatever the
+/// subscriber.
 fn in_exchange() -> bool {
-    tracing::Span::current()
-        .metadata()
-        .is_some_and(|m| m.name() == SPAN && m.target() == TARGET)
+    IN_EXCHANGE.with(std::cell::Cell::get)
+}
+
+/// Polls `F` with [`IN_EXCHANGE`] set.
+struct Flagged<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future> Future for Flagged<F> {
+    type Output = F::Output;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let before = IN_EXCHANGE.with(|f| f.replace(true));
+        let out = self.0.as_mut().poll(cx);
+        IN_EXCHANGE.with(|f| f.set(before));
+        out
+    }
 }
 
 fn method_name(method: Method) -> &'static str {
@@ -87,7 +109,7 @@ where
         host = %host,
         path = %path,
     );
-    Box::pin(
+    Box::pin(Flagged(Box::pin(
         async move {
             tracing::trace!(target: TARGET, "request sent");
             let start = Instant::now();
@@ -116,7 +138,7 @@ where
             result
         }
         .instrument(span),
-    )
+    )))
 }
 
 #[cfg(test)]
