@@ -161,6 +161,7 @@ async fn run() -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    init_logging();
     match run().await {
         Ok(line) => {
             println!("{line}");
@@ -171,4 +172,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr at the level `SMARTID_LOG` names (`error`, `warn`, `info`,
+/// `debug`, `trace`); nothing when it is unset.
+fn init_logging() {
+    let level = match std::env::var("SMARTID_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

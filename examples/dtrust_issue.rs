@@ -82,6 +82,7 @@ fn key_for(product: &Product) -> KeySpec {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    init_logging();
     let soap = transport_is_soap()?;
     // Keeps the simulator (and its temporary files) alive until the end.
     let mut _simulator = None;
@@ -246,4 +247,22 @@ async fn main() -> anyhow::Result<()> {
         cert.serial_hex()
     );
     Ok(())
+}
+
+/// Logs to stderr at the level `SMARTID_LOG` names (`error`, `warn`, `info`,
+/// `debug`, `trace`); nothing when it is unset.
+fn init_logging() {
+    let level = match std::env::var("SMARTID_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

@@ -29,6 +29,7 @@ use idm_config::{CheckOptions, Diagnostic, Linter, ReadEncoding, Secret};
 const USAGE: &str = "usage: idm_lint [--verified-domain DOMAIN]... [--encoding detect|latin1|utf8] [--callback-user USER] PATH...";
 
 fn main() -> ExitCode {
+    init_logging();
     let mut domains = Vec::new();
     let mut paths = Vec::new();
     let mut encoding = ReadEncoding::Detect;
@@ -114,4 +115,22 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Logs to stderr at the level `SMARTID_LOG` names (`error`, `warn`, `info`,
+/// `debug`, `trace`); nothing when it is unset.
+fn init_logging() {
+    let level = match std::env::var("SMARTID_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

@@ -46,6 +46,7 @@ fn run_id() -> u64 {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    init_logging();
     let Some(url) = std::env::var("DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())
@@ -278,4 +279,22 @@ async fn dtrust(stores: &[Arc<dyn FlowStore>], seal: &[u8; 32], run: u64) -> any
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Logs to stderr at the level `SMARTID_LOG` names (`error`, `warn`, `info`,
+/// `debug`, `trace`); nothing when it is unset.
+fn init_logging() {
+    let level = match std::env::var("SMARTID_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

@@ -762,6 +762,7 @@ fn parse_args() -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    init_logging();
     let login_hint = match parse_args() {
         Ok(hint) => hint,
         Err(e) => {
@@ -789,4 +790,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr at the level `SMARTID_LOG` names (`error`, `warn`, `info`,
+/// `debug`, `trace`); nothing when it is unset.
+fn init_logging() {
+    let level = match std::env::var("SMARTID_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

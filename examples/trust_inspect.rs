@@ -28,6 +28,7 @@ fn describe(cert: &Certificate) -> String {
 }
 
 fn main() -> ExitCode {
+    init_logging();
     let mut args = std::env::args().skip(1);
     let mut path = None;
     let mut password = None;
@@ -102,4 +103,22 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Logs to stderr at the level `SMARTID_LOG` names (`error`, `warn`, `info`,
+/// `debug`, `trace`); nothing when it is unset.
+fn init_logging() {
+    let level = match std::env::var("SMARTID_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

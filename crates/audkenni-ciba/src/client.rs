@@ -521,12 +521,24 @@ impl CibaClient {
     /// # Ok(())
     /// # }
     /// ```
+    #[tracing::instrument(
+        name = "ciba.start",
+        target = "audkenni_ciba",
+        level = "debug",
+        skip_all,
+        fields(
+            flow = tracing::field::Empty,
+            login_hint = %smartid_core::mask_identifier(request.login_hint()),
+            acr = ?request.acr(),
+        )
+    )]
     pub async fn start(&self, request: &AuthRequest) -> Result<PendingAuth, Error> {
         let alias = crate::flow::alias_of(request.notification_token());
         if let Some(alias) = &alias {
             self.check_alias_free(alias).await?;
         }
         let http_request = self.start_request(request)?;
+        tracing::debug!(target: "audkenni_ciba", ping = alias.is_some(), "sending the backchannel authentication request (bc-authorize)");
         let response = self.inner.http.send(http_request).await?;
         let answered = self.inner.clock.now();
         let mut pending = PendingAuth::from_response(
@@ -544,6 +556,15 @@ impl CibaClient {
             .checked_add(self.inner.flows.margin)
             .unwrap_or(answered);
         pending.schedule_next(from, pending.interval());
+        let flow = crate::flow::flow_id(pending.auth_req_id());
+        tracing::Span::current().record("flow", flow.as_str());
+        tracing::info!(
+            target: "audkenni_ciba",
+            flow = %flow,
+            login_hint = %smartid_core::mask_identifier(request.login_hint()),
+            interval_s = pending.interval().as_secs(),
+            "CIBA flow started: bc-authorize accepted"
+        );
         self.store_started(&pending, alias).await?;
         Ok(pending)
     }
@@ -583,6 +604,7 @@ impl CibaClient {
     ) -> Result<Tokens, Error> {
         self.check_issuer(pending)?;
         let auth_req_id = pending.auth_req_id().to_owned();
+        tracing::debug!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&auth_req_id), "waiting for the user's answer");
         self.wait_stored(&auth_req_id, Some(pending), options).await
     }
 
@@ -610,6 +632,7 @@ impl CibaClient {
     /// came early), [`Error::InvalidResponse`], [`Error::Http`].
     pub async fn fetch_tokens(&self, pending: &PendingAuth) -> Result<Tokens, Error> {
         self.check_issuer(pending)?;
+        tracing::debug!(target: "audkenni_ciba", flow = %crate::flow::flow_id(pending.auth_req_id()), "fetching the tokens after a ping");
         let request = authenticated_post(
             &self.inner.metadata.token_endpoint,
             &[
@@ -677,7 +700,7 @@ impl CibaClient {
             now,
             access_token,
         };
-        validate(id_token, &expect, |kid, alg| async move {
+        let verified = validate(id_token, &expect, |kid, alg| async move {
             self.inner
                 .jwks
                 .key(kid.as_deref(), alg, now, || async {
@@ -693,7 +716,21 @@ impl CibaClient {
                 })
                 .await
         })
-        .await
+        .await;
+        match &verified {
+            Ok(token) => tracing::info!(
+                target: "audkenni_ciba",
+                national_register_id = %token
+                    .national_register_id
+                    .as_ref()
+                    .map_or_else(String::new, |k| smartid_core::mask_identifier(k.as_str())),
+                "id_token verified"
+            ),
+            Err(e) => {
+                tracing::warn!(target: "audkenni_ciba", error_kind = crate::driver::error_kind(e), "id_token refused")
+            }
+        }
+        verified
     }
 
     /// The CRL of `certificate`, fetched from its CRL distribution point
@@ -723,7 +760,9 @@ impl CibaClient {
     ) -> Result<VerifiedSignature, Error> {
         let check = check.clone().at_or(self.inner.clock.now());
         let check = self.with_crl(id_token, check).await;
-        id_token.verify_signature(&check)
+        let verified = id_token.verify_signature(&check);
+        log_signature(&verified);
+        verified
     }
 
     async fn with_crl(&self, id_token: &VerifiedIdToken, check: SignatureCheck) -> SignatureCheck {
@@ -773,6 +812,7 @@ impl CibaClient {
         } else {
             done.id_token.verify_signature(&check)?
         };
+        log_signature(&Ok::<_, Error>(&verified));
         done.signature = Some(verified);
         Ok(done)
     }
@@ -817,6 +857,16 @@ impl CibaClient {
             id_token,
             signature: None,
         })
+    }
+}
+
+/// The outcome of a CMS signature check, for logs.
+fn log_signature<T>(verified: &Result<T, Error>) {
+    match verified {
+        Ok(_) => tracing::info!(target: "audkenni_ciba", "CMS signature verified"),
+        Err(e) => {
+            tracing::warn!(target: "audkenni_ciba", error_kind = crate::driver::error_kind(e), "CMS signature refused")
+        }
     }
 }
 

@@ -75,6 +75,25 @@ pub(crate) enum Step {
     Lost,
 }
 
+/// The kind of an error, for logs (its message may hold a national id).
+pub(crate) fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Http(_) => "http",
+        Error::InvalidConfig(_) => "invalid_config",
+        Error::InvalidRequest { .. } => "invalid_request",
+        Error::Server(_) => "provider_error",
+        Error::InvalidResponse(_) => "invalid_response",
+        Error::Expired { .. } => "expired",
+        Error::DeadlineReached => "deadline_reached",
+        Error::PollFailed { .. } => "poll_failed",
+        Error::IdToken(_) => "id_token",
+        Error::Signature(_) => "signature",
+        Error::Store(_) => "store",
+        Error::FlowFailed { .. } => "flow_failed",
+        Error::InvalidKennitala { .. } => "invalid_kennitala",
+    }
+}
+
 fn store_err(e: StoreError) -> Error {
     Error::Store(e)
 }
@@ -187,6 +206,18 @@ impl CibaClient {
     /// Writes how a flow ended (sealed tokens or the error), retrying a
     /// transient store failure a few times.
     async fn end(&self, record: &FlowRecord, result: Result<Tokens, Error>) -> Step {
+        let flow = crate::flow::flow_id(&record.id);
+        match &result {
+            Ok(_) => {
+                tracing::info!(target: "audkenni_ciba", flow = %flow, outcome = "tokens", "CIBA flow ended: the user answered")
+            }
+            Err(Error::Server(e)) => {
+                tracing::info!(target: "audkenni_ciba", flow = %flow, outcome = "provider_error", error = %e.code, "CIBA flow ended with the provider's error")
+            }
+            Err(e) => {
+                tracing::warn!(target: "audkenni_ciba", flow = %flow, outcome = crate::driver::error_kind(e), "CIBA flow ended without tokens")
+            }
+        }
         let stored = self.write_outcome(record, &result).await;
         match stored {
             // Someone else wrote an outcome first: deliver that one.
@@ -265,6 +296,7 @@ impl CibaClient {
             return self.reschedule(&record, &flow).await;
         }
         let interval = flow.pending.interval();
+        tracing::trace!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&record.id), interval_s = interval.as_secs(), "polling the token endpoint");
         let answer = self.token_request(&record.id).await;
         let answered = self.inner.clock.now();
         let from = answered
@@ -284,6 +316,7 @@ impl CibaClient {
             }
             PollOutcome::Fatal(e) => return Ok(self.end(&record, Err(e)).await),
             PollOutcome::Pending(retry_after) => {
+                tracing::trace!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&record.id), "authorization_pending");
                 flow.failures = 0;
                 flow.pending
                     .schedule_next(from, poll_delay(interval, retry_after));
@@ -292,11 +325,13 @@ impl CibaClient {
                 flow.failures = 0;
                 flow.pending.slow_down();
                 let interval = flow.pending.interval();
+                tracing::debug!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&record.id), interval_s = interval.as_secs(), "slow_down: the poll interval grows");
                 flow.pending
                     .schedule_next(from, poll_delay(interval, retry_after));
             }
             PollOutcome::Transient(error, retry_after) => {
                 flow.failures = flow.failures.saturating_add(1);
+                tracing::debug!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&record.id), failures = flow.failures, "transient failure of a poll");
                 let Some(backoff) = retry.backoff(flow.failures, retry_after) else {
                     let failed = Error::PollFailed {
                         attempts: flow.failures,

@@ -111,6 +111,17 @@ pub(crate) fn token_alias(token: &str) -> String {
     out
 }
 
+/// The id of a flow in logs: `ciba-` and the first 12 hex digits of the
+/// SHA-256 of its `auth_req_id` (a bearer handle, never logged itself).
+pub(crate) fn flow_id(auth_req_id: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, auth_req_id.as_bytes());
+    let mut out = String::from("ciba-");
+    for b in digest.as_ref().iter().take(6) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
 /// How a flow ended, as stored.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredOutcome {

@@ -147,6 +147,7 @@ impl DtrustClient {
     /// # Ok(())
     /// # }
     /// ```
+    #[tracing::instrument(name = "dtrust.submit", target = "dtrust_client", level = "debug", skip_all, fields(client_reference = %order.reference()))]
     pub async fn submit(&self, order: &OrderRequest) -> Result<Submission> {
         if self.config.pre_send_checks {
             check_order(&self.config, order)?;
@@ -171,6 +172,7 @@ impl DtrustClient {
             client_reference: &order.client_reference,
         };
         let done = |request_id: String| {
+            tracing::info!(target: "dtrust_client", client_reference = %order.client_reference, request_id = %request_id, "order submitted");
             let mut pending = bound.clone();
             pending.request_id = request_id;
             Submission {
@@ -196,6 +198,7 @@ impl DtrustClient {
             Err(e) if outcome_unknown(&e) => e.to_string(),
             Err(e) => return Err(e.into()),
         };
+        tracing::warn!(target: "dtrust_client", client_reference = %order.client_reference, "the submit's answer was lost; looking the order up by its client reference");
         let unknown = |reason: OutcomeUnknownReason, cause: String| Error::SubmitOutcomeUnknown {
             client_reference: order.client_reference.clone(),
             reason,
@@ -280,6 +283,7 @@ impl DtrustClient {
     /// order: requests without a client reference, several requests with
     /// this reference, or only requests of other references; otherwise as
     /// [`DtrustClient::list_products`].
+    #[tracing::instrument(name = "dtrust.find", target = "dtrust_client", level = "debug", skip_all, fields(client_reference = %reference))]
     pub async fn find_by_client_reference(&self, reference: &str) -> Result<Option<PendingOrder>> {
         let r = self.send(self.wire.find(reference)).await?;
         let found = self.wire.parse_find(&r)?;
@@ -290,6 +294,7 @@ impl DtrustClient {
     ///
     /// # Errors
     /// As [`DtrustClient::list_products`].
+    #[tracing::instrument(name = "dtrust.status", target = "dtrust_client", level = "debug", skip_all, fields(request_id = %request_id))]
     pub async fn status(&self, request_id: &str) -> Result<StatusReport> {
         let r = self.send(self.wire.status(request_id)).await?;
         self.wire.parse_status(&r)
@@ -308,6 +313,7 @@ impl DtrustClient {
     /// [`Error::NotAsOrdered`]; [`Error::InvalidOrder`] on field
     /// `pending_order` when `pending` does not record what was ordered (use
     /// [`PendingOrder::bound_to`]); as [`DtrustClient::list_products`].
+    #[tracing::instrument(name = "dtrust.fetch_certificate", target = "dtrust_client", level = "debug", skip_all, fields(request_id = %pending.request_id, client_reference = %pending.client_reference))]
     pub async fn fetch_certificate(&self, pending: &PendingOrder) -> Result<IssuedCertificate> {
         let request_id = pending.request_id.as_str();
         let (subject, key) = binding_of(pending, true)?;
@@ -346,6 +352,7 @@ impl DtrustClient {
     /// [`Error::NotAsOrdered`]; [`Error::InvalidOrder`] on field
     /// `pending_order` as in [`DtrustClient::fetch_certificate`]; as
     /// [`DtrustClient::list_products`].
+    #[tracing::instrument(name = "dtrust.fetch_pkcs12", target = "dtrust_client", level = "debug", skip_all, fields(request_id = %pending.request_id, client_reference = %pending.client_reference))]
     pub async fn fetch_pkcs12(&self, pending: &PendingOrder) -> Result<IssuedPkcs12> {
         let request_id = pending.request_id.as_str();
         let (subject, _) = binding_of(pending, false)?;
@@ -386,6 +393,7 @@ impl DtrustClient {
     /// # Errors
     /// [`Error::InvalidOrder`] for a serial that is not hex; [`Error::Server`]
     /// (e.g. a wrong password); as [`DtrustClient::list_products`].
+    #[tracing::instrument(name = "dtrust.revoke", target = "dtrust_client", level = "debug", skip_all, fields(serial = %serial_hex))]
     pub async fn revoke(
         &self,
         serial_hex: &str,
@@ -406,9 +414,19 @@ impl DtrustClient {
         let r = self
             .send(self.wire.revoke(&serial, password, reason)?)
             .await?;
-        self.wire
+        let revoked = self
+            .wire
             .parse_revoke(&r)
-            .map_err(|e| e.without_secret(password.expose_secret(), &r))
+            .map_err(|e| e.without_secret(password.expose_secret(), &r));
+        match &revoked {
+            Ok(()) => {
+                tracing::info!(target: "dtrust_client", serial = %serial, "certificate revoked")
+            }
+            Err(_) => {
+                tracing::warn!(target: "dtrust_client", serial = %serial, status = r.status(), "revocation refused")
+            }
+        }
+        revoked
     }
 
     /// LEGACY: revokes a certificate ordered without a stored revocation

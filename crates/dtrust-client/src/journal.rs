@@ -818,6 +818,7 @@ impl OrderJournal {
         let mut out = Vec::with_capacity(leased.len());
         for record in leased {
             let reference = record.id.clone();
+            tracing::debug!(target: "dtrust_client", client_reference = %reference, "resuming a due journaled order");
             let result = self.advance(record, None, false).await;
             out.push(Resumed { reference, result });
         }
@@ -943,6 +944,7 @@ impl OrderJournal {
     }
 
     /// Leases `reference` and runs it to its end (see [`OrderJournal::run`]).
+    #[tracing::instrument(name = "dtrust.order", target = "dtrust_client", level = "debug", skip_all, fields(client_reference = %reference, resumed = created.is_none()))]
     async fn drive(
         &self,
         reference: &str,
@@ -974,8 +976,12 @@ impl OrderJournal {
                     // Sent without a look-up only when nobody else has
                     // touched the entry since this replica created it.
                     let fresh = created.is_some_and(|v| record.version == v + 1);
+                    tracing::debug!(target: "dtrust_client", fresh, "journal entry leased");
                     match self.advance(record, password.clone(), fresh).await {
-                        Ok(Progress::Finished(outcome)) => return Ok(*outcome),
+                        Ok(Progress::Finished(outcome)) => {
+                            tracing::info!(target: "dtrust_client", client_reference = %reference, "journaled order finished");
+                            return Ok(*outcome);
+                        }
                         Ok(Progress::Waiting { next }) => {
                             transient_failures = 0;
                             Some(next)
@@ -984,8 +990,14 @@ impl OrderJournal {
                         Err(e) if transient(&e) => {
                             transient_failures = transient_failures.saturating_add(1);
                             match self.inner.retry.backoff(transient_failures, None) {
-                                Some(backoff) => Some(self.now() + backoff),
-                                None => return Err(e),
+                                Some(backoff) => {
+                                    tracing::debug!(target: "dtrust_client", client_reference = %reference, failures = transient_failures, backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "journal rides out a transient fault");
+                                    Some(self.now() + backoff)
+                                }
+                                None => {
+                                    tracing::warn!(target: "dtrust_client", client_reference = %reference, failures = transient_failures, "journal gives up after transient faults");
+                                    return Err(e);
+                                }
                             }
                         }
                         Err(e) => return Err(e),
@@ -1050,6 +1062,7 @@ impl OrderJournal {
                     // Keep the entry, due after a backoff (the lease ends).
                     // An entry this release cannot read waits the longest backoff.
                     let failures = decode_state(&record).map_or(u32::MAX, |s| s.failures + 1);
+                    tracing::warn!(target: "dtrust_client", client_reference = %record.id, failures, "journal step failed; the entry stays due after a backoff");
                     let next = self.now() + self.backoff(failures, None);
                     let _ = self.release_failed(&record, next).await;
                     return Err(e);

@@ -183,6 +183,7 @@ impl DtrustClient {
     /// valid), [`Error::NotIssued`] when it was revoked, [`Error::Server`],
     /// [`Error::InvalidConfig`] without a deadline, and the last transient
     /// error ([`Error::Http`], [`Error::InvalidResponse`]) past the retry budget.
+    #[tracing::instrument(name = "dtrust.wait_for_issuance", target = "dtrust_client", level = "debug", skip_all, fields(request_id = %pending.request_id, client_reference = %pending.client_reference))]
     pub async fn wait_for_issuance(
         &self,
         pending: &PendingOrder,
@@ -202,9 +203,13 @@ impl DtrustClient {
         loop {
             let sleep = match self.poll_status(id).await {
                 Ok(report) => {
+                    tracing::trace!(target: "dtrust_client", status = %report.status, "status polled");
                     failures = 0;
                     match report.status {
-                        RequestStatus::Issued => return Ok(report),
+                        RequestStatus::Issued => {
+                            tracing::info!(target: "dtrust_client", request_id = %id, "certificate issued");
+                            return Ok(report);
+                        }
                         RequestStatus::Rejected => {
                             return Err(Error::Rejected {
                                 request_id: id.clone(),
@@ -229,6 +234,7 @@ impl DtrustClient {
                 }
                 Err((e, retry_after)) if transient(&e) => {
                     failures = failures.saturating_add(1);
+                    tracing::debug!(target: "dtrust_client", failures, "transient failure of a status poll");
                     let Some(backoff) = options.retry.backoff(failures, retry_after) else {
                         return Err(e);
                     };

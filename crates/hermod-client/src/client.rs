@@ -277,10 +277,20 @@ impl HermodClient {
     /// with Hermod's error document for other error statuses,
     /// [`Error::InvalidResponse`] for an answer that cannot be read, and
     /// [`Error::Http`] for TLS, connection and timeout failures.
+    #[tracing::instrument(name = "hermod.send", target = "hermod_client", level = "debug", skip_all, fields(kind = ?command.kind(), external_id = command.external_id_value().unwrap_or("")))]
     pub async fn send(&self, command: &Command) -> Result<SentCommand> {
         let request = build_command_request(&self.config, command)?;
         let response = self.http.send(request).await?;
-        let answer = parse_command_response(&self.config, &response)?;
+        let answer = parse_command_response(&self.config, &response);
+        match &answer {
+            Ok(a) => {
+                tracing::info!(target: "hermod_client", command_id = %a.command_id, "command sent")
+            }
+            Err(e) => {
+                tracing::warn!(target: "hermod_client", status = response.status(), error_kind = crate::tracker::error_kind(e), "command refused")
+            }
+        }
+        let answer = answer?;
         let tracked = TrackedCommand::new(
             answer.command_id.clone(),
             command.external_id_value().map(str::to_owned),

@@ -357,6 +357,7 @@ async fn callback(
         && !authorized(request.headers(), expected)
     {
         c.unauthorized.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(target: "hermod_client", path_kind = %kind, "callback refused: wrong or missing credentials");
         let mut resp = (
             StatusCode::UNAUTHORIZED,
             "wrong or missing callback credentials",
@@ -391,11 +392,14 @@ async fn callback(
         }
     };
     let authenticated = inner.credentials.is_some();
-    let delivery = match inner
+    let command_id = cb.command_id.clone();
+    tracing::debug!(target: "hermod_client", command_id = command_id.as_deref().unwrap_or(""), kind = ?cb.kind, state = ?cb.state, authenticated, "callback received");
+    let delivery = inner
         .tracker
         .deliver_inner(cb, Some(&body), authenticated)
-        .await
-    {
+        .await;
+    crate::tracker::log_delivery(command_id.as_deref(), authenticated, &delivery);
+    let delivery = match delivery {
         Ok(delivery) => delivery,
         Err(e) => {
             // Never 200 for an outcome that is not stored: Hermod retries.

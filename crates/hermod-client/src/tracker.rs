@@ -93,6 +93,53 @@ impl Outcome {
     }
 }
 
+/// Logs what the tracker did with a callback (see docs/tracing.md).
+pub(crate) fn log_delivery(
+    command_id: Option<&str>,
+    authenticated: bool,
+    delivery: &Result<Delivery>,
+) {
+    let command_id = command_id.unwrap_or("");
+    match delivery {
+        Ok(Delivery::Resolved) => {
+            tracing::info!(target: "hermod_client", command_id, authenticated, "callback delivered: the command's outcome is stored")
+        }
+        Ok(Delivery::Progress) => {
+            tracing::debug!(target: "hermod_client", command_id, authenticated, "progress callback: the session has started")
+        }
+        Ok(Delivery::Duplicate) => {
+            tracing::debug!(target: "hermod_client", command_id, "duplicate callback ignored")
+        }
+        Ok(Delivery::Late) => {
+            tracing::debug!(target: "hermod_client", command_id, "stale callback ignored: the command already ended")
+        }
+        Ok(Delivery::Early) => {
+            tracing::debug!(target: "hermod_client", command_id, "early callback kept for a command not tracked yet")
+        }
+        Ok(Delivery::WrongKind { expected, got }) => {
+            tracing::warn!(target: "hermod_client", command_id, expected = ?expected, got = ?got, "callback of the wrong kind ignored")
+        }
+        Ok(other) => {
+            tracing::warn!(target: "hermod_client", command_id, authenticated, delivery = ?other, "callback refused; Hermod should retry")
+        }
+        Err(e) => {
+            tracing::warn!(target: "hermod_client", command_id, error_kind = error_kind(e), "callback could not be stored; Hermod should retry")
+        }
+    }
+}
+
+/// The kind of an error, for logs.
+pub(crate) fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Store(_) => "store",
+        Error::Unauthorized { .. } => "unauthorized",
+        Error::Server(_) => "server",
+        Error::InvalidResponse(_) => "invalid_response",
+        Error::Http(_) => "http",
+        _ => "other",
+    }
+}
+
 /// What the tracker did with a callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -690,7 +737,10 @@ impl Tracker {
     /// [`Error::Store`] when the outcome (or the early callback) could not
     /// be stored: answer Hermod with a 5xx so that it retries, never 200.
     pub async fn deliver(&self, callback: Callback) -> Result<Delivery> {
-        self.deliver_inner(callback, None, true).await
+        let command_id = callback.command_id.clone();
+        let delivery = self.deliver_inner(callback, None, true).await;
+        log_delivery(command_id.as_deref(), true, &delivery);
+        delivery
     }
 
     /// Feeds a callback from a caller that was not authenticated: it
@@ -700,7 +750,10 @@ impl Tracker {
     /// # Errors
     /// As [`Tracker::deliver`].
     pub async fn deliver_unauthenticated(&self, callback: Callback) -> Result<Delivery> {
-        self.deliver_inner(callback, None, false).await
+        let command_id = callback.command_id.clone();
+        let delivery = self.deliver_inner(callback, None, false).await;
+        log_delivery(command_id.as_deref(), false, &delivery);
+        delivery
     }
 
     pub(crate) async fn deliver_inner(

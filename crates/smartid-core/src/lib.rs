@@ -26,6 +26,7 @@ mod fs;
 mod http;
 mod identity;
 mod keystore;
+mod mask;
 mod problems;
 mod secret;
 pub mod store;
@@ -46,6 +47,7 @@ pub use keystore::{
     IdentityEntry, Integrity, Keystore, KeystoreEntry, KeystoreFormat, KeystoreUpdate,
     KeystoreUpdateReport,
 };
+pub use mask::mask_identifier;
 pub use problems::{ConfigProblem, UnexpectedAnswer};
 pub use secret::{Secret, SecretBytes, expose_secret_serde};
 pub use trust::{TrustRoots, TrustStore};

@@ -12,9 +12,11 @@ mod error;
 mod faults;
 mod flaky_store;
 pub mod hermod;
+pub mod log_capture;
 mod pki;
 mod proxy;
 mod scripted;
+pub mod secrets;
 pub mod sim;
 #[doc(hidden)]
 pub mod store_contract;

@@ -31,11 +31,13 @@ pub enum KeyAlgorithm {
 
 impl KeyAlgorithm {
     fn generate(self) -> Result<KeyPair> {
-        Ok(match self {
+        let key = match self {
             Self::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?,
             Self::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)?,
             Self::Rsa2048 => KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?,
-        })
+        };
+        crate::secrets::record_private_key(&key.serialize_der());
+        Ok(key)
     }
 }
 
@@ -523,6 +525,10 @@ impl TestIdentity {
         encryption: Pkcs12Encryption,
         alias: &str,
     ) -> Result<Vec<u8>> {
+        crate::secrets::record(
+            crate::secrets::SecretKind::Pkcs12Password,
+            password.expose_secret(),
+        );
         let pki = |e: p12_keystore::error::Error| TestkitError::Pki(format!("PKCS#12: {e}"));
         let certs = self
             .chain

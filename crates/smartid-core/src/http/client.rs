@@ -90,6 +90,11 @@ impl HttpClient {
     /// [`Error::Tls`], [`Error::Connect`], [`Error::Timeout`],
     /// [`Error::Transport`], [`Error::BodyTooLarge`].
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
+        crate::http::trace::traced(request, |r| self.exchange(r)).await
+    }
+
+    /// [`HttpClient::send`] without its tracing.
+    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse> {
         let url = self.settings.check_url("url", &request.url)?;
         let shown = redact_url(url.as_str());
         let method = match request.method {

@@ -4,6 +4,7 @@ mod client;
 mod request;
 mod send;
 mod settings;
+mod trace;
 
 pub use client::HttpClient;
 pub use request::{HttpRequest, HttpResponse, Method, body_snippet, body_snippet_without};

@@ -60,8 +60,12 @@ where
     }
 }
 
+/// The clients hold their sender as an `Arc<dyn HttpSend>`: this is where
+/// every request of theirs passes, so the exchange is traced here (span
+/// `http`, target `smartid_core::http`, see docs/tracing.md), once even when
+/// the inner sender is an [`HttpClient`] that traces too.
 impl<T: HttpSend + ?Sized> HttpSend for Arc<T> {
     fn send(&self, request: HttpRequest) -> SendFuture<'_> {
-        (**self).send(request)
+        crate::http::trace::traced(request, move |r| (**self).send(r))
     }
 }

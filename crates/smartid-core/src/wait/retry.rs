@@ -19,7 +19,19 @@ pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// assert_eq!(poll_delay(s(5), Some(s(1))), s(5));
 /// ```
 pub fn poll_delay(interval: Duration, retry_after: Option<Duration>) -> Duration {
-    retry_after.map_or(interval, |hint| hint.max(interval))
+    let delay = retry_after.map_or(interval, |hint| hint.max(interval));
+    tracing::trace!(
+        target: "smartid_core::wait",
+        interval_ms = millis(interval),
+        retry_after_ms = retry_after.map(millis),
+        delay_ms = millis(delay),
+        "next poll scheduled"
+    );
+    delay
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// How many transient failures in a row a wait tolerates (connection
@@ -85,7 +97,16 @@ impl RetryPolicy {
     /// The wait after the `failures`-th transient failure in a row
     /// (counting from 1), or `None` when the policy is exhausted.
     pub fn backoff(&self, failures: u32, retry_after: Option<Duration>) -> Option<Duration> {
-        if failures == 0 || failures > self.max_consecutive_failures {
+        if failures == 0 {
+            return None;
+        }
+        if failures > self.max_consecutive_failures {
+            tracing::warn!(
+                target: "smartid_core::wait",
+                failures,
+                max_consecutive_failures = self.max_consecutive_failures,
+                "transient failures exhausted the retry policy; the wait ends"
+            );
             return None;
         }
         let doubling = 2u32.checked_pow(failures - 1).unwrap_or(u32::MAX);
@@ -94,7 +115,16 @@ impl RetryPolicy {
             .checked_mul(doubling)
             .unwrap_or(self.max_backoff)
             .min(self.max_backoff);
-        Some(retry_after.map_or(backoff, |hint| hint.max(backoff)))
+        let wait = retry_after.map_or(backoff, |hint| hint.max(backoff));
+        tracing::debug!(
+            target: "smartid_core::wait",
+            failures,
+            attempt = failures.saturating_add(1),
+            backoff_ms = millis(wait),
+            retry_after_ms = retry_after.map(millis),
+            "transient failure; retrying after a backoff"
+        );
+        Some(wait)
     }
 }
 

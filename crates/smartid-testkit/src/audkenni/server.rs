@@ -176,6 +176,7 @@ fn id_token_key_pem() -> Result<String> {
     let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
         .map_err(pki_err("RSA key generation"))?;
     let der = rsa.as_der().map_err(pki_err("RSA key encoding"))?;
+    crate::secrets::record_private_key(der.as_ref());
     Ok(KEY.get_or_init(|| pem("PRIVATE KEY", der.as_ref())).clone())
 }
 
@@ -238,6 +239,7 @@ impl AudkenniSimulator {
                 let k = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
                     .map_err(pki_err("EC key generation"))?;
                 let der = k.to_pkcs8v1().map_err(pki_err("EC key encoding"))?;
+                crate::secrets::record_private_key(der.as_ref());
                 let p = pem("PRIVATE KEY", der.as_ref());
                 let enc = EncodingKey::from_ec_der(der.as_ref());
                 (p, enc, vec![Algorithm::ES256])
@@ -246,6 +248,7 @@ impl AudkenniSimulator {
                 let k = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                     .map_err(pki_err("RSA key generation"))?;
                 let der = k.as_der().map_err(pki_err("RSA key encoding"))?;
+                crate::secrets::record_private_key(der.as_ref());
                 let p = pem("PRIVATE KEY", der.as_ref());
                 let enc = EncodingKey::from_rsa_der(&pkcs1_of_pkcs8(der.as_ref())?);
                 (p, enc, vec![Algorithm::RS256, Algorithm::PS256])
@@ -258,6 +261,13 @@ impl AudkenniSimulator {
         .map_err(jwt_err)?;
         let client_key = DecodingKey::from_jwk(&client_jwk).map_err(jwt_err)?;
 
+        crate::secrets::record(
+            crate::secrets::SecretKind::ClientSecret,
+            &config.client_secret,
+        );
+        for user in &config.users {
+            crate::secrets::record(crate::secrets::SecretKind::Kennitala, &user.kennitala);
+        }
         let flows = Flows::with_slow_downs_at(config.slow_down_at.clone());
         let state = Arc::new(SimState {
             pki,
@@ -396,6 +406,7 @@ impl AudkenniSimulator {
         let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
             .map_err(pki_err("RSA key generation"))?;
         let der = rsa.as_der().map_err(pki_err("RSA key encoding"))?;
+        crate::secrets::record_private_key(der.as_ref());
         let mut keys = self
             .state
             .keys
@@ -643,6 +654,7 @@ async fn bc_authorize(
             "login_hint, acr_values and scope are required",
         );
     };
+    crate::secrets::record(crate::secrets::SecretKind::Kennitala, &hint);
     if !scope.split(' ').any(|x| x == "openid") {
         return bad("invalid_scope", "scope must contain openid");
     }
@@ -723,7 +735,11 @@ async fn bc_authorize(
         u
     };
     let id = random_hex(16);
+    crate::secrets::record(crate::secrets::SecretKind::AuthReqId, &id);
     let notification_token = text("client_notification_token");
+    if let Some(token) = &notification_token {
+        crate::secrets::record(crate::secrets::SecretKind::NotificationToken, token);
+    }
     let ping = match (&notification_token, &s.config.notification_endpoint) {
         (None, _) => false,
         (Some(_), None) => {
@@ -834,6 +850,7 @@ fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let access_token = random_hex(24);
+    crate::secrets::record(crate::secrets::SecretKind::AccessToken, &access_token);
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
     let at_hash = URL_SAFE_NO_PAD.encode(digest.as_ref().get(..16).unwrap_or_default());
     let mut claims = json!({
@@ -895,6 +912,7 @@ fn issue_tokens(s: &SimState, flow: &Flow) -> Result<Value> {
     header.kid = Some(keys.kid.clone());
     let id_token = jsonwebtoken::encode(&header, &claims, &keys.current)
         .map_err(|e| TestkitError::Pki(format!("id_token signing: {e}")))?;
+    crate::secrets::record(crate::secrets::SecretKind::IdToken, &id_token);
     Ok(json!({
         "access_token": access_token,
         "token_type": "Bearer",

@@ -193,6 +193,9 @@ impl Service {
 
     pub(crate) fn submit(&mut self, order: IncomingOrder) -> SimResult<Receipt> {
         self.submissions += 1;
+        if let Some(p) = &order.revocation_password {
+            crate::secrets::record(crate::secrets::SecretKind::RevocationPassword, p);
+        }
         self.received_passwords
             .push(order.revocation_password.clone());
         let repeated = !order.client_reference.is_empty()
@@ -421,6 +424,10 @@ impl Service {
                     .issue(&spec)
                     .map_err(|e| SimError::client("PKCS12_FAILED", e.to_string()))?;
                 let transport_password = random_password();
+                crate::secrets::record(
+                    crate::secrets::SecretKind::Pkcs12Password,
+                    &transport_password,
+                );
                 let p12 = if misissue == Some(Misissue::Pkcs12KeyMismatch) {
                     let stranger = self
                         .issuing_ca
@@ -578,6 +585,7 @@ impl Service {
         password: &str,
         reason: Option<&str>,
     ) -> SimResult<()> {
+        crate::secrets::record(crate::secrets::SecretKind::RevocationPassword, password);
         if let Some(r) = reason
             && ![
                 "unspecified",

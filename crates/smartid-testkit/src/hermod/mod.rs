@@ -321,6 +321,22 @@ impl HermodSimulatorBuilder {
         )
         .await?;
         let base_url = format!("{}/hermod/", front.url());
+        if crate::secrets::recording() {
+            use crate::secrets::{SecretKind, record};
+            use base64::Engine as _;
+            let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+            for c in &self.clients {
+                let key = c.key.expose_secret();
+                record(SecretKind::ApiKey, key);
+                record(SecretKind::ApiKey, &b64(&format!("{}:{key}", c.client_id)));
+                if let Some((user, password)) = &c.callback_basic_auth {
+                    let both = format!("{user}:{}", password.expose_secret());
+                    record(SecretKind::CallbackCredentials, password.expose_secret());
+                    record(SecretKind::CallbackCredentials, &b64(&both));
+                    record(SecretKind::CallbackCredentials, &both);
+                }
+            }
+        }
         let state = Arc::new(state::SimState::new(
             self.clients,
             self.device,

@@ -43,11 +43,13 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 /// constant time.
 fn authenticate(state: &SimState, headers: &HeaderMap) -> Option<usize> {
     let value = headers.get("x-api-key")?.to_str().ok()?;
+    crate::secrets::record(crate::secrets::SecretKind::ApiKey, value.trim());
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(value.trim())
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (id, key) = decoded.split_once(':')?;
+    crate::secrets::record(crate::secrets::SecretKind::ApiKey, key);
     let index = state.clients.iter().position(|c| c.api.client_id == id)?;
     let expected = state.clients.get(index)?.api.key.expose_secret().as_bytes();
     aws_lc_rs::constant_time::verify_slices_are_equal(key.as_bytes(), expected)
