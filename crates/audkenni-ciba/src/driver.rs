@@ -86,6 +86,7 @@ pub(crate) fn error_kind(e: &Error) -> &'static str {
         Error::Expired { .. } => "expired",
         Error::DeadlineReached => "deadline_reached",
         Error::PollFailed { .. } => "poll_failed",
+        Error::TokensLost { .. } => "tokens_lost",
         Error::IdToken(_) => "id_token",
         Error::Signature(_) => "signature",
         Error::Store(_) => "store",
