@@ -11,6 +11,7 @@ pub mod dtrust;
 mod error;
 mod faults;
 mod flaky_store;
+pub mod fuzz_corpus;
 pub mod hermod;
 pub mod log_capture;
 mod pki;
