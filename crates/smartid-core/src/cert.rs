@@ -148,11 +148,30 @@ impl Certificate {
     }
 }
 
+/// A distinguished name as [`Certificate`]'s Debug shows it: each
+/// `serialNumber` value (on an Icelandic eID certificate, the holder's
+/// kennitala) masked by [`crate::mask_identifier`], so that a certificate
+/// logged with `{:?}` never carries a full national id.
+fn masked_name(name: &str) -> String {
+    name.split(", ")
+        .map(|rdn| {
+            rdn.split(" + ")
+                .map(|part| match part.strip_prefix("serialNumber=") {
+                    Some(value) => format!("serialNumber={}", crate::mask_identifier(value)),
+                    None => part.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" + ")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificate")
-            .field("subject", &self.subject)
-            .field("issuer", &self.issuer)
+            .field("subject", &masked_name(&self.subject))
+            .field("issuer", &masked_name(&self.issuer))
             .field("serial", &self.serial_hex)
             .field("not_after", &self.not_after_rfc3339())
             .finish()
@@ -338,6 +357,22 @@ mod tests {
         let unknown =
             Name::from_str("1.2.3.4=#0403414243,DC=example").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(name_to_string(&unknown), "DC=example, 1.2.3.4=414243");
+    }
+
+    #[test]
+    fn debug_masks_the_serial_number_of_a_name() {
+        assert_eq!(
+            super::masked_name(
+                "C=IS, O=smartid fixtures, serialNumber=0101303369 + CN=Jón Þórsson"
+            ),
+            "C=IS, O=smartid fixtures, serialNumber=010130-**** + CN=Jón Þórsson"
+        );
+        assert_eq!(
+            super::masked_name("serialNumber=0101303369, CN=x"),
+            "serialNumber=010130-****, CN=x"
+        );
+        assert_eq!(super::masked_name("CN=no serial"), "CN=no serial");
+        assert_eq!(super::masked_name(""), "");
     }
 
     #[test]

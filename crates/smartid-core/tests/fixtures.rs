@@ -187,6 +187,11 @@ fn jks_keystore_with_private_key() -> Result<(), Error> {
     assert_eq!(id.alias(), Some("fixture client"));
     let id = id.into_client_identity()?;
     assert_eq!(id.certificate().subject(), CLIENT);
+    // The subject keeps the kennitala (it is the certificate's), but a
+    // certificate shown with {:?} (as in a log line) masks it.
+    let shown = format!("{:?}", id.certificate());
+    assert!(!shown.contains("0101303369"), "{shown}");
+    assert!(shown.contains("serialNumber=010130-****"), "{shown}");
     // Keys cannot be read without the password.
     assert!(matches!(
         Keystore::open(fixture("keystore.jks"), None),
