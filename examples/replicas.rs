@@ -284,13 +284,12 @@ async fn dtrust(stores: &[Arc<dyn FlowStore>], seal: &[u8; 32], run: u64) -> any
 /// Logs to stderr at the level `SMARTID_LOG` names (`error`, `warn`, `info`,
 /// `debug`, `trace`); nothing when it is unset.
 fn init_logging() {
-    let level = match std::env::var("SMARTID_LOG").as_deref() {
-        Ok("error") => tracing::Level::ERROR,
-        Ok("warn") => tracing::Level::WARN,
-        Ok("info") => tracing::Level::INFO,
-        Ok("debug") => tracing::Level::DEBUG,
-        Ok("trace") => tracing::Level::TRACE,
-        _ => return,
+    // error, warn, info, debug or trace (tracing's own names); else no logs.
+    let Some(level) = std::env::var("SMARTID_LOG")
+        .ok()
+        .and_then(|v| v.parse::<tracing::Level>().ok())
+    else {
+        return;
     };
     tracing_subscriber::fmt()
         .with_max_level(level)
