@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audkenni;
+pub mod bench;
 mod clock;
 pub mod dtrust;
 mod error;
