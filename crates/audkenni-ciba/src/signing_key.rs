@@ -2,7 +2,11 @@
 
 use std::fmt;
 
-use jsonwebtoken::{EncodingKey, Header};
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{EcdsaKeyPair, RsaEncoding, RsaKeyPair};
+use base64::Engine as _;
+use jsonwebtoken::EncodingKey;
 use serde::Serialize;
 
 use crate::error::Error;
@@ -27,14 +31,6 @@ impl JwsAlgorithm {
             Self::Rs256 => "RS256",
             Self::Ps256 => "PS256",
             Self::Es256 => "ES256",
-        }
-    }
-
-    fn to_jwt(self) -> jsonwebtoken::Algorithm {
-        match self {
-            Self::Rs256 => jsonwebtoken::Algorithm::RS256,
-            Self::Ps256 => jsonwebtoken::Algorithm::PS256,
-            Self::Es256 => jsonwebtoken::Algorithm::ES256,
         }
     }
 }
@@ -109,9 +105,76 @@ fn pkcs8_rsa_key(pkcs8: &[u8]) -> Option<Vec<u8>> {
 /// `Debug` never shows the key.
 #[derive(Clone)]
 pub struct RequestSigningKey {
-    key: EncodingKey,
+    key: Signer,
     algorithm: JwsAlgorithm,
     kid: Option<String>,
+}
+
+/// The key, parsed once and held by aws-lc-rs (its RSA blinding set up
+/// once): signing does not re-read DER per request object.
+#[derive(Clone)]
+enum Signer {
+    Rsa(Arc<RsaKeyPair>, &'static dyn RsaEncoding),
+    Ecdsa(Arc<EcdsaKeyPair>),
+}
+
+impl Signer {
+    fn from_pem(pem: &[u8], algorithm: JwsAlgorithm) -> Result<Signer, String> {
+        use rustls_pki_types::PrivateKeyDer;
+        use rustls_pki_types::pem::PemObject;
+        let der = PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no private key: {e}"))?;
+        let rsa = |pair: Result<RsaKeyPair, aws_lc_rs::error::KeyRejected>| {
+            let encoding: &'static dyn RsaEncoding = if algorithm == JwsAlgorithm::Ps256 {
+                &aws_lc_rs::signature::RSA_PSS_SHA256
+            } else {
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256
+            };
+            pair.map(|p| Signer::Rsa(Arc::new(p), encoding))
+                .map_err(|e| format!("not a usable RSA key: {e}"))
+        };
+        match (algorithm, &der) {
+            (JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256, PrivateKeyDer::Pkcs1(k)) => {
+                rsa(RsaKeyPair::from_der(k.secret_pkcs1_der()))
+            }
+            (JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256, PrivateKeyDer::Pkcs8(k)) => {
+                if pkcs8_rsa_key(k.secret_pkcs8_der()).is_none() {
+                    return Err("the PKCS#8 key is not an RSA key".to_owned());
+                }
+                rsa(RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()))
+            }
+            (JwsAlgorithm::Es256, PrivateKeyDer::Pkcs8(_) | PrivateKeyDer::Sec1(_)) => {
+                EcdsaKeyPair::from_private_key_der(
+                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    der.secret_der(),
+                )
+                .map(|p| Signer::Ecdsa(Arc::new(p)))
+                .map_err(|e| format!("not a P-256 key: {e}"))
+            }
+            _ => Err("the key type does not match the algorithm".into()),
+        }
+    }
+
+    /// The JWS signature of `input` (fixed-size r||s for ECDSA, as JWS wants).
+    fn sign(&self, input: &[u8]) -> Option<Vec<u8>> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match self {
+            Signer::Rsa(pair, encoding) => {
+                let mut sig = vec![0u8; pair.public_modulus_len()];
+                pair.sign(*encoding, &rng, input, &mut sig).ok()?;
+                Some(sig)
+            }
+            Signer::Ecdsa(pair) => Some(pair.sign(&rng, input).ok()?.as_ref().to_vec()),
+        }
+    }
+}
+
+/// The protected header of the relying party's JWS.
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    typ: &'static str,
+    alg: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<&'a str>,
 }
 
 impl fmt::Debug for RequestSigningKey {
@@ -131,8 +194,7 @@ impl RequestSigningKey {
     /// # Errors
     /// [`Error::InvalidConfig`] when the PEM holds no key of the algorithm's type.
     pub fn from_pem(pem: &[u8], algorithm: JwsAlgorithm) -> Result<Self, Error> {
-        ensure_jwt_provider();
-        let key = encoding_key(pem, algorithm).map_err(|why| {
+        let key = Signer::from_pem(pem, algorithm).map_err(|why| {
             Error::config(
                 "signing_key",
                 format!(
@@ -170,19 +232,34 @@ impl RequestSigningKey {
 
     /// Signs claims as a compact JWS with header `{"typ":"JWT","alg":..,"kid":..}`.
     pub(crate) fn sign<T: Serialize>(&self, claims: &T) -> Result<String, Error> {
-        ensure_jwt_provider();
-        let mut header = Header::new(self.algorithm.to_jwt());
-        header.typ = Some("JWT".into());
-        header.kid = self.kid.clone();
-        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| {
+        let failed = |why: &str| {
             Error::config(
                 "signing_key",
                 format!(
-                    "signing with the {} key failed: {e}",
+                    "signing with the {} key failed: {why}",
                     self.algorithm.as_str()
                 ),
             )
+        };
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = serde_json::to_vec(&JwsHeader {
+            typ: "JWT",
+            alg: self.algorithm.as_str(),
+            kid: self.kid.as_deref(),
         })
+        .map_err(|e| failed(&e.to_string()))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| failed(&e.to_string()))?;
+        let mut jws = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 360);
+        b64.encode_string(&header, &mut jws);
+        jws.push('.');
+        b64.encode_string(&payload, &mut jws);
+        let signature = self
+            .key
+            .sign(jws.as_bytes())
+            .ok_or_else(|| failed("the crypto library refused"))?;
+        jws.push('.');
+        b64.encode_string(&signature, &mut jws);
+        Ok(jws)
     }
 }
 
@@ -237,5 +314,43 @@ mod tests {
         }
         // An EC PKCS#8 is not mistaken for RSA.
         assert_eq!(pkcs8_rsa_key(&pkcs8_der(&ec_pem())), None);
+    }
+
+    #[test]
+    fn signatures_verify_with_the_public_key_for_every_algorithm() {
+        use jsonwebtoken::jwk::Jwk;
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+        ensure_jwt_provider();
+        for (pem, alg, jwt_alg) in [
+            (rsa_pem(), JwsAlgorithm::Rs256, Algorithm::RS256),
+            (rsa_pem(), JwsAlgorithm::Ps256, Algorithm::PS256),
+            (ec_pem(), JwsAlgorithm::Es256, Algorithm::ES256),
+        ] {
+            let key = RequestSigningKey::from_pem(pem.as_bytes(), alg)
+                .unwrap()
+                .with_kid("rp-1");
+            let jws = key
+                .sign(&serde_json::json!({"iss": "rp", "aud": "op", "exp": 4_000_000_000u64}))
+                .unwrap();
+            let header = decode_header(&jws).unwrap();
+            assert_eq!(header.alg, jwt_alg);
+            assert_eq!(header.typ.as_deref(), Some("JWT"));
+            assert_eq!(header.kid.as_deref(), Some("rp-1"));
+            let enc = encoding_key(pem.as_bytes(), alg).unwrap();
+            let public =
+                DecodingKey::from_jwk(&Jwk::from_encoding_key(&enc, jwt_alg).unwrap()).unwrap();
+            let mut v = Validation::new(jwt_alg);
+            v.set_audience(&["op"]);
+            let claims = decode::<serde_json::Value>(&jws, &public, &v)
+                .unwrap()
+                .claims;
+            assert_eq!(claims["iss"], "rp");
+            // A changed payload does not verify.
+            let mut parts: Vec<&str> = jws.split('.').collect();
+            let other = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(br#"{"iss":"evil","aud":"op","exp":4000000000}"#);
+            parts[1] = &other;
+            assert!(decode::<serde_json::Value>(&parts.join("."), &public, &v).is_err());
+        }
     }
 }

@@ -117,8 +117,8 @@ impl Comparison {
         mut ours: impl FnMut(u64),
         mut reference: impl FnMut(u64),
     ) -> Comparison {
-        ours(per_round.min(10).max(1));
-        reference(per_round.min(10).max(1));
+        ours(per_round.clamp(1, 10));
+        reference(per_round.clamp(1, 10));
         let mut c = Comparison {
             label: label.to_owned(),
             meter,

@@ -16,6 +16,8 @@ use crate::trust::TrustRoots;
 pub struct HttpClient {
     inner: reqwest::Client,
     settings: HttpSettings,
+    /// One permit per pooled connection, shared by the clones.
+    connections: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl HttpClient {
@@ -33,7 +35,8 @@ impl HttpClient {
             .timeout(settings.request_timeout)
             .min_tls_version(reqwest::tls::Version::TLS_1_2)
             .https_only(!settings.allow_plain_http)
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(settings.max_connections);
         builder = match &settings.trust {
             TrustRoots::Platform => builder,
             TrustRoots::Only(store) => {
@@ -74,6 +77,7 @@ impl HttpClient {
         Ok(Self {
             inner,
             settings: settings.clone(),
+            connections: std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_connections)),
         })
     }
 
@@ -120,6 +124,21 @@ impl HttpClient {
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
+        // One exchange per connection: the permit is held until the body is
+        // read, so the pool never grows past max_connections. Waiting for
+        // it counts against the request's timeout.
+        let started = tokio::time::Instant::now();
+        let _permit = tokio::time::timeout(timeout, self.connections.acquire())
+            .await
+            .map_err(|_| Error::Timeout {
+                url: shown.clone(),
+                after: timeout,
+            })?
+            .map_err(|_| Error::Transport {
+                url: shown.clone(),
+                message: "the client's connection pool is closed".to_owned(),
+            })?;
+        let builder = builder.timeout(timeout.saturating_sub(started.elapsed()));
         let mut response = builder
             .send()
             .await
@@ -152,6 +171,14 @@ impl HttpClient {
                 return Err(Error::BodyTooLarge { url: shown, limit });
             }
             body.extend_from_slice(&chunk);
+        }
+        drop(response);
+        // The connection goes back to the pool from hyper's own tasks, a few
+        // scheduler turns after the body's end. Giving them those turns
+        // before the permit passes on lets the next exchange find it idle
+        // instead of opening (and handshaking) a connection of its own.
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
         }
         Ok(HttpResponse::new(status, headers, body, &shown))
     }
@@ -266,12 +293,15 @@ fn map_error(e: &reqwest::Error, url: &str, timeout: Duration) -> Error {
             after: timeout,
         };
     }
-    // A server that closes the connection during the handshake, as a server
-    // does when it wants a client certificate under TLS 1.3.
+    // A server that closes the connection during the handshake. Some servers
+    // do that when they want a client certificate, but a busy one does it
+    // too: a broken exchange, not a certificate that failed verification,
+    // so a transient `Connect` (retried under the caller's policy) that
+    // still names the likely cause.
     if text.contains("tls handshake eof")
         || text.contains("peer closed connection without sending TLS close_notify")
     {
-        return Error::Tls {
+        return Error::Connect {
             url: url.to_owned(),
             message: format!(
                 "the server closed the connection during the TLS handshake; it may require \

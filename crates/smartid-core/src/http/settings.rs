@@ -13,6 +13,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default largest accepted response body: 10 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 
+/// The default of [`HttpSettings::max_connections`]: at most this many
+/// exchanges of one client (and its clones) in flight at a time, so at most
+/// this many connections, each opened with one TLS handshake and then kept.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
+
 /// An HTTP(S) proxy reached with `CONNECT`, given as host and port, as in
 /// Identity Manager (no proxy authentication).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +133,7 @@ pub struct HttpSettings {
     pub(crate) trust: TrustRoots,
     pub(crate) identity: Option<ClientIdentity>,
     pub(crate) max_response_bytes: usize,
+    pub(crate) max_connections: usize,
     pub(crate) allow_plain_http: bool,
 }
 
@@ -141,6 +147,7 @@ impl Default for HttpSettings {
             trust: TrustRoots::Platform,
             identity: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             allow_plain_http: false,
         }
     }
@@ -150,7 +157,7 @@ impl HttpSettings {
     /// The defaults: 10 s connect timeout, 30 s request timeout, no proxy
     /// (environment variables such as `HTTPS_PROXY` are ignored unless
     /// [`HttpSettings::proxy_from_environment`] is set), platform roots, no
-    /// client identity, 10 MiB response limit.
+    /// client identity, 10 MiB response limit, 32 connections.
     pub fn new() -> Self {
         Self::default()
     }
@@ -204,6 +211,22 @@ impl HttpSettings {
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = limit;
         self
+    }
+
+    /// The size of the connection pool: at most `n` exchanges in flight at
+    /// a time (more wait their turn, within their request timeout), so at
+    /// most `n` connections and `n` TLS handshakes while the provider keeps
+    /// them open, however many flows share the client. HTTP/1.1 carries one
+    /// exchange per connection. Defaults to 32; 0 counts as 1.
+    #[must_use]
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// The connection pool size in force.
+    pub fn max_connections_value(&self) -> usize {
+        self.max_connections
     }
 
     /// Switches that weaken security, for local testing only.

@@ -1,0 +1,153 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! smartid-core's connection pool over real TLS: however many exchanges
+//! share a client, no more TLS handshakes than pooled connections; a
+//! handshake the server breaks off is transient, not a certificate error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use smartid_core::{
+    DEFAULT_MAX_CONNECTIONS, Error, HttpClient, HttpRequest, HttpSettings, TrustRoots,
+};
+use smartid_testkit::{ClientAuth, TestPki, TlsFront};
+use tokio::io::AsyncReadExt as _;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn slow_backend(delay: Duration) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("ok")
+                .set_delay(delay),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn run_concurrently(client: &HttpClient, url: &str, n: usize) -> Vec<Result<u16, Error>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let client = client.clone();
+        let url = format!("{url}/flow/{i}");
+        tasks.spawn(async move { client.send(HttpRequest::get(url)).await.map(|r| r.status()) });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        out.push(r.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_handshakes_than_pooled_connections() {
+    let pki = TestPki::generate().unwrap();
+    let backend = slow_backend(Duration::from_millis(20)).await;
+    let front = TlsFront::start(
+        *backend.address(),
+        &pki.localhost_server().unwrap(),
+        ClientAuth::None,
+    )
+    .await
+    .unwrap();
+    let trust = TrustRoots::Only(pki.root_trust_store().unwrap());
+
+    // A pool of 4: 300 exchanges at once, 4 handshakes.
+    let settings = HttpSettings::new().trust(trust.clone()).max_connections(4);
+    assert_eq!(settings.max_connections_value(), 4);
+    let client = HttpClient::new(&settings, "pool-test/0").unwrap();
+    let results = run_concurrently(&client, &front.url(), 300).await;
+    assert!(results.iter().all(|r| matches!(r, Ok(200))), "{results:?}");
+    assert!(
+        front.handshakes_ok() <= 4,
+        "{} handshakes for a pool of 4",
+        front.handshakes_ok()
+    );
+
+    // The default pool: 1,000 exchanges, at most 32 handshakes more.
+    let before = front.handshakes_ok();
+    let settings = HttpSettings::new().trust(trust);
+    assert_eq!(settings.max_connections_value(), DEFAULT_MAX_CONNECTIONS);
+    let client = HttpClient::new(&settings, "pool-test/0").unwrap();
+    let results = run_concurrently(&client, &front.url(), 1_000).await;
+    assert!(results.iter().all(|r| matches!(r, Ok(200))));
+    let handshakes = front.handshakes_ok() - before;
+    assert!(
+        handshakes <= DEFAULT_MAX_CONNECTIONS,
+        "{handshakes} handshakes for 1,000 exchanges"
+    );
+    assert!(handshakes >= 1);
+}
+
+#[tokio::test]
+async fn waiting_for_a_connection_counts_against_the_timeout() {
+    let pki = TestPki::generate().unwrap();
+    let backend = slow_backend(Duration::from_millis(1500)).await;
+    let front = TlsFront::start(
+        *backend.address(),
+        &pki.localhost_server().unwrap(),
+        ClientAuth::None,
+    )
+    .await
+    .unwrap();
+    let settings = HttpSettings::new()
+        .trust(TrustRoots::Only(pki.root_trust_store().unwrap()))
+        .max_connections(1);
+    let client = Arc::new(HttpClient::new(&settings, "pool-test/0").unwrap());
+    let first = {
+        let client = client.clone();
+        let url = format!("{}/slow", front.url());
+        tokio::spawn(async move { client.send(HttpRequest::get(url)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let err = client
+        .send(
+            HttpRequest::get(format!("{}/second", front.url())).timeout(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(1200));
+    // It timed out waiting for the one connection: it never left.
+    let received = backend.received_requests().await.unwrap();
+    assert_eq!(
+        received.len(),
+        1,
+        "{:?}",
+        received
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(first.await.unwrap().unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_handshake_broken_off_by_the_server_is_transient() {
+    // A server that reads the ClientHello and closes: what a busy provider's
+    // front does under load, and no certificate was judged.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 512];
+            let _ = tcp.read(&mut buf).await;
+            drop(tcp);
+        }
+    });
+    let pki = TestPki::generate().unwrap();
+    let settings = HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store().unwrap()));
+    let client = HttpClient::new(&settings, "pool-test/0").unwrap();
+    let err = client
+        .send(HttpRequest::get(format!("https://localhost:{port}/x")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    assert!(err.to_string().contains("closed the connection"), "{err}");
+}
