@@ -2,16 +2,16 @@
 //! back with unchanged lines byte-identical.
 
 mod escape;
+mod index;
 mod parser;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
+use index::KeyIndex;
 pub use parser::Property;
 use parser::{Item, ItemKind, Prefix, Raw};
 
@@ -87,11 +87,9 @@ pub struct PropertiesFile {
     /// The decoded text items point into (edited items own their text).
     source: String,
     items: Vec<Item>,
-    /// Key -> index in `items` of the entry that wins. std's `RandomState`
-    /// (SipHash with a per-process random key): keys come from files an
-    /// attacker may write, and an unkeyed hash lets crafted keys collide
-    /// and make parsing quadratic.
-    index: HashMap<Arc<str>, usize>,
+    /// Key -> index in `items` of the entry that wins (keyed SipHash, see
+    /// `KeyIndex`).
+    index: KeyIndex,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -119,8 +117,10 @@ impl PropertiesFile {
     /// the encoding it was read in.
     pub fn parse_with(bytes: &[u8], name: &str, encoding: ReadEncoding) -> Self {
         let latin1 = || {
-            let text: String = bytes.iter().map(|&b| char::from(b)).collect();
-            Self::parse_text(&text, name, Encoding::Latin1, false)
+            // Every byte is one char; bytes from 0x80 take two in UTF-8.
+            let mut text = String::with_capacity(bytes.len() + bytes.len() / 4);
+            text.extend(bytes.iter().map(|&b| char::from(b)));
+            Self::parse_text(text, name, Encoding::Latin1, false)
         };
         match encoding {
             ReadEncoding::Latin1 => latin1(),
@@ -157,32 +157,34 @@ impl PropertiesFile {
     /// Parses text that is already decoded; it is written back as UTF-8.
     pub fn parse_str(text: &str, name: &str) -> Self {
         match text.strip_prefix(UTF8_BOM) {
-            Some(rest) => Self::parse_text(rest, name, Encoding::Utf8, true),
-            None => Self::parse_text(text, name, Encoding::Utf8, false),
+            Some(rest) => Self::parse_text(rest.to_owned(), name, Encoding::Utf8, true),
+            None => Self::parse_text(text.to_owned(), name, Encoding::Utf8, false),
         }
     }
 
     /// An empty file (written as UTF-8).
     pub fn new(name: &str) -> Self {
-        Self::parse_text("", name, Encoding::Utf8, false)
+        Self::parse_text(String::new(), name, Encoding::Utf8, false)
     }
 
-    fn parse_text(text: &str, name: &str, encoding: Encoding, bom: bool) -> Self {
+    /// Parses `source`, the decoded text, which the file then keeps (lines
+    /// are spans of it).
+    fn parse_text(source: String, name: &str, encoding: Encoding, bom: bool) -> Self {
         let mut diagnostics = Vec::new();
-        let items = parser::parse(text, name, &mut diagnostics);
+        let items = parser::parse(&source, name, &mut diagnostics);
         let mut file = Self {
             name: name.to_owned(),
             encoding,
             bom,
-            source: text.to_owned(),
+            source,
             items,
-            index: HashMap::default(),
+            index: KeyIndex::default(),
             diagnostics,
         };
         if file.reindex() {
             file.check_duplicates();
         }
-        if encoding == Encoding::Utf8 {
+        if encoding == Encoding::Utf8 && !file.source.is_ascii() {
             file.check_non_ascii();
         }
         file
@@ -190,20 +192,11 @@ impl PropertiesFile {
 
     /// Rebuilds the key index; returns whether some key is repeated.
     fn reindex(&mut self) -> bool {
-        self.index.clear();
-        self.index.reserve(self.items.len());
-        let mut entries = 0;
-        for (i, item) in self.items.iter().enumerate() {
-            if let ItemKind::Entry { property, .. } = &item.kind {
-                self.index.insert(Arc::clone(&property.key), i);
-                entries += 1;
-            }
-        }
-        entries > self.index.len()
+        self.index.rebuild(&self.items)
     }
 
     fn is_winner(&self, i: usize, key: &str) -> bool {
-        self.index.get(key) == Some(&i)
+        self.index.get(&self.items, key) == Some(i)
     }
 
     fn check_duplicates(&mut self) {
@@ -274,7 +267,7 @@ impl PropertiesFile {
 
     /// The entry that wins for `key`, with its line.
     pub fn property(&self, key: &str) -> Option<&Property> {
-        let item = self.items.get(*self.index.get(key)?)?;
+        let item = self.items.get(self.index.get(&self.items, key)?)?;
         match &item.kind {
             ItemKind::Entry { property, .. } => Some(property),
             _ => None,
@@ -292,7 +285,7 @@ impl PropertiesFile {
             .iter()
             .enumerate()
             .filter_map(|(i, item)| match &item.kind {
-                ItemKind::Entry { property, .. } if self.is_winner(i, &property.key) => {
+                ItemKind::Entry { property, .. } if self.is_winner(i, property.key()) => {
                     Some(property)
                 }
                 _ => None,
@@ -326,7 +319,7 @@ impl PropertiesFile {
         let max_char = self.max_char();
         let newline = self.newline().to_owned();
         let escaped_value = escape::escape_value(value, max_char);
-        let target = self.index.get(key).copied();
+        let target = self.index.get(&self.items, key);
         match target.and_then(|i| self.items.get_mut(i)) {
             Some(item) => {
                 let raw = item.raw.as_str(&self.source);
@@ -347,7 +340,7 @@ impl PropertiesFile {
                         add_separator: false,
                     });
                     item.raw = Raw::Owned(format!("{prefix_text}{escaped_value}{ending}"));
-                    property.value = value.to_owned();
+                    property.set_value(value);
                 }
             }
             None => {
@@ -361,11 +354,7 @@ impl PropertiesFile {
                 self.items.push(Item {
                     raw: Raw::Owned(format!("{prefix}{escaped_value}{newline}")),
                     kind: ItemKind::Entry {
-                        property: Property {
-                            key: Arc::from(key),
-                            value: value.to_owned(),
-                            line: 0,
-                        },
+                        property: Property::new(key, value, 0),
                         prefix: Some(Prefix {
                             len: prefix.len(),
                             add_separator: false,
@@ -382,7 +371,7 @@ impl PropertiesFile {
     pub fn remove(&mut self, key: &str) -> usize {
         let before = self.items.len();
         self.items.retain(
-            |item| !matches!(&item.kind, ItemKind::Entry { property, .. } if &*property.key == key),
+            |item| !matches!(&item.kind, ItemKind::Entry { property, .. } if property.key() == key),
         );
         let removed = before - self.items.len();
         self.renumber();

@@ -1,32 +1,60 @@
 //! Java's `.properties` syntax (the rules of `java.util.Properties.load`),
 //! read into items that keep their raw text for byte-identical writing.
 
-use std::sync::Arc;
+use std::fmt;
 
 use crate::diagnostic::{Code, Diagnostic};
 
 /// One key/value pair as Java would load it, with the line it starts on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` shows the key and the line, not the value (it may be a password).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Property {
-    pub(crate) key: Arc<str>,
-    pub(crate) value: String,
+    /// The key followed by the value: one allocation for both.
+    text: String,
+    key_len: usize,
     pub(crate) line: usize,
 }
 
 impl Property {
+    pub(crate) fn new(key: &str, value: &str, line: usize) -> Self {
+        let mut text = String::with_capacity(key.len() + value.len());
+        text.push_str(key);
+        text.push_str(value);
+        Self {
+            text,
+            key_len: key.len(),
+            line,
+        }
+    }
+
     /// The key, unescaped.
     pub fn key(&self) -> &str {
-        &self.key
+        self.text.get(..self.key_len).unwrap_or_default()
     }
 
     /// The value, unescaped, continuation lines joined.
     pub fn value(&self) -> &str {
-        &self.value
+        self.text.get(self.key_len..).unwrap_or_default()
     }
 
     /// The 1-based line the entry starts on.
     pub fn line(&self) -> usize {
         self.line
+    }
+
+    pub(crate) fn set_value(&mut self, value: &str) {
+        self.text.truncate(self.key_len);
+        self.text.push_str(value);
+    }
+}
+
+impl fmt::Debug for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Property")
+            .field("key", &self.key())
+            .field("value", &"[redacted]")
+            .field("line", &self.line)
+            .finish()
     }
 }
 
@@ -79,116 +107,169 @@ pub(crate) struct Item {
 }
 
 /// Java's white space inside a line.
-pub(crate) fn is_ws(c: char) -> bool {
-    c == ' ' || c == '\t' || c == '\u{c}'
-}
-
 fn is_ws_byte(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == 0x0c
 }
 
-/// A physical line as byte offsets: `start..content_end` is the content,
-/// `content_end..end` the terminator (`\n`, `\r\n`, `\r` or nothing).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Line {
-    start: usize,
-    content_end: usize,
-    end: usize,
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// A mask with the high bit set in each byte of `word` that equals `byte`.
+/// Only the lowest set bit is exact (a borrow may mark higher bytes), which
+/// is all a search for the first match needs.
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-/// Splits text into physical lines; `\n`, `\r\n` and a lone `\r` end a line, as in Java.
-pub(crate) fn split_lines(text: &str) -> Vec<Line> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() / 32 + 1);
-    let mut start = 0;
-    while start < bytes.len() {
-        let rest = bytes.get(start..).unwrap_or_default();
-        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
-            Some(pos) => {
-                let content_end = start + pos;
-                let crlf = bytes.get(content_end) == Some(&b'\r')
-                    && bytes.get(content_end + 1) == Some(&b'\n');
-                let end = content_end + if crlf { 2 } else { 1 };
-                out.push(Line {
-                    start,
-                    content_end,
-                    end,
-                });
-                start = end;
-            }
-            None => {
-                out.push(Line {
-                    start,
-                    content_end: bytes.len(),
-                    end: bytes.len(),
-                });
-                start = bytes.len();
-            }
+/// Eight bytes from `at` as a little-endian word, if there are eight.
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// The offset of the first `\n` or `\r` at or after `from`, or the length.
+/// Eight bytes at a time: this loop is most of the time spent on a file.
+fn find_line_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(w) = word_at(bytes, i) {
+        let m = bytes_equal(w, b'\n') | bytes_equal(w, b'\r');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
         }
+        i += 8;
     }
-    out
+    while let Some(&b) = bytes.get(i) {
+        if b == b'\n' || b == b'\r' {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Whether `bytes` holds a backslash, eight bytes at a time.
+fn has_backslash(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(w) = word_at(bytes, i) {
+        if bytes_equal(w, b'\\') != 0 {
+            return true;
+        }
+        i += 8;
+    }
+    bytes.get(i..).is_some_and(|tail| tail.contains(&b'\\'))
+}
+
+/// The physical line starting at `start`: (end of its content, end of its
+/// terminator). `\n`, `\r\n` and a lone `\r` end a line, as in Java.
+fn line_at(bytes: &[u8], start: usize) -> (usize, usize) {
+    let content_end = find_line_end(bytes, start);
+    let end = match bytes.get(content_end) {
+        None => content_end,
+        Some(b'\r') if bytes.get(content_end + 1) == Some(&b'\n') => content_end + 2,
+        Some(_) => content_end + 1,
+    };
+    (content_end, end)
+}
+
+/// `text` without its leading Java white space (ASCII, so any cut is a
+/// char boundary).
+fn trim_ws_start(text: &str) -> &str {
+    let n = text.bytes().take_while(|&b| is_ws_byte(b)).count();
+    text.get(n..).unwrap_or_default()
 }
 
 /// The number of physical lines of a text.
 pub(crate) fn count_lines(text: &str) -> usize {
-    split_lines(text).len()
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    let mut n = 0;
+    while pos < bytes.len() {
+        pos = line_at(bytes, pos).1;
+        n += 1;
+    }
+    n
 }
 
-/// Parses decoded text. Problems are reported against `file`.
+/// Parses decoded text in one pass over its bytes. Problems are reported
+/// against `file`.
 pub(crate) fn parse(text: &str, file: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Item> {
-    let lines = split_lines(text);
-    let content = |l: &Line| text.get(l.start..l.content_end).unwrap_or_default();
-    let mut items = Vec::with_capacity(lines.len());
+    let bytes = text.as_bytes();
+    let len = bytes.len();
+    // About one item per 40 bytes in real files; a guess, not a limit.
+    let mut items = Vec::with_capacity(len / 40 + 1);
     let mut logical = String::new();
-    let mut i = 0;
-    while let Some(first) = lines.get(i) {
-        let start = i;
-        let line_text = content(first);
-        let rest = line_text.trim_start_matches(is_ws);
+    let mut pos = 0;
+    // Physical lines before `pos`.
+    let mut line_no = 0;
+    while pos < len {
+        let start = pos;
+        let (content_end, end) = line_at(bytes, start);
+        line_no += 1;
+        let line_text = text.get(start..content_end).unwrap_or_default();
+        let rest = trim_ws_start(line_text);
         let leading_len = line_text.len() - rest.len();
-        if rest.is_empty() || rest.starts_with('#') || rest.starts_with('!') {
-            let kind = if rest.is_empty() {
-                ItemKind::Blank
-            } else {
-                ItemKind::Comment
-            };
-            items.push(Item {
-                raw: Raw::Span(first.start, first.end),
-                kind,
-            });
-            i += 1;
-            continue;
+        match rest.as_bytes().first() {
+            None | Some(b'#' | b'!') => {
+                items.push(Item {
+                    raw: Raw::Span(start, end),
+                    kind: if rest.is_empty() {
+                        ItemKind::Blank
+                    } else {
+                        ItemKind::Comment
+                    },
+                });
+                pos = end;
+                continue;
+            }
+            Some(_) => {}
         }
         // Fast path: one physical line without any backslash.
-        if !rest.contains('\\') {
+        if !has_backslash(rest.as_bytes()) {
             let (key_end, value_start, has_sep) = split_simple(rest.as_bytes());
-            let key = Arc::from(rest.get(..key_end).unwrap_or_default());
-            let value = rest.get(value_start..).unwrap_or_default().to_owned();
             items.push(Item {
-                raw: Raw::Span(first.start, first.end),
+                raw: Raw::Span(start, end),
                 kind: ItemKind::Entry {
-                    property: Property {
-                        key,
-                        value,
-                        line: start + 1,
-                    },
+                    property: Property::new(
+                        rest.get(..key_end).unwrap_or_default(),
+                        rest.get(value_start..).unwrap_or_default(),
+                        line_no,
+                    ),
                     prefix: Some(Prefix {
                         len: leading_len + value_start,
                         add_separator: !has_sep && value_start == key_end,
                     }),
                 },
             });
-            i += 1;
+            pos = end;
             continue;
         }
+        let first_line = line_no;
+        if trailing_backslashes(rest).is_multiple_of(2) {
+            // Escapes but no continuation: decode straight from the line.
+            let raw = Raw::Span(start, end);
+            pos = end;
+            items.push(entry(
+                rest,
+                rest.len(),
+                leading_len,
+                first_line,
+                raw,
+                file,
+                diagnostics,
+            ));
+            continue;
+        }
+        // A continuation: join the physical lines into `logical`.
         logical.clear();
         let mut first_segment_len = None;
         let mut segment = rest;
         let mut lone_backslash = false;
+        let mut cur_content_end = content_end;
+        let mut cur_end = end;
         loop {
             logical.push_str(segment);
-            let trailing = segment.bytes().rev().take_while(|&b| b == b'\\').count();
-            if trailing % 2 == 0 {
+            if trailing_backslashes(segment).is_multiple_of(2) {
                 break;
             }
             logical.pop();
@@ -200,27 +281,23 @@ pub(crate) fn parse(text: &str, file: &str, diagnostics: &mut Vec<Diagnostic>) -
                 lone_backslash = true;
                 break;
             }
-            if i + 1 >= lines.len() {
+            if cur_end >= len {
                 diagnostics.push(Diagnostic::warning(
                     file,
-                    Some(i + 1),
+                    Some(line_no),
                     Code::ContinuationAtEnd,
                     "the file ends with a continuation backslash; Java drops it: remove the trailing `\\` or add the missing line",
                 ));
                 break;
             }
-            i += 1;
-            segment = lines
-                .get(i)
-                .map(|l| content(l).trim_start_matches(is_ws))
-                .unwrap_or_default();
+            let next_start = cur_end;
+            (cur_content_end, cur_end) = line_at(bytes, next_start);
+            line_no += 1;
+            segment = trim_ws_start(text.get(next_start..cur_content_end).unwrap_or_default());
         }
-        let raw_end = lines.get(i).map_or(text.len(), |l| l.end);
-        let raw = Raw::Span(first.start, raw_end);
-        i += 1;
-        if lone_backslash
-            && !(i == lines.len() && lines.get(i - 1).is_some_and(|l| l.end - l.content_end <= 1))
-        {
+        let raw = Raw::Span(start, cur_end);
+        pos = cur_end;
+        if lone_backslash && !(cur_end == len && cur_end - cur_content_end <= 1) {
             items.push(Item {
                 raw,
                 kind: ItemKind::Blank,
@@ -230,39 +307,62 @@ pub(crate) fn parse(text: &str, file: &str, diagnostics: &mut Vec<Diagnostic>) -
         // Java quirk, kept for fidelity: a lone `\` on the last line, ended
         // by nothing or by a single `\n`/`\r`, loads as an empty key with an
         // empty value (Java's reader returns the empty line at end of input).
-        // `logical` is then empty and the code below yields that entry.
-        let line = start + 1;
+        // `logical` is then empty and `entry` yields that entry.
         let first_len = first_segment_len.unwrap_or(logical.len());
-        let (key_end, value_start) = split_key_value(logical.as_bytes());
-        let key = unescape(
-            logical.get(..key_end).unwrap_or_default(),
-            file,
-            line,
-            diagnostics,
-        );
-        let value = unescape(
-            logical.get(value_start..).unwrap_or_default(),
-            file,
-            line,
-            diagnostics,
-        );
-        let prefix = (value_start <= first_len).then_some(Prefix {
-            len: leading_len + value_start,
-            add_separator: value_start == key_end,
-        });
-        items.push(Item {
+        items.push(entry(
+            &logical,
+            first_len,
+            leading_len,
+            first_line,
             raw,
-            kind: ItemKind::Entry {
-                property: Property {
-                    key: Arc::from(key),
-                    value,
-                    line,
-                },
-                prefix,
-            },
-        });
+            file,
+            diagnostics,
+        ));
     }
     items
+}
+
+/// How many backslashes end `s`.
+fn trailing_backslashes(s: &str) -> usize {
+    s.bytes().rev().take_while(|&b| b == b'\\').count()
+}
+
+/// An entry from a logical line (continuations joined, leading white space
+/// of the first line removed) that may hold escapes. `first_len` is how
+/// many of its bytes came from the first physical line.
+#[allow(clippy::too_many_arguments)]
+fn entry(
+    logical: &str,
+    first_len: usize,
+    leading_len: usize,
+    line: usize,
+    raw: Raw,
+    file: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Item {
+    let (key_end, value_start) = split_key_value(logical.as_bytes());
+    let key_text = logical.get(..key_end).unwrap_or_default();
+    let value_text = logical.get(value_start..).unwrap_or_default();
+    // Decoding never makes text longer.
+    let mut text = String::with_capacity(key_text.len() + value_text.len());
+    unescape_into(key_text, &mut text, file, line, diagnostics);
+    let key_len = text.len();
+    unescape_into(value_text, &mut text, file, line, diagnostics);
+    let prefix = (value_start <= first_len).then_some(Prefix {
+        len: leading_len + value_start,
+        add_separator: value_start == key_end,
+    });
+    Item {
+        raw,
+        kind: ItemKind::Entry {
+            property: Property {
+                text,
+                key_len,
+                line,
+            },
+            prefix,
+        },
+    }
 }
 
 /// Java's key/value split on a line without backslashes:
@@ -321,60 +421,70 @@ fn split_key_value(bytes: &[u8]) -> (usize, usize) {
     (key_len, value_start)
 }
 
-/// Java's `loadConvert`: `\t \n \r \f`, `\uXXXX`, and `\x` for any other x.
-/// UTF-16 surrogate pairs written as two escapes are joined.
-fn unescape(text: &str, file: &str, line: usize, diagnostics: &mut Vec<Diagnostic>) -> String {
-    let Some(first) = text.find('\\') else {
-        return text.to_owned();
-    };
-    let mut out = Utf16Joiner::with_capacity(text.len());
-    out.push_str(text.get(..first).unwrap_or_default());
-    let mut rest = text.get(first..).unwrap_or_default();
-    while let Some(after) = rest.strip_prefix('\\') {
-        let mut chars = after.chars();
-        let consumed = match chars.next() {
-            Some('u') => {
-                let hex = after
-                    .get(1..5)
-                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-                match hex.and_then(|h| u16::from_str_radix(h, 16).ok()) {
-                    Some(unit) => {
-                        out.push_unit(unit);
-                        5
-                    }
-                    None => {
-                        diagnostics.push(Diagnostic::error(
-                            file,
-                            Some(line),
-                            Code::MalformedUnicodeEscape,
-                            // The text after `\u` is not shown: it may be part of a password.
-                            "malformed \\uXXXX escape (`\\u` not followed by four hex digits): Java refuses to load this file; write four hex digits, or `\\\\u` for a literal backslash-u",
-                        ));
-                        out.push_str("\\u");
-                        1
-                    }
+/// Java's `loadConvert`, appending to `out`: `\t \n \r \f`, `\uXXXX`, and
+/// `\x` for any other x. UTF-16 surrogate pairs written as two escapes are
+/// joined.
+fn unescape_into(
+    text: &str,
+    out: &mut String,
+    file: &str,
+    line: usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let bytes = text.as_bytes();
+    let mut out = Utf16Joiner::new(out);
+    // `done..` is neither copied nor decoded yet.
+    let mut done = 0;
+    while let Some(at) = bytes
+        .get(done..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+        .map(|p| done + p)
+    {
+        out.push_str(text.get(done..at).unwrap_or_default());
+        let consumed = match bytes.get(at + 1) {
+            Some(b'u') => match bytes.get(at + 2..at + 6).and_then(hex4) {
+                Some(unit) => {
+                    out.push_unit(unit);
+                    6
                 }
-            }
-            Some(c) => {
-                out.push_char(match c {
-                    't' => '\t',
-                    'n' => '\n',
-                    'r' => '\r',
-                    'f' => '\u{c}',
-                    other => other,
+                None => {
+                    diagnostics.push(Diagnostic::error(
+                        file,
+                        Some(line),
+                        Code::MalformedUnicodeEscape,
+                        // The text after `\u` is not shown: it may be part of a password.
+                        "malformed \\uXXXX escape (`\\u` not followed by four hex digits): Java refuses to load this file; write four hex digits, or `\\\\u` for a literal backslash-u",
+                    ));
+                    out.push_str("\\u");
+                    2
+                }
+            },
+            Some(&b) if b.is_ascii() => {
+                out.push_char(match b {
+                    b't' => '\t',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b'f' => '\u{c}',
+                    other => char::from(other),
                 });
-                c.len_utf8()
+                2
             }
-            // The line reader never leaves an unescaped trailing backslash.
-            None => 0,
+            // `\` before a non-ASCII character: the character itself.
+            Some(_) => match text.get(at + 1..).and_then(|t| t.chars().next()) {
+                Some(c) => {
+                    out.push_char(c);
+                    1 + c.len_utf8()
+                }
+                None => 1,
+            },
+            // The line reader never leaves an unescaped trailing backslash;
+            // were there one, it would be dropped.
+            None => 1,
         };
-        let tail = after.get(consumed..).unwrap_or_default();
-        let next = tail.find('\\').unwrap_or(tail.len());
-        out.push_str(tail.get(..next).unwrap_or_default());
-        rest = tail.get(next..).unwrap_or_default();
+        done = at + consumed;
     }
-    let (text, lone) = out.finish();
-    if lone {
+    out.push_str(text.get(done..).unwrap_or_default());
+    if out.finish() {
         diagnostics.push(Diagnostic::error(
             file,
             Some(line),
@@ -382,21 +492,33 @@ fn unescape(text: &str, file: &str, line: usize, diagnostics: &mut Vec<Diagnosti
             "a \\uD800-\\uDFFF escape without its other half: write both halves of the surrogate pair (e.g. \\uD83D\\uDE00) or the character itself",
         ));
     }
-    text
 }
 
-/// Builds a string from chars and UTF-16 units (from `\u` escapes), joining
+/// Four hex digits as a UTF-16 unit.
+fn hex4(digits: &[u8]) -> Option<u16> {
+    digits.iter().try_fold(0u16, |acc, &b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u16::from(d))
+    })
+}
+
+/// Appends chars and UTF-16 units (from `\u` escapes) to a string, joining
 /// surrogate pairs and replacing lone surrogates with U+FFFD.
-struct Utf16Joiner {
-    out: String,
+struct Utf16Joiner<'a> {
+    out: &'a mut String,
     pending_high: Option<u16>,
     lone: bool,
 }
 
-impl Utf16Joiner {
-    fn with_capacity(n: usize) -> Self {
+impl<'a> Utf16Joiner<'a> {
+    fn new(out: &'a mut String) -> Self {
         Self {
-            out: String::with_capacity(n),
+            out,
             pending_high: None,
             lone: false,
         }
@@ -447,8 +569,9 @@ impl Utf16Joiner {
         }
     }
 
-    fn finish(mut self) -> (String, bool) {
+    /// Ends the text; returns whether a lone surrogate was replaced.
+    fn finish(mut self) -> bool {
         self.flush_high();
-        (self.out, self.lone)
+        self.lone
     }
 }

@@ -189,3 +189,148 @@ fn explicit_encodings_read_as_java_does() {
     assert_eq!(PropertiesFile::parse(latin1, "t").get("b"), Some("\u{e9}"));
     assert_eq!(ReadEncoding::default(), ReadEncoding::Detect);
 }
+
+// Edges of the byte-scanning parser: terminators and backslashes at every
+// offset of the 8-byte words it scans, CRLF / lone CR, continuations at the
+// end of the file, malformed `\u` escapes, both encodings.
+
+#[test]
+fn terminators_and_escapes_at_every_word_offset() {
+    for n in 0..40 {
+        let filler = "x".repeat(n);
+        for term in ["\n", "\r\n", "\r"] {
+            let text = format!("k={filler}{term}a{filler}=1{term}# c{filler}{term}b=2");
+            let f = parse(&text);
+            assert_eq!(f.get("k"), Some(filler.as_str()), "{text:?}");
+            assert_eq!(f.get(&format!("a{filler}")), Some("1"), "{text:?}");
+            assert_eq!(f.property("b").map(Property::line), Some(4), "{text:?}");
+            assert_eq!(f.to_text(), text);
+        }
+        let text = format!("k={filler}\\ty{filler}\\\n  z\nw{filler}\\=v=1\n");
+        let f = parse(&text);
+        assert_eq!(
+            f.get("k"),
+            Some(format!("{filler}\ty{filler}z").as_str()),
+            "{text:?}"
+        );
+        assert_eq!(f.get(&format!("w{filler}=v")), Some("1"), "{text:?}");
+        assert_eq!(
+            f.property(&format!("w{filler}=v")).map(Property::line),
+            Some(3)
+        );
+    }
+}
+
+#[test]
+fn crlf_continuations_and_lone_cr_count_lines() {
+    let text = "a=1\\\r\n  2\\\r\n\t3\r\nb=x\\\r  y\rc=\\\n\r\nd=4";
+    let f = parse(text);
+    assert_eq!(f.get("a"), Some("123"));
+    assert_eq!(f.get("b"), Some("xy"));
+    // A continuation onto an empty line ends the value there.
+    assert_eq!(f.get("c"), Some(""));
+    assert_eq!(f.property("b").map(Property::line), Some(4));
+    assert_eq!(f.property("c").map(Property::line), Some(6));
+    assert_eq!(f.property("d").map(Property::line), Some(8));
+    assert_eq!(f.to_text(), text);
+}
+
+#[test]
+fn continuation_at_end_of_file_in_each_form() {
+    for (text, value, line) in [
+        ("a=x\\", "x", 1),
+        ("a=x\\\n", "x", 1),
+        ("a=x\\\r\n", "x", 1),
+        ("q=1\na=x\\\n  y\\\r", "xy", 3),
+    ] {
+        let f = parse(text);
+        assert_eq!(f.get("a"), Some(value), "{text:?}");
+        let d: Vec<_> = f
+            .diagnostics()
+            .iter()
+            .filter(|d| d.code == Code::ContinuationAtEnd)
+            .map(|d| d.line)
+            .collect();
+        assert_eq!(d, vec![Some(line)], "{text:?}");
+        assert_eq!(f.to_text(), text);
+    }
+    // An escaped backslash at the end is no continuation.
+    let f = parse("a=x\\\\");
+    assert_eq!(f.get("a"), Some("x\\"));
+    assert!(f.diagnostics().is_empty());
+}
+
+#[test]
+fn malformed_unicode_escapes_in_keys_and_values() {
+    for (text, key, value) in [
+        ("a=\\u", "a", "\\u"),
+        ("a=\\u12", "a", "\\u12"),
+        ("a=\\u00g1z", "a", "\\u00g1z"),
+        ("a=\\u00\u{e9}1", "a", "\\u00\u{e9}1"),
+        ("k\\u12=v", "k\\u12", "v"),
+    ] {
+        let f = parse(text);
+        assert_eq!(f.get(key), Some(value), "{text:?}");
+        assert!(
+            f.diagnostics()
+                .iter()
+                .any(|d| d.code == Code::MalformedUnicodeEscape && d.line == Some(1)),
+            "{text:?}"
+        );
+    }
+    // Upper and lower case hex, a backslash before a non-ASCII character.
+    let f = parse("a=\\u00E9\\u00e9\\\u{fe}\\\u{1f600}\n");
+    assert_eq!(f.get("a"), Some("\u{e9}\u{e9}\u{fe}\u{1f600}"));
+    assert!(
+        !f.diagnostics()
+            .iter()
+            .any(|d| d.code == Code::MalformedUnicodeEscape)
+    );
+}
+
+#[test]
+fn escapes_and_plain_entries_decode_alike_in_both_encodings() {
+    let utf8 = "k\\ 1=J\u{f3}n \\u00DE\nk2 = plain \u{f3}\n".as_bytes();
+    let f = PropertiesFile::parse(utf8, "u");
+    assert_eq!(f.encoding(), Encoding::Utf8);
+    assert_eq!(f.get("k 1"), Some("J\u{f3}n \u{de}"));
+    assert_eq!(f.get("k2"), Some("plain \u{f3}"));
+    let latin1 = b"k\\ 1=J\xf3n \\u00DE\nk2 = plain \xf3\n";
+    let f = PropertiesFile::parse(latin1, "l");
+    assert_eq!(f.encoding(), Encoding::Latin1);
+    assert_eq!(f.get("k 1"), Some("J\u{f3}n \u{de}"));
+    assert_eq!(f.get("k2"), Some("plain \u{f3}"));
+    assert_eq!(f.to_bytes(), latin1);
+}
+
+#[test]
+fn index_finds_every_key_and_the_last_duplicate() {
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!("key{i}=v{i}\n"));
+    }
+    text.push_str("key7=again\n");
+    let f = parse(&text);
+    assert_eq!(f.len(), 3000);
+    for i in 0..3000 {
+        let want = if i == 7 {
+            "again".to_owned()
+        } else {
+            format!("v{i}")
+        };
+        assert_eq!(f.get(&format!("key{i}")), Some(want.as_str()));
+    }
+    assert_eq!(f.get("key3000"), None);
+    assert_eq!(f.iter().count(), 3000);
+    assert_eq!(f.all_entries().count(), 3001);
+    assert!(PropertiesFile::new("e").get("x").is_none());
+}
+
+#[test]
+fn property_debug_shows_key_not_value() {
+    let f = parse("p12Password=topsecret\n");
+    let p = f.property("p12Password").unwrap();
+    let debug = format!("{p:?}");
+    assert!(debug.contains("p12Password"), "{debug}");
+    assert!(!debug.contains("topsecret"), "{debug}");
+}

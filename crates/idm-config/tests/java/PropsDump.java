@@ -15,7 +15,7 @@ import java.util.*;
  *                      (malformed bytes become U+FFFD)
  *
  * Usage: java PropsDump [--encoding latin1|utf8] FILE...   dump each file
- *        java PropsDump --bench FILE N                     time N loads (latin1), print MB/s
+ *        java PropsDump --bench N FILE...                  time N passes, see bench()
  */
 public class PropsDump {
     static String esc(String s) {
@@ -42,6 +42,36 @@ public class PropsDump {
         return p;
     }
 
+    /**
+     * One round of benches/parse.rs: a pass loads every file once with
+     * Properties.load(Reader) over a UTF-8 InputStreamReader (a map of every
+     * key to its value, what a user of the Reader method gets). The JIT is
+     * warmed up first with the same work in this JVM (at least n passes and
+     * at least two seconds), then n passes are timed. Prints
+     * "java WALL_NS CPU_NS PASSES KEYS": wall time and this thread's CPU
+     * time of the n timed passes.
+     */
+    static void bench(int n, String[] files) throws IOException {
+        byte[][] bytes = new byte[files.length][];
+        for (int i = 0; i < files.length; i++) bytes[i] = Files.readAllBytes(Paths.get(files[i]));
+        long keys = 0;
+        long warmStart = System.nanoTime();
+        for (int pass = 0; pass < n || System.nanoTime() - warmStart < 2_000_000_000L; pass++) {
+            for (byte[] b : bytes) keys += load(b, true).size();
+        }
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpu0 = mx.getCurrentThreadCpuTime();
+        long wall0 = System.nanoTime();
+        long timedKeys = 0;
+        for (int pass = 0; pass < n; pass++) {
+            for (byte[] b : bytes) timedKeys += load(b, true).size();
+        }
+        long wall = System.nanoTime() - wall0;
+        long cpu = mx.getCurrentThreadCpuTime() - cpu0;
+        if (keys < 0) System.err.println(keys); // keeps the warm-up's result alive
+        System.out.printf(Locale.ROOT, "java %d %d %d %d%n", wall, cpu, n, timedKeys);
+    }
+
     public static void main(String[] args) throws Exception {
         boolean utf8 = false;
         int first = 0;
@@ -53,16 +83,8 @@ public class PropsDump {
             }
             first = 2;
         }
-        if (args.length == 3 && args[0].equals("--bench")) {
-            byte[] bytes = Files.readAllBytes(Paths.get(args[1]));
-            int n = Integer.parseInt(args[2]);
-            int keys = 0;
-            for (int i = 0; i < Math.max(3, n / 5); i++) keys += load(bytes, false).size(); // warm-up
-            long start = System.nanoTime();
-            for (int i = 0; i < n; i++) keys += load(bytes, false).size();
-            double secs = (System.nanoTime() - start) / 1e9;
-            double mbps = (double) bytes.length * n / secs / 1e6;
-            System.out.printf(Locale.ROOT, "java %.3f MB/s (%d keys)%n", mbps, keys);
+        if (args.length >= 3 && args[0].equals("--bench")) {
+            bench(Integer.parseInt(args[1]), Arrays.copyOfRange(args, 2, args.length));
             return;
         }
         StringBuilder out = new StringBuilder();
