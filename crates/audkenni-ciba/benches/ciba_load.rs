@@ -217,9 +217,14 @@ fn drive(a: &Args) {
         let peak = Arc::new(AtomicU64::new(base));
         let waiting = Arc::new(AtomicUsize::new(0));
         let peak_waiting = Arc::new(AtomicUsize::new(0));
+        let at_most_waiting = Arc::new(AtomicU64::new(base));
         let sampler = {
-            let (peak, waiting, peak_waiting) =
-                (peak.clone(), waiting.clone(), peak_waiting.clone());
+            let (peak, waiting, peak_waiting, at_most_waiting) = (
+                peak.clone(),
+                waiting.clone(),
+                peak_waiting.clone(),
+                at_most_waiting.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -280,12 +285,13 @@ fn drive(a: &Args) {
             base,
             peak,
             peak_waiting.load(Ordering::Relaxed),
+            at_most_waiting.load(Ordering::Relaxed),
             wall,
         )
     });
-    let (outcomes, base, peak, peak_waiting, wall) = outcome;
+    let (outcomes, base, peak, peak_waiting, at_most, wall) = outcome;
     let stats = sim.stats();
-    let growth = peak.saturating_sub(base);
+    let growth = at_most.saturating_sub(base);
     let per_flow = growth as f64 / peak_waiting.max(1) as f64;
     let expected_polls = (a.answer_after as f64 * 1000.0
         / (a.interval as f64 * 1000.0 + a.margin_ms as f64))
