@@ -54,7 +54,12 @@ fn tool_ok(name: &str) -> bool {
 fn install(peer: &Path) -> Result<(), String> {
     let installed = ["oidc-provider", "openid-client", "oauth4webapi"]
         .iter()
-        .all(|p| peer.join("node_modules").join(p).join("package.json").exists());
+        .all(|p| {
+            peer.join("node_modules")
+                .join(p)
+                .join("package.json")
+                .exists()
+        });
     if installed {
         return Ok(());
     }
@@ -131,8 +136,8 @@ impl Driver {
         self.stdin.flush().unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
-        let answer: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("driver answered {line:?}: {e}"));
+        let answer: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("driver answered {line:?}: {e}"));
         if let Some(error) = answer.get("error") {
             panic!("openid-client driver failed: {error}");
         }
@@ -375,4 +380,78 @@ fn main() {
         "vs_openid_client: {:.0} s; provider counts {seen:?}",
         t.elapsed().as_secs_f64()
     );
+    println!("{}", signing(&rp.key_pem(), rounds).report());
+}
+
+/// Where our flow's CPU goes (profile: most of it is the request object's
+/// RSA signature): the same RS256 request object signed as
+/// `RequestSigningKey` signs it today (jsonwebtoken's `encode`, whose
+/// aws-lc-rs signer parses and checks the RSA key from DER on every
+/// signature, and so sets up RSA blinding anew each time) against an
+/// aws-lc-rs `RsaKeyPair` parsed once and held. Both on this thread.
+fn signing(pkcs8_pem: &str, rounds: usize) -> Comparison {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use rustls_pki_types::PrivatePkcs8KeyDer;
+    use rustls_pki_types::pem::PemObject as _;
+
+    let pkcs8 = PrivatePkcs8KeyDer::from_pem_slice(pkcs8_pem.as_bytes()).unwrap();
+    let pkcs1 = pkcs1_of(pkcs8.secret_pkcs8_der());
+    let encoding = jsonwebtoken::EncodingKey::from_rsa_der(&pkcs1);
+    let held = aws_lc_rs::rsa::KeyPair::from_pkcs8(pkcs8.secret_pkcs8_der()).unwrap();
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let claims = serde_json::json!({
+        "iss": CLIENT_ID, "aud": "https://127.0.0.1:4711", "iat": 1_764_547_200u64,
+        "nbf": 1_764_547_200u64, "exp": 1_764_547_500u64, "jti": "k3J9c0dX2mQ8vL1pZ7yR",
+        "login_hint": LOGIN_HINT, "scope": "openid profile signature",
+        "acr_values": "sim-auth", "binding_message": MESSAGE,
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.typ = Some("JWT".into());
+    Comparison::run(
+        "request object RS256: key held vs per-sign parse",
+        Meter::ThreadCpu,
+        rounds,
+        200,
+        |n| {
+            for _ in 0..n {
+                let mut jws = B64.encode(serde_json::to_vec(&header).unwrap());
+                jws.push('.');
+                jws.push_str(&B64.encode(serde_json::to_vec(&claims).unwrap()));
+                let mut sig = vec![0; held.public_modulus_len()];
+                held.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    jws.as_bytes(),
+                    &mut sig,
+                )
+                .unwrap();
+                jws.push('.');
+                jws.push_str(&B64.encode(&sig));
+                std::hint::black_box(jws);
+            }
+        },
+        |n| {
+            for _ in 0..n {
+                std::hint::black_box(jsonwebtoken::encode(&header, &claims, &encoding).unwrap());
+            }
+        },
+    )
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside an RSA PKCS#8 key (what
+/// `RequestSigningKey` gives jsonwebtoken).
+fn pkcs1_of(pkcs8: &[u8]) -> Vec<u8> {
+    use der::asn1::OctetStringRef;
+    use der::{Decode, Reader, SliceReader};
+    let mut reader = SliceReader::new(pkcs8).unwrap();
+    reader
+        .sequence(|r| {
+            let _version = u8::decode(r)?;
+            let _algorithm = r.tlv_bytes()?;
+            let key = <&OctetStringRef>::decode(r)?.as_bytes().to_vec();
+            let _ = r.read_slice(r.remaining_len())?;
+            Ok::<_, der::Error>(key)
+        })
+        .unwrap()
 }
