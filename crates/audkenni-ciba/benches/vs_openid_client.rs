@@ -156,7 +156,7 @@ struct Stats {
 
 async fn stats(http: &HttpClient, issuer: &str) -> Stats {
     let r = http
-        .send(HttpRequest::get(&format!("{issuer}/bench-stats")))
+        .send(HttpRequest::get(format!("{issuer}/bench-stats")))
         .await
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
