@@ -5,14 +5,16 @@
 //! The provider and the openid-client driver are Node processes started
 //! here; this process runs our client on a current-thread runtime. Each
 //! round runs N flows (C at a time) on each side, the order alternating
-//! (round 0 Node first, round 1 ours first, ...), after one unmeasured
-//! warm-up round of each. Our side is this process's CPU time (and, as a
+//! (round 0 Node first, round 1 ours first, ...), after unmeasured
+//! warm-up rounds of each (Node's JIT keeps getting faster over the first
+//! few hundred flows). Our side is this process's CPU time (and, as a
 //! second row, the runtime thread's), the reference side the driver's
 //! `process.cpuUsage()`; the provider's CPU is in neither. The ratio is the
 //! median of the per-round ratios.
 //!
 //! Environment: `SMARTID_BENCH_FLOWS` (N, default 60), `SMARTID_BENCH_CONCURRENCY`
-//! (C, default 20), `SMARTID_BENCH_ROUNDS` (default 7). Without `node` or
+//! (C, default 20), `SMARTID_BENCH_ROUNDS` (default 9), `SMARTID_BENCH_WARMUP`
+//! (warm-up rounds, default 3). Without `node` or
 //! `npm`, or when `npm ci` fails, it says why and exits 0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -210,7 +212,8 @@ fn main() {
     }
     let flows = env_or("SMARTID_BENCH_FLOWS", 60).max(1);
     let concurrency = env_or("SMARTID_BENCH_CONCURRENCY", 20).max(1);
-    let rounds = usize::try_from(env_or("SMARTID_BENCH_ROUNDS", 7).max(1)).unwrap();
+    let rounds = usize::try_from(env_or("SMARTID_BENCH_ROUNDS", 9).max(1)).unwrap();
+    let warmup = env_or("SMARTID_BENCH_WARMUP", 3);
 
     // Keys and certificates, written where the Node processes read them.
     let dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vs-openid-client");
@@ -340,11 +343,13 @@ fn main() {
     };
 
     println!(
-        "vs_openid_client: {rounds} rounds of {flows} flows ({concurrency} at a time) per side, after one warm-up round each"
+        "vs_openid_client: {rounds} rounds of {flows} flows ({concurrency} at a time) per side, after {warmup} warm-up rounds each"
     );
     let t = Instant::now();
-    reference(&mut seen);
-    ours(&mut seen);
+    for _ in 0..warmup {
+        reference(&mut seen);
+        ours(&mut seen);
+    }
     let mut process = Vec::new();
     let mut thread = Vec::new();
     for round in 0..rounds {
