@@ -82,7 +82,11 @@ fn cms_floor(cms_der: &[u8]) -> (Floor, Vec<u8>) {
             _ => None,
         })
         .collect();
-    assert_eq!(certs.len(), 1, "the bench expects the signer certificate only");
+    assert_eq!(
+        certs.len(),
+        1,
+        "the bench expects the signer certificate only"
+    );
     let signer = &certs[0];
     // DER order as sent (the signers here sort): re-encoding is the same bytes.
     let attrs = si.signed_attrs.as_ref().unwrap().to_der().unwrap();

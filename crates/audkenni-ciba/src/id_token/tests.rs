@@ -454,7 +454,10 @@ async fn a_new_key_under_a_known_kid_is_used_after_a_refetch() {
     let run = |token: String, at, keys: Vec<Jwk>| {
         let cache = &cache;
         async move {
-            let expect = Expectations { now: at, ..expect() };
+            let expect = Expectations {
+                now: at,
+                ..expect()
+            };
             validate(&token, &expect, |kid, alg| async move {
                 cache
                     .key(kid.as_deref(), alg, at, || async move { Ok(keys) })
@@ -468,11 +471,7 @@ async fn a_new_key_under_a_known_kid_is_used_after_a_refetch() {
     assert!(run(t_old.clone(), now, vec![]).await.is_ok(), "cached");
     // An unknown kid after the interval refetches: k1 is now another key.
     let t_k2 = sign_with(&claims(), &k2_enc, Algorithm::ES256, "k2");
-    assert!(
-        run(t_k2, later, vec![new_jwk, k2_jwk])
-            .await
-            .is_ok()
-    );
+    assert!(run(t_k2, later, vec![new_jwk, k2_jwk]).await.is_ok());
     assert!(matches!(
         run(t_old, later, vec![]).await.unwrap_err(),
         Error::IdToken(IdTokenError::BadSignature)

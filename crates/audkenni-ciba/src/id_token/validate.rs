@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use super::claims::VerifiedIdToken;
 use crate::acr::Acr;
 use crate::error::{Error, IdTokenError};
-use crate::kennitala::Kennitala;
 use crate::jwks::VerifyingKey;
+use crate::kennitala::Kennitala;
 
 use super::claims::parse_certificate_claim;
 use super::jws::{ParsedJws, parse_jws};
