@@ -71,7 +71,6 @@ pub(crate) fn check_chain(
         .iter()
         .map(|d| {
             webpki::anchor_from_trusted_cert(d)
-                .map(|a| a.to_owned())
                 .map_err(|e| chain_err(format!("a trust anchor cannot be used ({e:?})")))
         })
         .collect::<Result<Vec<_>, _>>()?;

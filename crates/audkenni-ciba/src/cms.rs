@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use cms::signed_data::{SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Any, AnyRef, Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use x509_cert::Certificate as X509;
@@ -39,6 +39,8 @@ const CURVE_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34"
 pub(crate) struct VerifiedCms {
     pub(crate) content: Vec<u8>,
     pub(crate) signer_der: Vec<u8>,
+    /// `signer_der` parsed.
+    pub(crate) signer: X509,
     pub(crate) other_certificates: Vec<Vec<u8>>,
     pub(crate) signing_time: Option<SystemTime>,
 }
@@ -57,23 +59,12 @@ pub(crate) fn verify_signed_data(der_bytes: &[u8]) -> Result<VerifiedCms, Signat
             info.content_type
         )));
     }
-    let sd: SignedData = info
-        .content
-        .decode_as()
+    let sd = SignedDataParts::decode(&info.content)
         .map_err(|e| malformed(format!("invalid SignedData ({e})")))?;
     let econtent = sd.encap_content_info.econtent.as_ref().ok_or_else(|| {
         SignatureError::Unsupported("detached content (no eContent in the SignedData)".into())
     })?;
     let content = octets(econtent)?;
-    let certificates: Vec<X509> = sd
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter())
-        .filter_map(|choice| match choice {
-            cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect();
     let mut signers = sd.signer_infos.0.iter();
     let signer_info = match (signers.next(), signers.next()) {
         (Some(s), None) => s,
@@ -84,7 +75,7 @@ pub(crate) fn verify_signed_data(der_bytes: &[u8]) -> Result<VerifiedCms, Signat
             ));
         }
     };
-    let signer = find_signer(&certificates, &signer_info.sid)?;
+    let signer_at = find_signer(&sd.certificates, &signer_info.sid)?;
     let digest_alg = digest_algorithm(&signer_info.digest_alg.oid)?;
     let raw_attrs = raw_signed_attributes(der_bytes)
         .map_err(|e| malformed(format!("cannot locate the signed attributes ({e})")))?;
@@ -95,27 +86,82 @@ pub(crate) fn verify_signed_data(der_bytes: &[u8]) -> Result<VerifiedCms, Signat
         digest_alg,
         &content,
     )?;
+    let mut certificates = sd.certificates;
+    let (signer_raw, signer) = certificates.swap_remove(signer_at);
     verify_raw_signature(
-        signer,
+        &signer,
         &signer_info.signature_algorithm.oid,
         digest_alg,
         &signed_bytes,
         Some(signer_info.signature.as_bytes()),
     )?;
-    let signer_der = signer
-        .to_der()
-        .map_err(|e| malformed(format!("cannot re-encode the signer certificate ({e})")))?;
-    let other_certificates = certificates
-        .iter()
-        .filter(|c| !std::ptr::eq(*c, signer))
-        .filter_map(|c| c.to_der().ok())
-        .collect();
     Ok(VerifiedCms {
         content,
-        signer_der,
-        other_certificates,
+        // The bytes as carried (what the issuer signed), not re-encoded.
+        signer_der: signer_raw.to_vec(),
+        signer,
+        other_certificates: certificates
+            .into_iter()
+            .map(|(raw, _)| raw.to_vec())
+            .collect(),
         signing_time,
     })
+}
+
+/// A SignedData decoded field by field (RFC 5652 5.1), as the `cms`
+/// crate's `SignedData` decodes it, except that each certificate is
+/// decoded once from its own bytes, which are kept: the signer's are the
+/// bytes its issuer signed, with no re-encoding.
+struct SignedDataParts<'a> {
+    encap_content_info: cms::signed_data::EncapsulatedContentInfo,
+    /// The certificates (the `certificate` choice), as carried and parsed.
+    certificates: Vec<(&'a [u8], X509)>,
+    signer_infos: cms::signed_data::SignerInfos,
+}
+
+impl<'a> SignedDataParts<'a> {
+    fn decode(any: &'a Any) -> Result<Self, der::Error> {
+        if any.tag() != Tag::Sequence {
+            return Err(der::Error::from(der::ErrorKind::TagUnexpected {
+                expected: Some(Tag::Sequence),
+                actual: any.tag(),
+            }));
+        }
+        let context = |number: u32| Tag::ContextSpecific {
+            constructed: true,
+            number: TagNumber(number),
+        };
+        let mut r = SliceReader::new(any.value())?;
+        let _version: cms::content_info::CmsVersion = r.decode()?;
+        let _digests: cms::signed_data::DigestAlgorithmIdentifiers = r.decode()?;
+        let encap_content_info = r.decode()?;
+        let mut certificates = Vec::new();
+        if !r.is_finished() && Tag::peek(&r)? == context(0) {
+            let set: AnyRef<'a> = r.decode()?;
+            let mut certs = SliceReader::new(set.value())?;
+            while !certs.is_finished() {
+                let tlv = certs.tlv_bytes()?;
+                if Tag::peek(&SliceReader::new(tlv)?)? == Tag::Sequence {
+                    certificates.push((tlv, X509::from_der(tlv)?));
+                } else {
+                    // The other choices are checked, not used.
+                    cms::cert::CertificateChoices::from_der(tlv)?;
+                }
+            }
+        }
+        if !r.is_finished() && Tag::peek(&r)? == context(1) {
+            let crls: AnyRef<'a> = r.decode()?;
+            Any::new(Tag::Set, crls.value())?
+                .decode_as::<cms::revocation::RevocationInfoChoices>()?;
+        }
+        let signer_infos = r.decode()?;
+        r.finish()?;
+        Ok(Self {
+            encap_content_info,
+            certificates,
+            signer_infos,
+        })
+    }
 }
 
 fn octets(any: &Any) -> Result<Vec<u8>, SignatureError> {
@@ -129,8 +175,9 @@ fn octets(any: &Any) -> Result<Vec<u8>, SignatureError> {
     }
 }
 
-fn find_signer<'a>(certs: &'a [X509], sid: &SignerIdentifier) -> Result<&'a X509, SignatureError> {
-    let found = certs.iter().find(|c| match sid {
+/// The index of the signer's certificate.
+fn find_signer(certs: &[(&[u8], X509)], sid: &SignerIdentifier) -> Result<usize, SignatureError> {
+    let found = certs.iter().position(|(_, c)| match sid {
         SignerIdentifier::IssuerAndSerialNumber(isn) => {
             let tbs = c.tbs_certificate();
             tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number

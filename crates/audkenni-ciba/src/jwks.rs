@@ -2,9 +2,14 @@
 //! per refetch interval (failed attempts count), one fetch at a time, no
 //! lock held across the fetch.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use jsonwebtoken::jwk::Jwk;
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use smartid_core::HttpResponse;
 
 use crate::error::{Error, IdTokenError};
@@ -24,9 +29,111 @@ pub(crate) struct JwksCache {
     min_refetch: Duration,
 }
 
+/// A JWKS key and its aws-lc-rs verification keys, parsed the first time
+/// each algorithm uses it. The parsed keys live with the JWK they were made
+/// from: a refetched JWKS brings new entries, so a cached key always has
+/// both the `kid` and the key bytes of the JWK it is used for.
+pub(crate) struct VerifyingKey {
+    jwk: Jwk,
+    /// By [`alg_index`]; `None` when the JWK is no key for that algorithm.
+    parsed: [OnceLock<Option<ParsedPublicKey>>; 8],
+}
+
+impl std::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.jwk.common.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The slot of an id_token algorithm (the allowlist of `parse_jws`).
+fn alg_index(alg: Algorithm) -> Option<usize> {
+    Some(match alg {
+        Algorithm::RS256 => 0,
+        Algorithm::RS384 => 1,
+        Algorithm::RS512 => 2,
+        Algorithm::PS256 => 3,
+        Algorithm::PS384 => 4,
+        Algorithm::PS512 => 5,
+        Algorithm::ES256 => 6,
+        Algorithm::ES384 => 7,
+        _ => return None,
+    })
+}
+
+impl VerifyingKey {
+    pub(crate) fn new(jwk: Jwk) -> Self {
+        Self {
+            jwk,
+            parsed: Default::default(),
+        }
+    }
+
+    /// The JWK as published.
+    pub(crate) fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    /// Whether `signature` (base64url, unpadded) is a valid `alg` signature
+    /// of `message` with this key. Accepts what jsonwebtoken's aws-lc-rs
+    /// verifier accepts: the same key construction (RSA from n and e, EC
+    /// from the uncompressed point x, y), the same algorithms (RSA 2048 to
+    /// 8192 bits, fixed-size ECDSA signatures).
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &str) -> bool {
+        let Some(slot) = alg_index(alg).and_then(|i| self.parsed.get(i)) else {
+            return false;
+        };
+        let Some(key) = slot.get_or_init(|| parse_key(&self.jwk, alg)) else {
+            return false;
+        };
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        key.verify_sig(message, &signature).is_ok()
+    }
+}
+
+/// The aws-lc-rs key of `jwk` for `alg`, as jsonwebtoken's aws-lc-rs
+/// provider builds it for each verification.
+fn parse_key(jwk: &Jwk, alg: Algorithm) -> Option<ParsedPublicKey> {
+    let b64 = |s: &str| URL_SAFE_NO_PAD.decode(s).ok();
+    match (&jwk.algorithm, alg) {
+        (AlgorithmParameters::RSA(p), _) => {
+            let params: &'static signature::RsaParameters = match alg {
+                Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+                Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+                Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+                Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+                _ => return None,
+            };
+            let (n, e) = (b64(&p.n)?, b64(&p.e)?);
+            RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(params)
+                .ok()
+        }
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256 | Algorithm::ES384) => {
+            let (x, y) = (b64(&p.x)?, b64(&p.y)?);
+            let mut point = Vec::with_capacity(1 + x.len() + y.len());
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            let algorithm = if alg == Algorithm::ES256 {
+                &signature::ECDSA_P256_SHA256_FIXED
+            } else {
+                &signature::ECDSA_P384_SHA384_FIXED
+            };
+            ParsedPublicKey::new(algorithm, point).ok()
+        }
+        _ => None,
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
-    keys: Option<Vec<Jwk>>,
+    keys: Option<Vec<Arc<VerifyingKey>>>,
     /// The time of the last fetch attempt, successful or not.
     last_attempt: Option<SystemTime>,
     /// Why the last attempt failed, if it did.
@@ -81,7 +188,7 @@ fn family_matches(jwk: &Jwk, alg: jsonwebtoken::Algorithm) -> bool {
         return false;
     }
     if let Some(ka) = jwk.common.key_algorithm
-        && format!("{ka:?}") != format!("{alg:?}")
+        && !same_algorithm(ka, alg)
     {
         return false;
     }
@@ -95,18 +202,52 @@ fn family_matches(jwk: &Jwk, alg: jsonwebtoken::Algorithm) -> bool {
     )
 }
 
+/// Whether a JWK's `alg` names `alg` (the names are the same).
+fn same_algorithm(ka: jsonwebtoken::jwk::KeyAlgorithm, alg: Algorithm) -> bool {
+    use jsonwebtoken::jwk::KeyAlgorithm as K;
+    match (ka, alg) {
+        (K::RS256, Algorithm::RS256)
+        | (K::RS384, Algorithm::RS384)
+        | (K::RS512, Algorithm::RS512)
+        | (K::PS256, Algorithm::PS256)
+        | (K::PS384, Algorithm::PS384)
+        | (K::PS512, Algorithm::PS512)
+        | (K::ES256, Algorithm::ES256)
+        | (K::ES384, Algorithm::ES384) => true,
+        // Outside the id_token allowlist: by name, as before.
+        _ if alg_index(alg).is_none() => format!("{ka:?}") == format!("{alg:?}"),
+        _ => false,
+    }
+}
+
 /// The key for `kid` (or, without a kid, the single key fit for `alg`).
 pub(crate) fn select(keys: &[Jwk], kid: Option<&str>, alg: jsonwebtoken::Algorithm) -> Option<Jwk> {
-    let mut fit = keys.iter().filter(|k| family_matches(k, alg));
+    select_in(keys, |k| k, kid, alg).cloned()
+}
+
+/// [`select`] over any list holding JWKs.
+fn select_in<'a, K>(
+    keys: &'a [K],
+    jwk: impl Fn(&K) -> &Jwk,
+    kid: Option<&str>,
+    alg: jsonwebtoken::Algorithm,
+) -> Option<&'a K> {
+    let mut fit = keys.iter().filter(|k| family_matches(jwk(k), alg));
     match kid {
-        Some(kid) => fit
-            .find(|k| k.common.key_id.as_deref() == Some(kid))
-            .cloned(),
+        Some(kid) => fit.find(|k| jwk(k).common.key_id.as_deref() == Some(kid)),
         None => match (fit.next(), fit.next()) {
-            (Some(k), None) => Some(k.clone()),
+            (Some(k), None) => Some(k),
             _ => None,
         },
     }
+}
+
+fn select_cached(
+    keys: &[Arc<VerifyingKey>],
+    kid: Option<&str>,
+    alg: Algorithm,
+) -> Option<Arc<VerifyingKey>> {
+    select_in(keys, |k| k.jwk(), kid, alg).cloned()
 }
 
 impl JwksCache {
@@ -127,7 +268,7 @@ impl JwksCache {
         alg: jsonwebtoken::Algorithm,
         now: SystemTime,
         fetch: F,
-    ) -> Result<Jwk, Error>
+    ) -> Result<Arc<VerifyingKey>, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<Jwk>, Error>>,
@@ -139,7 +280,11 @@ impl JwksCache {
             tokio::pin!(notified);
             {
                 let mut s = self.lock()?;
-                if let Some(k) = s.keys.as_deref().and_then(|keys| select(keys, kid, alg)) {
+                if let Some(k) = s
+                    .keys
+                    .as_deref()
+                    .and_then(|keys| select_cached(keys, kid, alg))
+                {
                     return Ok(k);
                 }
                 if !s.in_flight {
@@ -169,7 +314,11 @@ impl JwksCache {
             let mut s = self.lock()?;
             match result {
                 Ok(keys) => {
-                    let found = select(&keys, kid, alg);
+                    let keys: Vec<Arc<VerifyingKey>> = keys
+                        .into_iter()
+                        .map(|k| Arc::new(VerifyingKey::new(k)))
+                        .collect();
+                    let found = select_cached(&keys, kid, alg);
                     s.keys = Some(keys);
                     s.last_failure = None;
                     Ok(found)

@@ -489,6 +489,7 @@ pub fn verify_cms(
     let content = SignedContent(cms.content);
     finish(
         &cms.signer_der,
+        &cms.signer,
         &cms.other_certificates,
         content,
         cms.signing_time,
@@ -533,6 +534,7 @@ pub fn verify_pkcs1(
         .map_err(|_| SignatureError::BadSignature)?;
     finish(
         certificate_der,
+        &cert,
         &[],
         SignedContent(hash.to_vec()),
         None,
@@ -540,8 +542,10 @@ pub fn verify_pkcs1(
     )
 }
 
+/// The checks after the signature: `signer` is `signer_der` parsed.
 fn finish(
     signer_der: &[u8],
+    signer_x509: &X509,
     extra: &[Vec<u8>],
     content: SignedContent,
     signing_time: Option<SystemTime>,
@@ -557,7 +561,7 @@ fn finish(
             not_after: signer.not_after_rfc3339(),
         });
     }
-    let usage = certificate_usage(signer_der)?;
+    let usage = certificate_usage(signer_x509)?;
     if let Some(ku) = usage.key_usage
         && !ku.digital_signature()
         && !ku.non_repudiation()
@@ -613,7 +617,7 @@ fn finish(
             }
         }
     }
-    let (cn, serial) = subject_names(signer_der)?;
+    let (cn, serial) = names_of(signer_x509);
     let name =
         cn.ok_or_else(|| SignatureError::Malformed("the signer certificate has no CN".into()))?;
     let serial = serial.ok_or_else(|| {
@@ -690,9 +694,7 @@ struct CertificateUsage {
     extended_key_usage: Option<Vec<String>>,
 }
 
-fn certificate_usage(der: &[u8]) -> Result<CertificateUsage, SignatureError> {
-    let cert =
-        X509::from_der(der).map_err(|e| SignatureError::Malformed(format!("certificate ({e})")))?;
+fn certificate_usage(cert: &X509) -> Result<CertificateUsage, SignatureError> {
     let tbs = cert.tbs_certificate();
     let key_usage = tbs
         .get_extension::<x509_cert::ext::pkix::KeyUsage>()
@@ -714,6 +716,11 @@ pub(crate) fn subject_names(
 ) -> Result<(Option<String>, Option<String>), SignatureError> {
     let cert =
         X509::from_der(der).map_err(|e| SignatureError::Malformed(format!("certificate ({e})")))?;
+    Ok(names_of(&cert))
+}
+
+/// [`subject_names`] of a parsed certificate.
+fn names_of(cert: &X509) -> (Option<String>, Option<String>) {
     let mut cn = None;
     let mut serial = None;
     for atv in cert.tbs_certificate().subject().iter() {
@@ -723,7 +730,7 @@ pub(crate) fn subject_names(
             serial = directory_string(&atv.value);
         }
     }
-    Ok((cn, serial))
+    (cn, serial)
 }
 
 fn directory_string(any: &der::Any) -> Option<String> {

@@ -237,37 +237,53 @@ fn name_to_string(name: &Name) -> String {
 /// Short names of the attributes met in certificate names (RFC 4519,
 /// RFC 5280 and PKCS #9 spellings).
 fn attribute_name(oid: &ObjectIdentifier) -> Option<&'static str> {
-    const NAMES: &[(&str, &str)] = &[
-        ("2.5.4.3", "CN"),
-        ("2.5.4.4", "surname"),
-        ("2.5.4.5", "serialNumber"),
-        ("2.5.4.6", "C"),
-        ("2.5.4.7", "L"),
-        ("2.5.4.8", "ST"),
-        ("2.5.4.9", "street"),
-        ("2.5.4.10", "O"),
-        ("2.5.4.11", "OU"),
-        ("2.5.4.12", "title"),
-        ("2.5.4.13", "description"),
-        ("2.5.4.15", "businessCategory"),
-        ("2.5.4.16", "postalAddress"),
-        ("2.5.4.17", "postalCode"),
-        ("2.5.4.41", "name"),
-        ("2.5.4.42", "givenName"),
-        ("2.5.4.43", "initials"),
-        ("2.5.4.44", "generationQualifier"),
-        ("2.5.4.45", "uniqueIdentifier"),
-        ("2.5.4.46", "dnQualifier"),
-        ("2.5.4.65", "pseudonym"),
-        ("2.5.4.97", "organizationIdentifier"),
-        ("0.9.2342.19200300.100.1.1", "uid"),
-        ("0.9.2342.19200300.100.1.25", "DC"),
-        ("1.2.840.113549.1.9.1", "Email"),
+    // Compared as encoded OIDs: formatting each as dotted text first was a
+    // good part of the cost of parsing a certificate.
+    const NAMES: &[(ObjectIdentifier, &str)] = &[
+        (ObjectIdentifier::new_unwrap("2.5.4.3"), "CN"),
+        (ObjectIdentifier::new_unwrap("2.5.4.4"), "surname"),
+        (ObjectIdentifier::new_unwrap("2.5.4.5"), "serialNumber"),
+        (ObjectIdentifier::new_unwrap("2.5.4.6"), "C"),
+        (ObjectIdentifier::new_unwrap("2.5.4.7"), "L"),
+        (ObjectIdentifier::new_unwrap("2.5.4.8"), "ST"),
+        (ObjectIdentifier::new_unwrap("2.5.4.9"), "street"),
+        (ObjectIdentifier::new_unwrap("2.5.4.10"), "O"),
+        (ObjectIdentifier::new_unwrap("2.5.4.11"), "OU"),
+        (ObjectIdentifier::new_unwrap("2.5.4.12"), "title"),
+        (ObjectIdentifier::new_unwrap("2.5.4.13"), "description"),
+        (ObjectIdentifier::new_unwrap("2.5.4.15"), "businessCategory"),
+        (ObjectIdentifier::new_unwrap("2.5.4.16"), "postalAddress"),
+        (ObjectIdentifier::new_unwrap("2.5.4.17"), "postalCode"),
+        (ObjectIdentifier::new_unwrap("2.5.4.41"), "name"),
+        (ObjectIdentifier::new_unwrap("2.5.4.42"), "givenName"),
+        (ObjectIdentifier::new_unwrap("2.5.4.43"), "initials"),
+        (
+            ObjectIdentifier::new_unwrap("2.5.4.44"),
+            "generationQualifier",
+        ),
+        (ObjectIdentifier::new_unwrap("2.5.4.45"), "uniqueIdentifier"),
+        (ObjectIdentifier::new_unwrap("2.5.4.46"), "dnQualifier"),
+        (ObjectIdentifier::new_unwrap("2.5.4.65"), "pseudonym"),
+        (
+            ObjectIdentifier::new_unwrap("2.5.4.97"),
+            "organizationIdentifier",
+        ),
+        (
+            ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1"),
+            "uid",
+        ),
+        (
+            ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.25"),
+            "DC",
+        ),
+        (
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"),
+            "Email",
+        ),
     ];
-    let dotted = oid.to_string();
     NAMES
         .iter()
-        .find(|(o, _)| *o == dotted)
+        .find(|(o, _)| o == oid)
         .map(|(_, short)| *short)
 }
 

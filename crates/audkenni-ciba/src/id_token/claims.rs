@@ -17,13 +17,19 @@ use crate::signature::{
 
 /// base64 DER, possibly wrapped as PEM.
 pub(super) fn parse_certificate_claim(value: &str) -> Result<Certificate, String> {
-    let b64: String = value
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .flat_map(|l| l.chars())
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let der = decode_b64(&b64).ok_or("not base64")?;
+    let der = if value.contains("-----") || value.chars().any(char::is_whitespace) {
+        let b64: String = value
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .flat_map(|l| l.chars())
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        decode_b64(&b64)
+    } else {
+        // Plain base64 (the usual form): no copy first.
+        decode_b64(value)
+    };
+    let der = der.ok_or("not base64")?;
     Certificate::from_der(&der, "certificate claim").map_err(|e| e.to_string())
 }
 

@@ -60,9 +60,16 @@ pub(crate) fn parse_jws(token: &str) -> Result<ParsedJws<'_>, IdTokenError> {
 
 /// Standard or URL-safe base64, padded or not.
 pub(crate) fn decode_b64(s: &str) -> Option<Vec<u8>> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    // Whitespace is skipped; most values have none, and need no copy.
+    let owned: String;
+    let s = if s.chars().any(char::is_whitespace) {
+        owned = s.chars().filter(|c| !c.is_whitespace()).collect();
+        owned.as_str()
+    } else {
+        s
+    };
     STANDARD
-        .decode(&s)
+        .decode(s)
         .ok()
         .or_else(|| {
             base64::engine::general_purpose::STANDARD_NO_PAD

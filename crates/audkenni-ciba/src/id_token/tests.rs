@@ -378,3 +378,104 @@ async fn unknown_kid_refetches_once_then_fails() {
     // An EC key does not serve an RS256 token.
     let _ = enc;
 }
+
+fn es256_key(kid: &str) -> (EncodingKey, Jwk) {
+    ensure_jwt_provider();
+    let enc = crate::signing_key::encoding_key(
+        crate::test_keys::ec_pem().as_bytes(),
+        crate::JwsAlgorithm::Es256,
+    )
+    .unwrap();
+    let mut jwk = Jwk::from_encoding_key(&enc, Algorithm::ES256).unwrap();
+    jwk.common.key_id = Some(kid.into());
+    (enc, jwk)
+}
+
+fn sign_with(claims: &Value, enc: &EncodingKey, alg: Algorithm, kid: &str) -> String {
+    let mut h = Header::new(alg);
+    h.kid = Some(kid.into());
+    jsonwebtoken::encode(&h, claims, enc).unwrap()
+}
+
+#[test]
+fn the_cached_verification_key_accepts_what_jsonwebtoken_accepts() {
+    // ES256 and RS256, good and tampered, each checked against
+    // jsonwebtoken's own verifier on the same key.
+    let (ec_enc, ec_jwk) = es256_key("e1");
+    let (rsa_enc, rsa_jwk) = key();
+    for (enc, jwk, alg) in [
+        (&ec_enc, &ec_jwk, Algorithm::ES256),
+        (&rsa_enc, &rsa_jwk, Algorithm::RS256),
+        (&rsa_enc, &rsa_jwk, Algorithm::PS256),
+    ] {
+        let token = sign_with(&claims(), enc, alg, "k");
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let mut bad = sig.to_owned().into_bytes();
+        bad[3] = if bad[3] == b'A' { b'B' } else { b'A' };
+        let bad = String::from_utf8(bad).unwrap();
+        let vk = crate::jwks::VerifyingKey::new(jwk.clone());
+        let theirs = |sig: &str, alg| {
+            let decoding = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+            jsonwebtoken::crypto::verify(sig, input.as_bytes(), &decoding, alg).unwrap_or(false)
+        };
+        for other in [
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::ES384,
+        ] {
+            for s in [sig, bad.as_str(), "", "!!"] {
+                assert_eq!(
+                    vk.verify(other, input.as_bytes(), s),
+                    theirs(s, other),
+                    "{alg:?} token checked as {other:?}"
+                );
+            }
+        }
+        assert!(vk.verify(alg, input.as_bytes(), sig), "{alg:?}");
+        // Twice: the second check uses the parsed key.
+        assert!(vk.verify(alg, input.as_bytes(), sig), "{alg:?}");
+        assert!(!vk.verify(alg, input.as_bytes(), &bad), "{alg:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_key_under_a_known_kid_is_used_after_a_refetch() {
+    // The parsed keys belong to the JWK they came from: when a refetch
+    // brings another key under the same kid, a token signed by the old key
+    // no longer verifies, and one signed by the new key does.
+    let (old_enc, old_jwk) = es256_key("k1");
+    let (new_enc, new_jwk) = es256_key("k1");
+    let (k2_enc, k2_jwk) = es256_key("k2");
+    let cache = crate::jwks::JwksCache::default();
+    let now = UNIX_EPOCH + Duration::from_secs(NOW);
+    let later = now + crate::jwks::MIN_REFETCH_INTERVAL;
+    let run = |token: String, at, keys: Vec<Jwk>| {
+        let cache = &cache;
+        async move {
+            let expect = Expectations {
+                now: at,
+                ..expect()
+            };
+            validate(&token, &expect, |kid, alg| async move {
+                cache
+                    .key(kid.as_deref(), alg, at, || async move { Ok(keys) })
+                    .await
+            })
+            .await
+        }
+    };
+    let t_old = sign_with(&claims(), &old_enc, Algorithm::ES256, "k1");
+    assert!(run(t_old.clone(), now, vec![old_jwk]).await.is_ok());
+    assert!(run(t_old.clone(), now, vec![]).await.is_ok(), "cached");
+    // An unknown kid after the interval refetches: k1 is now another key.
+    let t_k2 = sign_with(&claims(), &k2_enc, Algorithm::ES256, "k2");
+    assert!(run(t_k2, later, vec![new_jwk, k2_jwk]).await.is_ok());
+    assert!(matches!(
+        run(t_old, later, vec![]).await.unwrap_err(),
+        Error::IdToken(IdTokenError::BadSignature)
+    ));
+    let t_new = sign_with(&claims(), &new_enc, Algorithm::ES256, "k1");
+    assert!(run(t_new, later, vec![]).await.is_ok());
+}

@@ -1,6 +1,7 @@
 //! The checks of OIDC Core 3.1.3.7: signature, issuer, audience, azp,
 //! times, `at_hash`.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest;
@@ -13,8 +14,8 @@ use serde_json::{Map, Value};
 use super::claims::VerifiedIdToken;
 use crate::acr::Acr;
 use crate::error::{Error, IdTokenError};
+use crate::jwks::VerifyingKey;
 use crate::kennitala::Kennitala;
-use crate::signing_key::ensure_jwt_provider;
 
 use super::claims::parse_certificate_claim;
 use super::jws::{ParsedJws, parse_jws};
@@ -29,23 +30,25 @@ pub(crate) struct Expectations<'a> {
     pub(crate) access_token: Option<&'a str>,
 }
 
-/// Verifies the signature with `key` and the claims against `expect`.
+/// Verifies the signature with `key` and the claims against `expect`
+/// (the key parsed for this one call; the client's JWKS cache keeps parsed
+/// keys, see [`verify_with_cached_key`]).
 pub(crate) fn verify_with_key(
     jws: &ParsedJws<'_>,
     key: &Jwk,
     expect: &Expectations<'_>,
 ) -> Result<VerifiedIdToken, IdTokenError> {
-    ensure_jwt_provider();
-    let decoding =
-        jsonwebtoken::DecodingKey::from_jwk(key).map_err(|_| IdTokenError::BadSignature)?;
-    let ok = jsonwebtoken::crypto::verify(
-        jws.signature,
-        jws.signing_input.as_bytes(),
-        &decoding,
-        jws.alg,
-    )
-    .unwrap_or(false);
-    if !ok {
+    verify_with_cached_key(jws, &VerifyingKey::new(key.clone()), expect)
+}
+
+/// Verifies the signature with `key` (parsed once per key and algorithm)
+/// and the claims against `expect`.
+pub(crate) fn verify_with_cached_key(
+    jws: &ParsedJws<'_>,
+    key: &VerifyingKey,
+    expect: &Expectations<'_>,
+) -> Result<VerifiedIdToken, IdTokenError> {
+    if !key.verify(jws.alg, jws.signing_input.as_bytes(), jws.signature) {
         return Err(IdTokenError::BadSignature);
     }
     let claims: Map<String, Value> = serde_json::from_slice(&jws.payload)
@@ -187,9 +190,9 @@ pub(crate) async fn validate<F, Fut>(
 ) -> Result<VerifiedIdToken, Error>
 where
     F: FnOnce(Option<String>, Algorithm) -> Fut,
-    Fut: Future<Output = Result<Jwk, Error>>,
+    Fut: Future<Output = Result<Arc<VerifyingKey>, Error>>,
 {
     let jws = parse_jws(token)?;
     let key = key_for(jws.kid.clone(), jws.alg).await?;
-    Ok(verify_with_key(&jws, &key, expect)?)
+    Ok(verify_with_cached_key(&jws, &key, expect)?)
 }
