@@ -347,7 +347,20 @@ fn reference_id(i: u64) -> String {
     format!("ref-{}-{i}", std::process::id())
 }
 
-fn round_trips(server: &Server, rt: &tokio::runtime::Runtime, soap: bool) -> Vec<Comparison> {
+fn profile(server: &Server, rt: &tokio::runtime::Runtime, ours_side: bool) {
+    let (fixture, ours, reference) = sides(server);
+    rt.block_on(async {
+        for i in 0..100 {
+            if ours_side {
+                ours_round_trip(&ours, &fixture).await;
+            } else {
+                reference.round_trip(&reference_id(i)).await;
+            }
+        }
+    });
+}
+
+fn sides(server: &Server) -> (Fixture, DtrustClient, Reference) {
     let fixture = Fixture {
         csr: GeneratedCsr::generate(None, &SubjectDn::new(CN), &[], KeySpec::EcP256).unwrap(),
         password: generate_revocation_password(&PasswordPolicy::default()).unwrap(),
@@ -370,6 +383,22 @@ fn round_trips(server: &Server, rt: &tokio::runtime::Runtime, soap: bool) -> Vec
         csr_b64: base64::engine::general_purpose::STANDARD.encode(&fixture.csr.csr_der),
         spki: fixture.csr.public_key_spki.clone(),
         password: fixture.password.expose_secret().to_owned(),
+    };
+    (fixture, ours, reference)
+}
+
+fn round_trips(server: &Server, rt: &tokio::runtime::Runtime, soap: bool) -> Vec<Comparison> {
+    let (fixture, ours, reference) = sides(server);
+    let trust = TrustStore::from_bytes(server.ca_pem.as_bytes(), "CA", None).unwrap();
+    let build = |config: dtrust_client::DtrustConfigBuilder| {
+        DtrustClient::new(
+            config
+                .client_identity(server.identity.clone())
+                .server_trust(trust.clone())
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
     };
     let mut next = 0u64;
     let mut out = Vec::new();
@@ -494,6 +523,19 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
+    // `profile-ours` / `profile-reference`: one side only, for callgrind.
+    if let Some(side) = only.iter().find_map(|a| a.strip_prefix("profile-")) {
+        let server = start_server();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        profile(&server, &rt, side == "ours");
+        drop(rt);
+        let _ = server.stop.send(());
+        server.thread.join().unwrap();
+        return;
+    }
     let wants = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     if wants("rest") || wants("soap") {
         let server = start_server();

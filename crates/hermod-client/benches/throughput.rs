@@ -557,6 +557,27 @@ fn main() {
     } else {
         all.iter().copied().filter(|p| args.iter().any(|a| a == p)).collect()
     };
+    // `profile-ours` / `profile-reference`: one side only, for callgrind.
+    if let Some(side) = args.iter().find_map(|a| a.strip_prefix("profile-")) {
+        let (server, stop, thread) = start_hermod();
+        let rt = rt();
+        let ours = ours_client(&server);
+        let reference = RefClient::new(&server);
+        let command = sign_command();
+        rt.block_on(async {
+            for _ in 0..500 {
+                if side == "ours" {
+                    ours.send(&command).await.unwrap();
+                } else {
+                    reference.send().await;
+                }
+            }
+        });
+        drop(rt);
+        let _ = stop.send(());
+        thread.join().unwrap();
+        return;
+    }
     let mut rows = Vec::new();
     if parts.contains(&"command") || parts.contains(&"commands") {
         rows.extend(commands(&parts));
