@@ -185,10 +185,11 @@ impl fmt::Display for Certificate {
 }
 
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
-    use fmt::Write as _;
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02X}");
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
     s
 }
@@ -237,37 +238,38 @@ fn name_to_string(name: &Name) -> String {
 /// Short names of the attributes met in certificate names (RFC 4519,
 /// RFC 5280 and PKCS #9 spellings).
 fn attribute_name(oid: &ObjectIdentifier) -> Option<&'static str> {
-    const NAMES: &[(&str, &str)] = &[
-        ("2.5.4.3", "CN"),
-        ("2.5.4.4", "surname"),
-        ("2.5.4.5", "serialNumber"),
-        ("2.5.4.6", "C"),
-        ("2.5.4.7", "L"),
-        ("2.5.4.8", "ST"),
-        ("2.5.4.9", "street"),
-        ("2.5.4.10", "O"),
-        ("2.5.4.11", "OU"),
-        ("2.5.4.12", "title"),
-        ("2.5.4.13", "description"),
-        ("2.5.4.15", "businessCategory"),
-        ("2.5.4.16", "postalAddress"),
-        ("2.5.4.17", "postalCode"),
-        ("2.5.4.41", "name"),
-        ("2.5.4.42", "givenName"),
-        ("2.5.4.43", "initials"),
-        ("2.5.4.44", "generationQualifier"),
-        ("2.5.4.45", "uniqueIdentifier"),
-        ("2.5.4.46", "dnQualifier"),
-        ("2.5.4.65", "pseudonym"),
-        ("2.5.4.97", "organizationIdentifier"),
-        ("0.9.2342.19200300.100.1.1", "uid"),
-        ("0.9.2342.19200300.100.1.25", "DC"),
-        ("1.2.840.113549.1.9.1", "Email"),
+    const NAMES: &[(ObjectIdentifier, &str)] = &[
+        (ObjectIdentifier::new_unwrap("2.5.4.3"), "CN"),
+        (ObjectIdentifier::new_unwrap("2.5.4.4"), "surname"),
+        (ObjectIdentifier::new_unwrap("2.5.4.5"), "serialNumber"),
+        (ObjectIdentifier::new_unwrap("2.5.4.6"), "C"),
+        (ObjectIdentifier::new_unwrap("2.5.4.7"), "L"),
+        (ObjectIdentifier::new_unwrap("2.5.4.8"), "ST"),
+        (ObjectIdentifier::new_unwrap("2.5.4.9"), "street"),
+        (ObjectIdentifier::new_unwrap("2.5.4.10"), "O"),
+        (ObjectIdentifier::new_unwrap("2.5.4.11"), "OU"),
+        (ObjectIdentifier::new_unwrap("2.5.4.12"), "title"),
+        (ObjectIdentifier::new_unwrap("2.5.4.13"), "description"),
+        (ObjectIdentifier::new_unwrap("2.5.4.15"), "businessCategory"),
+        (ObjectIdentifier::new_unwrap("2.5.4.16"), "postalAddress"),
+        (ObjectIdentifier::new_unwrap("2.5.4.17"), "postalCode"),
+        (ObjectIdentifier::new_unwrap("2.5.4.41"), "name"),
+        (ObjectIdentifier::new_unwrap("2.5.4.42"), "givenName"),
+        (ObjectIdentifier::new_unwrap("2.5.4.43"), "initials"),
+        (ObjectIdentifier::new_unwrap("2.5.4.44"), "generationQualifier"),
+        (ObjectIdentifier::new_unwrap("2.5.4.45"), "uniqueIdentifier"),
+        (ObjectIdentifier::new_unwrap("2.5.4.46"), "dnQualifier"),
+        (ObjectIdentifier::new_unwrap("2.5.4.65"), "pseudonym"),
+        (ObjectIdentifier::new_unwrap("2.5.4.97"), "organizationIdentifier"),
+        (ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1"), "uid"),
+        (ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.25"), "DC"),
+        (ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"), "Email"),
     ];
-    let dotted = oid.to_string();
+    // Compared as OIDs: formatting each as dotted text cost more than the
+    // rest of reading a certificate name.
     NAMES
         .iter()
-        .find(|(o, _)| *o == dotted)
+        .find(|(o, _)| o == oid)
         .map(|(_, short)| *short)
 }
 
@@ -334,6 +336,23 @@ pub(crate) fn format_rfc3339(t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_upper_case_two_digits_per_byte() {
+        assert_eq!(hex_upper(&[0x00, 0xab, 0x0f, 0xff]), "00AB0FFF");
+        assert_eq!(hex_upper(&[]), "");
+    }
+
+    #[test]
+    fn attribute_names_are_found_by_oid() {
+        let name = |dotted: &str| attribute_name(&ObjectIdentifier::new_unwrap(dotted));
+        assert_eq!(name("2.5.4.3"), Some("CN"));
+        assert_eq!(name("2.5.4.97"), Some("organizationIdentifier"));
+        assert_eq!(name("0.9.2342.19200300.100.1.25"), Some("DC"));
+        assert_eq!(name("1.2.840.113549.1.9.1"), Some("Email"));
+        assert_eq!(name("2.5.4.98"), None);
+        assert_eq!(name("2.5.4"), None);
+    }
 
     #[test]
     fn rfc3339_formatting() {
