@@ -318,7 +318,10 @@ impl Reference {
         );
         let cn_ok = tbs.subject().iter().any(|a| {
             a.oid == CN_OID
-                && matches!(a.value.tag(), der::Tag::Utf8String | der::Tag::PrintableString)
+                && matches!(
+                    a.value.tag(),
+                    der::Tag::Utf8String | der::Tag::PrintableString
+                )
                 && a.value.value() == CN.as_bytes()
         });
         assert!(cn_ok, "the certificate is for another subject");

@@ -55,7 +55,11 @@ fn rt() -> tokio::runtime::Runtime {
 /// back what it returns, and keeps the runtime going until `stop` fires.
 fn server_thread<T: Send + 'static, F>(
     setup: impl FnOnce() -> F + Send + 'static,
-) -> (T, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>)
+) -> (
+    T,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+)
 where
     F: std::future::Future<Output = (T, Box<dyn std::any::Any>)>,
 {
@@ -80,7 +84,11 @@ struct HermodServer {
     trust: HttpSettings,
 }
 
-fn start_hermod() -> (HermodServer, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
+fn start_hermod() -> (
+    HermodServer,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
     server_thread(|| async {
         let pki = TestPki::generate().unwrap();
         let sim = HermodSimulator::builder(pki.localhost_server().unwrap())
@@ -423,8 +431,10 @@ fn callbacks() -> Comparison {
     let post_all = |url: &str, prefix: &str| {
         let bodies: Vec<Vec<u8>> = (0..CALLBACKS_PER_ROUND)
             .map(|i| {
-                format!(r#"{{"commandId":"{prefix}-{i}","state":"COMPLETED","result":{{"n":{i}}}}}"#)
-                    .into_bytes()
+                format!(
+                    r#"{{"commandId":"{prefix}-{i}","state":"COMPLETED","result":{{"n":{i}}}}}"#
+                )
+                .into_bytes()
             })
             .collect();
         let bodies = Arc::new(std::sync::Mutex::new(bodies));
@@ -525,8 +535,13 @@ fn tracker_alone() -> Comparison {
             rt.block_on(async {
                 for i in 0..n {
                     let id = format!("t{round}-{i}");
-                    let t =
-                        TrackedCommand::new(id.clone(), None, CommandKind::Ping, timing, SystemTime::now());
+                    let t = TrackedCommand::new(
+                        id.clone(),
+                        None,
+                        CommandKind::Ping,
+                        timing,
+                        SystemTime::now(),
+                    );
                     tracker.register(t).await.unwrap();
                     tracker
                         .deliver(Callback::new(id, CommandState::Completed))
@@ -538,7 +553,13 @@ fn tracker_alone() -> Comparison {
         |n| {
             for i in 0..n {
                 let id = format!("m-{i}");
-                let t = TrackedCommand::new(id.clone(), None, CommandKind::Ping, timing, SystemTime::now());
+                let t = TrackedCommand::new(
+                    id.clone(),
+                    None,
+                    CommandKind::Ping,
+                    timing,
+                    SystemTime::now(),
+                );
                 map.lock().unwrap().insert(id.clone(), t);
                 std::hint::black_box(map.lock().unwrap().remove(&id));
             }
@@ -555,7 +576,10 @@ fn main() {
     let parts: Vec<&str> = if args.is_empty() {
         all.to_vec()
     } else {
-        all.iter().copied().filter(|p| args.iter().any(|a| a == p)).collect()
+        all.iter()
+            .copied()
+            .filter(|p| args.iter().any(|a| a == p))
+            .collect()
     };
     // `profile-ours` / `profile-reference`: one side only, for callgrind.
     if let Some(side) = args.iter().find_map(|a| a.strip_prefix("profile-")) {

@@ -971,14 +971,17 @@ mod tests {
         let timing = CommandTiming::from_secs(300, 120, 10).unwrap();
         let mut ping_extra = PingParams::default();
         ping_extra.extra.insert("x".into(), Value::from(1));
-        ping_extra.extra.insert("deviceinfo".into(), Value::from("ignored"));
+        ping_extra
+            .extra
+            .insert("deviceinfo".into(), Value::from("ignored"));
         ping_extra.deviceinfo = Some(false);
         let mut ping_only_extra = PingParams::default();
         ping_only_extra.extra.insert("y".into(), Value::from("z"));
         let mut sign = SignParams::new(vec![ToBeSigned::text("tbs", "Text", "x")])
             .describe(ToBeSigned::text("requester", "From", "Personal"))
             .filter(KeyFilter::new("eq", "key.type", "RSA"));
-        sign.extra.insert("more".into(), serde_json::json!({"a": [1, 2]}));
+        sign.extra
+            .insert("more".into(), serde_json::json!({"a": [1, 2]}));
         let mut commands = vec![
             Command::sign(sign.clone()).external_id("e-1"),
             Command::ping(),

@@ -256,14 +256,29 @@ fn attribute_name(oid: &ObjectIdentifier) -> Option<&'static str> {
         (ObjectIdentifier::new_unwrap("2.5.4.41"), "name"),
         (ObjectIdentifier::new_unwrap("2.5.4.42"), "givenName"),
         (ObjectIdentifier::new_unwrap("2.5.4.43"), "initials"),
-        (ObjectIdentifier::new_unwrap("2.5.4.44"), "generationQualifier"),
+        (
+            ObjectIdentifier::new_unwrap("2.5.4.44"),
+            "generationQualifier",
+        ),
         (ObjectIdentifier::new_unwrap("2.5.4.45"), "uniqueIdentifier"),
         (ObjectIdentifier::new_unwrap("2.5.4.46"), "dnQualifier"),
         (ObjectIdentifier::new_unwrap("2.5.4.65"), "pseudonym"),
-        (ObjectIdentifier::new_unwrap("2.5.4.97"), "organizationIdentifier"),
-        (ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1"), "uid"),
-        (ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.25"), "DC"),
-        (ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"), "Email"),
+        (
+            ObjectIdentifier::new_unwrap("2.5.4.97"),
+            "organizationIdentifier",
+        ),
+        (
+            ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1"),
+            "uid",
+        ),
+        (
+            ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.25"),
+            "DC",
+        ),
+        (
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"),
+            "Email",
+        ),
     ];
     // Compared as OIDs: formatting each as dotted text cost more than the
     // rest of reading a certificate name.

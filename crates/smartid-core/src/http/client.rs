@@ -152,7 +152,9 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse::with_redacted_url(status, headers, body, shown))
+        Ok(HttpResponse::with_redacted_url(
+            status, headers, body, shown,
+        ))
     }
 }
 
