@@ -96,38 +96,57 @@ fn algorithm(
 
 /// Verifies that `child`'s signature was made by `issuer`'s key.
 pub(crate) fn verify_signed_by(child: &Certificate, issuer: &Certificate) -> Result<(), String> {
-    let parse = |c: &Certificate| {
-        x509_cert::Certificate::from_der(c.der())
-            .map_err(|e| format!("{} cannot be parsed: {e}", c.subject()))
-    };
-    let c = parse(child)?;
-    let i = parse(issuer)?;
-    let (_, outer, _) = tlv(child.der()).ok_or("the certificate is not DER")?;
-    let (tbs, _, _) = tlv(outer).ok_or("the certificate is not DER")?;
-    let spki = i.tbs_certificate().subject_public_key_info();
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    let sig_oid = c.signature_algorithm().oid.to_string();
+    // Both were parsed as X.509 when they were made (`Certificate::from_der`):
+    // the parts needed here are sliced out of the DER, not parsed again.
+    let not_der = || format!("{} is not DER", child.subject());
+    let (_, outer, _) = tlv(child.der()).ok_or_else(not_der)?;
+    let (tbs, _, rest) = tlv(outer).ok_or_else(not_der)?;
+    let (_, sig_alg, rest) = tlv(rest).ok_or_else(not_der)?;
+    let sig_oid = oid_at_start(sig_alg).ok_or_else(not_der)?;
+    let sig = bit_string(rest).ok_or("the signature is not a whole number of bytes")?;
+    let (curve, key) = spki_parts(issuer.subject_public_key_info())
+        .ok_or("the issuer's public key is not a whole number of bytes")?;
+    let sig_oid = sig_oid.to_string();
     let alg = algorithm(&sig_oid, curve).ok_or_else(|| {
         format!(
             "the signature algorithm {sig_oid} of {} is not supported",
             child.subject()
         )
     })?;
-    let key = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or("the issuer's public key is not a whole number of bytes")?;
-    let sig = c
-        .signature()
-        .as_bytes()
-        .ok_or("the signature is not a whole number of bytes")?;
     UnparsedPublicKey::new(alg, key)
         .verify(tbs, sig)
         .map_err(|_| "the signature is wrong".to_owned())
+}
+
+/// The OID that opens `input` (an AlgorithmIdentifier's contents).
+fn oid_at_start(input: &[u8]) -> Option<ObjectIdentifier> {
+    if input.first() != Some(&0x06) {
+        return None;
+    }
+    let (_, contents, _) = tlv(input)?;
+    ObjectIdentifier::from_bytes(contents).ok()
+}
+
+/// The bytes of the BIT STRING that opens `input`, when it has no unused bits.
+fn bit_string(input: &[u8]) -> Option<&[u8]> {
+    if input.first() != Some(&0x03) {
+        return None;
+    }
+    let (_, contents, _) = tlv(input)?;
+    match contents.split_first() {
+        Some((0, bits)) => Some(bits),
+        _ => None,
+    }
+}
+
+/// A SubjectPublicKeyInfo's curve (the algorithm's OID parameter, for EC
+/// keys) and key bytes.
+fn spki_parts(spki: &[u8]) -> Option<(Option<ObjectIdentifier>, &[u8])> {
+    let (_, contents, _) = tlv(spki)?;
+    let (_, alg, rest) = tlv(contents)?;
+    let (_, _, params) = tlv(alg)?; // the algorithm OID
+    let curve = oid_at_start(params);
+    Some((curve, bit_string(rest)?))
 }
 
 #[cfg(test)]

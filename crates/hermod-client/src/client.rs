@@ -89,7 +89,7 @@ pub fn build_command_request(config: &HermodConfig, command: &Command) -> Result
     let request = HttpRequest::post(config.command_url(command.kind()))
         .header("Accept", "application/json")
         .secret_header(API_KEY_HEADER, config.token().to_base64())
-        .json(&command.to_json(config.timing()))?;
+        .json(&command.wire(config.timing()))?;
     Ok(request)
 }
 

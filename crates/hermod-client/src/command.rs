@@ -879,11 +879,136 @@ impl Command {
     pub fn to_json(&self, timing: &CommandTiming) -> Value {
         self.document(timing).to_json()
     }
+
+    /// The document sent to Hermod as a value that serializes straight to
+    /// JSON: the same JSON as [`Command::to_json`] without building a
+    /// `serde_json::Value` tree (members in declaration order, not sorted).
+    pub(crate) fn wire(&self, timing: &CommandTiming) -> WireDocument<'_> {
+        WireDocument {
+            header: CommandHeader::new(timing, self.to.clone(), self.external_id.clone()),
+            body: &self.body,
+        }
+    }
+}
+
+/// A command document serialized directly (see [`Command::wire`]).
+pub(crate) struct WireDocument<'a> {
+    header: CommandHeader,
+    body: &'a CommandBody,
+}
+
+impl Serialize for WireDocument<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("commandHeader", &self.header)?;
+        // Every body variant is a known kind: the fallback is never used.
+        let name = CommandBody::member_name(&self.body.kind()).unwrap_or("command");
+        m.serialize_entry(name, &WireBody(self.body))?;
+        m.end()
+    }
+}
+
+/// A body as [`CommandBody::to_value`] writes it.
+struct WireBody<'a>(&'a CommandBody);
+
+/// `{"params": inner}`.
+struct WireParams<'a, T>(&'a T);
+
+impl<T: Serialize> Serialize for WireParams<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("params", self.0)?;
+        m.end()
+    }
+}
+
+/// Ping parameters: the extra fields, then `deviceinfo` as a string.
+struct WirePing<'a>(&'a PingParams);
+
+impl Serialize for WirePing<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let p = self.0;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &p.extra {
+            if k != "deviceinfo" || p.deviceinfo.is_none() {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        if let Some(d) = p.deviceinfo {
+            m.serialize_entry("deviceinfo", if d { "true" } else { "false" })?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for WireBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        match self.0 {
+            CommandBody::Provision(p) => p.serialize(s),
+            CommandBody::Certificate(p) => WireParams(p).serialize(s),
+            CommandBody::Authenticate(p) | CommandBody::Sign(p) => WireParams(p).serialize(s),
+            CommandBody::Ping(p) if p.deviceinfo.is_none() && p.extra.is_empty() => {
+                s.serialize_map(Some(0))?.end()
+            }
+            CommandBody::Ping(p) => WireParams(&WirePing(p)).serialize(s),
+            CommandBody::StartPinReset(p) => WireParams(p).serialize(s),
+            CommandBody::EndPinReset(p) => WireParams(p).serialize(s),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What goes on the wire is the document's JSON, for every body kind.
+    #[test]
+    fn the_wire_document_is_the_json_document() {
+        let timing = CommandTiming::from_secs(300, 120, 10).unwrap();
+        let mut ping_extra = PingParams::default();
+        ping_extra.extra.insert("x".into(), Value::from(1));
+        ping_extra
+            .extra
+            .insert("deviceinfo".into(), Value::from("ignored"));
+        ping_extra.deviceinfo = Some(false);
+        let mut ping_only_extra = PingParams::default();
+        ping_only_extra.extra.insert("y".into(), Value::from("z"));
+        let mut sign = SignParams::new(vec![ToBeSigned::text("tbs", "Text", "x")])
+            .describe(ToBeSigned::text("requester", "From", "Personal"))
+            .filter(KeyFilter::new("eq", "key.type", "RSA"));
+        sign.extra
+            .insert("more".into(), serde_json::json!({"a": [1, 2]}));
+        let mut commands = vec![
+            Command::sign(sign.clone()).external_id("e-1"),
+            Command::ping(),
+            Command::ping_with(PingParams::device_info()),
+            Command::ping_with(ping_extra),
+            Command::ping_with(ping_only_extra),
+            Command::new(CommandBody::Authenticate(sign)).without_recipients(),
+        ];
+        for text in [
+            include_str!("../tests/fixtures/sign-command.json"),
+            include_str!("../tests/fixtures/provision-command.json"),
+            include_str!("../tests/fixtures/provision-command-external-id.json"),
+        ] {
+            let json: Value = serde_json::from_str(text).unwrap();
+            let kind = if json.get("provCommand").is_some() {
+                CommandKind::Provision
+            } else {
+                CommandKind::Sign
+            };
+            let doc = CommandDocument::from_json(kind, &json).unwrap();
+            commands.push(Command::new(doc.body));
+        }
+        for cmd in commands {
+            let wire = serde_json::to_value(cmd.wire(&timing)).unwrap();
+            assert_eq!(wire, cmd.to_json(&timing), "{cmd:?}");
+        }
+    }
     use crate::certreq::check_der_sequence;
 
     #[test]

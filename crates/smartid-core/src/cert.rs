@@ -185,10 +185,11 @@ impl fmt::Display for Certificate {
 }
 
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
-    use fmt::Write as _;
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02X}");
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
     s
 }
@@ -350,6 +351,23 @@ pub(crate) fn format_rfc3339(t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_upper_case_two_digits_per_byte() {
+        assert_eq!(hex_upper(&[0x00, 0xab, 0x0f, 0xff]), "00AB0FFF");
+        assert_eq!(hex_upper(&[]), "");
+    }
+
+    #[test]
+    fn attribute_names_are_found_by_oid() {
+        let name = |dotted: &str| attribute_name(&ObjectIdentifier::new_unwrap(dotted));
+        assert_eq!(name("2.5.4.3"), Some("CN"));
+        assert_eq!(name("2.5.4.97"), Some("organizationIdentifier"));
+        assert_eq!(name("0.9.2342.19200300.100.1.25"), Some("DC"));
+        assert_eq!(name("1.2.840.113549.1.9.1"), Some("Email"));
+        assert_eq!(name("2.5.4.98"), None);
+        assert_eq!(name("2.5.4"), None);
+    }
 
     #[test]
     fn rfc3339_formatting() {

@@ -4,7 +4,6 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::http::redact_url;
 use crate::http::request::{HttpRequest, HttpResponse, Method};
 use crate::http::settings::HttpSettings;
 use crate::trust::TrustRoots;
@@ -100,7 +99,7 @@ impl HttpClient {
     /// [`HttpClient::send`] without its tracing.
     async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse> {
         let url = self.settings.check_url("url", &request.url)?;
-        let shown = redact_url(url.as_str());
+        let shown = crate::http::redact_parsed(&url);
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -180,7 +179,9 @@ impl HttpClient {
         for _ in 0..3 {
             tokio::task::yield_now().await;
         }
-        Ok(HttpResponse::new(status, headers, body, &shown))
+        Ok(HttpResponse::with_redacted_url(
+            status, headers, body, shown,
+        ))
     }
 }
 

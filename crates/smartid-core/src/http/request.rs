@@ -204,6 +204,22 @@ impl HttpResponse {
         }
     }
 
+    /// [`HttpResponse::new`] with a URL already redacted (by
+    /// [`crate::http::redact_url`]): not parsed again.
+    pub(crate) fn with_redacted_url(
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        redacted_url: String,
+    ) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            url: redacted_url,
+        }
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
