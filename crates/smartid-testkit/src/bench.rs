@@ -9,12 +9,13 @@
 //! ```
 //! use smartid_testkit::bench::{Comparison, Meter};
 //!
-//! let c = Comparison::run("sum", Meter::ThreadCpu, 5, 1_000,
+//! let c = Comparison::run("sum", Meter::Wall, 5, 100_000,
 //!     |n| { std::hint::black_box((0..n).sum::<u64>()); },
 //!     |n| { std::hint::black_box((0..n).fold(0u64, |a, b| a + b)); },
 //! );
 //! assert_eq!(c.rounds(), 5);
-//! assert!(c.ratio() > 0.0);
+//! assert!(c.ratio().is_finite());
+//! println!("{}", c.report());
 //! ```
 
 use std::time::{Duration, Instant};
