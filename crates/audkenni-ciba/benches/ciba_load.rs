@@ -258,7 +258,15 @@ fn drive(a: &Args) {
                 };
                 drop(permit);
                 waiting.fetch_add(1, Ordering::Relaxed);
-                let r = client.wait(&mut pending, &WaitOptions::default()).await;
+                let options = WaitOptions::default();
+                let wait = client.wait(&mut pending, &options);
+                if i == 0 {
+                    println!(
+                        "size of one waiting flow's future: {} bytes",
+                        std::mem::size_of_val(&wait)
+                    );
+                }
+                let r = wait.await;
                 waiting.fetch_sub(1, Ordering::Relaxed);
                 r.map(|_tokens| ()).map_err(|e| ("wait", e))
             });
