@@ -164,13 +164,16 @@ impl Comparison {
 
     /// Median over the rounds of ours / reference (0 with no rounds).
     pub fn ratio(&self) -> f64 {
-        let ratios: Vec<f64> = self
-            .ours
+        median(self.ratios())
+    }
+
+    /// ours / reference of each round.
+    fn ratios(&self) -> Vec<f64> {
+        self.ours
             .iter()
             .zip(&self.reference)
             .map(|(o, r)| o.as_secs_f64() / r.as_secs_f64().max(1e-12))
-            .collect();
-        median(ratios)
+            .collect()
     }
 
     /// Median cost of one operation of ours.
@@ -191,12 +194,7 @@ impl Comparison {
     /// One line for the bench output: label, both medians per operation,
     /// the ratio, and the spread of the per-round ratios.
     pub fn report(&self) -> String {
-        let mut ratios: Vec<f64> = self
-            .ours
-            .iter()
-            .zip(&self.reference)
-            .map(|(o, r)| o.as_secs_f64() / r.as_secs_f64().max(1e-12))
-            .collect();
+        let mut ratios = self.ratios();
         ratios.sort_by(f64::total_cmp);
         let (lo, hi) = (
             ratios.first().copied().unwrap_or(0.0),

@@ -107,7 +107,7 @@ impl HttpClient {
             Method::Delete => reqwest::Method::DELETE,
         };
         let timeout = request.timeout.unwrap_or(self.settings.request_timeout);
-        let mut builder = self.inner.request(method, url).timeout(timeout);
+        let mut builder = self.inner.request(method, url);
         for (name, value, sensitive) in request.header_pairs() {
             let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
                 Error::InvalidSetting {
