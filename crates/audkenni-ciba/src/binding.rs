@@ -1,6 +1,6 @@
 //! What the user sees (binding message) and what gets signed (binding content).
 
-use aws_lc_rs::digest;
+use crate::crypto::backend::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};

@@ -3,8 +3,8 @@
 
 use std::time::SystemTime;
 
-use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use crate::crypto::backend::digest;
+use crate::crypto::backend::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};

@@ -103,7 +103,10 @@ fn corrupt(record: &FlowRecord, e: serde_json::Error) -> Error {
 /// The alias of a ping-mode flow: the SHA-256 of its notification token,
 /// hex. The token itself is never stored.
 pub(crate) fn token_alias(token: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let digest = crate::crypto::backend::digest::digest(
+        &crate::crypto::backend::digest::SHA256,
+        token.as_bytes(),
+    );
     let mut out = String::from("ping-sha256:");
     for b in digest.as_ref() {
         out.push_str(&format!("{b:02x}"));
@@ -114,7 +117,10 @@ pub(crate) fn token_alias(token: &str) -> String {
 /// The id of a flow in logs: `ciba-` and the first 12 hex digits of the
 /// SHA-256 of its `auth_req_id` (a bearer handle, never logged itself).
 pub(crate) fn flow_id(auth_req_id: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, auth_req_id.as_bytes());
+    let digest = crate::crypto::backend::digest::digest(
+        &crate::crypto::backend::digest::SHA256,
+        auth_req_id.as_bytes(),
+    );
     let mut out = String::from("ciba-");
     for b in digest.as_ref().iter().take(6) {
         out.push_str(&format!("{b:02x}"));
@@ -277,7 +283,7 @@ pub(crate) fn process_key() -> Result<std::sync::Arc<SealingKey>, Error> {
 /// A random replica name.
 pub(crate) fn random_replica() -> String {
     let mut bytes = [0u8; 8];
-    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    let _ = crate::crypto::fill_random(&mut bytes);
     let mut out = String::from("replica-");
     for b in bytes {
         out.push_str(&format!("{b:02x}"));

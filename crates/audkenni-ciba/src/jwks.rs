@@ -5,7 +5,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
+use crate::crypto::PreparedKey;
+use crate::crypto::backend::signature;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
@@ -29,14 +30,14 @@ pub(crate) struct JwksCache {
     min_refetch: Duration,
 }
 
-/// A JWKS key and its aws-lc-rs verification keys, parsed the first time
+/// A JWKS key and its verification keys, parsed the first time
 /// each algorithm uses it. The parsed keys live with the JWK they were made
 /// from: a refetched JWKS brings new entries, so a cached key always has
 /// both the `kid` and the key bytes of the JWK it is used for.
 pub(crate) struct VerifyingKey {
     jwk: Jwk,
     /// By [`alg_index`]; `None` when the JWK is no key for that algorithm.
-    parsed: [OnceLock<Option<ParsedPublicKey>>; 8],
+    parsed: [OnceLock<Option<PreparedKey>>; 8],
 }
 
 impl std::fmt::Debug for VerifyingKey {
@@ -90,13 +91,13 @@ impl VerifyingKey {
         let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
             return false;
         };
-        key.verify_sig(message, &signature).is_ok()
+        key.verify(message, &signature)
     }
 }
 
 /// The aws-lc-rs key of `jwk` for `alg`, as jsonwebtoken's aws-lc-rs
 /// provider builds it for each verification.
-fn parse_key(jwk: &Jwk, alg: Algorithm) -> Option<ParsedPublicKey> {
+fn parse_key(jwk: &Jwk, alg: Algorithm) -> Option<PreparedKey> {
     let b64 = |s: &str| URL_SAFE_NO_PAD.decode(s).ok();
     match (&jwk.algorithm, alg) {
         (AlgorithmParameters::RSA(p), _) => {
@@ -110,9 +111,7 @@ fn parse_key(jwk: &Jwk, alg: Algorithm) -> Option<ParsedPublicKey> {
                 _ => return None,
             };
             let (n, e) = (b64(&p.n)?, b64(&p.e)?);
-            RsaPublicKeyComponents { n, e }
-                .to_parsed_public_key(params)
-                .ok()
+            PreparedKey::rsa(n, e, params)
         }
         (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256 | Algorithm::ES384) => {
             let (x, y) = (b64(&p.x)?, b64(&p.y)?);
@@ -125,7 +124,7 @@ fn parse_key(jwk: &Jwk, alg: Algorithm) -> Option<ParsedPublicKey> {
             } else {
                 &signature::ECDSA_P384_SHA384_FIXED
             };
-            ParsedPublicKey::new(algorithm, point).ok()
+            PreparedKey::ec(algorithm, point)
         }
         _ => None,
     }

@@ -74,6 +74,7 @@ mod client;
 mod client_auth;
 mod cms;
 mod crl;
+mod crypto;
 mod discovery;
 mod driver;
 mod error;

@@ -35,7 +35,7 @@ pub fn parse_ping_notification(
 ) -> Result<String, Error> {
     let presented = bearer_token(authorization)?;
     let expected = expected_token.expose_secret().as_bytes();
-    if aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_bytes(), expected).is_err() {
+    if !crate::crypto::same_secret(presented.as_bytes(), expected) {
         return Err(Error::InvalidRequest {
             field: "authorization",
             message: "the ping's Bearer token is not the client_notification_token of the request"

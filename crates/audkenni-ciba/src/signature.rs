@@ -5,8 +5,6 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Tag, Tagged};
 use serde::{Deserialize, Serialize};
@@ -512,26 +510,24 @@ pub fn verify_pkcs1(
     let cert = X509::from_der(certificate_der)
         .map_err(|e| SignatureError::Malformed(format!("certificate ({e})")))?;
     let hash = signed.hash_bytes();
-    let (alg, dig) = match signed.algorithm() {
-        Some(HashAlgorithm::Sha256) => (&signature::RSA_PKCS1_2048_8192_SHA256, &digest::SHA256),
-        Some(HashAlgorithm::Sha512) => (&signature::RSA_PKCS1_2048_8192_SHA512, &digest::SHA512),
+    let algorithm = match signed.algorithm() {
+        Some(HashAlgorithm::Sha256) => crate::crypto::PrehashAlgorithm::Sha256,
+        Some(HashAlgorithm::Sha512) => crate::crypto::PrehashAlgorithm::Sha512,
         None => {
             return Err(SignatureError::Unsupported(
                 "the binding content is not a SHA-256 or SHA-512 hash".into(),
             ));
         }
     };
-    let digest = digest::Digest::import_less_safe(hash, dig)
-        .map_err(|_| SignatureError::Malformed("hash length".into()))?;
     let key = cert
         .tbs_certificate()
         .subject_public_key_info()
         .subject_public_key
         .as_bytes()
         .ok_or_else(|| SignatureError::Malformed("public key".into()))?;
-    UnparsedPublicKey::new(alg, key)
-        .verify_digest(&digest, signature)
-        .map_err(|_| SignatureError::BadSignature)?;
+    if !crate::crypto::verify_rsa_pkcs1_prehashed(key, algorithm, hash, signature) {
+        return Err(SignatureError::BadSignature);
+    }
     finish(
         certificate_der,
         &cert,

@@ -4,8 +4,8 @@ use std::fmt;
 
 use std::sync::Arc;
 
-use aws_lc_rs::signature::{EcdsaKeyPair, RsaEncoding, RsaKeyPair};
 use base64::Engine as _;
+#[cfg(any(test, feature = "aws-lc-rs"))]
 use jsonwebtoken::EncodingKey;
 use serde::Serialize;
 
@@ -35,8 +35,13 @@ impl JwsAlgorithm {
     }
 }
 
+use crate::crypto::backend;
+use backend::signature::{EcdsaKeyPair, RsaEncoding, RsaKeyPair};
+
 /// Installs jsonwebtoken's aws-lc-rs provider once (an already installed
-/// provider is fine).
+/// provider is fine). Tests and the fuzzing entry points only: the client
+/// signs and verifies with its own backend.
+#[cfg(any(test, feature = "aws-lc-rs"))]
 pub(crate) fn ensure_jwt_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -49,6 +54,8 @@ const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 
 /// Reads the first private key of `pem` (with rustls-pki-types) and gives
 /// jsonwebtoken the DER it signs with: PKCS#1 for RSA, PKCS#8 for ECDSA.
+/// Tests and the fuzzing entry points only.
+#[cfg(any(test, feature = "aws-lc-rs"))]
 pub(crate) fn encoding_key(pem: &[u8], algorithm: JwsAlgorithm) -> Result<EncodingKey, String> {
     use rustls_pki_types::PrivateKeyDer;
     use rustls_pki_types::pem::PemObject;
@@ -110,7 +117,7 @@ pub struct RequestSigningKey {
     kid: Option<String>,
 }
 
-/// The key, parsed once and held by aws-lc-rs (its RSA blinding set up
+/// The key, parsed once and held by the crypto backend (its RSA blinding set up
 /// once): signing does not re-read DER per request object.
 #[derive(Clone)]
 enum Signer {
@@ -123,11 +130,11 @@ impl Signer {
         use rustls_pki_types::PrivateKeyDer;
         use rustls_pki_types::pem::PemObject;
         let der = PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no private key: {e}"))?;
-        let rsa = |pair: Result<RsaKeyPair, aws_lc_rs::error::KeyRejected>| {
+        let rsa = |pair: Result<RsaKeyPair, backend::error::KeyRejected>| {
             let encoding: &'static dyn RsaEncoding = if algorithm == JwsAlgorithm::Ps256 {
-                &aws_lc_rs::signature::RSA_PSS_SHA256
+                &backend::signature::RSA_PSS_SHA256
             } else {
-                &aws_lc_rs::signature::RSA_PKCS1_SHA256
+                &backend::signature::RSA_PKCS1_SHA256
             };
             pair.map(|p| Signer::Rsa(Arc::new(p), encoding))
                 .map_err(|e| format!("not a usable RSA key: {e}"))
@@ -143,12 +150,7 @@ impl Signer {
                 rsa(RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()))
             }
             (JwsAlgorithm::Es256, PrivateKeyDer::Pkcs8(_) | PrivateKeyDer::Sec1(_)) => {
-                EcdsaKeyPair::from_private_key_der(
-                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    der.secret_der(),
-                )
-                .map(|p| Signer::Ecdsa(Arc::new(p)))
-                .map_err(|e| format!("not a P-256 key: {e}"))
+                crate::crypto::ecdsa_p256_key(&der).map(|p| Signer::Ecdsa(Arc::new(p)))
             }
             _ => Err("the key type does not match the algorithm".into()),
         }
@@ -156,10 +158,10 @@ impl Signer {
 
     /// The JWS signature of `input` (fixed-size r||s for ECDSA, as JWS wants).
     fn sign(&self, input: &[u8]) -> Option<Vec<u8>> {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let rng = backend::rand::SystemRandom::new();
         match self {
             Signer::Rsa(pair, encoding) => {
-                let mut sig = vec![0u8; pair.public_modulus_len()];
+                let mut sig = vec![0u8; crate::crypto::rsa_signature_len(pair)];
                 pair.sign(*encoding, &rng, input, &mut sig).ok()?;
                 Some(sig)
             }

@@ -1,6 +1,6 @@
 //! The four-digit verification code shown during app authentication.
 
-use aws_lc_rs::digest;
+use crate::crypto::backend::digest;
 
 /// The verification code Audkenni's app shows for an `app-auth` request
 /// whose `binding_content` is the base64 of `hash`: the big-endian integer

@@ -21,6 +21,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cert;
+mod crypto;
 mod error;
 mod fs;
 mod http;

@@ -27,6 +27,7 @@ impl HttpClient {
     /// # Errors
     /// [`Error::InvalidSetting`] when the TLS or proxy settings are rejected.
     pub fn new(settings: &HttpSettings, product: &str) -> Result<Self> {
+        crate::crypto::ensure_process_provider();
         let user_agent = format!("{product} smartid-core/{}", env!("CARGO_PKG_VERSION"));
         let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)

@@ -6,7 +6,7 @@
 //! over password (UTF-16BE), the string "Mighty Aphrodite" and all preceding
 //! bytes.
 
-use aws_lc_rs::digest;
+use crate::crypto::backend::digest;
 
 use crate::error::{Error, Result};
 use crate::keystore::der::der_tlv;

@@ -56,7 +56,7 @@ impl PrivateKey {
     /// Whether this key is the key of `leaf`. `Err` carries why the key
     /// could not be read at all.
     pub(crate) fn matches(&self, leaf: &Certificate) -> Result<bool, String> {
-        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let provider = crate::crypto::rustls_provider();
         let signing_key = provider
             .key_provider
             .load_private_key(self.to_pki())

@@ -19,7 +19,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::{digest, hmac};
+use crate::crypto::backend::{digest, hmac};
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
@@ -699,7 +699,7 @@ fn pkcs12_with(
     let mut pfx = [tlv(0x02, &[3]), content_info].concat();
     if let Some(pw) = password {
         let mut salt = [0u8; 20];
-        aws_lc_rs::rand::fill(&mut salt).map_err(|_| Error::KeystoreNotWritable {
+        crate::crypto::fill_random(&mut salt).map_err(|_| Error::KeystoreNotWritable {
             source_name: source_name.to_owned(),
             detail: "no random bytes for the MAC salt".into(),
         })?;

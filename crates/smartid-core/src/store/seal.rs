@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use crate::crypto::backend::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
 use super::record::StoreError;
 use crate::secret::SecretBytes;
@@ -62,7 +62,7 @@ impl SealingKey {
     /// [`StoreError::Failed`] when the system's random source fails.
     pub fn generate() -> Result<(Self, SecretBytes), StoreError> {
         let mut bytes = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| StoreError::Failed {
+        crate::crypto::fill_random(&mut bytes).map_err(|_| StoreError::Failed {
             reason: "the system's random source failed".into(),
         })?;
         let key = Self::from_bytes(&bytes)?;
@@ -81,7 +81,7 @@ impl SealingKey {
             reason: "sealing failed (random source or cipher)".into(),
         };
         let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| failed())?;
+        crate::crypto::fill_random(&mut nonce).map_err(|_| failed())?;
         let mut buffer = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(
