@@ -17,16 +17,15 @@ use crate::signature::{
 
 /// base64 DER, possibly wrapped as PEM.
 pub(super) fn parse_certificate_claim(value: &str) -> Result<Certificate, String> {
-    let der = if value.contains("-----") || value.chars().any(char::is_whitespace) {
-        let b64: String = value
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .flat_map(|l| l.chars())
-            .filter(|c| !c.is_whitespace())
-            .collect();
+    // `decode_b64` skips whitespace; PEM armour lines go first.
+    let der = if value.contains("-----") {
+        let mut b64 = String::with_capacity(value.len());
+        for line in value.lines().filter(|l| !l.starts_with("-----")) {
+            b64.push_str(line);
+        }
         decode_b64(&b64)
     } else {
-        // Plain base64 (the usual form): no copy first.
+        // Plain base64, or base64 wrapped in lines: no copy first.
         decode_b64(value)
     };
     let der = der.ok_or("not base64")?;

@@ -60,21 +60,70 @@ pub(crate) fn parse_jws(token: &str) -> Result<ParsedJws<'_>, IdTokenError> {
 
 /// Standard or URL-safe base64, padded or not.
 pub(crate) fn decode_b64(s: &str) -> Option<Vec<u8>> {
-    // Whitespace is skipped; most values have none, and need no copy.
-    let owned: String;
-    let s = if s.chars().any(char::is_whitespace) {
-        owned = s.chars().filter(|c| !c.is_whitespace()).collect();
-        owned.as_str()
+    // Whitespace is skipped; most values have none, and need no copy. The
+    // usual text is ASCII, filtered byte by byte (`char::is_whitespace` on
+    // ASCII is exactly `is_space` below); other text char by char.
+    let owned: Vec<u8>;
+    let b = if s.is_ascii() {
+        if s.bytes().any(is_space) {
+            owned = s.bytes().filter(|b| !is_space(*b)).collect();
+            &owned[..]
+        } else {
+            s.as_bytes()
+        }
+    } else if s.chars().any(char::is_whitespace) {
+        owned = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .into_bytes();
+        &owned[..]
     } else {
-        s
+        s.as_bytes()
+    };
+    let unpadded = || {
+        let end = b.iter().rposition(|c| *c != b'=').map_or(0, |i| i + 1);
+        b.get(..end).unwrap_or_default()
     };
     STANDARD
-        .decode(s)
+        .decode(b)
         .ok()
         .or_else(|| {
             base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(s.trim_end_matches('='))
+                .decode(unpadded())
                 .ok()
         })
-        .or_else(|| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
+        .or_else(|| URL_SAFE_NO_PAD.decode(unpadded()).ok())
+}
+
+/// The ASCII characters `char::is_whitespace` accepts (with the vertical
+/// tab, which `u8::is_ascii_whitespace` leaves out).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_b64;
+
+    #[test]
+    fn base64_in_every_accepted_form_decodes_to_the_same_bytes() {
+        let want = b"\xfb\xff\x00smartid?".to_vec();
+        for text in [
+            "+/8Ac21hcnRpZD8=",
+            "+/8Ac21hcnRpZD8",
+            "-_8Ac21hcnRpZD8",
+            "-_8Ac21hcnRpZD8=",
+            "+/8Ac21h\r\ncnRpZD8=\n",
+            " +/8A\tc21h\x0bcnRp\x0cZD8=",
+            "+/8Ac21h\u{a0}cnRpZD8=\u{2028}",
+        ] {
+            assert_eq!(decode_b64(text), Some(want.clone()), "{text:?}");
+        }
+        for bad in ["+/8Ac21hcnRpZD8*", "é", "+/8Ac21h\u{200b}cnRpZD8="] {
+            assert_eq!(decode_b64(bad), None, "{bad:?}");
+        }
+        assert_eq!(decode_b64(""), Some(Vec::new()));
+        assert_eq!(decode_b64("===="), Some(Vec::new()));
+    }
 }

@@ -479,3 +479,35 @@ async fn a_new_key_under_a_known_kid_is_used_after_a_refetch() {
     let t_new = sign_with(&claims(), &new_enc, Algorithm::ES256, "k1");
     assert!(run(t_new, later, vec![]).await.is_ok());
 }
+
+#[test]
+fn the_certificate_claim_is_read_plain_wrapped_and_as_pem() {
+    let plain = seed_token(|_| {});
+    let der = plain.certificate.as_ref().unwrap().der().to_vec();
+    let b64 = STANDARD.encode(&der);
+    let wrapped: String = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|l| format!("{}\r\n", std::str::from_utf8(l).unwrap()))
+        .collect();
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{wrapped}-----END CERTIFICATE-----\n");
+    for form in [wrapped.clone(), pem, format!("  {b64}\t")] {
+        let token = seed_token(|c| {
+            c.insert("certificate".into(), Value::String(form.clone()));
+        });
+        assert_eq!(token.certificate.unwrap().der(), &der[..], "{form:?}");
+    }
+    let expect = Expectations {
+        issuer: "https://idp-dev.audkenni.is:443/sso/oauth2/realms/root/realms/audkenni",
+        client_id: "exampleclient",
+        leeway: Duration::from_secs(30),
+        now: UNIX_EPOCH + Duration::from_secs(1_575_010_961),
+        access_token: None,
+    };
+    let mut claims = plain.claims.clone();
+    claims.insert("certificate".into(), json!(format!("{b64}*")));
+    assert!(matches!(
+        check_claims(claims, Algorithm::RS256, &expect),
+        Err(IdTokenError::Malformed(m)) if m.contains("certificate claim")
+    ));
+}
