@@ -24,7 +24,7 @@ use audkenni_ciba::{
     TrustRoots, TrustStore, WaitOptions,
 };
 use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
-use smartid_testkit::bench::rss_bytes;
+use smartid_testkit::bench::{process_cpu, rss_bytes};
 
 struct Args {
     serve: bool,
@@ -126,6 +126,7 @@ fn serve(a: &Args) {
                 "ended": ended,
                 "handshakes_ok": sim.front().handshakes_ok(),
                 "handshakes_failed": sim.front().handshakes_failed(),
+                "cpu_s": process_cpu().map_or(0.0, |d| d.as_secs_f64()),
                 "polls_per_flow": hist.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             });
             println!("{stats}");
@@ -219,7 +220,9 @@ fn drive(a: &Args) {
         let started = Arc::new(AtomicUsize::new(0));
         let peak_waiting = Arc::new(AtomicUsize::new(0));
         let at_most_waiting = Arc::new(AtomicU64::new(base));
-        let all_started = Arc::new(std::sync::Mutex::new(None::<Duration>));
+        // (wall, client process CPU) when every flow has started.
+        let all_started = Arc::new(std::sync::Mutex::new(None::<(Duration, Duration)>));
+        let cpu_before = process_cpu().unwrap_or_default();
         {
             // The futures' sizes (made, never polled: they send nothing).
             let request = AuthRequest::new(hints::APPROVES, Acr::SimSign);
@@ -254,7 +257,7 @@ fn drive(a: &Args) {
                     peak.fetch_max(rss, Ordering::Relaxed);
                     let mut all = all_started.lock().unwrap();
                     if all.is_none() && started.load(Ordering::Relaxed) >= n {
-                        *all = Some(started_at.elapsed());
+                        *all = Some((started_at.elapsed(), process_cpu().unwrap_or_default()));
                     }
                 }
             })
@@ -332,9 +335,10 @@ fn drive(a: &Args) {
             at_most_waiting.load(Ordering::Relaxed),
             wall,
             *all_started.lock().unwrap(),
+            (cpu_before, process_cpu().unwrap_or_default()),
         )
     });
-    let (outcomes, base, peak, peak_waiting, at_most, wall, all_started) = outcome;
+    let (outcomes, base, peak, peak_waiting, at_most, wall, all_started, (cpu_before, cpu_after)) = outcome;
     let stats = sim.stats();
     let growth = at_most.saturating_sub(base);
     let per_flow = growth as f64 / peak_waiting.max(1) as f64;
@@ -350,11 +354,14 @@ fn drive(a: &Args) {
     }
     println!("outcomes: {outcomes:?} (wall {:.1} s)", wall.as_secs_f64());
     match all_started {
-        Some(t) => println!(
-            "starts: {n} in {:.1} s ({:.0}/s, {} in flight)",
+        Some((t, cpu)) => println!(
+            "starts: {n} in {:.1} s ({:.0}/s, {} in flight); client CPU {:.1} s over those {:.1} s, {:.1} s over the run",
             t.as_secs_f64(),
             n as f64 / t.as_secs_f64(),
-            a.starts_in_flight
+            a.starts_in_flight,
+            cpu.saturating_sub(cpu_before).as_secs_f64(),
+            t.as_secs_f64(),
+            cpu_after.saturating_sub(cpu_before).as_secs_f64(),
         ),
         None => println!("starts: the run ended before the sampler saw all {n} started"),
     }
@@ -366,7 +373,7 @@ fn drive(a: &Args) {
         peak as f64 / 1e6,
     );
     println!(
-        "simulator: started {} polls {} slow_down {} early {} after_end {} ended {} handshakes {} (failed {}) polls per flow {}",
+        "simulator: started {} polls {} slow_down {} early {} after_end {} ended {} handshakes {} (failed {}) CPU {:.1} s polls per flow {}",
         stats["started"],
         stats["polls"],
         stats["slow_downs"],
@@ -375,6 +382,7 @@ fn drive(a: &Args) {
         stats["ended"],
         stats["handshakes_ok"],
         stats["handshakes_failed"],
+        stats["cpu_s"].as_f64().unwrap_or(0.0),
         stats["polls_per_flow"]
     );
     println!(
