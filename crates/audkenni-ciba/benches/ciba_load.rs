@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p audkenni-ciba --bench ciba_load                 # 10,000 flows, interval 5 s, answers after 30 s
-//! cargo bench -p audkenni-ciba --bench ciba_load -- --flows 100000 --interval 50 --answer-after 300
+//! cargo bench -p audkenni-ciba --bench ciba_load -- --flows 100000 --interval 50 --answer-after 300 --start-rate 350
 //! ```
 //!
 //! The bench starts itself a second time with `--serve` as the simulator
@@ -32,6 +32,8 @@ struct Args {
     interval: u64,
     answer_after: u64,
     starts_in_flight: usize,
+    /// Flows arriving per second (0: as fast as the starts in flight go).
+    start_rate: u64,
     margin_ms: u64,
 }
 
@@ -42,6 +44,7 @@ fn args() -> Args {
         interval: 5,
         answer_after: 30,
         starts_in_flight: 64,
+        start_rate: 0,
         margin_ms: 250,
     };
     let mut it = std::env::args().skip(1);
@@ -54,6 +57,7 @@ fn args() -> Args {
             "--answer-after" => a.answer_after = num(),
             "--starts-in-flight" => a.starts_in_flight = num() as usize,
             "--margin-ms" => a.margin_ms = num(),
+            "--start-rate" => a.start_rate = num(),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -265,6 +269,7 @@ fn drive(a: &Args) {
         // A service makes a flow when a request arrives: the task exists
         // once its start may go (the permit is taken before the spawn).
         let starts = Arc::new(tokio::sync::Semaphore::new(a.starts_in_flight));
+        let start_rate = a.start_rate;
         let spawner = {
             let (waiting, started, client) = (waiting.clone(), started.clone(), client.clone());
             tokio::spawn(async move {
@@ -279,6 +284,11 @@ fn drive(a: &Args) {
                     *outcomes.entry(key).or_default() += 1;
                 };
                 for i in 0..n {
+                    if start_rate > 0 {
+                        // Requests arriving at a steady rate, as at a service.
+                        let at = started_at + Duration::from_secs_f64(i as f64 / start_rate as f64);
+                        tokio::time::sleep_until(at.into()).await;
+                    }
                     let permit = starts.clone().acquire_owned().await.unwrap();
                     let client = client.clone();
                     let (waiting, started) = (waiting.clone(), started.clone());
