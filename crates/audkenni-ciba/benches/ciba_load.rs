@@ -348,7 +348,8 @@ fn drive(a: &Args) {
             (cpu_before, process_cpu().unwrap_or_default()),
         )
     });
-    let (outcomes, base, peak, peak_waiting, at_most, wall, all_started, (cpu_before, cpu_after)) = outcome;
+    let (outcomes, base, peak, peak_waiting, at_most, wall, all_started, (cpu_before, cpu_after)) =
+        outcome;
     let stats = sim.stats();
     let growth = at_most.saturating_sub(base);
     let per_flow = growth as f64 / peak_waiting.max(1) as f64;

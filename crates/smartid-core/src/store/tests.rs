@@ -326,7 +326,10 @@ async fn a_flow_subscription_hears_missed_and_leaves_no_entry_behind() {
     assert_eq!(one.next().await, Some(StoreEvent::Missed));
     drop(one);
     drop(other);
-    assert!(format!("{notifier:?}").contains("watched: 0"), "{notifier:?}");
+    assert!(
+        format!("{notifier:?}").contains("watched: 0"),
+        "{notifier:?}"
+    );
 }
 
 #[tokio::test]
