@@ -262,6 +262,13 @@ fn drive(a: &Args) {
                     let mut all = all_started.lock().unwrap();
                     if all.is_none() && started.load(Ordering::Relaxed) >= n {
                         *all = Some((started_at.elapsed(), process_cpu().unwrap_or_default()));
+                        // Printed at once, so that a long run says it early.
+                        println!(
+                            "all {n} started after {:.1} s: RSS {:.1} MB, {:.2} KB per waiting flow ({now_waiting} waiting)",
+                            started_at.elapsed().as_secs_f64(),
+                            rss as f64 / 1e6,
+                            rss.saturating_sub(base) as f64 / now_waiting.max(1) as f64 / 1024.0
+                        );
                     }
                 }
             })

@@ -34,6 +34,8 @@ pub(crate) struct Flows {
     pub(crate) recheck: Duration,
     pub(crate) key: Arc<SealingKey>,
     pub(crate) waiters: AtomicU64,
+    /// When a private store was last pruned (Unix milliseconds; 0: never).
+    pub(crate) pruned_at: AtomicU64,
 }
 
 impl fmt::Debug for Flows {
@@ -56,6 +58,14 @@ impl Flows {
 
 /// How long a private store keeps ended flows.
 const PRIVATE_RETENTION: Duration = Duration::from_secs(15 * 60);
+
+/// How often a private store is pruned at most: a prune reads every record,
+/// so pruning on every delivery costs N² with N flows ending together.
+const PRIVATE_PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Records a prune deletes at a time (and batches per prune at most).
+const PRUNE_BATCH: usize = 1000;
+const PRUNE_BATCHES: usize = 100;
 
 /// What one poll under a lease did.
 #[allow(
@@ -558,17 +568,40 @@ impl CibaClient {
     }
 
     /// A private store has no poller to prune it: ended flows older than
-    /// [`PRIVATE_RETENTION`] go when another is delivered (a concurrent
-    /// waiter of the same flow still reads its outcome meanwhile).
+    /// [`PRIVATE_RETENTION`] go when another is delivered, at most once per
+    /// [`PRIVATE_PRUNE_EVERY`] (a concurrent waiter of the same flow still
+    /// reads its outcome meanwhile).
     async fn delivered(&self, _auth_req_id: &str) {
-        if self.flows().private
-            && let Some(before) = self.inner.clock.now().checked_sub(PRIVATE_RETENTION)
+        let flows = self.flows();
+        if !flows.private {
+            return;
+        }
+        let now = self.inner.clock.now();
+        let Some(before) = now.checked_sub(PRIVATE_RETENTION) else {
+            return;
+        };
+        let now_ms = u64::try_from(unix_millis(now)).unwrap_or(u64::MAX).max(1);
+        let last = flows.pruned_at.load(Ordering::Relaxed);
+        let every = u64::try_from(PRIVATE_PRUNE_EVERY.as_millis()).unwrap_or(u64::MAX);
+        if last != 0 && now_ms.saturating_sub(last) < every {
+            return;
+        }
+        if flows
+            .pruned_at
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
         {
-            let _ = self
-                .flows()
+            return; // another delivery prunes
+        }
+        for _ in 0..PRUNE_BATCHES {
+            match flows
                 .store
-                .prune(FLOW_NAMESPACE, before, false, 1000)
-                .await;
+                .prune(FLOW_NAMESPACE, before, false, PRUNE_BATCH)
+                .await
+            {
+                Ok(n) if n as usize >= PRUNE_BATCH => {}
+                _ => break,
+            }
         }
     }
 
@@ -638,6 +671,11 @@ impl CibaClient {
         }
         Ok(auth_req_id)
     }
+}
+
+fn unix_millis(t: SystemTime) -> u128 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 fn clock_is_past(options: &WaitOptions, now: SystemTime) -> bool {
