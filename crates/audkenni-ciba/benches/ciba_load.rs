@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p audkenni-ciba --bench ciba_load                 # 10,000 flows, interval 5 s, answers after 30 s
-//! cargo bench -p audkenni-ciba --bench ciba_load -- --flows 100000 --interval 50 --answer-after 300
+//! cargo bench -p audkenni-ciba --bench ciba_load -- --flows 100000 --interval 50 --answer-after 300 --start-rate 350
 //! ```
 //!
 //! The bench starts itself a second time with `--serve` as the simulator
@@ -24,7 +24,7 @@ use audkenni_ciba::{
     TrustRoots, TrustStore, WaitOptions,
 };
 use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
-use smartid_testkit::bench::rss_bytes;
+use smartid_testkit::bench::{process_cpu, rss_bytes};
 
 struct Args {
     serve: bool,
@@ -32,6 +32,8 @@ struct Args {
     interval: u64,
     answer_after: u64,
     starts_in_flight: usize,
+    /// Flows arriving per second (0: as fast as the starts in flight go).
+    start_rate: u64,
     margin_ms: u64,
 }
 
@@ -42,6 +44,7 @@ fn args() -> Args {
         interval: 5,
         answer_after: 30,
         starts_in_flight: 64,
+        start_rate: 0,
         margin_ms: 250,
     };
     let mut it = std::env::args().skip(1);
@@ -54,6 +57,7 @@ fn args() -> Args {
             "--answer-after" => a.answer_after = num(),
             "--starts-in-flight" => a.starts_in_flight = num() as usize,
             "--margin-ms" => a.margin_ms = num(),
+            "--start-rate" => a.start_rate = num(),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -126,6 +130,7 @@ fn serve(a: &Args) {
                 "ended": ended,
                 "handshakes_ok": sim.front().handshakes_ok(),
                 "handshakes_failed": sim.front().handshakes_failed(),
+                "cpu_s": process_cpu().map_or(0.0, |d| d.as_secs_f64()),
                 "polls_per_flow": hist.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             });
             println!("{stats}");
@@ -216,14 +221,31 @@ fn drive(a: &Args) {
         let base = rss_bytes().unwrap();
         let peak = Arc::new(AtomicU64::new(base));
         let waiting = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
         let peak_waiting = Arc::new(AtomicUsize::new(0));
         let at_most_waiting = Arc::new(AtomicU64::new(base));
+        // (wall, client process CPU) when every flow has started.
+        let all_started = Arc::new(std::sync::Mutex::new(None::<(Duration, Duration)>));
+        let cpu_before = process_cpu().unwrap_or_default();
+        {
+            // The futures' sizes (made, never polled: they send nothing).
+            let request = AuthRequest::new(hints::APPROVES, Acr::SimSign);
+            let start = client.start(&request);
+            println!(
+                "size of a start future: {} bytes",
+                std::mem::size_of_val(&start)
+            );
+            drop(start);
+        }
+        let started_at = Instant::now();
         let sampler = {
-            let (peak, waiting, peak_waiting, at_most_waiting) = (
+            let (peak, waiting, started, peak_waiting, at_most_waiting, all_started) = (
                 peak.clone(),
                 waiting.clone(),
+                started.clone(),
                 peak_waiting.clone(),
                 at_most_waiting.clone(),
+                all_started.clone(),
             );
             tokio::spawn(async move {
                 loop {
@@ -237,54 +259,88 @@ fn drive(a: &Args) {
                         at_most_waiting.store(rss, Ordering::Relaxed);
                     }
                     peak.fetch_max(rss, Ordering::Relaxed);
+                    let mut all = all_started.lock().unwrap();
+                    if all.is_none() && started.load(Ordering::Relaxed) >= n {
+                        *all = Some((started_at.elapsed(), process_cpu().unwrap_or_default()));
+                        // Printed at once, so that a long run says it early.
+                        println!(
+                            "all {n} started after {:.1} s: RSS {:.1} MB, {:.2} KB per waiting flow ({now_waiting} waiting)",
+                            started_at.elapsed().as_secs_f64(),
+                            rss as f64 / 1e6,
+                            rss.saturating_sub(base) as f64 / now_waiting.max(1) as f64 / 1024.0
+                        );
+                    }
                 }
             })
         };
-        let started_at = Instant::now();
+        // A service makes a flow when a request arrives: the task exists
+        // once its start may go (the permit is taken before the spawn).
         let starts = Arc::new(tokio::sync::Semaphore::new(a.starts_in_flight));
-        let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..n {
-            let client = client.clone();
-            let starts = starts.clone();
-            let waiting = waiting.clone();
-            tasks.spawn(async move {
-                let permit = starts.acquire_owned().await.unwrap();
-                let message = format!("Innskráning {i}");
-                let request =
-                    AuthRequest::new(hints::APPROVES, Acr::SimSign).binding_message(&message);
-                let mut pending = match client.start(&request).await {
-                    Ok(p) => p,
-                    Err(e) => return Err(("start", e)),
+        let start_rate = a.start_rate;
+        let spawner = {
+            let (waiting, started, client) = (waiting.clone(), started.clone(), client.clone());
+            tokio::spawn(async move {
+                let mut tasks = tokio::task::JoinSet::new();
+                let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+                let record = |r: Result<Result<(), (&str, Error)>, _>,
+                              outcomes: &mut BTreeMap<String, usize>| {
+                    let key = match r.unwrap() {
+                        Ok(()) => "approved".to_owned(),
+                        Err((stage, e)) => format!("{stage}: {}", kind(&e)),
+                    };
+                    *outcomes.entry(key).or_default() += 1;
                 };
-                drop(permit);
-                waiting.fetch_add(1, Ordering::Relaxed);
-                let options = WaitOptions::default();
-                let wait = client.wait(&mut pending, &options);
-                if i == 0 {
-                    println!(
-                        "size of one waiting flow's future: {} bytes",
-                        std::mem::size_of_val(&wait)
-                    );
+                for i in 0..n {
+                    if start_rate > 0 {
+                        // Requests arriving at a steady rate, as at a service.
+                        let at = started_at + Duration::from_secs_f64(i as f64 / start_rate as f64);
+                        tokio::time::sleep_until(at.into()).await;
+                    }
+                    let permit = starts.clone().acquire_owned().await.unwrap();
+                    let client = client.clone();
+                    let (waiting, started) = (waiting.clone(), started.clone());
+                    let task = async move {
+                        let message = format!("Innskráning {i}");
+                        let request = AuthRequest::new(hints::APPROVES, Acr::SimSign)
+                            .binding_message(&message);
+                        let mut pending = match client.start(&request).await {
+                            Ok(p) => p,
+                            Err(e) => return Err(("start", e)),
+                        };
+                        drop(permit);
+                        started.fetch_add(1, Ordering::Relaxed);
+                        waiting.fetch_add(1, Ordering::Relaxed);
+                        if i == 0 {
+                            // Made, never polled: it does nothing.
+                            let options = WaitOptions::default();
+                            let wait = client.wait(&mut pending, &options);
+                            println!(
+                                "size of a wait future: {} bytes",
+                                std::mem::size_of_val(&wait)
+                            );
+                        }
+                        let r = client.wait(&mut pending, &WaitOptions::default()).await;
+                        waiting.fetch_sub(1, Ordering::Relaxed);
+                        r.map(|_tokens| ()).map_err(|e| ("wait", e))
+                    };
+                    if i == 0 {
+                        println!(
+                            "size of one flow's task future (start, then wait): {} bytes",
+                            std::mem::size_of_val(&task)
+                        );
+                    }
+                    tasks.spawn(task);
+                    while let Some(r) = tasks.try_join_next() {
+                        record(r, &mut outcomes);
+                    }
                 }
-                let r = wait.await;
-                waiting.fetch_sub(1, Ordering::Relaxed);
-                r.map(|_tokens| ()).map_err(|e| ("wait", e))
-            });
-        }
-        let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-        let mut all_started = None;
-        while let Some(r) = tasks.join_next().await {
-            if all_started.is_none()
-                && waiting.load(Ordering::Relaxed) + outcomes.values().sum::<usize>() >= n
-            {
-                all_started = Some(started_at.elapsed());
-            }
-            let key = match r.unwrap() {
-                Ok(()) => "approved".to_owned(),
-                Err((stage, e)) => format!("{stage}: {}", kind(&e)),
-            };
-            *outcomes.entry(key).or_default() += 1;
-        }
+                while let Some(r) = tasks.join_next().await {
+                    record(r, &mut outcomes);
+                }
+                outcomes
+            })
+        };
+        let outcomes = spawner.await.unwrap();
         sampler.abort();
         let wall = started_at.elapsed();
         let peak = peak.load(Ordering::Relaxed);
@@ -295,9 +351,12 @@ fn drive(a: &Args) {
             peak_waiting.load(Ordering::Relaxed),
             at_most_waiting.load(Ordering::Relaxed),
             wall,
+            *all_started.lock().unwrap(),
+            (cpu_before, process_cpu().unwrap_or_default()),
         )
     });
-    let (outcomes, base, peak, peak_waiting, at_most, wall) = outcome;
+    let (outcomes, base, peak, peak_waiting, at_most, wall, all_started, (cpu_before, cpu_after)) =
+        outcome;
     let stats = sim.stats();
     let growth = at_most.saturating_sub(base);
     let per_flow = growth as f64 / peak_waiting.max(1) as f64;
@@ -312,6 +371,18 @@ fn drive(a: &Args) {
         }
     }
     println!("outcomes: {outcomes:?} (wall {:.1} s)", wall.as_secs_f64());
+    match all_started {
+        Some((t, cpu)) => println!(
+            "starts: {n} in {:.1} s ({:.0}/s, {} in flight); client CPU {:.1} s over those {:.1} s, {:.1} s over the run",
+            t.as_secs_f64(),
+            n as f64 / t.as_secs_f64(),
+            a.starts_in_flight,
+            cpu.saturating_sub(cpu_before).as_secs_f64(),
+            t.as_secs_f64(),
+            cpu_after.saturating_sub(cpu_before).as_secs_f64(),
+        ),
+        None => println!("starts: the run ended before the sampler saw all {n} started"),
+    }
     println!(
         "client RSS: {:.1} MB before, {:.1} MB with the most flows waiting ({peak_waiting}): {:.2} KB per waiting flow; {:.1} MB at the end's peak",
         base as f64 / 1e6,
@@ -320,7 +391,7 @@ fn drive(a: &Args) {
         peak as f64 / 1e6,
     );
     println!(
-        "simulator: started {} polls {} slow_down {} early {} after_end {} ended {} handshakes {} (failed {}) polls per flow {}",
+        "simulator: started {} polls {} slow_down {} early {} after_end {} ended {} handshakes {} (failed {}) CPU {:.1} s polls per flow {}",
         stats["started"],
         stats["polls"],
         stats["slow_downs"],
@@ -329,6 +400,7 @@ fn drive(a: &Args) {
         stats["ended"],
         stats["handshakes_ok"],
         stats["handshakes_failed"],
+        stats["cpu_s"].as_f64().unwrap_or(0.0),
         stats["polls_per_flow"]
     );
     println!(

@@ -362,6 +362,7 @@ impl CibaClientBuilder {
                     recheck: self.outcome_recheck.max(Duration::from_millis(10)),
                     key: sealing_key.ok_or_else(|| Error::config("sealing_key", "missing"))?,
                     waiters: std::sync::atomic::AtomicU64::new(0),
+                    pruned_at: std::sync::atomic::AtomicU64::new(0),
                 },
             }),
         })

@@ -34,6 +34,8 @@ pub(crate) struct Flows {
     pub(crate) recheck: Duration,
     pub(crate) key: Arc<SealingKey>,
     pub(crate) waiters: AtomicU64,
+    /// When a private store was last pruned (Unix milliseconds; 0: never).
+    pub(crate) pruned_at: AtomicU64,
 }
 
 impl fmt::Debug for Flows {
@@ -57,6 +59,14 @@ impl Flows {
 /// How long a private store keeps ended flows.
 const PRIVATE_RETENTION: Duration = Duration::from_secs(15 * 60);
 
+/// How often a private store is pruned at most: a prune reads every record,
+/// so pruning on every delivery costs N² with N flows ending together.
+const PRIVATE_PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Records a prune deletes at a time (and batches per prune at most).
+const PRUNE_BATCH: usize = 1000;
+const PRUNE_BATCHES: usize = 100;
+
 /// What one poll under a lease did.
 #[allow(
     clippy::large_enum_variant,
@@ -73,6 +83,23 @@ pub(crate) enum Step {
     /// The record changed under this holder (its lease had expired and
     /// another holder took the flow): nothing was written.
     Lost,
+}
+
+/// What [`CibaClient::step`] found.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a short-lived return value, matched at once"
+)]
+enum Next {
+    /// The flow ended: deliver this.
+    Done(Result<Tokens, Error>),
+    /// Wait for the outcome until then, reading it again every `recheck`.
+    Sleep {
+        until: SystemTime,
+        recheck: Duration,
+    },
+    /// Look again at once.
+    Again,
 }
 
 /// The kind of an error, for logs (its message may hold a national id).
@@ -375,161 +402,206 @@ impl CibaClient {
     /// Waits for the flow `auth_req_id` to end, polling it when it is due
     /// and no other replica holds it. `local` (the caller's handle) is
     /// stored if the store has no such flow, and kept up to date.
+    ///
+    /// What a sleeping flow holds is this loop and the wait for its outcome:
+    /// reading the record, deciding and polling happen in [`Self::step`],
+    /// boxed, whose states exist only while it runs.
     pub(crate) async fn wait_stored(
         &self,
         auth_req_id: &str,
         mut local: Option<&mut PendingAuth>,
         options: &WaitOptions,
     ) -> Result<Tokens, Error> {
-        let flows = self.flows();
-        let clock = self.inner.clock.clone();
         loop {
-            let record = match flows
-                .store
-                .get(FLOW_NAMESPACE, auth_req_id)
-                .await
-                .map_err(store_err)?
-            {
-                Some(r) => r,
-                None => match local.as_deref() {
-                    Some(p) => {
-                        self.store_started(p, None).await.or_else(|e| match e {
-                            // Inserted meanwhile by someone else: read it.
-                            Error::InvalidRequest { .. } => Ok(()),
-                            e => Err(e),
-                        })?;
-                        continue;
-                    }
-                    None => return Err(unknown_flow(auth_req_id)),
-                },
-            };
-            if record.outcome.is_some() {
-                let result = StoredOutcome::decode(&record, &flows.key);
-                self.delivered(auth_req_id).await;
-                return result;
-            }
-            let flow = StoredFlow::decode(&record)?;
-            if let Some(p) = local.as_deref_mut() {
-                *p = flow.pending.clone();
-            }
-            let now = clock.now();
-            let due = record.due.unwrap_or_else(|| flow.due());
-            let leased_until = record
-                .lease
-                .as_ref()
-                .map(|(_, until)| *until)
-                .filter(|until| *until > now);
-            let at = due.max(leased_until.unwrap_or(due)).max(now);
-            if at > now {
-                // Nobody else ends a private polled flow: say at once what
-                // waiting would end in.
-                let alone = flows.private && !flow.ping;
-                if alone && flow.pending.next_poll_at() >= flow.pending.expires_at() {
-                    let expired = Err(Error::Expired {
-                        expired_at: unix_seconds(flow.pending.expires_at()),
-                    });
-                    // Stored as ended, so that it is pruned like the others.
-                    let _ = self.write_outcome(&record, &expired).await;
-                    self.delivered(auth_req_id).await;
-                    return expired;
-                }
-                if options.is_past_deadline(at) && (alone || clock_is_past(options, now)) {
-                    return Err(Error::DeadlineReached);
-                }
-                let until = options.deadline_value().map_or(at, |d| d.min(at));
-                // A private store's notifications are never lost: one sleep.
-                let recheck = if flows.private {
-                    until.duration_since(now).unwrap_or_default()
-                } else {
-                    flows.recheck
+            let (until, recheck) =
+                match Box::pin(self.step(auth_req_id, &mut local, options)).await? {
+                    Next::Done(result) => return result,
+                    Next::Again => continue,
+                    Next::Sleep { until, recheck } => (until, recheck),
                 };
-                wait_for_outcome(
-                    flows.store.as_ref(),
-                    FLOW_NAMESPACE,
-                    auth_req_id,
-                    Some(until),
-                    clock.as_ref(),
-                    recheck,
-                )
-                .await
-                .map_err(store_err)?;
-                if clock_is_past(options, clock.now()) {
-                    // One last look: the outcome may have come at the deadline.
-                    if let Some(r) = flows
-                        .store
-                        .get(FLOW_NAMESPACE, auth_req_id)
-                        .await
-                        .map_err(store_err)?
-                        && r.outcome.is_some()
-                    {
-                        continue;
-                    }
+            let flows = self.flows();
+            let clock = self.inner.clock.as_ref();
+            wait_for_outcome(
+                flows.store.as_ref(),
+                FLOW_NAMESPACE,
+                auth_req_id,
+                Some(until),
+                clock,
+                recheck,
+            )
+            .await
+            .map_err(store_err)?;
+            if clock_is_past(options, clock.now()) {
+                // One last look: the outcome may have come at the deadline.
+                let ended = flows
+                    .store
+                    .get(FLOW_NAMESPACE, auth_req_id)
+                    .await
+                    .map_err(store_err)?
+                    .is_some_and(|r| r.outcome.is_some());
+                if !ended {
                     return Err(Error::DeadlineReached);
                 }
-                continue;
-            }
-            if options.is_past_deadline(now) {
-                return Err(Error::DeadlineReached);
-            }
-            let holder = flows.holder("wait");
-            let until = now + flows.lease;
-            let Some(leased) = flows
-                .store
-                .lease(FLOW_NAMESPACE, auth_req_id, &holder, now, until)
-                .await
-                .map_err(store_err)?
-            else {
-                continue;
-            };
-            if leased.due.is_some_and(|d| d > now) {
-                // Rescheduled meanwhile: give the lease back.
-                let _ = flows
-                    .store
-                    .update(
-                        FLOW_NAMESPACE,
-                        auth_req_id,
-                        leased.version,
-                        Update::due(leased.due),
-                    )
-                    .await;
-                continue;
-            }
-            if let Some(p) = local.as_deref_mut() {
-                // Cancel safety of the caller's copy: if this future is
-                // dropped while the poll is in flight, a resumed wait still
-                // keeps the interval.
-                p.schedule_next(now, p.interval());
-            }
-            match self.poll_leased(leased, &options.retry, false).await? {
-                // The result goes to this caller even if the store could not
-                // take it (the provider hands tokens out once); waiters
-                // elsewhere then see the provider's answer to a later poll.
-                Step::Ended { result, .. } => {
-                    self.delivered(auth_req_id).await;
-                    return result;
-                }
-                Step::Continues(p) => {
-                    if let Some(l) = local.as_deref_mut() {
-                        *l = p;
-                    }
-                }
-                Step::Lost => {}
             }
         }
     }
 
-    /// A private store has no poller to prune it: ended flows older than
-    /// [`PRIVATE_RETENTION`] go when another is delivered (a concurrent
-    /// waiter of the same flow still reads its outcome meanwhile).
-    async fn delivered(&self, _auth_req_id: &str) {
-        if self.flows().private
-            && let Some(before) = self.inner.clock.now().checked_sub(PRIVATE_RETENTION)
+    /// One look at the stored flow: its outcome, how long to sleep, or one
+    /// poll under a lease.
+    async fn step(
+        &self,
+        auth_req_id: &str,
+        local: &mut Option<&mut PendingAuth>,
+        options: &WaitOptions,
+    ) -> Result<Next, Error> {
+        let flows = self.flows();
+        let clock = self.inner.clock.as_ref();
+        let record = match flows
+            .store
+            .get(FLOW_NAMESPACE, auth_req_id)
+            .await
+            .map_err(store_err)?
         {
-            let _ = self
-                .flows()
+            Some(r) => r,
+            None => match local.as_deref() {
+                Some(p) => {
+                    self.store_started(p, None).await.or_else(|e| match e {
+                        // Inserted meanwhile by someone else: read it.
+                        Error::InvalidRequest { .. } => Ok(()),
+                        e => Err(e),
+                    })?;
+                    return Ok(Next::Again);
+                }
+                None => return Err(unknown_flow(auth_req_id)),
+            },
+        };
+        if record.outcome.is_some() {
+            let result = StoredOutcome::decode(&record, &flows.key);
+            self.delivered(auth_req_id).await;
+            return Ok(Next::Done(result));
+        }
+        let flow = StoredFlow::decode(&record)?;
+        if let Some(p) = local.as_deref_mut() {
+            *p = flow.pending.clone();
+        }
+        let now = clock.now();
+        let due = record.due.unwrap_or_else(|| flow.due());
+        let leased_until = record
+            .lease
+            .as_ref()
+            .map(|(_, until)| *until)
+            .filter(|until| *until > now);
+        let at = due.max(leased_until.unwrap_or(due)).max(now);
+        if at > now {
+            // Nobody else ends a private polled flow: say at once what
+            // waiting would end in.
+            let alone = flows.private && !flow.ping;
+            if alone && flow.pending.next_poll_at() >= flow.pending.expires_at() {
+                let expired = Err(Error::Expired {
+                    expired_at: unix_seconds(flow.pending.expires_at()),
+                });
+                // Stored as ended, so that it is pruned like the others.
+                let _ = self.write_outcome(&record, &expired).await;
+                self.delivered(auth_req_id).await;
+                return Ok(Next::Done(expired));
+            }
+            if options.is_past_deadline(at) && (alone || clock_is_past(options, now)) {
+                return Err(Error::DeadlineReached);
+            }
+            let until = options.deadline_value().map_or(at, |d| d.min(at));
+            // A private store's notifications are never lost: one sleep.
+            let recheck = if flows.private {
+                until.duration_since(now).unwrap_or_default()
+            } else {
+                flows.recheck
+            };
+            return Ok(Next::Sleep { until, recheck });
+        }
+        if options.is_past_deadline(now) {
+            return Err(Error::DeadlineReached);
+        }
+        let holder = flows.holder("wait");
+        let until = now + flows.lease;
+        let Some(leased) = flows
+            .store
+            .lease(FLOW_NAMESPACE, auth_req_id, &holder, now, until)
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(Next::Again);
+        };
+        if leased.due.is_some_and(|d| d > now) {
+            // Rescheduled meanwhile: give the lease back.
+            let _ = flows
                 .store
-                .prune(FLOW_NAMESPACE, before, false, 1000)
+                .update(
+                    FLOW_NAMESPACE,
+                    auth_req_id,
+                    leased.version,
+                    Update::due(leased.due),
+                )
                 .await;
+            return Ok(Next::Again);
+        }
+        if let Some(p) = local.as_deref_mut() {
+            // Cancel safety of the caller's copy: if this future is
+            // dropped while the poll is in flight, a resumed wait still
+            // keeps the interval.
+            p.schedule_next(now, p.interval());
+        }
+        match self.poll_leased(leased, &options.retry, false).await? {
+            // The result goes to this caller even if the store could not
+            // take it (the provider hands tokens out once); waiters
+            // elsewhere then see the provider's answer to a later poll.
+            Step::Ended { result, .. } => {
+                self.delivered(auth_req_id).await;
+                Ok(Next::Done(result))
+            }
+            Step::Continues(p) => {
+                if let Some(l) = local.as_deref_mut() {
+                    *l = p;
+                }
+                Ok(Next::Again)
+            }
+            Step::Lost => Ok(Next::Again),
+        }
+    }
+
+    /// A private store has no poller to prune it: ended flows older than
+    /// [`PRIVATE_RETENTION`] go when another is delivered, at most once per
+    /// [`PRIVATE_PRUNE_EVERY`] (a concurrent waiter of the same flow still
+    /// reads its outcome meanwhile).
+    async fn delivered(&self, _auth_req_id: &str) {
+        let flows = self.flows();
+        if !flows.private {
+            return;
+        }
+        let now = self.inner.clock.now();
+        let Some(before) = now.checked_sub(PRIVATE_RETENTION) else {
+            return;
+        };
+        let now_ms = u64::try_from(unix_millis(now)).unwrap_or(u64::MAX).max(1);
+        let last = flows.pruned_at.load(Ordering::Relaxed);
+        let every = u64::try_from(PRIVATE_PRUNE_EVERY.as_millis()).unwrap_or(u64::MAX);
+        if last != 0 && now_ms.saturating_sub(last) < every {
+            return;
+        }
+        if flows
+            .pruned_at
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return; // another delivery prunes
+        }
+        for _ in 0..PRUNE_BATCHES {
+            match flows
+                .store
+                .prune(FLOW_NAMESPACE, before, false, PRUNE_BATCH)
+                .await
+            {
+                Ok(n) if n as usize >= PRUNE_BATCH => {}
+                _ => break,
+            }
         }
     }
 
@@ -599,6 +671,11 @@ impl CibaClient {
         }
         Ok(auth_req_id)
     }
+}
+
+fn unix_millis(t: SystemTime) -> u128 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 fn clock_is_past(options: &WaitOptions, now: SystemTime) -> bool {

@@ -275,3 +275,50 @@ async fn the_jwks_is_fetched_through_the_sender() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].url(), "https://idp.example/jwks");
 }
+
+/// Starts and finishes one flow on scripted answers (one poll, 5.25 s later).
+async fn finish_one(client: &CibaClient, sender: &ScriptedSender, id: &str) {
+    sender.push_json(
+        200,
+        &format!(r#"{{"auth_req_id":"{id}","expires_in":300,"interval":5}}"#),
+    );
+    sender.push_json(
+        200,
+        r#"{"access_token":"at","token_type":"Bearer","id_token":"a.b.c"}"#,
+    );
+    let mut pending = client
+        .start(&AuthRequest::new("1234567", Acr::SimAuth))
+        .await
+        .unwrap();
+    client
+        .wait(&mut pending, &WaitOptions::new())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ended_flows_leave_the_private_store_after_15_minutes_pruned_at_most_once_a_minute() {
+    let clock = ManualClock::jumping(UNIX_EPOCH + Duration::from_secs(T0));
+    let sender = ScriptedSender::new();
+    let client = client(&sender, &clock).await;
+    finish_one(&client, &sender, "a").await; // created at T0; the first prune
+    clock.advance(Duration::from_secs(14 * 60 + 30));
+    finish_one(&client, &sender, "b").await; // a prune: "a" is 14:35 old, kept
+    assert!(client.resume("a").await.is_ok());
+    clock.advance(Duration::from_secs(40));
+    // "a" is now past 15 minutes, but the last prune was 45 s ago: none now.
+    finish_one(&client, &sender, "c").await;
+    assert!(client.resume("a").await.is_ok());
+    clock.advance(Duration::from_secs(30));
+    // 80 s after the last prune: "a" goes, "b" and "c" stay.
+    finish_one(&client, &sender, "d").await;
+    assert!(matches!(
+        client.resume("a").await,
+        Err(Error::InvalidRequest {
+            field: "auth_req_id",
+            ..
+        })
+    ));
+    assert!(client.resume("b").await.is_ok());
+    assert!(client.resume("c").await.is_ok());
+}

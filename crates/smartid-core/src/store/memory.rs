@@ -325,4 +325,8 @@ impl FlowStore for MemoryStore {
     fn subscribe(&self) -> Subscription {
         self.notifier.subscribe()
     }
+
+    fn subscribe_to(&self, namespace: &str, id: &str) -> Subscription {
+        self.notifier.subscribe_to(namespace, id)
+    }
 }

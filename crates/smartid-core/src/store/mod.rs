@@ -136,6 +136,18 @@ pub trait FlowStore: Send + Sync + 'static {
     /// A subscription to outcomes written from now on, by this process or
     /// (for a shared store) any other.
     fn subscribe(&self) -> Subscription;
+
+    /// A subscription to the outcome of `(namespace, id)` written from now
+    /// on: it reports at least [`StoreEvent::Completed`] for that flow and
+    /// [`StoreEvent::Missed`]; it may report other flows too. What
+    /// [`wait_for_outcome`] uses. The default is [`FlowStore::subscribe`]
+    /// (every outcome: correct, but each one wakes every waiter);
+    /// [`MemoryStore`] wakes only the flow's own subscribers
+    /// ([`Notifier::subscribe_to`]).
+    fn subscribe_to(&self, namespace: &str, id: &str) -> Subscription {
+        let _ = (namespace, id);
+        self.subscribe()
+    }
 }
 
 impl<T: FlowStore + ?Sized> FlowStore for Arc<T> {
@@ -200,6 +212,9 @@ impl<T: FlowStore + ?Sized> FlowStore for Arc<T> {
     }
     fn subscribe(&self) -> Subscription {
         (**self).subscribe()
+    }
+    fn subscribe_to(&self, namespace: &str, id: &str) -> Subscription {
+        (**self).subscribe_to(namespace, id)
     }
 }
 

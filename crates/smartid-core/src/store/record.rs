@@ -1,10 +1,13 @@
 //! The values that cross the store seam.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 /// One flow's record, as read from the store.
 #[derive(Clone, PartialEq, Eq)]
@@ -342,16 +345,33 @@ pub enum StoreEvent {
 }
 
 /// Fans out the store's notifications to every [`Subscription`]; what a
-/// [`super::FlowStore`] implementation uses for [`super::FlowStore::subscribe`].
+/// [`super::FlowStore`] implementation uses for [`super::FlowStore::subscribe`]
+/// and [`super::FlowStore::subscribe_to`].
+///
+/// A subscription to every outcome ([`Notifier::subscribe`]) goes through a
+/// broadcast channel; a subscription to one flow ([`Notifier::subscribe_to`])
+/// is woken only by that flow's outcome (and by [`Notifier::missed`]), so that
+/// N waiters and N outcomes cost N wake-ups, not N².
 #[derive(Clone)]
 pub struct Notifier {
     sender: Arc<broadcast::Sender<StoreEvent>>,
+    watchers: Arc<Mutex<HashMap<u64, Arc<Watch>>>>,
+}
+
+/// What the subscriptions to one flow (or to flows whose keys hash alike)
+/// share: a counter of events and the tasks waiting for the next.
+#[derive(Default)]
+struct Watch {
+    completed: AtomicU64,
+    missed: AtomicU64,
+    notify: Notify,
 }
 
 impl fmt::Debug for Notifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notifier")
             .field("subscribers", &self.sender.receiver_count())
+            .field("watched", &self.lock_watchers().len())
             .finish()
     }
 }
@@ -362,40 +382,113 @@ impl Default for Notifier {
     }
 }
 
+/// The key of one flow in the watch table (a collision only wakes a
+/// subscriber that then reads its record and finds no outcome).
+fn watch_key(namespace: &str, id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    namespace.hash(&mut h);
+    id.hash(&mut h);
+    h.finish()
+}
+
 impl Notifier {
     /// A notifier keeping up to `capacity` events for slow subscribers
     /// (a subscriber further behind gets [`StoreEvent::Missed`]).
     pub fn new(capacity: usize) -> Self {
         Self {
             sender: Arc::new(broadcast::channel(capacity.max(1)).0),
+            watchers: Arc::default(),
         }
+    }
+
+    fn lock_watchers(&self) -> MutexGuard<'_, HashMap<u64, Arc<Watch>>> {
+        // Nothing is left half done under this lock: a poisoned one is usable.
+        self.watchers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Tells every subscriber that `(namespace, id)` has its outcome.
     pub fn completed(&self, namespace: &str, id: &str) {
-        let _ = self.sender.send(StoreEvent::Completed {
-            namespace: namespace.to_owned(),
-            id: id.to_owned(),
-        });
+        if self.sender.receiver_count() > 0 {
+            let _ = self.sender.send(StoreEvent::Completed {
+                namespace: namespace.to_owned(),
+                id: id.to_owned(),
+            });
+        }
+        // Under the lock, so that a subscriber's drop sees the true count.
+        if let Some(watch) = self.lock_watchers().get(&watch_key(namespace, id)) {
+            watch.completed.fetch_add(1, Ordering::SeqCst);
+            watch.notify.notify_waiters();
+        }
     }
 
     /// Tells every subscriber that notifications may have been lost.
     pub fn missed(&self) {
         let _ = self.sender.send(StoreEvent::Missed);
+        for watch in self.lock_watchers().values() {
+            watch.missed.fetch_add(1, Ordering::SeqCst);
+            watch.notify.notify_waiters();
+        }
     }
 
-    /// A new subscription.
+    /// A new subscription to every outcome.
     pub fn subscribe(&self) -> Subscription {
         Subscription {
-            receiver: self.sender.subscribe(),
+            inner: Inner::All(self.sender.subscribe()),
+        }
+    }
+
+    /// A new subscription to the outcome of `(namespace, id)` only: it
+    /// reports [`StoreEvent::Completed`] for that flow, or
+    /// [`StoreEvent::Missed`].
+    pub fn subscribe_to(&self, namespace: &str, id: &str) -> Subscription {
+        let key = watch_key(namespace, id);
+        let watch = self.lock_watchers().entry(key).or_default().clone();
+        let seen = (
+            watch.completed.load(Ordering::SeqCst),
+            watch.missed.load(Ordering::SeqCst),
+        );
+        Subscription {
+            inner: Inner::One(Box::new(One {
+                watchers: self.watchers.clone(),
+                key,
+                watch,
+                seen,
+                namespace: namespace.to_owned(),
+                id: id.to_owned(),
+            })),
         }
     }
 }
 
 /// Outcomes written since the subscription was made
-/// ([`super::FlowStore::subscribe`]).
+/// ([`super::FlowStore::subscribe`], [`super::FlowStore::subscribe_to`]).
 pub struct Subscription {
-    receiver: broadcast::Receiver<StoreEvent>,
+    inner: Inner,
+}
+
+enum Inner {
+    All(broadcast::Receiver<StoreEvent>),
+    One(Box<One>),
+}
+
+struct One {
+    watchers: Arc<Mutex<HashMap<u64, Arc<Watch>>>>,
+    key: u64,
+    watch: Arc<Watch>,
+    /// The counts of completions and misses this subscriber has reported.
+    seen: (u64, u64),
+    namespace: String,
+    id: String,
+}
+
+impl Drop for One {
+    fn drop(&mut self) {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        // The table's reference and this one: the last subscriber leaves.
+        if Arc::strong_count(&self.watch) == 2 {
+            watchers.remove(&self.key);
+        }
+    }
 }
 
 impl fmt::Debug for Subscription {
@@ -407,10 +500,37 @@ impl fmt::Debug for Subscription {
 impl Subscription {
     /// The next event; `None` when the store is gone (no notifier left).
     pub async fn next(&mut self) -> Option<StoreEvent> {
-        match self.receiver.recv().await {
-            Ok(event) => Some(event),
-            Err(broadcast::error::RecvError::Lagged(_)) => Some(StoreEvent::Missed),
-            Err(broadcast::error::RecvError::Closed) => None,
+        match &mut self.inner {
+            Inner::All(receiver) => match receiver.recv().await {
+                Ok(event) => Some(event),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some(StoreEvent::Missed),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
+            Inner::One(one) => {
+                loop {
+                    let notified = one.watch.notify.notified();
+                    tokio::pin!(notified);
+                    // Registered before the counter is read: an event
+                    // between the two still wakes this task.
+                    notified.as_mut().enable();
+                    let missed = one.watch.missed.load(Ordering::SeqCst);
+                    if missed != one.seen.1 {
+                        one.seen.1 = missed;
+                        return Some(StoreEvent::Missed);
+                    }
+                    let completed = one.watch.completed.load(Ordering::SeqCst);
+                    if completed != one.seen.0 {
+                        one.seen.0 = completed;
+                        // (Or a flow whose key hashes alike: the subscriber
+                        // reads its record and finds no outcome.)
+                        return Some(StoreEvent::Completed {
+                            namespace: one.namespace.clone(),
+                            id: one.id.clone(),
+                        });
+                    }
+                    notified.await;
+                }
+            }
         }
     }
 }

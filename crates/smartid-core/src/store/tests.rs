@@ -278,3 +278,89 @@ fn debug_shows_no_state_bytes() {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn a_flow_subscription_is_woken_by_its_own_outcome_only() {
+    let store = MemoryStore::new();
+    for id in ["a", "b"] {
+        store.insert(flow(id).due(t(1))).await.unwrap();
+    }
+    let mut a1 = store.subscribe_to("ns", "a");
+    let mut a2 = store.subscribe_to("ns", "a");
+    let mut b = store.subscribe_to("ns", "b");
+    store
+        .complete("ns", "a", b"one".to_vec(), t(2))
+        .await
+        .unwrap();
+    let completed_a = Some(StoreEvent::Completed {
+        namespace: "ns".into(),
+        id: "a".into(),
+    });
+    // Written before the waits began: still seen, by every subscriber of a.
+    assert_eq!(a1.next().await, completed_a);
+    assert_eq!(a2.next().await, completed_a);
+    let quiet = tokio::time::timeout(Duration::from_millis(50), b.next()).await;
+    assert!(quiet.is_err(), "b was woken by a's outcome: {quiet:?}");
+    // An outcome written while the subscriber waits wakes it.
+    let waiting = tokio::spawn(async move { b.next().await });
+    tokio::task::yield_now().await;
+    store
+        .complete("ns", "b", b"two".to_vec(), t(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting.await.unwrap(),
+        Some(StoreEvent::Completed {
+            namespace: "ns".into(),
+            id: "b".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_flow_subscription_hears_missed_and_leaves_no_entry_behind() {
+    let notifier = Notifier::new(4);
+    let mut one = notifier.subscribe_to("ns", "a");
+    let other = notifier.subscribe_to("ns", "a");
+    notifier.missed();
+    assert_eq!(one.next().await, Some(StoreEvent::Missed));
+    drop(one);
+    drop(other);
+    assert!(
+        format!("{notifier:?}").contains("watched: 0"),
+        "{notifier:?}"
+    );
+}
+
+#[tokio::test]
+async fn wait_for_outcome_sees_an_outcome_written_while_it_sleeps() {
+    let store = MemoryStore::new();
+    store.insert(flow("a").due(t(1))).await.unwrap();
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            // A fallback far away: only the notification can end this soon.
+            wait_for_outcome(
+                &store,
+                "ns",
+                "a",
+                None,
+                &crate::SystemClock,
+                Duration::from_secs(3600),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store
+        .complete("ns", "a", b"one".to_vec(), t(2))
+        .await
+        .unwrap();
+    let record = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("woken by the outcome")
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.outcome.as_deref(), Some(&b"one"[..]));
+}

@@ -26,7 +26,7 @@ pub async fn wait_for_outcome<S: FlowStore + ?Sized>(
     fallback: Duration,
 ) -> Result<Option<FlowRecord>, StoreError> {
     let fallback = fallback.max(Duration::from_millis(1));
-    let mut subscription = store.subscribe();
+    let mut subscription = store.subscribe_to(namespace, id);
     let mut subscribed = true;
     loop {
         match store.get(namespace, id).await? {
