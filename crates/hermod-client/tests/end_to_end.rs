@@ -173,9 +173,13 @@ async fn every_command_type_round_trips_with_its_callback() {
         "{callbacks:?}"
     );
     let stats = e.receiver.stats();
+    // On a busy machine the simulator may call back before the command's
+    // answer is registered: that callback is kept as early and applied when
+    // the command is tracked (answered 200 all the same).
     assert_eq!(
-        (stats.resolved, stats.progress, stats.unauthorized),
-        (n as u64, 0, 0)
+        (stats.resolved + stats.early, stats.progress, stats.unauthorized),
+        (n as u64, 0, 0),
+        "{stats:?}"
     );
 }
 

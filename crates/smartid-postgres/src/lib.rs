@@ -744,4 +744,7 @@ impl FlowStore for PostgresStore {
     fn subscribe(&self) -> Subscription {
         self.inner.notifier.subscribe()
     }
+    fn subscribe_to(&self, namespace: &str, id: &str) -> Subscription {
+        self.inner.notifier.subscribe_to(namespace, id)
+    }
 }

@@ -155,4 +155,7 @@ impl FlowStore for FlakyStore {
     fn subscribe(&self) -> Subscription {
         self.inner.subscribe()
     }
+    fn subscribe_to(&self, namespace: &str, id: &str) -> Subscription {
+        self.inner.subscribe_to(namespace, id)
+    }
 }
