@@ -177,7 +177,11 @@ async fn every_command_type_round_trips_with_its_callback() {
     // answer is registered: that callback is kept as early and applied when
     // the command is tracked (answered 200 all the same).
     assert_eq!(
-        (stats.resolved + stats.early, stats.progress, stats.unauthorized),
+        (
+            stats.resolved + stats.early,
+            stats.progress,
+            stats.unauthorized
+        ),
         (n as u64, 0, 0),
         "{stats:?}"
     );
