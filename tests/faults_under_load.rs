@@ -278,6 +278,7 @@ mod ciba {
             // the transport failure or the 503 and may start again.
             Err(Error::Http(
                 smartid_core::Error::Connect { .. }
+                | smartid_core::Error::PoolBusy { .. }
                 | smartid_core::Error::Timeout { .. }
                 | smartid_core::Error::Transport { .. },
             )) => {
@@ -322,6 +323,7 @@ mod ciba {
                     *last,
                     Error::Http(
                         smartid_core::Error::Connect { .. }
+                            | smartid_core::Error::PoolBusy { .. }
                             | smartid_core::Error::Timeout { .. }
                             | smartid_core::Error::Transport { .. }
                     ) | Error::InvalidResponse(_)
@@ -621,6 +623,7 @@ async fn hermod_commands_under_faults() {
                 // answer) and a second one would reach the user's device.
                 Err(Error::Http(
                     smartid_core::Error::Connect { .. }
+                    | smartid_core::Error::PoolBusy { .. }
                     | smartid_core::Error::Timeout { .. }
                     | smartid_core::Error::Transport { .. },
                 )) => return Ended::SendFailed("send_transport_fault_outcome_unknown"),

@@ -203,8 +203,10 @@ impl CibaClientBuilder {
 
     /// How long a replica holds a flow while it polls it: another replica
     /// takes the flow over only after that (when the holder died). Must be
-    /// longer than the HTTP request timeout. Defaults to the request
-    /// timeout plus 10 s.
+    /// longer than the HTTP request timeout. A poll waits for a busy
+    /// connection pool only while its lease leaves room for the whole
+    /// request timeout after it (then it is not sent and comes back one
+    /// interval later). Defaults to the request timeout plus 10 s.
     #[must_use]
     pub fn lease_length(mut self, length: Duration) -> Self {
         self.lease_length = Some(length);
@@ -358,6 +360,8 @@ impl CibaClientBuilder {
                     private: private_store,
                     replica: self.replica.unwrap_or_else(crate::flow::random_replica),
                     lease: lease_length,
+                    request_timeout,
+                    pool_timeout: self.http.pool_timeout_value(),
                     margin: self.poll_margin,
                     recheck: self.outcome_recheck.max(Duration::from_millis(10)),
                     key: sealing_key.ok_or_else(|| Error::config("sealing_key", "missing"))?,

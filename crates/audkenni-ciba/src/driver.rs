@@ -30,6 +30,10 @@ pub(crate) struct Flows {
     pub(crate) private: bool,
     pub(crate) replica: String,
     pub(crate) lease: Duration,
+    /// The HTTP request timeout and pool timeout in force: a poll waits for
+    /// a pooled connection only while its lease still covers the request.
+    pub(crate) request_timeout: Duration,
+    pub(crate) pool_timeout: Duration,
     pub(crate) margin: Duration,
     pub(crate) recheck: Duration,
     pub(crate) key: Arc<SealingKey>,
@@ -135,7 +139,9 @@ impl CibaClient {
     pub(crate) async fn token_request(
         &self,
         auth_req_id: &str,
+        leased_until: Option<SystemTime>,
     ) -> Result<HttpResponse, smartid_core::Error> {
+        let now = self.inner.clock.now();
         let request = authenticated_post(
             &self.inner.metadata.token_endpoint,
             &[
@@ -143,13 +149,24 @@ impl CibaClient {
                 ("auth_req_id", auth_req_id),
             ],
             &self.credentials(),
-            self.inner.clock.now(),
+            now,
         )
         .map_err(|e| smartid_core::Error::InvalidSetting {
             field: "client_auth",
             message: e.to_string(),
         })?;
-        self.inner.http.send(request).await
+        // Waiting for a busy pool must not outlast the lease: another
+        // replica could take the flow over and poll it too. What the lease
+        // leaves after the whole request timeout (and a second) is the wait.
+        let flows = self.flows();
+        let wait = leased_until.map_or(flows.pool_timeout, |until| {
+            until
+                .duration_since(now)
+                .unwrap_or_default()
+                .saturating_sub(flows.request_timeout + Duration::from_secs(1))
+                .min(flows.pool_timeout)
+        });
+        self.inner.http.send(request.pool_timeout(wait)).await
     }
 
     /// Stores a started flow (due at its first poll).
@@ -325,7 +342,8 @@ impl CibaClient {
         }
         let interval = flow.pending.interval();
         tracing::trace!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&record.id), interval_s = interval.as_secs(), "polling the token endpoint");
-        let answer = self.token_request(&record.id).await;
+        let leased_until = record.lease.as_ref().map(|(_, until)| *until);
+        let answer = self.token_request(&record.id, leased_until).await;
         let answered = self.inner.clock.now();
         let from = answered
             .checked_add(self.flows().margin)
@@ -356,6 +374,13 @@ impl CibaClient {
                 tracing::debug!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&record.id), interval_s = interval.as_secs(), "slow_down: the poll interval grows");
                 flow.pending
                     .schedule_next(from, poll_delay(interval, retry_after));
+            }
+            PollOutcome::NotSent(error) => {
+                // Every pooled connection stayed busy: the provider saw
+                // nothing, so this is neither a failure nor a poll. Come
+                // back one interval later, which also eases the load.
+                tracing::debug!(target: "audkenni_ciba", flow = %crate::flow::flow_id(&record.id), error = %error, "poll not sent: the connection pool is busy");
+                flow.pending.schedule_next(from, interval);
             }
             PollOutcome::Transient(error, retry_after) => {
                 flow.failures = flow.failures.saturating_add(1);

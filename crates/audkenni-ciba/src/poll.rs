@@ -22,6 +22,8 @@ pub(crate) enum PollOutcome {
     Pending(Option<Duration>),
     SlowDown(Option<Duration>),
     Transient(Error, Option<Duration>),
+    /// The request never left: every pooled connection stayed busy.
+    NotSent(Error),
     Fatal(Error),
 }
 
@@ -29,6 +31,7 @@ pub(crate) enum PollOutcome {
 pub(crate) fn classify(result: Result<HttpResponse, smartid_core::Error>) -> PollOutcome {
     let response = match result {
         Ok(r) => r,
+        Err(e @ smartid_core::Error::PoolBusy { .. }) => return PollOutcome::NotSent(e.into()),
         Err(
             e @ (smartid_core::Error::Connect { .. }
             | smartid_core::Error::Timeout { .. }
@@ -107,6 +110,7 @@ mod tests {
     enum Step {
         Json(u16, &'static str, Option<&'static str>),
         Down,
+        Busy,
     }
 
     async fn client(clock: &ManualClock, sender: impl smartid_core::HttpSend) -> CibaClient {
@@ -146,6 +150,13 @@ mod tests {
                     sender.push_error(smartid_core::Error::Connect {
                         url: "https://idp/token".into(),
                         message: "refused".into(),
+                    });
+                }
+                Step::Busy => {
+                    sender.push_error(smartid_core::Error::PoolBusy {
+                        url: "https://idp/token".into(),
+                        max_connections: 32,
+                        waited: Duration::from_secs(9),
                     });
                 }
             }
@@ -237,6 +248,56 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(e, Error::PollFailed { attempts: 3, .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_poll_the_busy_pool_never_sent_is_no_failure() {
+        // Two failures allowed: four unsent polls between them change
+        // nothing, each comes back one interval (and the margin) later.
+        let clock = start_clock();
+        let mut p = pending(600, 5);
+        let opts = WaitOptions::default().retry(smartid_core::RetryPolicy::new(2));
+        let steps = vec![
+            Step::Down,
+            Step::Busy,
+            Step::Busy,
+            Step::Down,
+            Step::Busy,
+            Step::Busy,
+            TOKENS,
+        ];
+        let sender = script(steps);
+        let client = client(&clock, sender.clone()).await;
+        client.wait(&mut p, &opts).await.unwrap();
+        assert_eq!(sender.answers_left(), 0);
+        assert_eq!(secs(&clock), vec![5, 5, 5, 5, 5, 5, 5]);
+        // Each poll waits for the pool only as long as its lease (request
+        // timeout + 10 s by default) leaves room for the whole request
+        // timeout and a second: 9 s.
+        let waits: Vec<_> = sender
+            .requests()
+            .iter()
+            .map(smartid_core::HttpRequest::pool_timeout_value)
+            .collect();
+        assert_eq!(waits, vec![Some(Duration::from_secs(9)); 7]);
+
+        // An invalid_grant after unsent polls only is the provider's error:
+        // nothing was lost.
+        let clock = start_clock();
+        let mut p = pending(120, 5);
+        let grant = Step::Json(400, r#"{"error":"invalid_grant"}"#, None);
+        let e = run(
+            &mut p,
+            &clock,
+            WaitOptions::default(),
+            vec![PENDING, Step::Busy, grant],
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::Server(s) if s.code == crate::ErrorCode::InvalidGrant),
+            "{e}"
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! The client: one type and one set of operations for both transports.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use smartid_core::{Clock, HttpClient, HttpRequest, HttpResponse, HttpSend, Secret};
 
@@ -238,8 +239,14 @@ impl DtrustClient {
 
     /// Sends `order` (which carries its revocation password) once, without
     /// the look-up and re-send of [`DtrustClient::submit`]: the order
-    /// journal decides what to do after a lost answer.
-    pub(crate) async fn submit_once(&self, order: &OrderRequest) -> Result<SubmitAttempt> {
+    /// journal decides what to do after a lost answer. The request waits
+    /// at most `pool_wait` for a pooled connection, then fails unsent
+    /// ([`smartid_core::Error::PoolBusy`]).
+    pub(crate) async fn submit_once(
+        &self,
+        order: &OrderRequest,
+        pool_wait: Duration,
+    ) -> Result<SubmitAttempt> {
         let Some(password) = &order.revocation_password else {
             return Err(Error::RevocationPasswordMissing {
                 client_reference: order.client_reference.clone(),
@@ -255,7 +262,8 @@ impl DtrustClient {
             client_reference: &order.client_reference,
         };
         let secret = password.expose_secret();
-        match self.http.send(self.wire.submit(&wire_order)?).await {
+        let request = self.wire.submit(&wire_order)?.pool_timeout(pool_wait);
+        match self.http.send(request).await {
             Ok(r) => match self
                 .wire
                 .parse_submit(&r)

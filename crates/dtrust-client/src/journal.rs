@@ -1262,7 +1262,17 @@ impl OrderJournal {
                 }
                 let record = renewed;
                 let order = order_of(&stored)?.revocation_password(password);
-                match client.submit_once(&order).await {
+                // Waiting for a busy pool must not outlast the lease, or
+                // another replica could send the order too: the wait is what
+                // the lease leaves after the whole request timeout (and a
+                // second), at most the pool timeout.
+                let settings = client.config().http_settings();
+                let pool_wait = self
+                    .inner
+                    .lease
+                    .saturating_sub(settings.request_timeout_value() + Duration::from_secs(1))
+                    .min(settings.pool_timeout_value());
+                match client.submit_once(&order, pool_wait).await {
                     Ok(SubmitAttempt::Placed(request_id)) => {
                         self.submitted(&record, stored, request_id).await
                     }

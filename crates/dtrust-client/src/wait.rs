@@ -266,7 +266,7 @@ impl DtrustClient {
 }
 
 /// Whether a failed status query is worth retrying: the connection, a
-/// timeout, or an answer 429/5xx (not 501/505) that is not a D-Trust error
+/// timeout, a busy connection pool (the query was not sent), or an answer 429/5xx (not 501/505) that is not a D-Trust error
 /// document (or is one with 429/503: the server asks to come back later).
 pub(crate) fn transient(e: &Error) -> bool {
     let retryable = |status: u16| {
@@ -278,6 +278,7 @@ pub(crate) fn transient(e: &Error) -> bool {
             smartid_core::Error::Timeout { .. }
                 | smartid_core::Error::Transport { .. }
                 | smartid_core::Error::Connect { .. }
+                | smartid_core::Error::PoolBusy { .. }
         ),
         Error::InvalidResponse(a) => retryable(a.status),
         Error::Server(s) => matches!(s.status(), 429 | 503),

@@ -244,3 +244,41 @@ async fn revocation_sends_serial_and_password_and_redacts_an_echo() {
     assert!(!text.contains("Rv-Seam-Password-1!"), "{text}");
     assert!(text.contains("[redacted]"), "{text}");
 }
+
+#[tokio::test]
+async fn a_journal_submit_waits_for_a_busy_pool_only_within_its_lease() {
+    use dtrust_client::OrderJournal;
+    use smartid_core::store::MemoryStore;
+    let sender = ScriptedSender::new();
+    let clock = ManualClock::jumping(start());
+    let client = client(&sender, &clock);
+    // Every connection busy: the submit fails without being sent.
+    sender.push_error(smartid_core::Error::PoolBusy {
+        url: format!("{BASE}/requests"),
+        max_connections: 32,
+        waited: Duration::from_secs(9),
+    });
+    let journal = OrderJournal::builder(client, std::sync::Arc::new(MemoryStore::new()))
+        .lease_length(Duration::from_secs(40))
+        .retry(RetryPolicy::new(0))
+        .build()
+        .unwrap();
+    let order = order();
+    let e = journal.order(&order, &options(&clock)).await.unwrap_err();
+    assert!(
+        matches!(e, Error::Http(smartid_core::Error::PoolBusy { .. })),
+        "{e:?}"
+    );
+    let requests = sender.requests();
+    let submit = requests
+        .iter()
+        .find(|r| r.method() == Method::Post)
+        .expect("a submit");
+    // The lease (40 s) less the request timeout (30 s) and a second: after
+    // that wait another replica may take the order over.
+    assert_eq!(submit.pool_timeout_value(), Some(Duration::from_secs(9)));
+    // Nothing was sent, so nothing is unknown: the order stays journalled,
+    // to be looked up and sent again.
+    let entry = journal.entry(order.reference()).await.unwrap();
+    assert!(entry.is_some(), "the order left the journal");
+}

@@ -167,6 +167,19 @@ pub enum Error {
         /// The timeout in force.
         after: Duration,
     },
+    /// Every pooled connection stayed busy for the whole pool timeout: the
+    /// request was not sent, so it is safe to send again.
+    #[error(
+        "{url}: all {max_connections} connections stayed busy for {waited:?}, so the request was not sent; send it again later, or raise max_connections or the pool timeout"
+    )]
+    PoolBusy {
+        /// The URL, without credentials or query.
+        url: String,
+        /// The pool size in force.
+        max_connections: usize,
+        /// How long the request waited (the pool timeout in force).
+        waited: Duration,
+    },
     /// The exchange failed after the connection was made.
     #[error("HTTP exchange with {url} failed: {message}")]
     Transport {

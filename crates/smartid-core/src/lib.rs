@@ -40,8 +40,8 @@ pub use error::{Error, Result};
 pub use fs::read_regular_file;
 pub use http::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, DangerousHttpSettings, HttpClient, HttpRequest, HttpResponse,
-    HttpSend, HttpSettings, Method, ProxySettings, SendFuture,
+    DEFAULT_POOL_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DangerousHttpSettings, HttpClient, HttpRequest,
+    HttpResponse, HttpSend, HttpSettings, Method, ProxySettings, SendFuture,
 };
 pub use identity::ClientIdentity;
 pub use keystore::{

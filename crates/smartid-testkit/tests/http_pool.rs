@@ -81,10 +81,18 @@ async fn no_more_handshakes_than_pooled_connections() {
     assert!(handshakes >= 1);
 }
 
-#[tokio::test]
-async fn waiting_for_a_connection_counts_against_the_timeout() {
+/// A pool of one held by a slow exchange, and its client.
+async fn one_busy_connection(
+    delay: Duration,
+    settings: HttpSettings,
+) -> (
+    MockServer,
+    TlsFront,
+    Arc<HttpClient>,
+    tokio::task::JoinHandle<Result<smartid_core::HttpResponse, Error>>,
+) {
     let pki = TestPki::generate().unwrap();
-    let backend = slow_backend(Duration::from_millis(1500)).await;
+    let backend = slow_backend(delay).await;
     let front = TlsFront::start(
         *backend.address(),
         &pki.localhost_server().unwrap(),
@@ -92,7 +100,7 @@ async fn waiting_for_a_connection_counts_against_the_timeout() {
     )
     .await
     .unwrap();
-    let settings = HttpSettings::new()
+    let settings = settings
         .trust(TrustRoots::Only(pki.root_trust_store().unwrap()))
         .max_connections(1);
     let client = Arc::new(HttpClient::new(&settings, "pool-test/0").unwrap());
@@ -102,14 +110,36 @@ async fn waiting_for_a_connection_counts_against_the_timeout() {
         tokio::spawn(async move { client.send(HttpRequest::get(url)).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
+    (backend, front, client, first)
+}
+
+#[tokio::test]
+async fn a_busy_pool_fails_the_request_unsent_after_the_pool_timeout() {
+    let (backend, front, client, first) = one_busy_connection(
+        Duration::from_millis(1500),
+        HttpSettings::new().pool_timeout(Duration::from_secs(60)),
+    )
+    .await;
     let started = std::time::Instant::now();
+    // The request's own pool timeout wins over the client's.
     let err = client
         .send(
-            HttpRequest::get(format!("{}/second", front.url())).timeout(Duration::from_millis(300)),
+            HttpRequest::get(format!("{}/second", front.url()))
+                .pool_timeout(Duration::from_millis(300)),
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::PoolBusy {
+                max_connections: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not sent"), "{err}");
     assert!(started.elapsed() < Duration::from_millis(1200));
     // It timed out waiting for the one connection: it never left.
     let received = backend.received_requests().await.unwrap();
@@ -123,6 +153,33 @@ async fn waiting_for_a_connection_counts_against_the_timeout() {
             .collect::<Vec<_>>()
     );
     assert_eq!(first.await.unwrap().unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_request_that_waited_for_the_pool_still_gets_its_whole_timeout() {
+    // Each exchange takes 700 ms and may take 1 s; the second waits 500 ms
+    // for the connection first. Were the wait counted against its timeout,
+    // it would be cut off after it was sent, its answer lost.
+    let (backend, front, client, first) = one_busy_connection(
+        Duration::from_millis(700),
+        HttpSettings::new().request_timeout(Duration::from_secs(1)),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let second = client
+        .send(HttpRequest::get(format!("{}/second", front.url())))
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+    assert!(
+        started.elapsed() > Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(first.await.unwrap().unwrap().status(), 200);
+    assert_eq!(backend.received_requests().await.unwrap().len(), 2);
+    // One connection, one handshake, both exchanges on it.
+    assert_eq!(front.handshakes_ok(), 1);
 }
 
 #[tokio::test]

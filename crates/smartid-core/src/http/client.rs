@@ -91,7 +91,7 @@ impl HttpClient {
     ///
     /// # Errors
     /// [`Error::InvalidSetting`] for a URL that is not https (unless allowed),
-    /// [`Error::Tls`], [`Error::Connect`], [`Error::Timeout`],
+    /// [`Error::Tls`], [`Error::Connect`], [`Error::Timeout`], [`Error::PoolBusy`],
     /// [`Error::Transport`], [`Error::BodyTooLarge`].
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
         crate::http::trace::traced(request, |r| self.exchange(r)).await
@@ -126,19 +126,22 @@ impl HttpClient {
         }
         // One exchange per connection: the permit is held until the body is
         // read, so the pool never grows past max_connections. Waiting for
-        // it counts against the request's timeout.
-        let started = tokio::time::Instant::now();
-        let _permit = tokio::time::timeout(timeout, self.connections.acquire())
+        // it has its own bound; the request's timeout starts once it is
+        // held, so a request that waited its turn is not cut short after
+        // it was sent (which would lose its answer, and its connection).
+        let wait = request.pool_timeout.unwrap_or(self.settings.pool_timeout);
+        let _permit = tokio::time::timeout(wait, self.connections.acquire())
             .await
-            .map_err(|_| Error::Timeout {
+            .map_err(|_| Error::PoolBusy {
                 url: shown.clone(),
-                after: timeout,
+                max_connections: self.settings.max_connections,
+                waited: wait,
             })?
             .map_err(|_| Error::Transport {
                 url: shown.clone(),
                 message: "the client's connection pool is closed".to_owned(),
             })?;
-        let builder = builder.timeout(timeout.saturating_sub(started.elapsed()));
+        let builder = builder.timeout(timeout);
         let mut response = builder
             .send()
             .await

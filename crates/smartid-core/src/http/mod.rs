@@ -11,7 +11,8 @@ pub use request::{HttpRequest, HttpResponse, Method, body_snippet, body_snippet_
 pub use send::{HttpSend, SendFuture};
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, DangerousHttpSettings, HttpSettings, ProxySettings,
+    DEFAULT_POOL_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DangerousHttpSettings, HttpSettings,
+    ProxySettings,
 };
 
 /// A URL fit for messages: no credentials, no query, no fragment.

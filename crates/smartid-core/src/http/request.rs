@@ -41,6 +41,7 @@ pub struct HttpRequest {
     headers: Vec<(String, HeaderValue)>,
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) pool_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for HttpRequest {
@@ -71,6 +72,7 @@ impl HttpRequest {
             headers: Vec::new(),
             body: None,
             timeout: None,
+            pool_timeout: None,
         }
     }
 
@@ -150,6 +152,25 @@ impl HttpRequest {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// Overrides the client's pool timeout for this request: how long it
+    /// waits for a free pooled connection before failing, unsent, with
+    /// [`crate::Error::PoolBusy`].
+    #[must_use]
+    pub fn pool_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_timeout = Some(timeout);
+        self
+    }
+
+    /// This request's own timeout, if it overrides the client's.
+    pub fn timeout_value(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// This request's own pool timeout, if it overrides the client's.
+    pub fn pool_timeout_value(&self) -> Option<Duration> {
+        self.pool_timeout
     }
 
     /// The method.

@@ -10,6 +10,8 @@ use crate::trust::TrustRoots;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default timeout of a whole request: 30 seconds.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default longest wait for a free pooled connection: 30 seconds.
+pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default largest accepted response body: 10 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 
@@ -122,12 +124,14 @@ impl ProxySettings {
 ///     .request_timeout(Duration::from_secs(60))
 ///     .proxy(ProxySettings::new("proxy.example.com", 3128)?);
 /// assert_eq!(settings.connect_timeout_value(), Duration::from_secs(10));
+/// assert_eq!(settings.pool_timeout_value(), Duration::from_secs(30));
 /// # Ok::<(), smartid_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
+    pub(crate) pool_timeout: Duration,
     pub(crate) proxy: Option<ProxySettings>,
     pub(crate) use_env_proxy: bool,
     pub(crate) trust: TrustRoots,
@@ -142,6 +146,7 @@ impl Default for HttpSettings {
         Self {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            pool_timeout: DEFAULT_POOL_TIMEOUT,
             proxy: None,
             use_env_proxy: false,
             trust: TrustRoots::Platform,
@@ -154,7 +159,8 @@ impl Default for HttpSettings {
 }
 
 impl HttpSettings {
-    /// The defaults: 10 s connect timeout, 30 s request timeout, no proxy
+    /// The defaults: 10 s connect timeout, 30 s request timeout, 30 s pool
+    /// timeout, no proxy
     /// (environment variables such as `HTTPS_PROXY` are ignored unless
     /// [`HttpSettings::proxy_from_environment`] is set), platform roots, no
     /// client identity, 10 MiB response limit, 32 connections.
@@ -169,10 +175,24 @@ impl HttpSettings {
         self
     }
 
-    /// Sets the timeout of a whole request, body included. Defaults to 30 s.
+    /// Sets the timeout of a whole exchange, from sending the request to
+    /// the end of the answer's body, connecting included. The time spent
+    /// waiting for a free pooled connection does not count (see
+    /// [`HttpSettings::pool_timeout`]), so a request that waited its turn
+    /// still gets the whole timeout once it is sent. Defaults to 30 s.
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// How long a request waits for one of the
+    /// [`max_connections`](HttpSettings::max_connections) to be free. Past
+    /// it the request fails with [`Error::PoolBusy`] without having been
+    /// sent, so retrying it cannot do anything twice. Defaults to 30 s.
+    #[must_use]
+    pub fn pool_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_timeout = timeout;
         self
     }
 
@@ -214,7 +234,7 @@ impl HttpSettings {
     }
 
     /// The size of the connection pool: at most `n` exchanges in flight at
-    /// a time (more wait their turn, within their request timeout), so at
+    /// a time (more wait their turn, up to the pool timeout), so at
     /// most `n` connections and `n` TLS handshakes while the provider keeps
     /// them open, however many flows share the client. HTTP/1.1 carries one
     /// exchange per connection. Defaults to 32; 0 counts as 1.
@@ -242,6 +262,11 @@ impl HttpSettings {
     /// The request timeout in force.
     pub fn request_timeout_value(&self) -> Duration {
         self.request_timeout
+    }
+
+    /// The pool timeout in force.
+    pub fn pool_timeout_value(&self) -> Duration {
+        self.pool_timeout
     }
 
     /// The proxy, if any.

@@ -78,6 +78,7 @@ pub(crate) fn error_kind(e: &Error) -> &'static str {
         Error::Tls { .. } => "tls",
         Error::Connect { .. } => "connect",
         Error::Timeout { .. } => "timeout",
+        Error::PoolBusy { .. } => "pool_busy",
         Error::Transport { .. } => "transport",
         Error::BodyTooLarge { .. } => "body_too_large",
         Error::InvalidSetting { .. } => "invalid_setting",
