@@ -51,12 +51,17 @@ pub(crate) fn has_pfx_mac(pfx: &[u8]) -> bool {
 /// decryption. p12-keystore limits each one to 1,000,000; without a total, a
 /// file of many bags could ask for billions. Real files ask for far less:
 /// OpenSSL 3 uses 2,048 per KDF and keytool 10,000.
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 pub(crate) const MAX_PKCS12_KDF_ITERATIONS: u64 = 4_000_000;
 
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 const OID_PBKDF2: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c];
 /// PKCS#12 PBE (1.2.840.113549.1.12.1.*) and PBES1 (1.2.840.113549.1.5.{1,3,4,6,10,11}).
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 const OID_PKCS12_PBE_PREFIX: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01];
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 const OID_PKCS5_PREFIX: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05];
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 const PBES1_LAST_ARCS: &[u8] = &[1, 3, 4, 6, 10, 11];
 
 /// Sums the key-derivation iterations a PFX asks for: its MAC's and those of
@@ -65,6 +70,7 @@ const PBES1_LAST_ARCS: &[u8] = &[1, 3, 4, 6, 10, 11];
 /// unencrypted safe contents). Bags inside encrypted safes only become
 /// visible with the right password, after the MAC has been checked with it.
 /// Saturates instead of overflowing.
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 pub(crate) fn pkcs12_kdf_iterations(pfx: &[u8]) -> u64 {
     let mut total = 0u64;
     if let Some((0x30, content, _)) = der_tlv(pfx) {
@@ -84,6 +90,7 @@ pub(crate) fn pkcs12_kdf_iterations(pfx: &[u8]) -> u64 {
 }
 
 /// MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 fn mac_iterations(mac_data: &[u8]) -> u64 {
     let Some((_, _, rest)) = der_tlv(mac_data) else {
         return 0;
@@ -97,6 +104,7 @@ fn mac_iterations(mac_data: &[u8]) -> u64 {
     }
 }
 
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 fn integer(bytes: &[u8]) -> u64 {
     if bytes.first().is_some_and(|b| b & 0x80 != 0) {
         return 0; // negative: the parser refuses it anyway
@@ -109,6 +117,7 @@ fn integer(bytes: &[u8]) -> u64 {
 }
 
 /// `SEQUENCE { salt OCTET STRING, iterations INTEGER, ... }`
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 fn params_iterations(params: &[u8]) -> u64 {
     let Some((0x30, seq, _)) = der_tlv(params) else {
         return 0;
@@ -122,6 +131,7 @@ fn params_iterations(params: &[u8]) -> u64 {
     }
 }
 
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 fn is_kdf_oid(oid: &[u8]) -> bool {
     if oid == OID_PBKDF2 {
         return true;
@@ -132,6 +142,7 @@ fn is_kdf_oid(oid: &[u8]) -> bool {
     matches!(oid.strip_prefix(OID_PKCS5_PREFIX), Some([arc]) if PBES1_LAST_ARCS.contains(arc))
 }
 
+#[cfg_attr(not(feature = "pkcs12"), allow(dead_code))] // only the PKCS#12 reader counts
 fn walk(mut input: &[u8], depth: usize, total: &mut u64) {
     // Real PFX files nest about 12 deep; anything deeper is not descended.
     if depth > 32 {

@@ -2,6 +2,7 @@
 //! OpenSSL `-legacy` (RC2/3DES, HMAC-SHA1), keytool keystores and
 //! truststores, `-nokeys` truststores and the password-less JDK 18+ `cacerts`.
 
+#[cfg(feature = "pkcs12")]
 use p12_keystore::Pkcs12Archive;
 
 use crate::cert::Certificate;
@@ -20,6 +21,24 @@ pub(crate) struct RawCert {
     pub(crate) cert: Certificate,
 }
 
+/// Without the `pkcs12` feature: a PKCS#12 file is recognised and refused
+/// with what to do.
+#[cfg(not(feature = "pkcs12"))]
+pub(crate) fn parse(
+    _data: &[u8],
+    _password: Option<&str>,
+    source_name: &str,
+) -> Result<(Vec<RawKey>, Vec<RawCert>)> {
+    Err(Error::UnsupportedFormat {
+        source_name: source_name.to_owned(),
+        detail: "a PKCS#12 keystore, but smartid-core was built without its `pkcs12` \
+                 feature (on by default); enable it, or convert the file to PEM \
+                 (openssl pkcs12 -in FILE -nodes)"
+            .to_owned(),
+    })
+}
+
+#[cfg(feature = "pkcs12")]
 pub(crate) fn parse(
     data: &[u8],
     password: Option<&str>,
@@ -82,4 +101,30 @@ pub(crate) fn parse(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((keys, certs))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Error;
+    use crate::keystore::Keystore;
+    use crate::secret::Secret;
+
+    /// The same file is read with the feature and refused, saying which
+    /// feature, without it (CI runs this test both ways).
+    #[test]
+    fn a_pkcs12_file_is_read_only_with_the_feature() {
+        let bytes = include_bytes!("../../tests/fixtures/client-openssl3.p12");
+        let password = Secret::new("fixture-pw");
+        let read = Keystore::from_bytes(bytes, "client-openssl3.p12", Some(&password));
+        if cfg!(feature = "pkcs12") {
+            let keystore = read.unwrap();
+            assert_eq!(keystore.identities().count(), 1);
+        } else {
+            let e = read.unwrap_err();
+            assert!(matches!(e, Error::UnsupportedFormat { .. }), "{e}");
+            let text = e.to_string();
+            assert!(text.contains("`pkcs12`"), "{text}");
+            assert!(text.contains("client-openssl3.p12"), "{text}");
+        }
+    }
 }
