@@ -185,6 +185,17 @@ mod tests {
         result
     }
 
+    /// The error of a flow whose polls are answered `before`, then
+    /// `invalid_grant`.
+    async fn invalid_grant_after(mut before: Vec<Step>) -> Error {
+        let clock = start_clock();
+        let mut p = pending(120, 5);
+        before.push(Step::Json(400, r#"{"error":"invalid_grant"}"#, None));
+        run(&mut p, &clock, WaitOptions::default(), before)
+            .await
+            .unwrap_err()
+    }
+
     #[tokio::test]
     async fn waits_the_interval_and_grows_it_on_slow_down() {
         let clock = start_clock();
@@ -283,17 +294,7 @@ mod tests {
 
         // An invalid_grant after unsent polls only is the provider's error:
         // nothing was lost.
-        let clock = start_clock();
-        let mut p = pending(120, 5);
-        let grant = Step::Json(400, r#"{"error":"invalid_grant"}"#, None);
-        let e = run(
-            &mut p,
-            &clock,
-            WaitOptions::default(),
-            vec![PENDING, Step::Busy, grant],
-        )
-        .await
-        .unwrap_err();
+        let e = invalid_grant_after(vec![PENDING, Step::Busy]).await;
         assert!(
             matches!(&e, Error::Server(s) if s.code == crate::ErrorCode::InvalidGrant),
             "{e}"
@@ -348,26 +349,11 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_grant_after_a_lost_answer_says_the_tokens_were_lost() {
-        let clock = start_clock();
-        let mut p = pending(120, 5);
-        let grant = Step::Json(400, r#"{"error":"invalid_grant"}"#, None);
-        let e = run(
-            &mut p,
-            &clock,
-            WaitOptions::default(),
-            vec![PENDING, Step::Down, grant],
-        )
-        .await
-        .unwrap_err();
+        let e = invalid_grant_after(vec![PENDING, Step::Down]).await;
         assert!(matches!(e, Error::TokensLost { failed_polls: 1 }), "{e}");
         assert!(e.to_string().contains("start a new"), "{e}");
         // Without a failed poll before it, invalid_grant stays the provider's error.
-        let clock = start_clock();
-        let mut p = pending(120, 5);
-        let grant = Step::Json(400, r#"{"error":"invalid_grant"}"#, None);
-        let e = run(&mut p, &clock, WaitOptions::default(), vec![PENDING, grant])
-            .await
-            .unwrap_err();
+        let e = invalid_grant_after(vec![PENDING]).await;
         assert!(
             matches!(&e, Error::Server(pe) if pe.code == ErrorCode::InvalidGrant),
             "{e}"
