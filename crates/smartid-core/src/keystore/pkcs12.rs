@@ -32,8 +32,8 @@ pub(crate) fn parse(
     Err(Error::UnsupportedFormat {
         source_name: source_name.to_owned(),
         detail: "a PKCS#12 keystore, but smartid-core was built without its `pkcs12` \
-                 feature (on by default); enable it, or convert the file to PEM \
-                 (openssl pkcs12 -in FILE -nodes)"
+                 feature (on by default); enable it to read this file (a truststore can \
+                 also be converted to PEM: openssl pkcs12 -in FILE -nokeys)"
             .to_owned(),
     })
 }
