@@ -16,12 +16,6 @@ compile_error!(
 use backend::digest;
 use backend::signature;
 
-/// Fills `bytes` from the system's secure random source; `false` if it failed.
-pub(crate) fn fill_random(bytes: &mut [u8]) -> bool {
-    use backend::rand::SecureRandom as _;
-    backend::rand::SystemRandom::new().fill(bytes).is_ok()
-}
-
 /// Whether two secrets are equal, in time that does not depend on where
 /// they differ: their SHA-256 digests are compared (a difference in the
 /// digests says nothing an attacker can steer about the secret).
@@ -338,12 +332,5 @@ mod tests {
         assert!(!same_secret(b"token-1", b"token-2"));
         assert!(!same_secret(b"token-1", b"token-10"));
         assert!(!same_secret(b"", b"x"));
-    }
-
-    #[test]
-    fn random_bytes_are_filled() {
-        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-        assert!(fill_random(&mut a) && fill_random(&mut b));
-        assert_ne!(a, b);
     }
 }

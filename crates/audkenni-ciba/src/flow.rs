@@ -283,7 +283,7 @@ pub(crate) fn process_key() -> Result<std::sync::Arc<SealingKey>, Error> {
 /// A random replica name.
 pub(crate) fn random_replica() -> String {
     let mut bytes = [0u8; 8];
-    let _ = crate::crypto::fill_random(&mut bytes);
+    let _ = smartid_core::internal::fill_random(&mut bytes);
     let mut out = String::from("replica-");
     for b in bytes {
         out.push_str(&format!("{b:02x}"));

@@ -458,7 +458,7 @@ pub(crate) fn mobile_number(hint: &str) -> Option<String> {
 /// 128 random bits as hex, for `jti`.
 pub(crate) fn random_id(now: SystemTime) -> String {
     let mut bytes = [0u8; 16];
-    if !crate::crypto::fill_random(&mut bytes) {
+    if !smartid_core::internal::fill_random(&mut bytes) {
         // The system RNG does not fail in practice; fall back to the clock.
         let nanos = now
             .duration_since(UNIX_EPOCH)

@@ -12,12 +12,11 @@ compile_error!(
     "smartid-core needs a crypto backend: enable its `aws-lc-rs` feature (the default) or its `ring` feature"
 );
 
-/// Fills `bytes` from the system's secure random source.
-pub(crate) fn fill_random(bytes: &mut [u8]) -> Result<(), ()> {
+/// Fills `bytes` from the system's secure random source (of the crypto
+/// backend in use); `false` if it failed.
+pub fn fill_random(bytes: &mut [u8]) -> bool {
     use backend::rand::SecureRandom as _;
-    backend::rand::SystemRandom::new()
-        .fill(bytes)
-        .map_err(|_| ())
+    backend::rand::SystemRandom::new().fill(bytes).is_ok()
 }
 
 /// The rustls provider of the backend.
@@ -36,5 +35,15 @@ pub(crate) fn ensure_process_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Another thread may install one meanwhile: theirs is kept.
         let _ = rustls_provider().install_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_bytes_are_filled() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        assert!(super::fill_random(&mut a) && super::fill_random(&mut b));
+        assert_ne!(a, b);
     }
 }

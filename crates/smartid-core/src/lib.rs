@@ -62,6 +62,7 @@ pub use wait::{
 #[doc(hidden)]
 pub mod internal {
     pub use crate::cert::pem_encode;
+    pub use crate::crypto::fill_random;
     pub use crate::http::{body_snippet, body_snippet_without, redact_url};
     pub use crate::keystore::der_tlv;
     /// The bounded, namespace-resolving XML reader for SOAP.

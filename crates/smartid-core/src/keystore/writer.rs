@@ -699,10 +699,12 @@ fn pkcs12_with(
     let mut pfx = [tlv(0x02, &[3]), content_info].concat();
     if let Some(pw) = password {
         let mut salt = [0u8; 20];
-        crate::crypto::fill_random(&mut salt).map_err(|_| Error::KeystoreNotWritable {
-            source_name: source_name.to_owned(),
-            detail: "no random bytes for the MAC salt".into(),
-        })?;
+        if !crate::crypto::fill_random(&mut salt) {
+            return Err(Error::KeystoreNotWritable {
+                source_name: source_name.to_owned(),
+                detail: "no random bytes for the MAC salt".into(),
+            });
+        }
         let key = pkcs12_mac_key(pw, &salt, PKCS12_MAC_ITERATIONS);
         let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), &auth_safe);
         let digest_info = tlv(

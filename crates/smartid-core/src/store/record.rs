@@ -382,6 +382,12 @@ impl Default for Notifier {
     }
 }
 
+/// The watch table, locked. Nothing is left half done under this lock: a
+/// poisoned one is usable.
+fn lock_table(table: &Mutex<HashMap<u64, Arc<Watch>>>) -> MutexGuard<'_, HashMap<u64, Arc<Watch>>> {
+    table.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The key of one flow in the watch table (a collision only wakes a
 /// subscriber that then reads its record and finds no outcome).
 fn watch_key(namespace: &str, id: &str) -> u64 {
@@ -402,8 +408,7 @@ impl Notifier {
     }
 
     fn lock_watchers(&self) -> MutexGuard<'_, HashMap<u64, Arc<Watch>>> {
-        // Nothing is left half done under this lock: a poisoned one is usable.
-        self.watchers.lock().unwrap_or_else(|e| e.into_inner())
+        lock_table(&self.watchers)
     }
 
     /// Tells every subscriber that `(namespace, id)` has its outcome.
@@ -483,7 +488,7 @@ struct One {
 
 impl Drop for One {
     fn drop(&mut self) {
-        let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut watchers = lock_table(&self.watchers);
         // The table's reference and this one: the last subscriber leaves.
         if Arc::strong_count(&self.watch) == 2 {
             watchers.remove(&self.key);
@@ -498,7 +503,9 @@ impl fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    /// The next event; `None` when the store is gone (no notifier left).
+    /// The next event. A subscription to every outcome gives `None` when
+    /// the store is gone (no notifier left); one to a single flow then waits
+    /// on, so wait for it with a timeout as [`super::wait_for_outcome`] does.
     pub async fn next(&mut self) -> Option<StoreEvent> {
         match &mut self.inner {
             Inner::All(receiver) => match receiver.recv().await {

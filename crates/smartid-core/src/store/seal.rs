@@ -62,9 +62,11 @@ impl SealingKey {
     /// [`StoreError::Failed`] when the system's random source fails.
     pub fn generate() -> Result<(Self, SecretBytes), StoreError> {
         let mut bytes = [0u8; 32];
-        crate::crypto::fill_random(&mut bytes).map_err(|_| StoreError::Failed {
-            reason: "the system's random source failed".into(),
-        })?;
+        if !crate::crypto::fill_random(&mut bytes) {
+            return Err(StoreError::Failed {
+                reason: "the system's random source failed".into(),
+            });
+        }
         let key = Self::from_bytes(&bytes)?;
         let secret = SecretBytes::new(bytes.to_vec());
         zeroize::Zeroize::zeroize(&mut bytes);
@@ -81,7 +83,9 @@ impl SealingKey {
             reason: "sealing failed (random source or cipher)".into(),
         };
         let mut nonce = [0u8; NONCE_LEN];
-        crate::crypto::fill_random(&mut nonce).map_err(|_| failed())?;
+        if !crate::crypto::fill_random(&mut nonce) {
+            return Err(failed());
+        }
         let mut buffer = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(
