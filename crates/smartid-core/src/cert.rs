@@ -4,10 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use der::asn1::{Any, BmpString, ObjectIdentifier};
-use der::{Decode as _, Encode as _, Tag, Tagged as _};
-use x509_cert::ext::pkix::BasicConstraints;
-use x509_cert::name::Name;
+use der::asn1::{BmpString, ObjectIdentifier};
 
 use crate::error::{Error, Result};
 
@@ -35,33 +32,33 @@ impl Certificate {
             source_name: source_name.to_owned(),
             detail,
         };
-        let (cert, rest) = x509_cert::Certificate::from_der_partial(der)
-            .map_err(|e| not_a_cert(format!("DER is not an X.509 certificate ({e})")))?;
+        let (cert, rest) = crate::cert_parse::parse(der).map_err(|r| {
+            not_a_cert(match r.part {
+                "certificate" => format!("DER is not an X.509 certificate ({})", r.error),
+                part => format!(
+                    "DER is not an X.509 certificate: damaged {part} ({})",
+                    r.error
+                ),
+            })
+        })?;
         if !rest.is_empty() {
             return Err(not_a_cert(format!(
                 "{} bytes of trailing data after the certificate",
                 rest.len()
             )));
         }
-        let tbs = cert.tbs_certificate();
-        let validity = tbs.validity();
-        let is_ca = match tbs.get_extension::<BasicConstraints>() {
-            Ok(found) => found.is_some_and(|(_critical, bc)| bc.ca),
-            Err(e) => return Err(not_a_cert(format!("damaged basic constraints ({e})"))),
+        let name = |tlv: &[u8], part: &str| {
+            name_to_string(tlv).map_err(|e| not_a_cert(format!("damaged {part} ({e})")))
         };
-        let spki = tbs
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| not_a_cert(format!("damaged public key ({e})")))?;
         Ok(Self {
             der: der.to_vec(),
-            subject: name_to_string(tbs.subject()),
-            issuer: name_to_string(tbs.issuer()),
-            serial_hex: hex_upper(tbs.serial_number().as_bytes()),
-            not_before: duration_to_unix(validity.not_before.to_unix_duration()),
-            not_after: duration_to_unix(validity.not_after.to_unix_duration()),
-            is_ca,
-            spki,
+            subject: name(cert.subject, "subject")?,
+            issuer: name(cert.issuer, "issuer")?,
+            serial_hex: hex_upper(cert.serial),
+            not_before: duration_to_unix(cert.not_before.to_unix_duration()),
+            not_after: duration_to_unix(cert.not_after.to_unix_duration()),
+            is_ca: cert.is_ca,
+            spki: cert.spki.to_vec(),
         })
     }
 
@@ -214,30 +211,39 @@ fn duration_to_unix(d: Duration) -> i64 {
 /// names in encoded order separated by `", "`, several attributes in one
 /// relative name joined by `" + "`, e.g.
 /// `C=IS, O=smartid fixtures, serialNumber=0101303369, CN=Jón Þórsson`.
-fn name_to_string(name: &Name) -> String {
+fn name_to_string(name_der: &[u8]) -> std::result::Result<String, der::Error> {
     let mut out = String::new();
-    for (i, rdn) in name.iter_rdn().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
+    let mut last_rdn = None;
+    crate::cert_parse::for_each_attribute(name_der, |rdn, oid, value| {
+        match last_rdn {
+            None => {}
+            Some(last) if last == rdn => out.push_str(" + "),
+            Some(_) => out.push_str(", "),
         }
-        for (j, atv) in rdn.as_ref().iter().enumerate() {
-            if j > 0 {
-                out.push_str(" + ");
-            }
-            match attribute_name(&atv.oid) {
-                Some(short) => out.push_str(short),
-                None => out.push_str(&atv.oid.to_string()),
-            }
-            out.push('=');
-            out.push_str(&attribute_value(&atv.value));
+        last_rdn = Some(rdn);
+        match attribute_name(oid) {
+            Some(short) => out.push_str(short),
+            // Checked by the walk: it is a valid OID.
+            None => match ObjectIdentifier::from_bytes(oid) {
+                Ok(oid) => out.push_str(&oid.to_string()),
+                Err(_) => out.push_str(&hex_upper(oid)),
+            },
         }
-    }
-    out
+        out.push('=');
+        push_attribute_value(&mut out, value.tag, value.value);
+    })?;
+    Ok(out)
+}
+
+/// [`name_to_string`] for the parser's differential test.
+#[cfg(test)]
+pub(crate) fn name_text_for_tests(name_der: &[u8]) -> Option<String> {
+    name_to_string(name_der).ok()
 }
 
 /// Short names of the attributes met in certificate names (RFC 4519,
 /// RFC 5280 and PKCS #9 spellings).
-fn attribute_name(oid: &ObjectIdentifier) -> Option<&'static str> {
+fn attribute_name(oid: &[u8]) -> Option<&'static str> {
     // Compared as encoded OIDs: formatting each as dotted text first was a
     // good part of the cost of parsing a certificate.
     const NAMES: &[(ObjectIdentifier, &str)] = &[
@@ -284,30 +290,25 @@ fn attribute_name(oid: &ObjectIdentifier) -> Option<&'static str> {
     ];
     NAMES
         .iter()
-        .find(|(o, _)| o == oid)
+        .find(|(o, _)| o.as_bytes() == oid)
         .map(|(_, short)| *short)
 }
 
 /// An attribute value as text: the string types as they are, a BMPString
 /// decoded from UTF-16, anything else as upper-case hexadecimal.
-fn attribute_value(value: &Any) -> String {
-    match value.tag() {
-        Tag::Utf8String
-        | Tag::PrintableString
-        | Tag::Ia5String
-        | Tag::TeletexString
-        | Tag::VideotexString
-        | Tag::VisibleString
-        | Tag::GeneralString
-        | Tag::NumericString => match std::str::from_utf8(value.value()) {
-            Ok(text) => text.to_owned(),
-            Err(_) => hex_upper(value.value()),
+fn push_attribute_value(out: &mut String, tag: u8, value: &[u8]) {
+    // UTF8String, NumericString, PrintableString, TeletexString,
+    // VideotexString, IA5String, VisibleString, GeneralString; BMPString.
+    match tag {
+        0x0c | 0x12 | 0x13 | 0x14 | 0x15 | 0x16 | 0x1a | 0x1b => match std::str::from_utf8(value) {
+            Ok(text) => out.push_str(text),
+            Err(_) => out.push_str(&hex_upper(value)),
         },
-        Tag::BmpString => match BmpString::from_ucs2(value.value()) {
-            Ok(text) => text.to_string(),
-            Err(_) => hex_upper(value.value()),
+        0x1e => match BmpString::from_ucs2(value) {
+            Ok(text) => out.push_str(&text.to_string()),
+            Err(_) => out.push_str(&hex_upper(value)),
         },
-        _ => hex_upper(value.value()),
+        _ => out.push_str(&hex_upper(value)),
     }
 }
 
@@ -360,7 +361,7 @@ mod tests {
 
     #[test]
     fn attribute_names_are_found_by_oid() {
-        let name = |dotted: &str| attribute_name(&ObjectIdentifier::new_unwrap(dotted));
+        let name = |dotted: &str| attribute_name(ObjectIdentifier::new_unwrap(dotted).as_bytes());
         assert_eq!(name("2.5.4.3"), Some("CN"));
         assert_eq!(name("2.5.4.97"), Some("organizationIdentifier"));
         assert_eq!(name("0.9.2342.19200300.100.1.25"), Some("DC"));
@@ -382,15 +383,19 @@ mod tests {
         use std::str::FromStr as _;
         // RFC 4514 text lists the last relative name first; the attributes
         // of one relative name come in DER SET OF order.
-        let name = Name::from_str("CN=Jón Þórsson+serialNumber=0101303369,O=smartid fixtures,C=IS")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let text = |rfc4514: &str| {
+            let name = x509_cert::name::Name::from_str(rfc4514).unwrap_or_else(|e| panic!("{e}"));
+            let der = der::Encode::to_der(&name).unwrap_or_else(|e| panic!("{e}"));
+            name_to_string(&der).unwrap_or_else(|e| panic!("{e}"))
+        };
         assert_eq!(
-            name_to_string(&name),
+            text("CN=Jón Þórsson+serialNumber=0101303369,O=smartid fixtures,C=IS"),
             "C=IS, O=smartid fixtures, serialNumber=0101303369 + CN=Jón Þórsson"
         );
-        let unknown =
-            Name::from_str("1.2.3.4=#0403414243,DC=example").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(name_to_string(&unknown), "DC=example, 1.2.3.4=414243");
+        assert_eq!(
+            text("1.2.3.4=#0403414243,DC=example"),
+            "DC=example, 1.2.3.4=414243"
+        );
     }
 
     #[test]
@@ -412,8 +417,10 @@ mod tests {
     #[test]
     fn bmp_strings_are_decoded() {
         let bmp = BmpString::from_utf8("Þór").unwrap_or_else(|e| panic!("{e}"));
-        let any = Any::encode_from(&bmp).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(attribute_value(&any), "Þór");
+        let any = der::asn1::Any::encode_from(&bmp).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = String::new();
+        push_attribute_value(&mut out, 0x1e, any.value());
+        assert_eq!(out, "Þór");
     }
 
     #[test]

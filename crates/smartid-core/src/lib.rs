@@ -21,6 +21,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cert;
+mod cert_parse;
 mod crypto;
 mod error;
 mod fs;
