@@ -81,6 +81,45 @@ async fn no_more_handshakes_than_pooled_connections() {
     assert!(handshakes >= 1);
 }
 
+/// Exchanges one after another on one client, with permits to spare (no
+/// yield before the permit passes on): the connection is reused, on a
+/// current-thread runtime and on a multi-thread one.
+async fn one_after_another() {
+    let pki = TestPki::generate().unwrap();
+    let backend = slow_backend(Duration::ZERO).await;
+    let front = TlsFront::start(
+        *backend.address(),
+        &pki.localhost_server().unwrap(),
+        ClientAuth::None,
+    )
+    .await
+    .unwrap();
+    let settings = HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store().unwrap()));
+    let client = HttpClient::new(&settings, "pool-test/0").unwrap();
+    for i in 0..100 {
+        let r = client
+            .send(HttpRequest::get(format!("{}/seq/{i}", front.url())))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    assert!(
+        front.handshakes_ok() <= 2,
+        "{} handshakes for 100 exchanges in a row",
+        front.handshakes_ok()
+    );
+}
+
+#[tokio::test]
+async fn exchanges_in_a_row_reuse_the_connection() {
+    one_after_another().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchanges_in_a_row_reuse_the_connection_on_a_multi_thread_runtime() {
+    one_after_another().await;
+}
+
 /// A pool of one held by a slow exchange, and its client.
 async fn one_busy_connection(
     delay: Duration,

@@ -177,11 +177,16 @@ impl HttpClient {
         }
         drop(response);
         // The connection goes back to the pool from hyper's own tasks, a few
-        // scheduler turns after the body's end. Giving them those turns
-        // before the permit passes on lets the next exchange find it idle
-        // instead of opening (and handshaking) a connection of its own.
-        for _ in 0..3 {
-            tokio::task::yield_now().await;
+        // scheduler turns after the body's end. When every permit is taken
+        // (another exchange may be waiting for this one), giving them those
+        // turns before the permit passes on lets the next exchange find the
+        // connection idle instead of opening (and handshaking) one of its
+        // own. With permits to spare nobody waits for this one, and a turn
+        // of the scheduler costs a poll of the IO driver: no yield.
+        if self.connections.available_permits() == 0 {
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
         }
         Ok(HttpResponse::with_redacted_url(
             status, headers, body, shown,
