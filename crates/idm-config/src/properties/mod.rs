@@ -9,6 +9,7 @@ mod parser;
 mod tests;
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use index::KeyIndex;
@@ -84,8 +85,10 @@ pub struct PropertiesFile {
     name: String,
     encoding: Encoding,
     bom: bool,
-    /// The decoded text items point into (edited items own their text).
-    source: String,
+    /// The text items' raw spans point into, followed by the decoded keys
+    /// and values that parsed properties share (edited items own their
+    /// text).
+    source: Arc<String>,
     items: Vec<Item>,
     /// Key -> index in `items` of the entry that wins (keyed SipHash, see
     /// `KeyIndex`).
@@ -120,7 +123,7 @@ impl PropertiesFile {
             // Every byte is one char; bytes from 0x80 take two in UTF-8.
             let mut text = String::with_capacity(bytes.len() + bytes.len() / 4);
             text.extend(bytes.iter().map(|&b| char::from(b)));
-            Self::parse_text(text, name, Encoding::Latin1, false)
+            Self::parse_text(&text, name, Encoding::Latin1, false)
         };
         match encoding {
             ReadEncoding::Latin1 => latin1(),
@@ -157,21 +160,35 @@ impl PropertiesFile {
     /// Parses text that is already decoded; it is written back as UTF-8.
     pub fn parse_str(text: &str, name: &str) -> Self {
         match text.strip_prefix(UTF8_BOM) {
-            Some(rest) => Self::parse_text(rest.to_owned(), name, Encoding::Utf8, true),
-            None => Self::parse_text(text.to_owned(), name, Encoding::Utf8, false),
+            Some(rest) => Self::parse_text(rest, name, Encoding::Utf8, true),
+            None => Self::parse_text(text, name, Encoding::Utf8, false),
         }
     }
 
     /// An empty file (written as UTF-8).
     pub fn new(name: &str) -> Self {
-        Self::parse_text(String::new(), name, Encoding::Utf8, false)
+        Self::parse_text("", name, Encoding::Utf8, false)
     }
 
-    /// Parses `source`, the decoded text, which the file then keeps (lines
-    /// are spans of it).
-    fn parse_text(source: String, name: &str, encoding: Encoding, bom: bool) -> Self {
+    /// Parses `text`, the decoded text, which the file then keeps (lines
+    /// are spans of it) with the decoded keys and values after it.
+    fn parse_text(text: &str, name: &str, encoding: Encoding, bom: bool) -> Self {
         let mut diagnostics = Vec::new();
-        let items = parser::parse(&source, name, &mut diagnostics);
+        // Room for the decoded keys and values: none in most files, never
+        // more than the text.
+        let mut buf = String::with_capacity(text.len() + text.len() / 2 + 16);
+        buf.push_str(text);
+        let parsed = parser::parse(text, &mut buf, name, &mut diagnostics);
+        if buf.capacity() - buf.len() > 4096 {
+            buf.shrink_to_fit();
+        }
+        let source = Arc::new(buf);
+        let mut items = parsed.items;
+        for item in &mut items {
+            if let ItemKind::Entry { property, .. } = &mut item.kind {
+                property.attach(&source);
+            }
+        }
         let mut file = Self {
             name: name.to_owned(),
             encoding,
@@ -184,8 +201,10 @@ impl PropertiesFile {
         if file.reindex() {
             file.check_duplicates();
         }
-        if encoding == Encoding::Utf8 && !file.source.is_ascii() {
-            file.check_non_ascii();
+        if encoding == Encoding::Utf8
+            && let Some(first) = parsed.first_non_ascii_entry
+        {
+            file.check_non_ascii(first);
         }
         file
     }
@@ -223,11 +242,11 @@ impl PropertiesFile {
         self.diagnostics.extend(found);
     }
 
-    fn check_non_ascii(&mut self) {
-        let first = self.items.iter().find_map(|item| match &item.kind {
-            ItemKind::Entry { property, .. } if !item.raw.as_str(&self.source).is_ascii() => {
-                Some(property)
-            }
+    /// Warns about the entry at `first` in `items`, the first whose text
+    /// is not ASCII.
+    fn check_non_ascii(&mut self, first: usize) {
+        let first = self.items.get(first).and_then(|item| match &item.kind {
+            ItemKind::Entry { property, .. } => Some(property),
             _ => None,
         });
         if let Some(p) = first {

@@ -1,17 +1,26 @@
 //! Java's `.properties` syntax (the rules of `java.util.Properties.load`),
 //! read into items that keep their raw text for byte-identical writing.
+//!
+//! One pass over the bytes. Keys and values that need no decoding are spans
+//! of the file's text; decoded ones are appended after the text in the same
+//! buffer, so a parse allocates no string per entry: every parsed
+//! [`Property`] shares that one buffer.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 
 /// One key/value pair as Java would load it, with the line it starts on.
 /// `Debug` shows the key and the line, not the value (it may be a password).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Property {
-    /// The key followed by the value: one allocation for both.
-    text: String,
-    key_len: usize,
+    /// The text `key` and `value` are byte ranges of: the parsed file's
+    /// buffer (its text, then the decoded keys and values), or an own
+    /// buffer for an entry set by `set`. `None` only while parsing.
+    buf: Option<Arc<String>>,
+    key: (usize, usize),
+    value: (usize, usize),
     pub(crate) line: usize,
 }
 
@@ -21,20 +30,46 @@ impl Property {
         text.push_str(key);
         text.push_str(value);
         Self {
-            text,
-            key_len: key.len(),
+            key: (0, key.len()),
+            value: (key.len(), text.len()),
+            buf: Some(Arc::new(text)),
             line,
         }
     }
 
+    /// A parsed entry whose key and value are ranges of the buffer that
+    /// [`Property::attach`] gives it once parsing is done.
+    fn spans(key: (usize, usize), value: (usize, usize), line: usize) -> Self {
+        Self {
+            buf: None,
+            key,
+            value,
+            line,
+        }
+    }
+
+    /// Gives a parsed entry the buffer its ranges point into.
+    pub(crate) fn attach(&mut self, buf: &Arc<String>) {
+        if self.buf.is_none() {
+            self.buf = Some(Arc::clone(buf));
+        }
+    }
+
+    fn slice(&self, (start, end): (usize, usize)) -> &str {
+        self.buf
+            .as_deref()
+            .and_then(|b| b.get(start..end))
+            .unwrap_or_default()
+    }
+
     /// The key, unescaped.
     pub fn key(&self) -> &str {
-        self.text.get(..self.key_len).unwrap_or_default()
+        self.slice(self.key)
     }
 
     /// The value, unescaped, continuation lines joined.
     pub fn value(&self) -> &str {
-        self.text.get(self.key_len..).unwrap_or_default()
+        self.slice(self.value)
     }
 
     /// The 1-based line the entry starts on.
@@ -43,10 +78,17 @@ impl Property {
     }
 
     pub(crate) fn set_value(&mut self, value: &str) {
-        self.text.truncate(self.key_len);
-        self.text.push_str(value);
+        *self = Self::new(self.key(), value, self.line);
     }
 }
+
+impl PartialEq for Property {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key() && self.value() == other.value() && self.line == other.line
+    }
+}
+
+impl Eq for Property {}
 
 impl fmt::Debug for Property {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -106,10 +148,51 @@ pub(crate) struct Item {
     pub(crate) kind: ItemKind,
 }
 
+/// Byte classes of the key scan (`CLASS`): Java's white space inside a
+/// line, the key/value separators, line terminators, the backslash.
+const WS: u8 = 1;
+const SEP: u8 = 2;
+const EOL: u8 = 4;
+const BACKSLASH: u8 = 8;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = WS;
+    t[b'\t' as usize] = WS;
+    t[0x0c] = WS;
+    t[b'=' as usize] = SEP;
+    t[b':' as usize] = SEP;
+    t[b'\n' as usize] = EOL;
+    t[b'\r' as usize] = EOL;
+    t[b'\\' as usize] = BACKSLASH;
+    t
+};
+
+fn class(b: u8) -> u8 {
+    CLASS[usize::from(b)]
+}
+
 /// Java's white space inside a line.
 fn is_ws_byte(b: u8) -> bool {
-    b == b' ' || b == b'\t' || b == 0x0c
+    class(b) == WS
 }
+
+/// Hex digit values; 0xFF for a byte that is not one.
+static HEX: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -128,8 +211,16 @@ fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(chunk))
 }
 
+/// The bytes of `word` below the byte that `mask`'s lowest bit marks, and
+/// that byte's index.
+fn before_match(word: u64, mask: u64) -> (u64, usize) {
+    let index = mask.trailing_zeros() / 8;
+    // index < 8: the shift is at most 56.
+    (word & ((1u64 << (8 * index)) - 1), index as usize)
+}
+
 /// The offset of the first `\n` or `\r` at or after `from`, or the length.
-/// Eight bytes at a time: this loop is most of the time spent on a file.
+/// Eight bytes at a time.
 fn find_line_end(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(w) = word_at(bytes, i) {
@@ -148,28 +239,67 @@ fn find_line_end(bytes: &[u8], from: usize) -> usize {
     i
 }
 
-/// Whether `bytes` holds a backslash, eight bytes at a time.
-fn has_backslash(bytes: &[u8]) -> bool {
-    let mut i = 0;
+/// The offset of the first byte at or after `from` that is `\n`, `\r` or,
+/// with `BACKSLASH`, `\`, or the length; and whether a byte before it and
+/// after `from` is not ASCII. Eight bytes at a time.
+fn scan<const BACKSLASH: bool>(bytes: &[u8], from: usize) -> (usize, bool) {
+    let mut i = from;
+    let mut seen = 0u64;
     while let Some(w) = word_at(bytes, i) {
-        if bytes_equal(w, b'\\') != 0 {
-            return true;
+        let mut m = bytes_equal(w, b'\n') | bytes_equal(w, b'\r');
+        if BACKSLASH {
+            m |= bytes_equal(w, b'\\');
+        }
+        if m != 0 {
+            let (before, index) = before_match(w, m);
+            return (i + index, (seen | before) & HIGHS != 0);
+        }
+        seen |= w;
+        i += 8;
+    }
+    let mut high = 0u8;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'\n' || b == b'\r' || (BACKSLASH && b == b'\\') {
+            break;
+        }
+        high |= b;
+        i += 1;
+    }
+    (i, seen & HIGHS != 0 || high >= 0x80)
+}
+
+/// The offset of the first backslash at or after `from`.
+fn find_backslash(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(w) = word_at(bytes, i) {
+        let m = bytes_equal(w, b'\\');
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    bytes.get(i..).is_some_and(|tail| tail.contains(&b'\\'))
+    bytes
+        .get(i..)?
+        .iter()
+        .position(|&b| b == b'\\')
+        .map(|p| i + p)
 }
 
-/// The physical line starting at `start`: (end of its content, end of its
-/// terminator). `\n`, `\r\n` and a lone `\r` end a line, as in Java.
-fn line_at(bytes: &[u8], start: usize) -> (usize, usize) {
-    let content_end = find_line_end(bytes, start);
-    let end = match bytes.get(content_end) {
+/// The end of the terminator of a line whose content ends at `content_end`.
+/// `\n`, `\r\n` and a lone `\r` end a line, as in Java.
+fn terminator_end(bytes: &[u8], content_end: usize) -> usize {
+    match bytes.get(content_end) {
         None => content_end,
         Some(b'\r') if bytes.get(content_end + 1) == Some(&b'\n') => content_end + 2,
         Some(_) => content_end + 1,
-    };
-    (content_end, end)
+    }
+}
+
+/// The physical line starting at `start`: (end of its content, end of its
+/// terminator).
+fn line_at(bytes: &[u8], start: usize) -> (usize, usize) {
+    let content_end = find_line_end(bytes, start);
+    (content_end, terminator_end(bytes, content_end))
 }
 
 /// `text` without its leading Java white space (ASCII, so any cut is a
@@ -191,76 +321,249 @@ pub(crate) fn count_lines(text: &str) -> usize {
     n
 }
 
-/// Parses decoded text in one pass over its bytes. Problems are reported
-/// against `file`.
-pub(crate) fn parse(text: &str, file: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Item> {
-    let bytes = text.as_bytes();
-    let len = bytes.len();
+/// What [`parse`] finds.
+pub(crate) struct Parsed {
+    pub(crate) items: Vec<Item>,
+    /// The index in `items` of the first entry whose raw text is not ASCII.
+    pub(crate) first_non_ascii_entry: Option<usize>,
+}
+
+/// Parses decoded text in one pass over its bytes. `buf` starts with
+/// `text` (the spans of items and properties are offsets into both);
+/// decoded keys and values are appended to it. Once `buf` holds everything,
+/// each property is given it with [`Property::attach`]. Problems are
+/// reported against `file`.
+pub(crate) fn parse(
+    text: &str,
+    buf: &mut String,
+    file: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Parsed {
+    debug_assert!(buf.starts_with(text));
     // About one item per 40 bytes in real files; a guess, not a limit.
-    let mut items = Vec::with_capacity(len / 40 + 1);
-    let mut logical = String::new();
+    let mut parser = Parser {
+        text,
+        out: buf,
+        file,
+        diagnostics,
+        items: Vec::with_capacity(text.len() / 40 + 1),
+        logical: String::new(),
+        line_no: 0,
+        first_non_ascii_entry: None,
+    };
     let mut pos = 0;
-    // Physical lines before `pos`.
-    let mut line_no = 0;
-    while pos < len {
-        let start = pos;
-        let (content_end, end) = line_at(bytes, start);
-        line_no += 1;
-        let line_text = text.get(start..content_end).unwrap_or_default();
-        let rest = trim_ws_start(line_text);
-        let leading_len = line_text.len() - rest.len();
-        match rest.as_bytes().first() {
-            None | Some(b'#' | b'!') => {
-                items.push(Item {
-                    raw: Raw::Span(start, end),
-                    kind: if rest.is_empty() {
-                        ItemKind::Blank
-                    } else {
-                        ItemKind::Comment
-                    },
-                });
-                pos = end;
-                continue;
+    while pos < text.len() {
+        pos = parser.line(pos);
+    }
+    Parsed {
+        items: parser.items,
+        first_non_ascii_entry: parser.first_non_ascii_entry,
+    }
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    /// The buffer decoded text goes to, after the text.
+    out: &'a mut String,
+    file: &'a str,
+    diagnostics: &'a mut Vec<Diagnostic>,
+    items: Vec<Item>,
+    /// Continuation lines joined (reused).
+    logical: String,
+    /// Physical lines started so far.
+    line_no: usize,
+    first_non_ascii_entry: Option<usize>,
+}
+
+impl Parser<'_> {
+    /// Reads the logical line starting at `start`; returns where the next
+    /// one starts.
+    fn line(&mut self, start: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        self.line_no += 1;
+        let mut i = start;
+        while bytes.get(i).is_some_and(|&b| is_ws_byte(b)) {
+            i += 1;
+        }
+        match bytes.get(i) {
+            None | Some(b'\n' | b'\r') => {
+                let end = terminator_end(bytes, i);
+                self.push_other(start, end, ItemKind::Blank);
+                return end;
+            }
+            Some(b'#' | b'!') => {
+                let end = terminator_end(bytes, find_line_end(bytes, i + 1));
+                self.push_other(start, end, ItemKind::Comment);
+                return end;
             }
             Some(_) => {}
         }
-        // Fast path: one physical line without any backslash.
-        if !has_backslash(rest.as_bytes()) {
-            let (key_end, value_start, has_sep) = split_simple(rest.as_bytes());
-            items.push(Item {
-                raw: Raw::Span(start, end),
-                kind: ItemKind::Entry {
-                    property: Property::new(
-                        rest.get(..key_end).unwrap_or_default(),
-                        rest.get(value_start..).unwrap_or_default(),
-                        line_no,
-                    ),
-                    prefix: Some(Prefix {
-                        len: leading_len + value_start,
-                        add_separator: !has_sep && value_start == key_end,
-                    }),
-                },
-            });
-            pos = end;
-            continue;
+        // The key: up to white space, a separator, the line's end or a
+        // backslash.
+        let mut key_end = i;
+        let mut high = 0u8;
+        let stop = loop {
+            let Some(&b) = bytes.get(key_end) else {
+                break EOL;
+            };
+            let c = class(b);
+            if c != 0 {
+                break c;
+            }
+            high |= b;
+            key_end += 1;
+        };
+        if stop == BACKSLASH {
+            return self.escaped(start, i, key_end, None, high >= 0x80);
         }
-        let first_line = line_no;
-        if trailing_backslashes(rest).is_multiple_of(2) {
+        // White space and at most one separator, as Java skips them.
+        let mut value_start = key_end;
+        if stop & (WS | SEP) != 0 {
+            let mut has_sep = stop == SEP;
+            value_start += 1;
+            while let Some(&b) = bytes.get(value_start) {
+                let c = class(b);
+                if c == SEP && !has_sep {
+                    has_sep = true;
+                } else if c != WS {
+                    break;
+                }
+                value_start += 1;
+            }
+        }
+        let (content_end, value_high) = scan::<true>(bytes, value_start);
+        let non_ascii = high >= 0x80 || value_high;
+        if bytes.get(content_end) == Some(&b'\\') {
+            if !matches!(bytes.get(content_end + 1), None | Some(b'\n' | b'\r')) {
+                // Escapes in the value: decode it to the line's end, unless
+                // the line turns out to continue.
+                let from = self.out.len();
+                let reported = self.diagnostics.len();
+                let decoded = unescape::<true>(
+                    self.text,
+                    value_start,
+                    content_end,
+                    self.out,
+                    self.file,
+                    self.line_no,
+                    self.diagnostics,
+                );
+                if let Some((content_end, high)) = decoded {
+                    let end = terminator_end(bytes, content_end);
+                    let property =
+                        Property::spans((i, key_end), (from, self.out.len()), self.line_no);
+                    let prefix = Some(Prefix {
+                        len: value_start - start,
+                        add_separator: value_start == key_end,
+                    });
+                    self.push_entry(start, end, property, prefix, non_ascii || high);
+                    return end;
+                }
+                self.out.truncate(from);
+                self.diagnostics.truncate(reported);
+            }
+            return self.escaped(
+                start,
+                i,
+                content_end,
+                Some((key_end, value_start)),
+                non_ascii,
+            );
+        }
+        // No backslash: key and value are spans of the text.
+        let end = terminator_end(bytes, content_end);
+        let property = Property::spans((i, key_end), (value_start, content_end), self.line_no);
+        let prefix = Some(Prefix {
+            len: value_start - start,
+            add_separator: value_start == key_end,
+        });
+        self.push_entry(start, end, property, prefix, non_ascii);
+        end
+    }
+
+    fn push_other(&mut self, start: usize, end: usize, kind: ItemKind) {
+        self.items.push(Item {
+            raw: Raw::Span(start, end),
+            kind,
+        });
+    }
+
+    fn push_entry(
+        &mut self,
+        start: usize,
+        end: usize,
+        property: Property,
+        prefix: Option<Prefix>,
+        non_ascii: bool,
+    ) {
+        if non_ascii && self.first_non_ascii_entry.is_none() {
+            self.first_non_ascii_entry = Some(self.items.len());
+        }
+        self.items.push(Item {
+            raw: Raw::Span(start, end),
+            kind: ItemKind::Entry { property, prefix },
+        });
+    }
+
+    /// A line with a backslash at `backslash`, its key starting at `key_start`
+    /// after white space from `start`. `split` is (end of key, start of
+    /// value) when the backslash comes after both; `non_ascii` whether a
+    /// byte before the backslash is not ASCII.
+    fn escaped(
+        &mut self,
+        start: usize,
+        key_start: usize,
+        backslash: usize,
+        split: Option<(usize, usize)>,
+        mut non_ascii: bool,
+    ) -> usize {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        let (content_end, high) = scan::<false>(bytes, backslash);
+        non_ascii |= high;
+        let end = terminator_end(bytes, content_end);
+        let first_line = self.line_no;
+        let leading_len = key_start - start;
+        let rest = text.get(key_start..content_end).unwrap_or_default();
+        let continued = !trailing_backslashes(rest).is_multiple_of(2);
+        match split {
+            // The value starts before the continuation backslash: the
+            // split is the line's, only the value is joined.
+            Some((key_end, value_start)) if continued && value_start + 1 < content_end => {
+                return self.continued_value(
+                    start,
+                    (key_start, key_end, value_start),
+                    backslash,
+                    content_end,
+                    end,
+                    non_ascii,
+                );
+            }
+            _ => {}
+        }
+        if !continued {
             // Escapes but no continuation: decode straight from the line.
-            let raw = Raw::Span(start, end);
-            pos = end;
-            items.push(entry(
+            let (key_end, value_start) = match split {
+                Some((k, v)) => (k - key_start, v - key_start),
+                None => split_key_value(rest.as_bytes()),
+            };
+            let property = self.decode_entry(
                 rest,
+                Some(key_start),
                 rest.len(),
-                leading_len,
+                (key_end, value_start),
                 first_line,
-                raw,
-                file,
-                diagnostics,
-            ));
-            continue;
+            );
+            let prefix = Some(Prefix {
+                len: leading_len + value_start,
+                add_separator: value_start == key_end,
+            });
+            self.push_entry(start, end, property, prefix, non_ascii);
+            return end;
         }
         // A continuation: join the physical lines into `logical`.
+        let mut logical = std::mem::take(&mut self.logical);
         logical.clear();
         let mut first_segment_len = None;
         let mut segment = rest;
@@ -282,44 +585,177 @@ pub(crate) fn parse(text: &str, file: &str, diagnostics: &mut Vec<Diagnostic>) -
                 break;
             }
             if cur_end >= len {
-                diagnostics.push(Diagnostic::warning(
-                    file,
-                    Some(line_no),
+                self.diagnostics.push(Diagnostic::warning(
+                    self.file,
+                    Some(self.line_no),
                     Code::ContinuationAtEnd,
                     "the file ends with a continuation backslash; Java drops it: remove the trailing `\\` or add the missing line",
                 ));
                 break;
             }
             let next_start = cur_end;
-            (cur_content_end, cur_end) = line_at(bytes, next_start);
-            line_no += 1;
+            let (next_content_end, high) = scan::<false>(bytes, next_start);
+            non_ascii |= high;
+            cur_content_end = next_content_end;
+            cur_end = terminator_end(bytes, next_content_end);
+            self.line_no += 1;
             segment = trim_ws_start(text.get(next_start..cur_content_end).unwrap_or_default());
         }
-        let raw = Raw::Span(start, cur_end);
-        pos = cur_end;
-        if lone_backslash && !(cur_end == len && cur_end - cur_content_end <= 1) {
-            items.push(Item {
-                raw,
-                kind: ItemKind::Blank,
+        let result = if lone_backslash && !(cur_end == len && cur_end - cur_content_end <= 1) {
+            self.push_other(start, cur_end, ItemKind::Blank);
+            cur_end
+        } else {
+            // Java quirk, kept for fidelity: a lone `\` on the last line, ended
+            // by nothing or by a single `\n`/`\r`, loads as an empty key with an
+            // empty value (Java's reader returns the empty line at end of input).
+            // `logical` is then empty and yields that entry.
+            let first_len = first_segment_len.unwrap_or(logical.len());
+            let (key_end, value_start) = split_key_value(logical.as_bytes());
+            // The first `first_len` bytes of `logical` are the text's from `key_start`.
+            let property = self.decode_entry(
+                &logical,
+                Some(key_start),
+                first_len,
+                (key_end, value_start),
+                first_line,
+            );
+            let prefix = (value_start <= first_len).then_some(Prefix {
+                len: leading_len + value_start,
+                add_separator: value_start == key_end,
             });
-            continue;
-        }
-        // Java quirk, kept for fidelity: a lone `\` on the last line, ended
-        // by nothing or by a single `\n`/`\r`, loads as an empty key with an
-        // empty value (Java's reader returns the empty line at end of input).
-        // `logical` is then empty and `entry` yields that entry.
-        let first_len = first_segment_len.unwrap_or(logical.len());
-        items.push(entry(
-            &logical,
-            first_len,
-            leading_len,
-            first_line,
-            raw,
-            file,
-            diagnostics,
-        ));
+            self.push_entry(start, cur_end, property, prefix, non_ascii);
+            cur_end
+        };
+        self.logical = logical;
+        result
     }
-    items
+
+    /// An entry continued on the next lines whose key (`key_start..key_end`)
+    /// and value start (`value_start`) are on its first line, before the
+    /// continuation backslash; its first backslash is at `backslash`, its
+    /// first line ends at `content_end` (terminator at `end`). The value's
+    /// lines are joined onto `out`, then decoded if they hold escapes.
+    fn continued_value(
+        &mut self,
+        start: usize,
+        (key_start, key_end, value_start): (usize, usize, usize),
+        backslash: usize,
+        content_end: usize,
+        end: usize,
+        mut non_ascii: bool,
+    ) -> usize {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        let first_line = self.line_no;
+        let from = self.out.len();
+        // A backslash before the continuation one is an escape.
+        let mut escapes = backslash + 1 < content_end;
+        self.out
+            .push_str(text.get(value_start..content_end - 1).unwrap_or_default());
+        let mut cur_end = end;
+        loop {
+            if cur_end >= len {
+                self.diagnostics.push(Diagnostic::warning(
+                    self.file,
+                    Some(self.line_no),
+                    Code::ContinuationAtEnd,
+                    "the file ends with a continuation backslash; Java drops it: remove the trailing `\\` or add the missing line",
+                ));
+                break;
+            }
+            let mut next_start = cur_end;
+            while bytes.get(next_start).is_some_and(|&b| is_ws_byte(b)) {
+                next_start += 1;
+            }
+            let (stop, high) = scan::<true>(bytes, next_start);
+            let (line_end, first_backslash) = if bytes.get(stop) == Some(&b'\\') {
+                let (line_end, more_high) = scan::<false>(bytes, stop);
+                non_ascii |= more_high;
+                (line_end, Some(stop))
+            } else {
+                (stop, None)
+            };
+            non_ascii |= high;
+            cur_end = terminator_end(bytes, line_end);
+            self.line_no += 1;
+            let segment = text.get(next_start..line_end).unwrap_or_default();
+            let more = !trailing_backslashes(segment).is_multiple_of(2);
+            let kept = segment.len() - usize::from(more);
+            escapes |= first_backslash.is_some_and(|b| b < line_end - usize::from(more));
+            self.out.push_str(segment.get(..kept).unwrap_or_default());
+            if !more {
+                break;
+            }
+        }
+        if escapes {
+            let mut logical = std::mem::take(&mut self.logical);
+            logical.clear();
+            logical.push_str(self.out.get(from..).unwrap_or_default());
+            self.out.truncate(from);
+            match find_backslash(logical.as_bytes(), 0) {
+                Some(first) => unescape_into(
+                    &logical,
+                    first,
+                    self.out,
+                    self.file,
+                    first_line,
+                    self.diagnostics,
+                ),
+                None => self.out.push_str(&logical),
+            }
+            self.logical = logical;
+        }
+        let property = Property::spans((key_start, key_end), (from, self.out.len()), first_line);
+        let prefix = Some(Prefix {
+            len: value_start - start,
+            add_separator: value_start == key_end,
+        });
+        self.push_entry(start, cur_end, property, prefix, non_ascii);
+        cur_end
+    }
+
+    /// The property of a logical line `logical` (leading white space
+    /// removed) split at (end of key, start of value), starting on physical
+    /// line `line`. Its first `mapped` bytes are the text's from `at` (when
+    /// `at` is given).
+    fn decode_entry(
+        &mut self,
+        logical: &str,
+        at: Option<usize>,
+        mapped: usize,
+        (key_end, value_start): (usize, usize),
+        line: usize,
+    ) -> Property {
+        let key = self.decode_part(logical, 0, key_end, at, mapped, line);
+        let value = self.decode_part(logical, value_start, logical.len(), at, mapped, line);
+        Property::spans(key, value, line)
+    }
+
+    /// Bytes `from..to` of `logical` (starting on `line`), unescaped: a span of the text when they
+    /// need no decoding and are the text's, else decoded onto `out`.
+    fn decode_part(
+        &mut self,
+        logical: &str,
+        from: usize,
+        to: usize,
+        at: Option<usize>,
+        mapped: usize,
+        line: usize,
+    ) -> (usize, usize) {
+        let part = logical.get(from..to).unwrap_or_default();
+        let start = self.out.len();
+        match find_backslash(part.as_bytes(), 0) {
+            Some(first) => {
+                unescape_into(part, first, self.out, self.file, line, self.diagnostics);
+            }
+            None => match at {
+                Some(at) if to <= mapped => return (at + from, at + to),
+                _ => self.out.push_str(part),
+            },
+        }
+        (start, self.out.len())
+    }
 }
 
 /// How many backslashes end `s`.
@@ -327,124 +763,123 @@ fn trailing_backslashes(s: &str) -> usize {
     s.bytes().rev().take_while(|&b| b == b'\\').count()
 }
 
-/// An entry from a logical line (continuations joined, leading white space
-/// of the first line removed) that may hold escapes. `first_len` is how
-/// many of its bytes came from the first physical line.
-#[allow(clippy::too_many_arguments)]
-fn entry(
-    logical: &str,
-    first_len: usize,
-    leading_len: usize,
-    line: usize,
-    raw: Raw,
-    file: &str,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Item {
-    let (key_end, value_start) = split_key_value(logical.as_bytes());
-    let key_text = logical.get(..key_end).unwrap_or_default();
-    let value_text = logical.get(value_start..).unwrap_or_default();
-    // Decoding never makes text longer.
-    let mut text = String::with_capacity(key_text.len() + value_text.len());
-    unescape_into(key_text, &mut text, file, line, diagnostics);
-    let key_len = text.len();
-    unescape_into(value_text, &mut text, file, line, diagnostics);
-    let prefix = (value_start <= first_len).then_some(Prefix {
-        len: leading_len + value_start,
-        add_separator: value_start == key_end,
-    });
-    Item {
-        raw,
-        kind: ItemKind::Entry {
-            property: Property {
-                text,
-                key_len,
-                line,
-            },
-            prefix,
-        },
-    }
-}
-
-/// Java's key/value split on a line without backslashes:
-/// returns (end of key, start of value, separator seen), in bytes.
-fn split_simple(bytes: &[u8]) -> (usize, usize, bool) {
-    let limit = bytes.len();
-    let key_len = bytes
-        .iter()
-        .position(|&b| b == b'=' || b == b':' || is_ws_byte(b))
-        .unwrap_or(limit);
-    let mut has_sep = matches!(bytes.get(key_len), Some(b'=' | b':'));
-    let mut value_start = if key_len < limit { key_len + 1 } else { limit };
-    while let Some(&b) = bytes.get(value_start) {
-        if !is_ws_byte(b) {
-            if !has_sep && (b == b'=' || b == b':') {
-                has_sep = true;
-            } else {
-                break;
-            }
-        }
-        value_start += 1;
-    }
-    (key_len, value_start, has_sep)
-}
-
 /// Java's key/value split: returns (end of key, start of value), in bytes
 /// (separators, white space and backslashes are ASCII).
 fn split_key_value(bytes: &[u8]) -> (usize, usize) {
     let limit = bytes.len();
-    let mut key_len = 0;
+    let mut key_len = limit;
     let mut value_start = limit;
     let mut has_sep = false;
     let mut preceding_backslash = false;
-    for &b in bytes {
-        if (b == b'=' || b == b':') && !preceding_backslash {
-            value_start = key_len + 1;
-            has_sep = true;
-            break;
-        } else if is_ws_byte(b) && !preceding_backslash {
-            value_start = key_len + 1;
+    for (n, &b) in bytes.iter().enumerate() {
+        if preceding_backslash {
+            preceding_backslash = false;
+            continue;
+        }
+        let c = class(b);
+        if c & (SEP | WS) != 0 {
+            key_len = n;
+            value_start = n + 1;
+            has_sep = c == SEP;
             break;
         }
-        preceding_backslash = b == b'\\' && !preceding_backslash;
-        key_len += 1;
+        preceding_backslash = c == BACKSLASH;
     }
     while let Some(&b) = bytes.get(value_start) {
-        if !is_ws_byte(b) {
-            if !has_sep && (b == b'=' || b == b':') {
-                has_sep = true;
-            } else {
-                break;
-            }
+        let c = class(b);
+        if c == SEP && !has_sep {
+            has_sep = true;
+        } else if c != WS {
+            break;
         }
         value_start += 1;
     }
     (key_len, value_start)
 }
 
-/// Java's `loadConvert`, appending to `out`: `\t \n \r \f`, `\uXXXX`, and
-/// `\x` for any other x. UTF-16 surrogate pairs written as two escapes are
-/// joined.
+/// Four hex digits at `at` as a UTF-16 unit.
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    let digits: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    let [a, b, c, d] = digits.map(|x| HEX[usize::from(x)]);
+    if (a | b | c | d) & 0xF0 != 0 {
+        return None;
+    }
+    Some(u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d))
+}
+
+/// Java's `loadConvert` of `text`, whose first backslash is at `first`,
+/// appended to `out`: `\t \n \r \f`, `\uXXXX`, and `\x` for any other x.
+/// UTF-16 surrogate pairs written as two escapes are joined; a lone
+/// surrogate becomes U+FFFD (and one diagnostic). Text between escapes is
+/// copied in runs.
 fn unescape_into(
     text: &str,
+    first: usize,
     out: &mut String,
     file: &str,
     line: usize,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let _ = unescape::<false>(text, 0, first, out, file, line, diagnostics);
+}
+
+/// [`unescape_into`] of `text` from `start`, whose first backslash is at
+/// `first`: to its end, or with `LINE` to the end of the physical line,
+/// returning that end and whether a byte decoded was not ASCII; `None`
+/// when the line ends with a continuation backslash (what was decoded and
+/// reported is then to be dropped).
+#[inline(never)]
+fn unescape<const LINE: bool>(
+    text: &str,
+    start: usize,
+    first: usize,
+    out: &mut String,
+    file: &str,
+    line: usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(usize, bool)> {
+    const REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
     let bytes = text.as_bytes();
-    let mut out = Utf16Joiner::new(out);
-    // `done..` is neither copied nor decoded yet.
-    let mut done = 0;
-    while let Some(at) = bytes
-        .get(done..)
-        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
-        .map(|p| done + p)
-    {
-        out.push_str(text.get(done..at).unwrap_or_default());
+    if !LINE {
+        // Decoding never makes text longer.
+        out.reserve(text.len() - start);
+    }
+    // A high surrogate waiting for its low half (0: none).
+    let mut high = 0u32;
+    let mut lone = false;
+    let mut non_ascii = false;
+    let mut line_end = text.len();
+    if first > start {
+        out.push_str(text.get(start..first).unwrap_or_default());
+    }
+    // A backslash is at `at`.
+    let mut at = first;
+    loop {
+        if LINE && matches!(bytes.get(at + 1), None | Some(b'\n' | b'\r')) {
+            return None;
+        }
         let consumed = match bytes.get(at + 1) {
-            Some(b'u') => match bytes.get(at + 2..at + 6).and_then(hex4) {
+            Some(b'u') => match hex4(bytes, at + 2) {
                 Some(unit) => {
-                    out.push_unit(unit);
+                    match unit {
+                        0xD800..=0xDBFF => {
+                            flush_high(out, &mut high, &mut lone);
+                            high = unit;
+                        }
+                        0xDC00..=0xDFFF if high != 0 => {
+                            let c = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00);
+                            out.push(char::from_u32(c).unwrap_or(REPLACEMENT));
+                            high = 0;
+                        }
+                        0xDC00..=0xDFFF => {
+                            out.push(REPLACEMENT);
+                            lone = true;
+                        }
+                        _ => {
+                            flush_high(out, &mut high, &mut lone);
+                            out.push(char::from_u32(unit).unwrap_or(REPLACEMENT));
+                        }
+                    }
                     6
                 }
                 None => {
@@ -455,12 +890,14 @@ fn unescape_into(
                         // The text after `\u` is not shown: it may be part of a password.
                         "malformed \\uXXXX escape (`\\u` not followed by four hex digits): Java refuses to load this file; write four hex digits, or `\\\\u` for a literal backslash-u",
                     ));
+                    flush_high(out, &mut high, &mut lone);
                     out.push_str("\\u");
                     2
                 }
             },
             Some(&b) if b.is_ascii() => {
-                out.push_char(match b {
+                flush_high(out, &mut high, &mut lone);
+                out.push(match b {
                     b't' => '\t',
                     b'n' => '\n',
                     b'r' => '\r',
@@ -472,7 +909,9 @@ fn unescape_into(
             // `\` before a non-ASCII character: the character itself.
             Some(_) => match text.get(at + 1..).and_then(|t| t.chars().next()) {
                 Some(c) => {
-                    out.push_char(c);
+                    flush_high(out, &mut high, &mut lone);
+                    out.push(c);
+                    non_ascii = true;
                     1 + c.len_utf8()
                 }
                 None => 1,
@@ -481,10 +920,28 @@ fn unescape_into(
             // were there one, it would be dropped.
             None => 1,
         };
-        done = at + consumed;
+        // The text up to the next backslash (or line end), in one piece.
+        let run = at + consumed;
+        let (next, end) = if LINE {
+            let (stop, high) = scan::<true>(bytes, run);
+            non_ascii |= high;
+            line_end = stop;
+            ((bytes.get(stop) == Some(&b'\\')).then_some(stop), stop)
+        } else {
+            let next = find_backslash(bytes, run);
+            (next, next.unwrap_or(text.len()))
+        };
+        if end > run {
+            flush_high(out, &mut high, &mut lone);
+            out.push_str(text.get(run..end).unwrap_or_default());
+        }
+        match next {
+            Some(n) => at = n,
+            None => break,
+        }
     }
-    out.push_str(text.get(done..).unwrap_or_default());
-    if out.finish() {
+    flush_high(out, &mut high, &mut lone);
+    if lone {
         diagnostics.push(Diagnostic::error(
             file,
             Some(line),
@@ -492,86 +949,14 @@ fn unescape_into(
             "a \\uD800-\\uDFFF escape without its other half: write both halves of the surrogate pair (e.g. \\uD83D\\uDE00) or the character itself",
         ));
     }
+    Some((line_end, non_ascii))
 }
 
-/// Four hex digits as a UTF-16 unit.
-fn hex4(digits: &[u8]) -> Option<u16> {
-    digits.iter().try_fold(0u16, |acc, &b| {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        Some(acc << 4 | u16::from(d))
-    })
-}
-
-/// Appends chars and UTF-16 units (from `\u` escapes) to a string, joining
-/// surrogate pairs and replacing lone surrogates with U+FFFD.
-struct Utf16Joiner<'a> {
-    out: &'a mut String,
-    pending_high: Option<u16>,
-    lone: bool,
-}
-
-impl<'a> Utf16Joiner<'a> {
-    fn new(out: &'a mut String) -> Self {
-        Self {
-            out,
-            pending_high: None,
-            lone: false,
-        }
-    }
-
-    fn flush_high(&mut self) {
-        if self.pending_high.take().is_some() {
-            self.out.push(char::REPLACEMENT_CHARACTER);
-            self.lone = true;
-        }
-    }
-
-    fn push_char(&mut self, c: char) {
-        self.flush_high();
-        self.out.push(c);
-    }
-
-    fn push_str(&mut self, s: &str) {
-        if !s.is_empty() {
-            self.flush_high();
-            self.out.push_str(s);
-        }
-    }
-
-    fn push_unit(&mut self, unit: u16) {
-        match unit {
-            0xD800..=0xDBFF => {
-                self.flush_high();
-                self.pending_high = Some(unit);
-            }
-            0xDC00..=0xDFFF => match self.pending_high.take() {
-                Some(high) => {
-                    let c =
-                        0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
-                    self.out
-                        .push(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
-                }
-                None => {
-                    self.out.push(char::REPLACEMENT_CHARACTER);
-                    self.lone = true;
-                }
-            },
-            _ => {
-                self.flush_high();
-                self.out
-                    .push(char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER));
-            }
-        }
-    }
-
-    /// Ends the text; returns whether a lone surrogate was replaced.
-    fn finish(mut self) -> bool {
-        self.flush_high();
-        self.lone
+/// Ends a waiting high surrogate (`high`, 0 for none) as U+FFFD.
+fn flush_high(out: &mut String, high: &mut u32, lone: &mut bool) {
+    if *high != 0 {
+        out.push(char::REPLACEMENT_CHARACTER);
+        *lone = true;
+        *high = 0;
     }
 }

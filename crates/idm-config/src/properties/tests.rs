@@ -334,3 +334,21 @@ fn property_debug_shows_key_not_value() {
     assert!(debug.contains("p12Password"), "{debug}");
     assert!(!debug.contains("topsecret"), "{debug}");
 }
+
+// The parser decodes a value straight from its line and only joins lines
+// when it meets a continuation: both ways must give Java's result, with
+// each problem reported once.
+#[test]
+fn escapes_before_and_across_continuations() {
+    let f = parse(
+        "a=\\u00F3 \\\n  b\nc = x\\u00\\\n  F3y\nd=\\uZZ \\\n  e\nf=\\uD83D\\\n\\uDE00\ng=J\\u00F3n\\\\\n",
+    );
+    assert_eq!(f.get("a"), Some("ó b"));
+    assert_eq!(f.get("c"), Some("xóy"));
+    assert_eq!(f.get("d"), Some("\\uZZ e"));
+    assert_eq!(f.get("f"), Some("😀"));
+    assert_eq!(f.get("g"), Some("Jón\\"));
+    assert_eq!(f.property("g").map(Property::line), Some(9));
+    let codes: Vec<_> = f.diagnostics().iter().map(|d| (d.code, d.line)).collect();
+    assert_eq!(codes, [(Code::MalformedUnicodeEscape, Some(5))]);
+}
