@@ -189,7 +189,9 @@ pub(crate) fn parse(der: &[u8]) -> Result<(Parsed<'_>, &[u8]), Refusal> {
 }
 
 fn tbs(mut r: TlvReader<'_>) -> Result<Parsed<'_>, Refusal> {
-    let version = version(&mut r).map_err(Refusal::at("version"))?;
+    // 0, 1 or 2. As in x509-cert, a v1 or v2 certificate with the fields
+    // of later versions is read, not refused.
+    version(&mut r).map_err(Refusal::at("version"))?;
     let serial = r
         .expect(0x02)
         .and_then(|t| IntRef::from_der(t.whole))
@@ -208,24 +210,12 @@ fn tbs(mut r: TlvReader<'_>) -> Result<Parsed<'_>, Refusal> {
     for (tag, what) in [(0x81, "issuer unique id"), (0x82, "subject unique id")] {
         if r.peek_tag() == Some(tag) {
             let tlv = r.next().map_err(Refusal::at(what))?;
-            if version < 1 {
-                return Err(Refusal {
-                    part: what,
-                    error: unexpected(tag),
-                });
-            }
             bit_string_contents(tlv.value).map_err(Refusal::at(what))?;
         }
     }
     let mut is_ca = false;
     if r.peek_tag() == Some(0xa3) {
         let tlv = r.next().map_err(Refusal::at("extensions"))?;
-        if version < 2 {
-            return Err(Refusal {
-                part: "extensions",
-                error: unexpected(0xa3),
-            });
-        }
         is_ca = extensions(tlv.value)?;
     }
     finished(&r).map_err(Refusal::at("certificate"))?;
@@ -477,7 +467,7 @@ mod tests {
             assert!(ours(&der).is_some(), "a fixture is refused");
             let mut inputs = vec![der.clone()];
             for i in 0..der.len() {
-                for x in [0x01u8, 0x80, 0xff] {
+                for x in [0x01u8, 0x02, 0x20, 0x40, 0x80, 0xff] {
                     let mut m = der.clone();
                     if let Some(b) = m.get_mut(i) {
                         *b ^= x;
