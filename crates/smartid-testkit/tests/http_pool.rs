@@ -27,6 +27,21 @@ async fn slow_backend(delay: Duration) -> MockServer {
     server
 }
 
+/// A backend answering after `delay` behind a TLS front, and the PKI
+/// whose root the client trusts.
+async fn tls_front(delay: Duration) -> (TestPki, MockServer, TlsFront) {
+    let pki = TestPki::generate().unwrap();
+    let backend = slow_backend(delay).await;
+    let front = TlsFront::start(
+        *backend.address(),
+        &pki.localhost_server().unwrap(),
+        ClientAuth::None,
+    )
+    .await
+    .unwrap();
+    (pki, backend, front)
+}
+
 async fn run_concurrently(client: &HttpClient, url: &str, n: usize) -> Vec<Result<u16, Error>> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
@@ -43,15 +58,7 @@ async fn run_concurrently(client: &HttpClient, url: &str, n: usize) -> Vec<Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_more_handshakes_than_pooled_connections() {
-    let pki = TestPki::generate().unwrap();
-    let backend = slow_backend(Duration::from_millis(20)).await;
-    let front = TlsFront::start(
-        *backend.address(),
-        &pki.localhost_server().unwrap(),
-        ClientAuth::None,
-    )
-    .await
-    .unwrap();
+    let (pki, _backend, front) = tls_front(Duration::from_millis(20)).await;
     let trust = TrustRoots::Only(pki.root_trust_store().unwrap());
 
     // A pool of 4: 300 exchanges at once, 4 handshakes.
@@ -85,15 +92,7 @@ async fn no_more_handshakes_than_pooled_connections() {
 /// yield before the permit passes on): the connection is reused, on a
 /// current-thread runtime and on a multi-thread one.
 async fn one_after_another() {
-    let pki = TestPki::generate().unwrap();
-    let backend = slow_backend(Duration::ZERO).await;
-    let front = TlsFront::start(
-        *backend.address(),
-        &pki.localhost_server().unwrap(),
-        ClientAuth::None,
-    )
-    .await
-    .unwrap();
+    let (pki, _backend, front) = tls_front(Duration::ZERO).await;
     let settings = HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store().unwrap()));
     let client = HttpClient::new(&settings, "pool-test/0").unwrap();
     for i in 0..100 {
@@ -130,15 +129,7 @@ async fn one_busy_connection(
     Arc<HttpClient>,
     tokio::task::JoinHandle<Result<smartid_core::HttpResponse, Error>>,
 ) {
-    let pki = TestPki::generate().unwrap();
-    let backend = slow_backend(delay).await;
-    let front = TlsFront::start(
-        *backend.address(),
-        &pki.localhost_server().unwrap(),
-        ClientAuth::None,
-    )
-    .await
-    .unwrap();
+    let (pki, backend, front) = tls_front(delay).await;
     let settings = settings
         .trust(TrustRoots::Only(pki.root_trust_store().unwrap()))
         .max_connections(1);

@@ -376,6 +376,16 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// Warns of a continuation backslash on the file's last line.
+    fn continuation_at_end(&mut self) {
+        self.diagnostics.push(Diagnostic::warning(
+            self.file,
+            Some(self.line_no),
+            Code::ContinuationAtEnd,
+            "the file ends with a continuation backslash; Java drops it: remove the trailing `\\` or add the missing line",
+        ));
+    }
+
     /// Reads the logical line starting at `start`; returns where the next
     /// one starts.
     fn line(&mut self, start: usize) -> usize {
@@ -419,17 +429,7 @@ impl Parser<'_> {
         // White space and at most one separator, as Java skips them.
         let mut value_start = key_end;
         if stop & (WS | SEP) != 0 {
-            let mut has_sep = stop == SEP;
-            value_start += 1;
-            while let Some(&b) = bytes.get(value_start) {
-                let c = class(b);
-                if c == SEP && !has_sep {
-                    has_sep = true;
-                } else if c != WS {
-                    break;
-                }
-                value_start += 1;
-            }
+            value_start = skip_separator(bytes, key_end + 1, stop == SEP);
         }
         let (content_end, value_high) = scan::<true>(bytes, value_start);
         let non_ascii = high >= 0x80 || value_high;
@@ -585,12 +585,7 @@ impl Parser<'_> {
                 break;
             }
             if cur_end >= len {
-                self.diagnostics.push(Diagnostic::warning(
-                    self.file,
-                    Some(self.line_no),
-                    Code::ContinuationAtEnd,
-                    "the file ends with a continuation backslash; Java drops it: remove the trailing `\\` or add the missing line",
-                ));
+                self.continuation_at_end();
                 break;
             }
             let next_start = cur_end;
@@ -656,12 +651,7 @@ impl Parser<'_> {
         let mut cur_end = end;
         loop {
             if cur_end >= len {
-                self.diagnostics.push(Diagnostic::warning(
-                    self.file,
-                    Some(self.line_no),
-                    Code::ContinuationAtEnd,
-                    "the file ends with a continuation backslash; Java drops it: remove the trailing `\\` or add the missing line",
-                ));
+                self.continuation_at_end();
                 break;
             }
             let mut next_start = cur_end;
@@ -785,16 +775,22 @@ fn split_key_value(bytes: &[u8]) -> (usize, usize) {
         }
         preceding_backslash = c == BACKSLASH;
     }
-    while let Some(&b) = bytes.get(value_start) {
+    (key_len, skip_separator(bytes, value_start, has_sep))
+}
+
+/// The start of the value: from `at`, white space and (unless `has_sep`)
+/// one `=` or `:` skipped, as Java skips them.
+fn skip_separator(bytes: &[u8], mut at: usize, mut has_sep: bool) -> usize {
+    while let Some(&b) = bytes.get(at) {
         let c = class(b);
         if c == SEP && !has_sep {
             has_sep = true;
         } else if c != WS {
             break;
         }
-        value_start += 1;
+        at += 1;
     }
-    (key_len, value_start)
+    at
 }
 
 /// Four hex digits at `at` as a UTF-16 unit.
