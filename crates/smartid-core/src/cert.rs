@@ -211,7 +211,7 @@ fn duration_to_unix(d: Duration) -> i64 {
 /// names in encoded order separated by `", "`, several attributes in one
 /// relative name joined by `" + "`, e.g.
 /// `C=IS, O=smartid fixtures, serialNumber=0101303369, CN=Jón Þórsson`.
-fn name_to_string(name_der: &[u8]) -> std::result::Result<String, der::Error> {
+pub(crate) fn name_to_string(name_der: &[u8]) -> std::result::Result<String, der::Error> {
     let mut out = String::new();
     let mut last_rdn = None;
     crate::cert_parse::for_each_attribute(name_der, |rdn, oid, value| {
@@ -233,12 +233,6 @@ fn name_to_string(name_der: &[u8]) -> std::result::Result<String, der::Error> {
         push_attribute_value(&mut out, value.tag, value.value);
     })?;
     Ok(out)
-}
-
-/// [`name_to_string`] for the parser's differential test.
-#[cfg(test)]
-pub(crate) fn name_text_for_tests(name_der: &[u8]) -> Option<String> {
-    name_to_string(name_der).ok()
 }
 
 /// Short names of the attributes met in certificate names (RFC 4519,
