@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! smartid-core's connection pool over real TLS: however many exchanges
-//! share a client, no more TLS handshakes than pooled connections; a
-//! handshake the server breaks off is transient, not a certificate error.
+//! share a client, about as many TLS handshakes as pooled connections (not
+//! one per exchange); a handshake the server breaks off is transient, not a
+//! certificate error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,24 +57,34 @@ async fn run_concurrently(client: &HttpClient, url: &str, n: usize) -> Vec<Resul
     out
 }
 
+/// The handshakes hyper may make beyond the pool size: an exchange that
+/// starts just as another's connection is on its way back to the pool opens
+/// one of its own (the seam's yields make that rare, not impossible, on a
+/// loaded multi-thread runtime: CI once saw 33 for a pool of 32). One per
+/// eight pooled connections, at least two; a pool that kept no connection
+/// would make one per exchange (300 and 1,000 here).
+fn slack(pool: usize) -> usize {
+    (pool / 8).max(2)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_more_handshakes_than_pooled_connections() {
+async fn about_as_many_handshakes_as_pooled_connections() {
     let (pki, _backend, front) = tls_front(Duration::from_millis(20)).await;
     let trust = TrustRoots::Only(pki.root_trust_store().unwrap());
 
-    // A pool of 4: 300 exchanges at once, 4 handshakes.
+    // A pool of 4: 300 exchanges at once, 4 handshakes (now and then 5).
     let settings = HttpSettings::new().trust(trust.clone()).max_connections(4);
     assert_eq!(settings.max_connections_value(), 4);
     let client = HttpClient::new(&settings, "pool-test/0").unwrap();
     let results = run_concurrently(&client, &front.url(), 300).await;
     assert!(results.iter().all(|r| matches!(r, Ok(200))), "{results:?}");
+    let handshakes = front.handshakes_ok();
     assert!(
-        front.handshakes_ok() <= 4,
-        "{} handshakes for a pool of 4",
-        front.handshakes_ok()
+        (1..=4 + slack(4)).contains(&handshakes),
+        "{handshakes} handshakes for a pool of 4"
     );
 
-    // The default pool: 1,000 exchanges, at most 32 handshakes more.
+    // The default pool: 1,000 exchanges, 32 handshakes more (now and then 33).
     let before = front.handshakes_ok();
     let settings = HttpSettings::new().trust(trust);
     assert_eq!(settings.max_connections_value(), DEFAULT_MAX_CONNECTIONS);
@@ -82,10 +93,9 @@ async fn no_more_handshakes_than_pooled_connections() {
     assert!(results.iter().all(|r| matches!(r, Ok(200))));
     let handshakes = front.handshakes_ok() - before;
     assert!(
-        handshakes <= DEFAULT_MAX_CONNECTIONS,
+        (1..=DEFAULT_MAX_CONNECTIONS + slack(DEFAULT_MAX_CONNECTIONS)).contains(&handshakes),
         "{handshakes} handshakes for 1,000 exchanges"
     );
-    assert!(handshakes >= 1);
 }
 
 /// Exchanges one after another on one client, with permits to spare (no

@@ -125,7 +125,7 @@ impl HttpClient {
             builder = builder.body(body);
         }
         // One exchange per connection: the permit is held until the body is
-        // read, so the pool never grows past max_connections. Waiting for
+        // read, so no more than max_connections are in use. Waiting for
         // it has its own bound; the request's timeout starts once it is
         // held, so a request that waited its turn is not cut short after
         // it was sent (which would lose its answer, and its connection).

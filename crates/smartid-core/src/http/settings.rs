@@ -16,7 +16,7 @@ pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 
 /// The default of [`HttpSettings::max_connections`]: at most this many
-/// exchanges of one client (and its clones) in flight at a time, so at most
+/// exchanges of one client (and its clones) in flight at a time, so about
 /// this many connections, each opened with one TLS handshake and then kept.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 32;
 
@@ -234,10 +234,13 @@ impl HttpSettings {
     }
 
     /// The size of the connection pool: at most `n` exchanges in flight at
-    /// a time (more wait their turn, up to the pool timeout), so at
-    /// most `n` connections and `n` TLS handshakes while the provider keeps
-    /// them open, however many flows share the client. HTTP/1.1 carries one
-    /// exchange per connection. Defaults to 32; 0 counts as 1.
+    /// a time (more wait their turn, up to the pool timeout), so about `n`
+    /// connections and `n` TLS handshakes while the provider keeps them
+    /// open, however many flows share the client. HTTP/1.1 carries one
+    /// exchange per connection. Now and then an exchange that starts just
+    /// as another's connection is on its way back to the pool opens one
+    /// more; at most `n` are kept idle, so the extra one is closed again.
+    /// Defaults to 32; 0 counts as 1.
     #[must_use]
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
