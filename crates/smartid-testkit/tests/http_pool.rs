@@ -100,7 +100,9 @@ async fn about_as_many_handshakes_as_pooled_connections() {
 
 /// Exchanges one after another on one client, with permits to spare (no
 /// yield before the permit passes on): the connection is reused, on a
-/// current-thread runtime and on a multi-thread one.
+/// current-thread runtime and on a multi-thread one. Seen: 1 and 2
+/// handshakes, 3 once on a loaded machine (hyper's race between checking
+/// out and connecting, which plain reqwest has too); without reuse, 100.
 async fn one_after_another() {
     let (pki, _backend, front) = tls_front(Duration::ZERO).await;
     let settings = HttpSettings::new().trust(TrustRoots::Only(pki.root_trust_store().unwrap()));
@@ -113,7 +115,7 @@ async fn one_after_another() {
         assert_eq!(r.status(), 200);
     }
     assert!(
-        front.handshakes_ok() <= 2,
+        front.handshakes_ok() <= 10,
         "{} handshakes for 100 exchanges in a row",
         front.handshakes_ok()
     );
