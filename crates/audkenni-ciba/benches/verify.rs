@@ -4,7 +4,8 @@
 //! the median of interleaved rounds (smartid_testkit::bench), thread CPU on
 //! a current-thread runtime; the simulator only serves the set-up.
 //!
-//! `cargo bench -p audkenni-ciba --bench verify`
+//! `cargo bench -p audkenni-ciba --bench verify` (`-- profile-seed`: the
+//! seed CMS alone, for callgrind)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -100,7 +101,27 @@ fn cms_floor(cms_der: &[u8]) -> (Floor, Vec<u8>) {
     (floor, signer.to_der().unwrap())
 }
 
+/// `profile-seed`: the seed CMS only, 2,000 times, for a profiler
+/// (callgrind counts instructions; no simulator, no comparison).
+fn profile_seed() {
+    let b64 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/seed-signature.b64"
+    ))
+    .unwrap();
+    let seed = STANDARD.decode(b64.trim()).unwrap();
+    let check =
+        SignatureCheck::without_chain_check().at(UNIX_EPOCH + Duration::from_secs(1_575_010_961));
+    for _ in 0..2_000 {
+        black_box(verify_cms(black_box(&seed), &check).unwrap());
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "profile-seed") {
+        profile_seed();
+        return;
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -40,7 +40,7 @@ pub(crate) enum CrlOutcome {
 pub(crate) fn check_chain(
     leaf: &[u8],
     anchors: &[Certificate],
-    extra: &[Vec<u8>],
+    extra: &[&[u8]],
     at: SystemTime,
     crls: &[Vec<u8>],
 ) -> Result<CrlOutcome, SignatureError> {
@@ -62,7 +62,7 @@ pub(crate) fn check_chain(
                     .collect(),
             )
         };
-    intermediates.extend(extra.iter().map(|d| CertificateDer::from(d.as_slice())));
+    intermediates.extend(extra.iter().map(|d| CertificateDer::from(*d)));
     let root_ders: Vec<CertificateDer<'_>> = roots
         .iter()
         .map(|c| CertificateDer::from(c.der()))

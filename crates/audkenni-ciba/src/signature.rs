@@ -5,11 +5,11 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use der::asn1::ObjectIdentifier;
-use der::{Decode, Tag, Tagged};
+use der::Decode;
 use serde::{Deserialize, Serialize};
 use smartid_core::Certificate;
-use x509_cert::Certificate as X509;
+use smartid_core::internal::{CertificateFields, certificate_with_fields};
+use x509_cert::spki::SubjectPublicKeyInfoRef;
 
 use crate::binding::{BindingContent, HashAlgorithm};
 use crate::chain::{CrlOutcome, check_chain};
@@ -17,8 +17,12 @@ use crate::cms::verify_signed_data;
 use crate::error::SignatureError;
 use crate::kennitala::Kennitala;
 
-const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-const OID_SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
+/// id-at-commonName (2.5.4.3), id-at-serialNumber (2.5.4.5), id-ce-keyUsage
+/// (2.5.29.15) and id-ce-extKeyUsage (2.5.29.37): their content octets.
+const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
+const OID_SERIAL_NUMBER: &[u8] = &[0x55, 0x04, 0x05];
+const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+const EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 
 /// What a signature is checked against: trust anchors for the signer's
 /// certificate chain (or an explicit opt-out), the time of the check, the
@@ -486,8 +490,8 @@ pub fn verify_cms(
     let cms = verify_signed_data(cms_der)?;
     let content = SignedContent(cms.content);
     finish(
-        &cms.signer_der,
-        &cms.signer,
+        cms.signer,
+        &cms.signer_fields,
         &cms.other_certificates,
         content,
         cms.signing_time,
@@ -507,8 +511,8 @@ pub fn verify_pkcs1(
     signed: &BindingContent,
     check: &SignatureCheck,
 ) -> Result<VerifiedSignature, SignatureError> {
-    let cert = X509::from_der(certificate_der)
-        .map_err(|e| SignatureError::Malformed(format!("certificate ({e})")))?;
+    let (cert, fields) = certificate_with_fields(certificate_der, "signer certificate")
+        .map_err(|e| SignatureError::Malformed(e.to_string()))?;
     let hash = signed.hash_bytes();
     let algorithm = match signed.algorithm() {
         Some(HashAlgorithm::Sha256) => crate::crypto::PrehashAlgorithm::Sha256,
@@ -519,9 +523,9 @@ pub fn verify_pkcs1(
             ));
         }
     };
-    let key = cert
-        .tbs_certificate()
-        .subject_public_key_info()
+    let spki = SubjectPublicKeyInfoRef::from_der(fields.subject_public_key_info())
+        .map_err(|e| SignatureError::Malformed(format!("public key ({e})")))?;
+    let key = spki
         .subject_public_key
         .as_bytes()
         .ok_or_else(|| SignatureError::Malformed("public key".into()))?;
@@ -529,8 +533,8 @@ pub fn verify_pkcs1(
         return Err(SignatureError::BadSignature);
     }
     finish(
-        certificate_der,
-        &cert,
+        cert,
+        &fields,
         &[],
         SignedContent(hash.to_vec()),
         None,
@@ -538,17 +542,15 @@ pub fn verify_pkcs1(
     )
 }
 
-/// The checks after the signature: `signer` is `signer_der` parsed.
+/// The checks after the signature: `fields` are `signer`'s.
 fn finish(
-    signer_der: &[u8],
-    signer_x509: &X509,
-    extra: &[Vec<u8>],
+    signer: Certificate,
+    fields: &CertificateFields<'_>,
+    extra: &[&[u8]],
     content: SignedContent,
     signing_time: Option<SystemTime>,
     check: &SignatureCheck,
 ) -> Result<VerifiedSignature, SignatureError> {
-    let signer = Certificate::from_der(signer_der, "signer certificate")
-        .map_err(|e| SignatureError::Malformed(e.to_string()))?;
     let at = check.time();
     if !signer.is_valid_at(at) {
         return Err(SignatureError::CertificateNotValidAt {
@@ -557,7 +559,7 @@ fn finish(
             not_after: signer.not_after_rfc3339(),
         });
     }
-    let usage = certificate_usage(signer_x509)?;
+    let usage = certificate_usage(fields)?;
     if let Some(ku) = usage.key_usage
         && !ku.digital_signature()
         && !ku.non_repudiation()
@@ -589,7 +591,7 @@ fn finish(
             Ok((crls, newest)) => (crls, Ok(newest)),
             Err(why) => (Vec::new(), Err(why)),
         };
-        let outcome = check_chain(signer_der, &check.anchors, extra, at, &crls)?;
+        let outcome = check_chain(signer.der(), &check.anchors, extra, at, &crls)?;
         let revocation = match (outcome, newest) {
             (CrlOutcome::NotRevoked, Ok(this_update)) => RevocationStatus::NotRevoked {
                 crl_this_update: this_update,
@@ -613,7 +615,7 @@ fn finish(
             }
         }
     }
-    let (cn, serial) = names_of(signer_x509);
+    let (cn, serial) = names_of(fields);
     let name =
         cn.ok_or_else(|| SignatureError::Malformed("the signer certificate has no CN".into()))?;
     let serial = serial.ok_or_else(|| {
@@ -690,16 +692,20 @@ struct CertificateUsage {
     extended_key_usage: Option<Vec<String>>,
 }
 
-fn certificate_usage(cert: &X509) -> Result<CertificateUsage, SignatureError> {
-    let tbs = cert.tbs_certificate();
-    let key_usage = tbs
-        .get_extension::<x509_cert::ext::pkix::KeyUsage>()
-        .map_err(|e| SignatureError::Malformed(format!("keyUsage extension ({e})")))?
-        .map(|(_, ku)| ku);
-    let extended_key_usage = tbs
-        .get_extension::<x509_cert::ext::pkix::ExtendedKeyUsage>()
+fn certificate_usage(cert: &CertificateFields<'_>) -> Result<CertificateUsage, SignatureError> {
+    let extension = |oid: &[u8], name: &str| {
+        cert.extension(oid)
+            .map_err(|()| SignatureError::Malformed(format!("{name} extension (occurs twice)")))
+    };
+    let key_usage = extension(KEY_USAGE, "keyUsage")?
+        .map(|(_, value)| x509_cert::ext::pkix::KeyUsage::from_der(value))
+        .transpose()
+        .map_err(|e| SignatureError::Malformed(format!("keyUsage extension ({e})")))?;
+    let extended_key_usage = extension(EXTENDED_KEY_USAGE, "extendedKeyUsage")?
+        .map(|(_, value)| x509_cert::ext::pkix::ExtendedKeyUsage::from_der(value))
+        .transpose()
         .map_err(|e| SignatureError::Malformed(format!("extendedKeyUsage extension ({e})")))?
-        .map(|(_, eku)| eku.0.iter().map(ToString::to_string).collect());
+        .map(|eku| eku.0.iter().map(ToString::to_string).collect());
     Ok(CertificateUsage {
         key_usage,
         extended_key_usage,
@@ -710,33 +716,32 @@ fn certificate_usage(cert: &X509) -> Result<CertificateUsage, SignatureError> {
 pub(crate) fn subject_names(
     der: &[u8],
 ) -> Result<(Option<String>, Option<String>), SignatureError> {
-    let cert =
-        X509::from_der(der).map_err(|e| SignatureError::Malformed(format!("certificate ({e})")))?;
-    Ok(names_of(&cert))
+    let (_, fields) = certificate_with_fields(der, "certificate")
+        .map_err(|e| SignatureError::Malformed(e.to_string()))?;
+    Ok(names_of(&fields))
 }
 
-/// [`subject_names`] of a parsed certificate.
-fn names_of(cert: &X509) -> (Option<String>, Option<String>) {
+/// [`subject_names`] of a parsed certificate (the last of each, as read).
+fn names_of(cert: &CertificateFields<'_>) -> (Option<String>, Option<String>) {
     let mut cn = None;
     let mut serial = None;
-    for atv in cert.tbs_certificate().subject().iter() {
-        if atv.oid == OID_CN {
-            cn = directory_string(&atv.value);
-        } else if atv.oid == OID_SERIAL_NUMBER {
-            serial = directory_string(&atv.value);
+    cert.for_each_subject_attribute(|oid, tag, value| {
+        if oid == OID_CN {
+            cn = directory_string(tag, value);
+        } else if oid == OID_SERIAL_NUMBER {
+            serial = directory_string(tag, value);
         }
-    }
+    });
     (cn, serial)
 }
 
-fn directory_string(any: &der::Any) -> Option<String> {
-    let v = any.value();
-    match any.tag() {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
-            String::from_utf8(v.to_vec()).ok()
-        }
-        Tag::TeletexString => Some(v.iter().map(|b| char::from(*b)).collect()),
-        Tag::BmpString => {
+/// A directory string's text by its tag byte (UTF8String, PrintableString,
+/// IA5String, VisibleString; TeletexString as Latin-1; BMPString).
+fn directory_string(tag: u8, v: &[u8]) -> Option<String> {
+    match tag {
+        0x0c | 0x13 | 0x16 | 0x1a => String::from_utf8(v.to_vec()).ok(),
+        0x14 => Some(v.iter().map(|b| char::from(*b)).collect()),
+        0x1e => {
             let units: Vec<u16> = v
                 .chunks_exact(2)
                 .map(|c| u16::from_be_bytes([c[0], c[1]]))
@@ -814,8 +819,9 @@ mod tests {
         // A trust anchor that did not issue the certificate: no path.
         let other = Certificate::from_der(
             &{
-                let info = verify_signed_data(&seed()).unwrap();
-                info.signer_der
+                let seed = seed();
+                let info = verify_signed_data(&seed).unwrap();
+                info.signer.der().to_vec()
             },
             "self",
         )

@@ -28,6 +28,15 @@ impl Certificate {
     /// # Errors
     /// [`Error::NotACertificate`] when the bytes are not exactly one X.509 certificate.
     pub fn from_der(der: &[u8], source_name: &str) -> Result<Self> {
+        Ok(Self::with_fields(der, source_name)?.0)
+    }
+
+    /// [`Certificate::from_der`], and the fields a verifier looks up,
+    /// borrowed from `der`.
+    pub(crate) fn with_fields<'a>(
+        der: &'a [u8],
+        source_name: &str,
+    ) -> Result<(Self, CertificateFields<'a>)> {
         let not_a_cert = |detail: String| Error::NotACertificate {
             source_name: source_name.to_owned(),
             detail,
@@ -50,7 +59,7 @@ impl Certificate {
         let name = |tlv: &[u8], part: &str| {
             name_to_string(tlv).map_err(|e| not_a_cert(format!("damaged {part} ({e})")))
         };
-        Ok(Self {
+        let certificate = Self {
             der: der.to_vec(),
             subject: name(cert.subject, "subject")?,
             issuer: name(cert.issuer, "issuer")?,
@@ -59,7 +68,15 @@ impl Certificate {
             not_after: duration_to_unix(cert.not_after.to_unix_duration()),
             is_ca: cert.is_ca,
             spki: cert.spki.to_vec(),
-        })
+        };
+        let fields = CertificateFields {
+            issuer: cert.issuer,
+            subject: cert.subject,
+            serial: cert.serial,
+            spki: cert.spki,
+            extensions: cert.extensions,
+        };
+        Ok((certificate, fields))
     }
 
     /// Parses every certificate in a PEM text (other PEM blocks are skipped).
@@ -178,6 +195,96 @@ impl fmt::Debug for Certificate {
 impl fmt::Display for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.subject)
+    }
+}
+
+/// Parses a DER certificate as [`Certificate::from_der`] does (the same
+/// checks, one pass) and also returns the fields a signature verifier
+/// looks up, borrowed from `der`.
+///
+/// # Errors
+/// As [`Certificate::from_der`].
+pub fn certificate_with_fields<'a>(
+    der: &'a [u8],
+    source_name: &str,
+) -> Result<(Certificate, CertificateFields<'a>)> {
+    Certificate::with_fields(der, source_name)
+}
+
+/// Checks a DER Name (its whole encoding) as a certificate's names are
+/// checked: `Err` with der's reason when it is not one.
+///
+/// # Errors
+/// The reason, as text.
+pub fn check_name(name_der: &[u8]) -> std::result::Result<(), String> {
+    crate::cert_parse::for_each_attribute(name_der, |_, _, _| {}).map_err(|e| e.to_string())
+}
+
+/// Fields of a parsed certificate, borrowed from its DER (checked when it
+/// was parsed): for looking up a CMS signer and reading extensions without
+/// a second parse.
+#[derive(Clone, Copy)]
+pub struct CertificateFields<'a> {
+    issuer: &'a [u8],
+    subject: &'a [u8],
+    serial: &'a [u8],
+    spki: &'a [u8],
+    extensions: &'a [u8],
+}
+
+impl<'a> CertificateFields<'a> {
+    /// The issuer Name, its whole DER encoding.
+    #[must_use]
+    pub fn issuer_der(&self) -> &'a [u8] {
+        self.issuer
+    }
+
+    /// The serial number: the INTEGER's content octets.
+    #[must_use]
+    pub fn serial(&self) -> &'a [u8] {
+        self.serial
+    }
+
+    /// The SubjectPublicKeyInfo, its whole DER encoding.
+    #[must_use]
+    pub fn subject_public_key_info(&self) -> &'a [u8] {
+        self.spki
+    }
+
+    /// The extension with this OID (its content octets, e.g.
+    /// `[0x55, 0x1d, 0x0f]` for keyUsage): its critical flag and the
+    /// contents of its extnValue. `Err(())` when it occurs more than once.
+    ///
+    /// # Errors
+    /// `()` when the extension occurs twice.
+    #[allow(clippy::result_unit_err)]
+    pub fn extension(&self, oid: &[u8]) -> std::result::Result<Option<(bool, &'a [u8])>, ()> {
+        let mut list = crate::cert_parse::TlvReader::new(self.extensions);
+        let mut found = None;
+        while !list.is_empty() {
+            // Checked when the certificate was parsed: read, not checked again.
+            let Some((id, critical, value)) = crate::cert_parse::checked_extension(&mut list)
+            else {
+                break;
+            };
+            if id == oid {
+                if found.is_some() {
+                    return Err(());
+                }
+                found = Some((critical, value));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Calls `f(oid, tag, value)` for each attribute of the subject (the
+    /// OID's and the value's content octets, the value's tag byte), in
+    /// the order [`Certificate::subject`] shows them.
+    pub fn for_each_subject_attribute(&self, mut f: impl FnMut(&'a [u8], u8, &'a [u8])) {
+        // Checked when the certificate was parsed.
+        crate::cert_parse::for_each_checked_attribute(self.subject, |_, oid, value| {
+            f(oid, value.tag, value.value);
+        });
     }
 }
 

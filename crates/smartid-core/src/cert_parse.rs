@@ -25,6 +25,9 @@ pub(crate) struct Parsed<'a> {
     /// The SubjectPublicKeyInfo, a whole TLV.
     pub(crate) spki: &'a [u8],
     pub(crate) is_ca: bool,
+    /// The contents of the extensions' SEQUENCE (each extension checked),
+    /// empty when there are none.
+    pub(crate) extensions: &'a [u8],
 }
 
 /// Why a certificate was refused: the part, and der's reason.
@@ -213,10 +216,10 @@ fn tbs(mut r: TlvReader<'_>) -> Result<Parsed<'_>, Refusal> {
             bit_string_contents(tlv.value).map_err(Refusal::at(what))?;
         }
     }
-    let mut is_ca = false;
+    let (mut is_ca, mut extension_list) = (false, &[][..]);
     if r.peek_tag() == Some(0xa3) {
         let tlv = r.next().map_err(Refusal::at("extensions"))?;
-        is_ca = extensions(tlv.value)?;
+        (is_ca, extension_list) = extensions(tlv.value)?;
     }
     finished(&r).map_err(Refusal::at("certificate"))?;
     Ok(Parsed {
@@ -227,6 +230,7 @@ fn tbs(mut r: TlvReader<'_>) -> Result<Parsed<'_>, Refusal> {
         not_after,
         spki,
         is_ca,
+        extensions: extension_list,
     })
 }
 
@@ -311,7 +315,24 @@ fn name<'a>(r: &mut TlvReader<'a>) -> Result<&'a [u8], der::Error> {
 /// requires and as x509-cert reads them).
 pub(crate) fn for_each_attribute<'a>(
     name_tlv: &'a [u8],
+    f: impl FnMut(usize, &'a [u8], Tlv<'a>),
+) -> Result<(), der::Error> {
+    walk_attributes(name_tlv, f, true)
+}
+
+/// [`for_each_attribute`] over a name it has checked before: the OIDs and
+/// values are not checked again.
+pub(crate) fn for_each_checked_attribute<'a>(
+    name_tlv: &'a [u8],
+    f: impl FnMut(usize, &'a [u8], Tlv<'a>),
+) {
+    let _ = walk_attributes(name_tlv, f, false);
+}
+
+fn walk_attributes<'a>(
+    name_tlv: &'a [u8],
     mut f: impl FnMut(usize, &'a [u8], Tlv<'a>),
+    check: bool,
 ) -> Result<(), der::Error> {
     let mut outer = TlvReader::new(name_tlv);
     let seq = outer.expect(SEQUENCE)?;
@@ -323,7 +344,7 @@ pub(crate) fn for_each_attribute<'a>(
         let mut atvs = TlvReader::new(set.value);
         let first = atvs.expect(SEQUENCE)?;
         if atvs.is_empty() {
-            let (oid, value) = attribute(first)?;
+            let (oid, value) = attribute(first, check)?;
             f(index, oid, value);
         } else {
             let mut all = vec![first.whole];
@@ -332,7 +353,7 @@ pub(crate) fn for_each_attribute<'a>(
             }
             all.sort_unstable();
             for atv in all {
-                let (oid, value) = attribute(TlvReader::new(atv).next()?)?;
+                let (oid, value) = attribute(TlvReader::new(atv).next()?, check)?;
                 f(index, oid, value);
             }
         }
@@ -341,49 +362,77 @@ pub(crate) fn for_each_attribute<'a>(
     Ok(())
 }
 
-fn attribute(seq: Tlv<'_>) -> Result<(&[u8], Tlv<'_>), der::Error> {
+fn attribute(seq: Tlv<'_>, check: bool) -> Result<(&[u8], Tlv<'_>), der::Error> {
     let mut a = TlvReader::new(seq.value);
     let oid_tlv = a.next()?;
-    oid(oid_tlv)?;
     let value = a.next()?;
-    any(value)?;
-    finished(&a)?;
+    if check {
+        oid(oid_tlv)?;
+        any(value)?;
+        finished(&a)?;
+    }
     Ok((oid_tlv.value, value))
 }
 
 /// `[3] EXPLICIT SEQUENCE OF Extension`: each checked, basic constraints
 /// read (twice is refused, as x509-cert's lookup refuses it; other
-/// duplicates are left to the verifiers, as before).
-fn extensions(explicit: &[u8]) -> Result<bool, Refusal> {
+/// duplicates are left to the verifiers, as before). Returns the CA flag
+/// and the contents of the SEQUENCE.
+fn extensions(explicit: &[u8]) -> Result<(bool, &[u8]), Refusal> {
     let at = Refusal::at("extensions");
     let mut outer = TlvReader::new(explicit);
-    let list = outer.expect(SEQUENCE).map_err(&at)?;
+    let list_tlv = outer.expect(SEQUENCE).map_err(&at)?;
     finished(&outer).map_err(&at)?;
-    let mut list = TlvReader::new(list.value);
+    let mut list = TlvReader::new(list_tlv.value);
     let mut is_ca = None;
     while !list.is_empty() {
-        let ext = list.expect(SEQUENCE).map_err(&at)?;
-        let mut e = TlvReader::new(ext.value);
-        let id = e.next().map_err(&at)?;
-        oid(id).map_err(&at)?;
-        if e.peek_tag() == Some(BOOLEAN) {
-            bool::from_der(e.next().map_err(&at)?.whole).map_err(&at)?;
-        }
-        let value = e.expect(OCTET_STRING).map_err(&at)?;
-        finished(&e).map_err(&at)?;
-        if id.value == BASIC_CONSTRAINTS {
+        let (id, _, value) = extension(&mut list).map_err(&at)?;
+        if id == BASIC_CONSTRAINTS {
             if is_ca.is_some() {
                 return Err(Refusal {
                     part: "basic constraints",
                     error: ErrorKind::Failed.into(),
                 });
             }
-            let bc = BasicConstraints::from_der(value.value)
-                .map_err(Refusal::at("basic constraints"))?;
+            let bc = BasicConstraints::from_der(value).map_err(Refusal::at("basic constraints"))?;
             is_ca = Some(bc.ca);
         }
     }
-    Ok(is_ca.unwrap_or(false))
+    Ok((is_ca.unwrap_or(false), list_tlv.value))
+}
+
+/// The next extension of a list [`extension`] has checked: its OID's
+/// bytes, its flag, its value's contents, read without checking again.
+pub(crate) fn checked_extension<'a>(
+    list: &mut TlvReader<'a>,
+) -> Option<(&'a [u8], bool, &'a [u8])> {
+    let ext = list.next().ok()?;
+    let mut e = TlvReader::new(ext.value);
+    let id = e.next().ok()?;
+    let mut critical = false;
+    if e.peek_tag() == Some(BOOLEAN) {
+        critical = e.next().ok()?.value != [0];
+    }
+    Some((id.value, critical, e.next().ok()?.value))
+}
+
+/// `Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
+/// extnValue OCTET STRING }`: the OID's bytes, the flag, the value's
+/// contents.
+pub(crate) fn extension<'a>(
+    list: &mut TlvReader<'a>,
+) -> Result<(&'a [u8], bool, &'a [u8]), der::Error> {
+    let ext = list.expect(SEQUENCE)?;
+    let mut e = TlvReader::new(ext.value);
+    let id = e.next()?;
+    oid(id)?;
+    let mut critical = false;
+    if e.peek_tag() == Some(BOOLEAN) {
+        critical = bool::from_der(e.next()?.whole)?;
+    }
+    let value = e.expect(OCTET_STRING)?;
+    finished(&e)?;
+    Ok((id.value, critical, value.value))
 }
 
 #[cfg(test)]

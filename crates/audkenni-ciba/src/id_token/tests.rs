@@ -257,7 +257,11 @@ fn seed_token(edit: impl FnOnce(&mut Map<String, Value>)) -> VerifiedIdToken {
     let cms = STANDARD
         .decode(claims["signature"].as_str().unwrap())
         .unwrap();
-    let signer = crate::cms::verify_signed_data(&cms).unwrap().signer_der;
+    let signer = crate::cms::verify_signed_data(&cms)
+        .unwrap()
+        .signer
+        .der()
+        .to_vec();
     claims.insert("certificate".into(), Value::String(STANDARD.encode(signer)));
     edit(&mut claims);
     let at = UNIX_EPOCH + Duration::from_secs(1_575_010_961);
