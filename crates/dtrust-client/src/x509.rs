@@ -5,7 +5,7 @@
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use der::asn1::ObjectIdentifier;
-use der::{Decode as _, Tag, Tagged as _};
+use der::Decode as _;
 use smartid_core::Certificate;
 
 /// One DER TLV at the start of `input`: (whole TLV, contents, rest).
@@ -31,31 +31,30 @@ pub(crate) fn csr_spki(csr_der: &[u8]) -> Result<&[u8], String> {
 }
 
 /// The subject attributes of `cert`: (dotted OID, the value as text when it
-/// is a string type).
+/// is a string type), read from the borrowed fields smartid-core parses
+/// (no owned tree of the certificate).
 pub(crate) fn subject_attributes(
     cert: &Certificate,
 ) -> Result<Vec<(String, Option<String>)>, String> {
-    let x = x509_cert::Certificate::from_der(cert.der())
+    let (_, fields) = smartid_core::internal::certificate_with_fields(cert.der(), "certificate")
         .map_err(|e| format!("the certificate cannot be parsed ({e})"))?;
-    Ok(x.tbs_certificate()
-        .subject()
-        .iter()
-        .map(|atv| {
-            (
-                atv.oid.to_string(),
-                string_value(atv.value.tag(), atv.value.value()),
-            )
-        })
-        .collect())
+    let mut out = Vec::new();
+    fields.for_each_subject_attribute(|oid, tag, value| {
+        let oid = ObjectIdentifier::from_bytes(oid)
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        out.push((oid, string_value(tag, value)));
+    });
+    Ok(out)
 }
 
-fn string_value(tag: Tag, bytes: &[u8]) -> Option<String> {
+/// A directory string's text by its tag byte: UTF8String, PrintableString,
+/// IA5String, VisibleString; TeletexString as Latin-1; BMPString.
+fn string_value(tag: u8, bytes: &[u8]) -> Option<String> {
     match tag {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
-            std::str::from_utf8(bytes).ok().map(str::to_owned)
-        }
-        Tag::TeletexString => Some(bytes.iter().map(|b| char::from(*b)).collect()),
-        Tag::BmpString => {
+        0x0c | 0x13 | 0x16 | 0x1a => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        0x14 => Some(bytes.iter().map(|b| char::from(*b)).collect()),
+        0x1e => {
             let units: Vec<u16> = bytes
                 .chunks(2)
                 .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
