@@ -4,8 +4,8 @@
 //! verification of one certificate's signature by another's key.
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-use der::asn1::ObjectIdentifier;
 use der::Decode as _;
+use der::asn1::ObjectIdentifier;
 use smartid_core::Certificate;
 
 /// One DER TLV at the start of `input`: (whole TLV, contents, rest).

@@ -133,9 +133,14 @@ impl Callback {
 /// The device's result in a callback document: `result`, `response` or
 /// `answer`, the first that is present and not null.
 pub(crate) fn result_in(map: &Map<String, Value>) -> Option<Value> {
+    result_ref_in(map).cloned()
+}
+
+/// [`result_in`], borrowed.
+pub(crate) fn result_ref_in(map: &Map<String, Value>) -> Option<&Value> {
     ["result", "response", "answer"]
         .iter()
-        .find_map(|k| map.get(*k).filter(|v| !v.is_null()).cloned())
+        .find_map(|k| map.get(*k).filter(|v| !v.is_null()))
 }
 
 fn id_field(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {

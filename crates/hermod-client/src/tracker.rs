@@ -29,7 +29,7 @@ use crate::client::TrackedCommand;
 use crate::error::{Error, Result};
 use crate::vocab::{CommandKind, CommandState};
 
-use stored::{StoredEarly, StoredState, outcome_bytes, read_outcome};
+use stored::{StoredEarly, StoredState, callback_outcome_bytes, outcome_bytes, read_outcome};
 
 /// The store namespace of the tracker's records.
 pub const STORE_NAMESPACE: &str = "hermod";
@@ -783,12 +783,11 @@ impl Tracker {
                         return compare(&record, &callback);
                     }
                     if callback.state.is_final() {
-                        let outcome = outcome_of(callback.clone());
                         match sh
                             .io(sh.store.complete(
                                 STORE_NAMESPACE,
                                 &record.id,
-                                outcome_bytes(&outcome),
+                                callback_outcome_bytes(&callback),
                                 now,
                             ))
                             .await?

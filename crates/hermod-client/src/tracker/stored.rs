@@ -8,7 +8,7 @@ use serde_json::Value;
 use smartid_core::store::{FlowRecord, StoreError};
 
 use super::Outcome;
-use crate::callback::{Callback, result_in};
+use crate::callback::{Callback, result_in, result_ref_in};
 use crate::client::TrackedCommand;
 use crate::error::{Error, Result};
 use crate::timing::CommandTiming;
@@ -133,6 +133,49 @@ pub(crate) struct StoredCallback {
     #[serde(default)]
     result_in_raw: bool,
     raw: Value,
+}
+
+/// [`StoredCallback`] borrowed from a [`Callback`], for writing: the same
+/// fields in the same order, so the same JSON, without copying the
+/// callback's document.
+#[derive(Serialize)]
+struct StoredCallbackRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a CommandKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command_type: Option<&'a CommandType>,
+    state: &'a CommandState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Value>,
+    result_in_raw: bool,
+    raw: &'a Value,
+}
+
+impl<'a> StoredCallbackRef<'a> {
+    fn of(cb: &'a Callback) -> Self {
+        let result_in_raw = match cb.raw.as_object() {
+            Some(map) => result_ref_in(map) == cb.result.as_ref(),
+            None => false,
+        };
+        Self {
+            kind: cb.kind.as_ref(),
+            command_id: cb.command_id.as_deref(),
+            external_id: cb.external_id.as_deref(),
+            command_type: cb.command_type.as_ref(),
+            state: &cb.state,
+            result: if result_in_raw {
+                None
+            } else {
+                cb.result.as_ref()
+            },
+            result_in_raw,
+            raw: &cb.raw,
+        }
+    }
 }
 
 impl StoredCallback {
@@ -270,17 +313,52 @@ impl StoredState {
     }
 }
 
+/// [`StoredOutcomeKind`] borrowed, for writing (the same JSON).
+#[derive(Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum StoredOutcomeKindRef<'a> {
+    Answered { callback: StoredCallbackRef<'a> },
+    SessionNotStarted,
+    TimedOut,
+    Expired,
+}
+
+/// [`StoredOutcome`] borrowed, for writing (the same JSON).
+#[derive(Serialize)]
+struct StoredOutcomeRef<'a> {
+    format: u32,
+    #[serde(flatten)]
+    outcome: StoredOutcomeKindRef<'a>,
+}
+
 /// The bytes of an outcome.
 pub(crate) fn outcome_bytes(outcome: &Outcome) -> Vec<u8> {
     let outcome = match outcome {
-        Outcome::Answered(cb) => StoredOutcomeKind::Answered {
-            callback: StoredCallback::from_callback(cb),
+        Outcome::Answered(cb) => StoredOutcomeKindRef::Answered {
+            callback: StoredCallbackRef::of(cb),
         },
-        Outcome::SessionNotStarted => StoredOutcomeKind::SessionNotStarted,
-        Outcome::TimedOut => StoredOutcomeKind::TimedOut,
-        Outcome::Expired => StoredOutcomeKind::Expired,
+        Outcome::SessionNotStarted => StoredOutcomeKindRef::SessionNotStarted,
+        Outcome::TimedOut => StoredOutcomeKindRef::TimedOut,
+        Outcome::Expired => StoredOutcomeKindRef::Expired,
     };
-    serde_json::to_vec(&StoredOutcome {
+    serde_json::to_vec(&StoredOutcomeRef {
+        format: OUTCOME_FORMAT,
+        outcome,
+    })
+    .unwrap_or_default()
+}
+
+/// The bytes of the outcome `callback` reaches ([`Outcome::Answered`]
+/// unless it says `TIMEOUT` or `EXPIRED`), without copying it.
+pub(crate) fn callback_outcome_bytes(callback: &Callback) -> Vec<u8> {
+    let outcome = match callback.state {
+        CommandState::Timeout => StoredOutcomeKindRef::TimedOut,
+        CommandState::Expired => StoredOutcomeKindRef::Expired,
+        _ => StoredOutcomeKindRef::Answered {
+            callback: StoredCallbackRef::of(callback),
+        },
+    };
+    serde_json::to_vec(&StoredOutcomeRef {
         format: OUTCOME_FORMAT,
         outcome,
     })
@@ -311,4 +389,56 @@ pub(crate) fn read_outcome(record: &FlowRecord) -> Result<Option<Outcome>> {
         StoredOutcomeKind::TimedOut => Outcome::TimedOut,
         StoredOutcomeKind::Expired => Outcome::Expired,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The owned form the borrowed writers stand in for.
+    fn owned_bytes(outcome: &Outcome) -> Vec<u8> {
+        let outcome = match outcome {
+            Outcome::Answered(cb) => StoredOutcomeKind::Answered {
+                callback: StoredCallback::from_callback(cb),
+            },
+            Outcome::SessionNotStarted => StoredOutcomeKind::SessionNotStarted,
+            Outcome::TimedOut => StoredOutcomeKind::TimedOut,
+            Outcome::Expired => StoredOutcomeKind::Expired,
+        };
+        serde_json::to_vec(&StoredOutcome {
+            format: OUTCOME_FORMAT,
+            outcome,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn borrowed_outcomes_are_written_as_the_owned_ones() {
+        let documents = [
+            r#"{"commandId":"c-1","state":"COMPLETED","result":{"n":1}}"#,
+            r#"{"commandId":7,"externalId":"x","state":"COMPLETED","response":"r"}"#,
+            r#"{"commandId":"c-3","state":"COMPLETED","result":null,"answer":[1,2]}"#,
+            r#"{"commandId":"c-4","type":"SIGN","state":"FAILED"}"#,
+            r#"{"commandId":"c-5","state":"TIMEOUT"}"#,
+            r#"{"commandId":"c-6","state":"EXPIRED"}"#,
+        ];
+        for (n, doc) in documents.iter().enumerate() {
+            let kind = (n % 2 == 0).then_some(CommandKind::Sign);
+            let mut cb = Callback::from_json(kind, doc.as_bytes()).unwrap();
+            let outcome = super::super::outcome_of(cb.clone());
+            assert_eq!(outcome_bytes(&outcome), owned_bytes(&outcome), "{doc}");
+            assert_eq!(callback_outcome_bytes(&cb), owned_bytes(&outcome), "{doc}");
+            // A result that is not the document's is written beside it.
+            cb.result = Some(Value::String("other".into()));
+            let outcome = Outcome::Answered(cb.clone());
+            assert_eq!(outcome_bytes(&outcome), owned_bytes(&outcome), "{doc}");
+        }
+        for outcome in [
+            Outcome::SessionNotStarted,
+            Outcome::TimedOut,
+            Outcome::Expired,
+        ] {
+            assert_eq!(outcome_bytes(&outcome), owned_bytes(&outcome));
+        }
+    }
 }
