@@ -596,14 +596,22 @@ pub(crate) mod tests {
     /// in the given order; `signed_order` is the order of the SET that is
     /// signed, `sent_order` the order put in the message.
     fn cms_with_attribute_order(signed_order: [usize; 2], sent_order: [usize; 2]) -> Vec<u8> {
-        let ca = smartid_testkit::TestCa::new_root("Order CA", "Test").unwrap();
-        let signer = ca
-            .issue(&smartid_testkit::CertSpec::new(
-                "Order Signer",
-                smartid_testkit::CertUsage::Signing,
-            ))
-            .unwrap();
-        cms_signed_by(&signer, b"Sign this", signed_order, sent_order)
+        cms_signed_by(
+            &test_signer("Order"),
+            b"Sign this",
+            signed_order,
+            sent_order,
+        )
+    }
+
+    /// A signing certificate named `{name} Signer` from a root `{name} CA`.
+    fn test_signer(name: &str) -> smartid_testkit::TestIdentity {
+        let ca = smartid_testkit::TestCa::new_root(&format!("{name} CA"), "Test").unwrap();
+        ca.issue(&smartid_testkit::CertSpec::new(
+            &format!("{name} Signer"),
+            smartid_testkit::CertUsage::Signing,
+        ))
+        .unwrap()
     }
 
     /// A CMS SignedData (ECDSA P-256) over `content` made with `signer`.
@@ -796,13 +804,7 @@ pub(crate) mod tests {
     /// 27,862 inputs, 19,617 read.
     #[test]
     fn reads_what_the_cms_crate_reads_and_refuses_what_it_refuses() {
-        let ca = smartid_testkit::TestCa::new_root("Diff CA", "Test").unwrap();
-        let signer = ca
-            .issue(&smartid_testkit::CertSpec::new(
-                "Diff Signer",
-                smartid_testkit::CertUsage::Signing,
-            ))
-            .unwrap();
+        let signer = test_signer("Diff");
         let (mut inputs, mut accepted) = (0, 0);
         for der in [
             seed_der(),

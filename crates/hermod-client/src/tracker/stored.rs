@@ -333,31 +333,29 @@ struct StoredOutcomeRef<'a> {
 
 /// The bytes of an outcome.
 pub(crate) fn outcome_bytes(outcome: &Outcome) -> Vec<u8> {
-    let outcome = match outcome {
+    write_outcome(match outcome {
         Outcome::Answered(cb) => StoredOutcomeKindRef::Answered {
             callback: StoredCallbackRef::of(cb),
         },
         Outcome::SessionNotStarted => StoredOutcomeKindRef::SessionNotStarted,
         Outcome::TimedOut => StoredOutcomeKindRef::TimedOut,
         Outcome::Expired => StoredOutcomeKindRef::Expired,
-    };
-    serde_json::to_vec(&StoredOutcomeRef {
-        format: OUTCOME_FORMAT,
-        outcome,
     })
-    .unwrap_or_default()
 }
 
 /// The bytes of the outcome `callback` reaches ([`Outcome::Answered`]
 /// unless it says `TIMEOUT` or `EXPIRED`), without copying it.
 pub(crate) fn callback_outcome_bytes(callback: &Callback) -> Vec<u8> {
-    let outcome = match callback.state {
+    write_outcome(match callback.state {
         CommandState::Timeout => StoredOutcomeKindRef::TimedOut,
         CommandState::Expired => StoredOutcomeKindRef::Expired,
         _ => StoredOutcomeKindRef::Answered {
             callback: StoredCallbackRef::of(callback),
         },
-    };
+    })
+}
+
+fn write_outcome(outcome: StoredOutcomeKindRef<'_>) -> Vec<u8> {
     serde_json::to_vec(&StoredOutcomeRef {
         format: OUTCOME_FORMAT,
         outcome,
