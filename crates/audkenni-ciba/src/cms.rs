@@ -463,7 +463,9 @@ fn check_signed_attributes(
         None => None,
     };
     let mut signed = whole.to_vec();
-    signed[0] = 0x31; // SET
+    if let Some(tag) = signed.first_mut() {
+        *tag = 0x31; // SET
+    }
     Ok((signed, signing_time))
 }
 

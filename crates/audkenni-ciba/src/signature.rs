@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use der::Decode;
 use serde::{Deserialize, Serialize};
 use smartid_core::Certificate;
-use smartid_core::internal::{CertificateFields, certificate_with_fields};
+use smartid_core::internal::{CertificateFields, certificate_with_fields, directory_string};
 use x509_cert::spki::SubjectPublicKeyInfoRef;
 
 use crate::binding::{BindingContent, HashAlgorithm};
@@ -733,23 +733,6 @@ fn names_of(cert: &CertificateFields<'_>) -> (Option<String>, Option<String>) {
         }
     });
     (cn, serial)
-}
-
-/// A directory string's text by its tag byte (UTF8String, PrintableString,
-/// IA5String, VisibleString; TeletexString as Latin-1; BMPString).
-fn directory_string(tag: u8, v: &[u8]) -> Option<String> {
-    match tag {
-        0x0c | 0x13 | 0x16 | 0x1a => String::from_utf8(v.to_vec()).ok(),
-        0x14 => Some(v.iter().map(|b| char::from(*b)).collect()),
-        0x1e => {
-            let units: Vec<u16> = v
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                .collect();
-            String::from_utf16(&units).ok()
-        }
-        _ => None,
-    }
 }
 
 fn rfc3339(t: SystemTime) -> String {

@@ -43,26 +43,9 @@ pub(crate) fn subject_attributes(
         let oid = ObjectIdentifier::from_bytes(oid)
             .map(|o| o.to_string())
             .unwrap_or_default();
-        out.push((oid, string_value(tag, value)));
+        out.push((oid, smartid_core::internal::directory_string(tag, value)));
     });
     Ok(out)
-}
-
-/// A directory string's text by its tag byte: UTF8String, PrintableString,
-/// IA5String, VisibleString; TeletexString as Latin-1; BMPString.
-fn string_value(tag: u8, bytes: &[u8]) -> Option<String> {
-    match tag {
-        0x0c | 0x13 | 0x16 | 0x1a => std::str::from_utf8(bytes).ok().map(str::to_owned),
-        0x14 => Some(bytes.iter().map(|b| char::from(*b)).collect()),
-        0x1e => {
-            let units: Vec<u16> = bytes
-                .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-                .collect();
-            String::from_utf16(&units).ok()
-        }
-        _ => None,
-    }
 }
 
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");

@@ -28,55 +28,7 @@ impl Certificate {
     /// # Errors
     /// [`Error::NotACertificate`] when the bytes are not exactly one X.509 certificate.
     pub fn from_der(der: &[u8], source_name: &str) -> Result<Self> {
-        Ok(Self::with_fields(der, source_name)?.0)
-    }
-
-    /// [`Certificate::from_der`], and the fields a verifier looks up,
-    /// borrowed from `der`.
-    pub(crate) fn with_fields<'a>(
-        der: &'a [u8],
-        source_name: &str,
-    ) -> Result<(Self, CertificateFields<'a>)> {
-        let not_a_cert = |detail: String| Error::NotACertificate {
-            source_name: source_name.to_owned(),
-            detail,
-        };
-        let (cert, rest) = crate::cert_parse::parse(der).map_err(|r| {
-            not_a_cert(match r.part {
-                "certificate" => format!("DER is not an X.509 certificate ({})", r.error),
-                part => format!(
-                    "DER is not an X.509 certificate: damaged {part} ({})",
-                    r.error
-                ),
-            })
-        })?;
-        if !rest.is_empty() {
-            return Err(not_a_cert(format!(
-                "{} bytes of trailing data after the certificate",
-                rest.len()
-            )));
-        }
-        let name = |tlv: &[u8], part: &str| {
-            name_to_string(tlv).map_err(|e| not_a_cert(format!("damaged {part} ({e})")))
-        };
-        let certificate = Self {
-            der: der.to_vec(),
-            subject: name(cert.subject, "subject")?,
-            issuer: name(cert.issuer, "issuer")?,
-            serial_hex: hex_upper(cert.serial),
-            not_before: duration_to_unix(cert.not_before.to_unix_duration()),
-            not_after: duration_to_unix(cert.not_after.to_unix_duration()),
-            is_ca: cert.is_ca,
-            spki: cert.spki.to_vec(),
-        };
-        let fields = CertificateFields {
-            issuer: cert.issuer,
-            subject: cert.subject,
-            serial: cert.serial,
-            spki: cert.spki,
-            extensions: cert.extensions,
-        };
-        Ok((certificate, fields))
+        Ok(certificate_with_fields(der, source_name)?.0)
     }
 
     /// Parses every certificate in a PEM text (other PEM blocks are skipped).
@@ -208,7 +160,46 @@ pub fn certificate_with_fields<'a>(
     der: &'a [u8],
     source_name: &str,
 ) -> Result<(Certificate, CertificateFields<'a>)> {
-    Certificate::with_fields(der, source_name)
+    let not_a_cert = |detail: String| Error::NotACertificate {
+        source_name: source_name.to_owned(),
+        detail,
+    };
+    let (cert, rest) = crate::cert_parse::parse(der).map_err(|r| {
+        not_a_cert(match r.part {
+            "certificate" => format!("DER is not an X.509 certificate ({})", r.error),
+            part => format!(
+                "DER is not an X.509 certificate: damaged {part} ({})",
+                r.error
+            ),
+        })
+    })?;
+    if !rest.is_empty() {
+        return Err(not_a_cert(format!(
+            "{} bytes of trailing data after the certificate",
+            rest.len()
+        )));
+    }
+    let name = |tlv: &[u8], part: &str| {
+        name_to_string(tlv).map_err(|e| not_a_cert(format!("damaged {part} ({e})")))
+    };
+    let certificate = Certificate {
+        der: der.to_vec(),
+        subject: name(cert.subject, "subject")?,
+        issuer: name(cert.issuer, "issuer")?,
+        serial_hex: hex_upper(cert.serial),
+        not_before: duration_to_unix(cert.not_before.to_unix_duration()),
+        not_after: duration_to_unix(cert.not_after.to_unix_duration()),
+        is_ca: cert.is_ca,
+        spki: cert.spki.to_vec(),
+    };
+    let fields = CertificateFields {
+        issuer: cert.issuer,
+        subject: cert.subject,
+        serial: cert.serial,
+        spki: cert.spki,
+        extensions: cert.extensions,
+    };
+    Ok((certificate, fields))
 }
 
 /// Checks a DER Name (its whole encoding) as a certificate's names are
@@ -218,6 +209,26 @@ pub fn certificate_with_fields<'a>(
 /// The reason, as text.
 pub fn check_name(name_der: &[u8]) -> std::result::Result<(), String> {
     crate::cert_parse::for_each_attribute(name_der, |_, _, _| {}).map_err(|e| e.to_string())
+}
+
+/// A directory string's text by its tag byte: UTF8String, PrintableString,
+/// IA5String and VisibleString as UTF-8, TeletexString as Latin-1,
+/// BMPString as UTF-16; `None` for other tags and for bytes that are not
+/// text of their type.
+#[must_use]
+pub fn directory_string(tag: u8, bytes: &[u8]) -> Option<String> {
+    match tag {
+        0x0c | 0x13 | 0x16 | 0x1a => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        0x14 => Some(bytes.iter().map(|b| char::from(*b)).collect()),
+        0x1e if bytes.len().is_multiple_of(2) => {
+            let units: Vec<u16> = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).ok()
+        }
+        _ => None,
+    }
 }
 
 /// Fields of a parsed certificate, borrowed from its DER (checked when it
@@ -263,8 +274,7 @@ impl<'a> CertificateFields<'a> {
         let mut found = None;
         while !list.is_empty() {
             // Checked when the certificate was parsed: read, not checked again.
-            let Some((id, critical, value)) = crate::cert_parse::checked_extension(&mut list)
-            else {
+            let Ok((id, critical, value)) = crate::cert_parse::extension(&mut list, false) else {
                 break;
             };
             if id == oid {
@@ -453,6 +463,28 @@ pub(crate) fn format_rfc3339(t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_strings_are_read_by_their_tag() {
+        assert_eq!(
+            directory_string(0x0c, "Jón".as_bytes()).as_deref(),
+            Some("Jón")
+        );
+        assert_eq!(directory_string(0x13, b"IS").as_deref(), Some("IS"));
+        assert_eq!(
+            directory_string(0x14, &[0x4a, 0xf3, 0x6e]).as_deref(),
+            Some("Jón")
+        );
+        assert_eq!(
+            directory_string(0x1e, &[0x00, 0x4a, 0x00, 0xf3, 0x00, 0x6e]).as_deref(),
+            Some("Jón")
+        );
+        // An odd BMPString, invalid UTF-8, a lone surrogate, not a string type.
+        assert_eq!(directory_string(0x1e, &[0x00, 0x4a, 0x00]), None);
+        assert_eq!(directory_string(0x0c, &[0xff]), None);
+        assert_eq!(directory_string(0x1e, &[0xd8, 0x00]), None);
+        assert_eq!(directory_string(0x04, b"x"), None);
+    }
 
     #[test]
     fn hex_is_upper_case_two_digits_per_byte() {

@@ -386,7 +386,7 @@ fn extensions(explicit: &[u8]) -> Result<(bool, &[u8]), Refusal> {
     let mut list = TlvReader::new(list_tlv.value);
     let mut is_ca = None;
     while !list.is_empty() {
-        let (id, _, value) = extension(&mut list).map_err(&at)?;
+        let (id, _, value) = extension(&mut list, true).map_err(&at)?;
         if id == BASIC_CONSTRAINTS {
             if is_ca.is_some() {
                 return Err(Refusal {
@@ -401,37 +401,33 @@ fn extensions(explicit: &[u8]) -> Result<(bool, &[u8]), Refusal> {
     Ok((is_ca.unwrap_or(false), list_tlv.value))
 }
 
-/// The next extension of a list [`extension`] has checked: its OID's
-/// bytes, its flag, its value's contents, read without checking again.
-pub(crate) fn checked_extension<'a>(
-    list: &mut TlvReader<'a>,
-) -> Option<(&'a [u8], bool, &'a [u8])> {
-    let ext = list.next().ok()?;
-    let mut e = TlvReader::new(ext.value);
-    let id = e.next().ok()?;
-    let mut critical = false;
-    if e.peek_tag() == Some(BOOLEAN) {
-        critical = e.next().ok()?.value != [0];
-    }
-    Some((id.value, critical, e.next().ok()?.value))
-}
-
 /// `Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
 /// extnValue OCTET STRING }`: the OID's bytes, the flag, the value's
-/// contents.
+/// contents. With `check` off (a list read before) the OID, the flag and
+/// the end are not checked again.
 pub(crate) fn extension<'a>(
     list: &mut TlvReader<'a>,
+    check: bool,
 ) -> Result<(&'a [u8], bool, &'a [u8]), der::Error> {
     let ext = list.expect(SEQUENCE)?;
     let mut e = TlvReader::new(ext.value);
     let id = e.next()?;
-    oid(id)?;
+    if check {
+        oid(id)?;
+    }
     let mut critical = false;
     if e.peek_tag() == Some(BOOLEAN) {
-        critical = bool::from_der(e.next()?.whole)?;
+        let flag = e.next()?;
+        critical = if check {
+            bool::from_der(flag.whole)?
+        } else {
+            flag.value != [0]
+        };
     }
     let value = e.expect(OCTET_STRING)?;
-    finished(&e)?;
+    if check {
+        finished(&e)?;
+    }
     Ok((id.value, critical, value.value))
 }
 

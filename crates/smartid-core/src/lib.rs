@@ -62,7 +62,9 @@ pub use wait::{
 /// public API**: no stability promise, may change in any release.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::cert::{CertificateFields, certificate_with_fields, check_name, pem_encode};
+    pub use crate::cert::{
+        CertificateFields, certificate_with_fields, check_name, directory_string, pem_encode,
+    };
     pub use crate::crypto::fill_random;
     pub use crate::http::{body_snippet, body_snippet_without, redact_url};
     pub use crate::keystore::der_tlv;
