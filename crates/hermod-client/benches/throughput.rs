@@ -389,7 +389,10 @@ struct Fronts {
     root_pem: String,
 }
 
-fn callbacks() -> Comparison {
+/// Both sides interleaved, or (`only`: `"ours"` / `"reference"`) one side
+/// for a few rounds, for callgrind (`profile-callbacks-ours` and
+/// `profile-callbacks-reference`), which then returns `None`.
+fn callbacks(only: Option<&str>) -> Option<Comparison> {
     let tracker = Tracker::new();
     let receiver = CallbackReceiver::new(tracker.clone(), "cb", &Secret::new("pw")).unwrap();
     let ours_router = receiver.router();
@@ -494,6 +497,19 @@ fn callbacks() -> Comparison {
         d
     };
     let reference = || post_all(&fronts.bare_url, "bare");
+    if let Some(side) = only {
+        for _ in 0..3 {
+            if side == "ours" {
+                ours(receiver.stats().resolved);
+            } else {
+                reference();
+            }
+        }
+        drop(rt);
+        let _ = stop.send(());
+        thread.join().unwrap();
+        return None;
+    }
     // Warm-up: the connections of the load generator to both fronts.
     ours(receiver.stats().resolved);
     reference();
@@ -511,12 +527,12 @@ fn callbacks() -> Comparison {
     drop(rt);
     let _ = stop.send(());
     thread.join().unwrap();
-    Comparison::from_rounds(
+    Some(Comparison::from_rounds(
         "Hermod callbacks over TLS, 100 in flight (wall)",
         Meter::Wall,
         CALLBACKS_PER_ROUND as u64,
         pairs,
-    )
+    ))
 }
 
 fn tracker_alone() -> Comparison {
@@ -581,6 +597,15 @@ fn main() {
             .filter(|p| args.iter().any(|a| a == p))
             .collect()
     };
+    // `profile-callbacks-ours` / `profile-callbacks-reference`: one side of
+    // the callbacks only, for callgrind.
+    if let Some(side) = args
+        .iter()
+        .find_map(|a| a.strip_prefix("profile-callbacks-"))
+    {
+        callbacks(Some(side));
+        return;
+    }
     // `profile-ours` / `profile-reference`: one side only, for callgrind.
     if let Some(side) = args.iter().find_map(|a| a.strip_prefix("profile-")) {
         let (server, stop, thread) = start_hermod();
@@ -607,7 +632,7 @@ fn main() {
         rows.extend(commands(&parts));
     }
     if parts.contains(&"callbacks") {
-        rows.push(callbacks());
+        rows.extend(callbacks(None));
     }
     if parts.contains(&"tracker") {
         rows.push(tracker_alone());

@@ -54,7 +54,13 @@ impl HermodConfig {
 
     /// `{base}rest/command/{kind}`.
     pub fn command_url(&self, kind: CommandKind) -> String {
-        format!("{}rest/command/{}", self.base_url, kind.path_segment())
+        const PATH: &str = "rest/command/";
+        let segment = kind.path_segment();
+        let mut url = String::with_capacity(self.base_url.len() + PATH.len() + segment.len());
+        url.push_str(&self.base_url);
+        url.push_str(PATH);
+        url.push_str(segment);
+        url
     }
 
     /// The API credentials.

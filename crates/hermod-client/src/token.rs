@@ -26,6 +26,8 @@ use crate::error::{Error, Result};
 pub struct ApiToken {
     client_id: String,
     key: Secret,
+    /// `base64(client-id:key)`, encoded once: every command sends it.
+    header: Secret,
 }
 
 impl fmt::Debug for ApiToken {
@@ -69,7 +71,14 @@ impl ApiToken {
                 "the key contains control characters (a line break copied with it?)",
             ));
         }
-        Ok(Self { client_id, key })
+        let raw = Secret::new(format!("{client_id}:{}", key.expose_secret()));
+        let header =
+            Secret::new(base64::engine::general_purpose::STANDARD.encode(raw.expose_secret()));
+        Ok(Self {
+            client_id,
+            key,
+            header,
+        })
     }
 
     /// Decodes a ready token `base64(client-id:key)`, as Identity Manager
@@ -115,8 +124,7 @@ impl ApiToken {
 
     /// The header value `base64(client-id:key)`, as a secret.
     pub fn to_base64(&self) -> Secret {
-        let raw = Secret::new(format!("{}:{}", self.client_id, self.key.expose_secret()));
-        Secret::new(base64::engine::general_purpose::STANDARD.encode(raw.expose_secret()))
+        self.header.clone()
     }
 }
 

@@ -101,9 +101,36 @@ macro_rules! vocabulary {
             fn deserialize<D: $crate::internal::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::std::result::Result<Self, D::Error> {
-                let value: ::std::borrow::Cow<'de, str> =
-                    $crate::internal::serde::Deserialize::deserialize(deserializer)?;
-                Ok(Self::parse(&value))
+                // Read from the borrowed text: no allocation for a known value.
+                struct WireValue;
+                impl<'de> $crate::internal::serde::de::Visitor<'de> for WireValue {
+                    type Value = $name;
+                    fn expecting(
+                        &self,
+                        f: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: $crate::internal::serde::de::Error>(
+                        self,
+                        value: &str,
+                    ) -> ::std::result::Result<$name, E> {
+                        Ok($name::parse(value))
+                    }
+                    fn visit_bytes<E: $crate::internal::serde::de::Error>(
+                        self,
+                        value: &[u8],
+                    ) -> ::std::result::Result<$name, E> {
+                        match ::std::str::from_utf8(value) {
+                            Ok(text) => Ok($name::parse(text)),
+                            Err(_) => Err(E::invalid_value(
+                                $crate::internal::serde::de::Unexpected::Bytes(value),
+                                &self,
+                            )),
+                        }
+                    }
+                }
+                deserializer.deserialize_str(WireValue)
             }
         }
     };
@@ -133,6 +160,18 @@ mod tests {
         assert_eq!(json, r#"["DARK_BLUE","x"]"#);
         let back: Vec<Color> = serde_json::from_str(&json)?;
         assert_eq!(back, [Color::DarkBlue, Color::Other("x".into())]);
+        Ok(())
+    }
+
+    #[test]
+    fn deserialized_from_borrowed_escaped_and_owned_text() -> Result<(), serde_json::Error> {
+        // Borrowed from the input, decoded from escapes, and owned (a Value).
+        let read: Vec<Color> = serde_json::from_str(r#"["red","\u0072ed","gr\u00e9en"]"#)?;
+        assert_eq!(read, [Color::Red, Color::Red, Color::Other("gréen".into())]);
+        let owned: Color = serde_json::from_value(serde_json::json!("DARK_BLUE"))?;
+        assert_eq!(owned, Color::DarkBlue);
+        let err = serde_json::from_str::<Color>("7").map(|_| ()).unwrap_err();
+        assert!(err.to_string().contains("expected a string"), "{err}");
         Ok(())
     }
 }

@@ -98,7 +98,7 @@ impl HttpClient {
     }
 
     /// [`HttpClient::send`] without its tracing.
-    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse> {
+    pub(crate) async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse> {
         let url = self.settings.check_url("url", &request.url)?;
         let shown = crate::http::redact_parsed(&url);
         let method = match request.method {
@@ -147,16 +147,13 @@ impl HttpClient {
             .await
             .map_err(|e| map_error(&e, &shown, timeout))?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let mut headers = Vec::with_capacity(response.headers().len());
+        headers.extend(response.headers().iter().map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        }));
         let limit = self.settings.max_response_bytes;
         if response
             .content_length()

@@ -46,7 +46,10 @@ pub trait HttpSend: Send + Sync + 'static {
 
 impl HttpSend for HttpClient {
     fn send(&self, request: HttpRequest) -> SendFuture<'_> {
-        Box::pin(HttpClient::send(self, request))
+        if !crate::http::trace::wanted() {
+            return Box::pin(self.exchange(request));
+        }
+        crate::http::trace::traced(request, move |r| self.exchange(r))
     }
 }
 
@@ -66,6 +69,10 @@ where
 /// the inner sender is an [`HttpClient`] that traces too.
 impl<T: HttpSend + ?Sized> HttpSend for Arc<T> {
     fn send(&self, request: HttpRequest) -> SendFuture<'_> {
+        if !crate::http::trace::wanted() {
+            // The inner sender's own future: not boxed a second time.
+            return (**self).send(request);
+        }
         crate::http::trace::traced(request, move |r| (**self).send(r))
     }
 }

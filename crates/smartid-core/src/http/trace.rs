@@ -88,6 +88,14 @@ pub(crate) fn error_kind(e: &Error) -> &'static str {
     }
 }
 
+/// Whether an exchange started here is traced: a subscriber wants the
+/// seam's spans, and this is not inside a traced exchange already. When it
+/// is not, a sender hands out its own future instead of [`traced`] boxing it
+/// once more.
+pub(crate) fn wanted() -> bool {
+    !in_exchange() && tracing::enabled!(target: TARGET, tracing::Level::DEBUG)
+}
+
 /// Runs `send(request)` inside an exchange span and reports its outcome.
 /// Without a subscriber (or when already inside an exchange) it is `send`
 /// itself.
@@ -99,7 +107,7 @@ where
     F: FnOnce(HttpRequest) -> Fut + Send + 'a,
     Fut: Future<Output = Result<HttpResponse>> + Send + 'a,
 {
-    if in_exchange() || !tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+    if !wanted() {
         return Box::pin(send(request));
     }
     let (host, path) = host_and_path(request.url());

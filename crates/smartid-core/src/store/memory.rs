@@ -11,42 +11,63 @@ use super::record::{
 };
 use super::{FlowStore, StoreFuture};
 
-type Key = (String, String);
-
+/// The records of every namespace, each namespace its own maps, so that a
+/// lookup by `(namespace, id)` borrows its keys instead of allocating them.
 #[derive(Default)]
 struct State {
-    records: HashMap<Key, FlowRecord>,
-    aliases: HashMap<Key, String>,
-    /// `(namespace, due, id)` of records without an outcome that have a due time.
-    due: BTreeSet<(String, SystemTime, String)>,
+    spaces: HashMap<String, Space>,
+}
+
+/// One namespace's records.
+#[derive(Default)]
+struct Space {
+    records: HashMap<String, FlowRecord>,
+    /// alias -> id.
+    aliases: HashMap<String, String>,
+    /// `(due, id)` of records without an outcome that have a due time.
+    due: BTreeSet<(SystemTime, String)>,
 }
 
 impl State {
-    fn unindex_due(&mut self, record: &FlowRecord) {
-        if let Some(due) = record.due {
-            self.due
-                .remove(&(record.namespace.clone(), due, record.id.clone()));
-        }
+    fn space(&self, namespace: &str) -> Option<&Space> {
+        self.spaces.get(namespace)
     }
 
-    /// Removes a record with its due-time and alias entries.
-    fn take(&mut self, namespace: &str, id: &str) -> Option<FlowRecord> {
-        let record = self
-            .records
-            .remove(&(namespace.to_owned(), id.to_owned()))?;
-        self.unindex_due(&record);
-        if let Some(alias) = &record.alias {
-            self.aliases
-                .remove(&(record.namespace.clone(), alias.clone()));
+    fn space_mut(&mut self, namespace: &str) -> Option<&mut Space> {
+        self.spaces.get_mut(namespace)
+    }
+
+    /// The namespace's maps, made on first use (only inserts make them).
+    fn space_or_new(&mut self, namespace: &str) -> &mut Space {
+        self.spaces.entry(namespace.to_owned()).or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.spaces.values().map(|s| s.records.len()).sum()
+    }
+}
+
+impl Space {
+    fn unindex_due(&mut self, due: Option<SystemTime>, id: &str) {
+        if let Some(due) = due {
+            self.due.remove(&(due, id.to_owned()));
         }
-        Some(record)
     }
 
     fn index_due(&mut self, record: &FlowRecord) {
         if let (Some(due), None) = (record.due, &record.outcome) {
-            self.due
-                .insert((record.namespace.clone(), due, record.id.clone()));
+            self.due.insert((due, record.id.clone()));
         }
+    }
+
+    /// Removes a record with its due-time and alias entries.
+    fn take(&mut self, id: &str) -> Option<FlowRecord> {
+        let record = self.records.remove(id)?;
+        self.unindex_due(record.due, &record.id);
+        if let Some(alias) = &record.alias {
+            self.aliases.remove(alias);
+        }
+        Some(record)
     }
 }
 
@@ -86,7 +107,7 @@ pub struct MemoryStore {
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("records", &self.lock().records.len())
+            .field("records", &self.lock().len())
             .finish()
     }
 }
@@ -99,7 +120,8 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a record half written
-        // (every change is made on a copy first), so a poisoned lock is usable.
+        // (a change is field assignments, then the index; nothing between
+        // them can panic), so a poisoned lock is usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -117,13 +139,13 @@ fn ready<'a, T: Send + 'a>(value: Result<T, StoreError>) -> StoreFuture<'a, T> {
 impl FlowStore for MemoryStore {
     fn insert(&self, flow: NewFlow) -> StoreFuture<'_, Inserted> {
         let mut state = self.lock();
-        let key = (flow.namespace.clone(), flow.id.clone());
-        if let Some(existing) = state.records.get(&key) {
+        let space = state.space_or_new(&flow.namespace);
+        if let Some(existing) = space.records.get(&flow.id) {
             return ready(Ok(Inserted::Exists(existing.clone())));
         }
         if let Some(alias) = &flow.alias
-            && let Some(other) = state.aliases.get(&(flow.namespace.clone(), alias.clone()))
-            && let Some(existing) = state.records.get(&(flow.namespace.clone(), other.clone()))
+            && let Some(other) = space.aliases.get(alias)
+            && let Some(existing) = space.records.get(other)
         {
             return ready(Ok(Inserted::Exists(existing.clone())));
         }
@@ -141,21 +163,20 @@ impl FlowStore for MemoryStore {
             completed: None,
         };
         if let Some(alias) = &record.alias {
-            state
-                .aliases
-                .insert((record.namespace.clone(), alias.clone()), record.id.clone());
+            space.aliases.insert(alias.clone(), record.id.clone());
         }
-        state.index_due(&record);
-        state.records.insert(key, record.clone());
+        space.index_due(&record);
+        space.records.insert(record.id.clone(), record.clone());
         ready(Ok(Inserted::Created(record)))
     }
 
     fn get<'a>(&'a self, namespace: &'a str, id: &'a str) -> StoreFuture<'a, Option<FlowRecord>> {
         let state = self.lock();
-        ready(Ok(state
-            .records
-            .get(&(namespace.to_owned(), id.to_owned()))
-            .cloned()))
+        let found = state
+            .space(namespace)
+            .and_then(|space| space.records.get(id))
+            .cloned();
+        ready(Ok(found))
     }
 
     fn get_by_alias<'a>(
@@ -165,9 +186,11 @@ impl FlowStore for MemoryStore {
     ) -> StoreFuture<'a, Option<FlowRecord>> {
         let state = self.lock();
         let found = state
-            .aliases
-            .get(&(namespace.to_owned(), alias.to_owned()))
-            .and_then(|id| state.records.get(&(namespace.to_owned(), id.clone())))
+            .space(namespace)
+            .and_then(|space| {
+                let id = space.aliases.get(alias)?;
+                space.records.get(id)
+            })
             .cloned();
         ready(Ok(found))
     }
@@ -180,25 +203,28 @@ impl FlowStore for MemoryStore {
         update: Update,
     ) -> StoreFuture<'a, Option<FlowRecord>> {
         let mut state = self.lock();
-        let key = (namespace.to_owned(), id.to_owned());
-        let Some(current) = state.records.get(&key) else {
+        let Some(space) = state.space_mut(namespace) else {
+            return ready(Ok(None));
+        };
+        let Some(current) = space.records.get_mut(id) else {
             return ready(Ok(None));
         };
         if current.version != expected_version || current.outcome.is_some() {
             return ready(Ok(None));
         }
-        let mut next = current.clone();
+        let old_due = current.due;
         if let Some((format, bytes)) = update.state {
-            next.format = format;
-            next.state = bytes;
+            current.format = format;
+            current.state = bytes;
         }
-        next.due = update.due;
-        next.lease = None;
-        next.version += 1;
-        let old = current.clone();
-        state.unindex_due(&old);
-        state.index_due(&next);
-        state.records.insert(key, next.clone());
+        current.due = update.due;
+        current.lease = None;
+        current.version += 1;
+        let next = current.clone();
+        if old_due != next.due {
+            space.unindex_due(old_due, id);
+            space.index_due(&next);
+        }
         ready(Ok(Some(next)))
     }
 
@@ -210,42 +236,44 @@ impl FlowStore for MemoryStore {
         now: SystemTime,
     ) -> StoreFuture<'a, Completion> {
         let mut state = self.lock();
-        let key = (namespace.to_owned(), id.to_owned());
-        let Some(current) = state.records.get(&key) else {
+        let Some(space) = state.space_mut(namespace) else {
+            return ready(Ok(Completion::Missing));
+        };
+        let Some(current) = space.records.get_mut(id) else {
             return ready(Ok(Completion::Missing));
         };
         if current.outcome.is_some() {
             return ready(Ok(Completion::AlreadyDone(current.clone())));
         }
-        let old = current.clone();
-        let mut next = old.clone();
-        next.outcome = Some(outcome);
-        next.completed = Some(now);
-        next.due = None;
-        next.lease = None;
-        next.version += 1;
-        state.unindex_due(&old);
-        state.records.insert(key, next.clone());
+        let old_due = current.due.take();
+        current.outcome = Some(outcome);
+        current.completed = Some(now);
+        current.lease = None;
+        current.version += 1;
+        let written = current.clone();
+        space.unindex_due(old_due, id);
         drop(state);
         self.notifier.completed(namespace, id);
-        ready(Ok(Completion::Written(next)))
+        ready(Ok(Completion::Written(written)))
     }
 
     fn lease_due(&self, request: LeaseRequest) -> StoreFuture<'_, Vec<FlowRecord>> {
         let mut state = self.lock();
-        let ns = request.namespace;
-        let candidates: Vec<String> = state
+        let Some(space) = state.space_mut(&request.namespace) else {
+            return ready(Ok(Vec::new()));
+        };
+        let candidates: Vec<String> = space
             .due
-            .range((ns.clone(), SystemTime::UNIX_EPOCH, String::new())..)
-            .take_while(|(n, due, _)| *n == ns && *due <= request.now)
-            .map(|(_, _, id)| id.clone())
+            .range((SystemTime::UNIX_EPOCH, String::new())..)
+            .take_while(|(due, _)| *due <= request.now)
+            .map(|(_, id)| id.clone())
             .collect();
         let mut leased = Vec::new();
         for id in candidates {
             if leased.len() >= request.limit {
                 break;
             }
-            if let Some(record) = state.records.get_mut(&(ns.clone(), id))
+            if let Some(record) = space.records.get_mut(&id)
                 && !record.is_leased_at(request.now)
             {
                 leased.push(Self::take_lease(record, &request.holder, request.until));
@@ -264,8 +292,8 @@ impl FlowStore for MemoryStore {
     ) -> StoreFuture<'a, Option<FlowRecord>> {
         let mut state = self.lock();
         let Some(record) = state
-            .records
-            .get_mut(&(namespace.to_owned(), id.to_owned()))
+            .space_mut(namespace)
+            .and_then(|space| space.records.get_mut(id))
         else {
             return ready(Ok(None));
         };
@@ -281,19 +309,27 @@ impl FlowStore for MemoryStore {
 
     fn waiting<'a>(&'a self, namespace: &'a str, limit: usize) -> StoreFuture<'a, Vec<FlowRecord>> {
         let state = self.lock();
-        let mut found: Vec<FlowRecord> = state
+        let Some(space) = state.space(namespace) else {
+            return ready(Ok(Vec::new()));
+        };
+        let mut found: Vec<&FlowRecord> = space
             .records
             .values()
-            .filter(|r| r.namespace == namespace && r.outcome.is_none())
-            .cloned()
+            .filter(|r| r.outcome.is_none())
             .collect();
         found.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
         found.truncate(limit);
+        let found = found.into_iter().cloned().collect();
         ready(Ok(found))
     }
 
     fn remove<'a>(&'a self, namespace: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
-        ready(Ok(self.lock().take(namespace, id).is_some()))
+        let removed = self
+            .lock()
+            .space_mut(namespace)
+            .and_then(|space| space.take(id))
+            .is_some();
+        ready(Ok(removed))
     }
 
     fn prune<'a>(
@@ -304,21 +340,17 @@ impl FlowStore for MemoryStore {
         limit: usize,
     ) -> StoreFuture<'a, u64> {
         let mut state = self.lock();
-        let ids: Vec<String> = state
+        let Some(space) = state.space_mut(namespace) else {
+            return ready(Ok(0));
+        };
+        let ids: Vec<String> = space
             .records
             .values()
-            .filter(|r| {
-                r.namespace == namespace
-                    && r.created < before
-                    && (include_waiting || r.outcome.is_some())
-            })
+            .filter(|r| r.created < before && (include_waiting || r.outcome.is_some()))
             .map(|r| r.id.clone())
             .take(limit)
             .collect();
-        let removed = ids
-            .iter()
-            .filter(|id| state.take(namespace, id).is_some())
-            .count();
+        let removed = ids.iter().filter(|id| space.take(id).is_some()).count();
         ready(Ok(removed as u64))
     }
 
