@@ -23,7 +23,7 @@ use der::{Decode as _, Encode as _};
 use smartid_testkit::audkenni::{AudkenniSimulator, SimConfig, hints};
 use smartid_testkit::bench::{Comparison, Meter};
 
-const ROUNDS: usize = 11;
+const ROUNDS: usize = 41;
 
 /// One signature verification of the floor: a pre-parsed key, the message
 /// and the signature.

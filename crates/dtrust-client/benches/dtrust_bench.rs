@@ -33,7 +33,7 @@ use smartid_testkit::bench::{Comparison, Meter};
 use smartid_testkit::dtrust::DtrustSimulator;
 
 const NS: &str = "http://ws.csm.d-trust.test/";
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 41;
 const ORDERS_PER_ROUND: u64 = 60;
 const CN: &str = "bench.example.de";
 const PRODUCT: &str = "1003";

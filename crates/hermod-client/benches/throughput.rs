@@ -39,7 +39,7 @@ use smartid_testkit::hermod::{ApiClient, DeviceBehavior, HermodSimulator};
 use smartid_testkit::{ClientAuth, TestPki, TlsFront};
 use tokio::task::JoinSet;
 
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 41;
 const IN_FLIGHT: usize = 1_000;
 const CALLBACK_CONCURRENCY: usize = 100;
 const CALLBACKS_PER_ROUND: usize = 2_000;

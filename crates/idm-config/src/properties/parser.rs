@@ -177,18 +177,18 @@ fn is_ws_byte(b: u8) -> bool {
     class(b) == WS
 }
 
-/// Hex digit values; 0xFF for a byte that is not one.
-static HEX: [u8; 256] = {
-    let mut t = [0xFFu8; 256];
+/// Hex digit values; 1 << 40 for a byte that is not one.
+static HEX: [u64; 256] = {
+    let mut t = [1u64 << 40; 256];
     let mut i = 0;
     while i < 10 {
-        t[b'0' as usize + i] = i as u8;
+        t[b'0' as usize + i] = i as u64;
         i += 1;
     }
     let mut i = 0;
     while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
+        t[b'a' as usize + i] = 10 + i as u64;
+        t[b'A' as usize + i] = 10 + i as u64;
         i += 1;
     }
     t
@@ -203,6 +203,11 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 fn bytes_equal(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Whether `b` ends a line.
+fn is_eol(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
 }
 
 /// Eight bytes from `at` as a little-endian word, if there are eight.
@@ -231,7 +236,7 @@ fn find_line_end(bytes: &[u8], from: usize) -> usize {
         i += 8;
     }
     while let Some(&b) = bytes.get(i) {
-        if b == b'\n' || b == b'\r' {
+        if is_eol(b) {
             return i;
         }
         i += 1;
@@ -259,7 +264,7 @@ fn scan<const BACKSLASH: bool>(bytes: &[u8], from: usize) -> (usize, bool) {
     }
     let mut high = 0u8;
     while let Some(&b) = bytes.get(i) {
-        if b == b'\n' || b == b'\r' || (BACKSLASH && b == b'\\') {
+        if is_eol(b) || (BACKSLASH && b == b'\\') {
             break;
         }
         high |= b;
@@ -268,7 +273,8 @@ fn scan<const BACKSLASH: bool>(bytes: &[u8], from: usize) -> (usize, bool) {
     (i, seen & HIGHS != 0 || high >= 0x80)
 }
 
-/// The offset of the first backslash at or after `from`.
+/// The offset of the first backslash at or after `from`. Eight bytes at a
+/// time.
 fn find_backslash(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(w) = word_at(bytes, i) {
@@ -283,6 +289,27 @@ fn find_backslash(bytes: &[u8], from: usize) -> Option<usize> {
         .iter()
         .position(|&b| b == b'\\')
         .map(|p| i + p)
+}
+
+/// The end of a key at or after `from`, byte by byte: the offset of the
+/// first byte of a class (white space, separator, line end, backslash) or
+/// the length, that class (`EOL` at the end), and whether a byte before it
+/// is not ASCII.
+fn key_end(bytes: &[u8], from: usize) -> (usize, u8, bool) {
+    let mut i = from;
+    let mut high = 0u8;
+    let stop = loop {
+        let Some(&b) = bytes.get(i) else {
+            break EOL;
+        };
+        let c = class(b);
+        if c != 0 {
+            break c;
+        }
+        high |= b;
+        i += 1;
+    };
+    (i, stop, high >= 0x80)
 }
 
 /// The end of the terminator of a line whose content ends at `content_end`.
@@ -339,9 +366,32 @@ pub(crate) fn parse(
     file: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Parsed {
+    parse_in::<false>(text, buf, file, diagnostics)
+}
+
+/// [`parse`] with every line that holds a backslash taken by the general
+/// path (joined, split, then decoded), none by the shortcuts that decode
+/// straight from the line: both must give the same result.
+#[cfg(test)]
+pub(crate) fn parse_general(
+    text: &str,
+    buf: &mut String,
+    file: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Parsed {
+    parse_in::<true>(text, buf, file, diagnostics)
+}
+
+/// [`parse`]; with `GENERAL`, [`parse_general`].
+fn parse_in<const GENERAL: bool>(
+    text: &str,
+    buf: &mut String,
+    file: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Parsed {
     debug_assert!(buf.starts_with(text));
     // About one item per 40 bytes in real files; a guess, not a limit.
-    let mut parser = Parser {
+    let mut parser = Parser::<GENERAL> {
         text,
         out: buf,
         file,
@@ -361,7 +411,7 @@ pub(crate) fn parse(
     }
 }
 
-struct Parser<'a> {
+struct Parser<'a, const GENERAL: bool> {
     text: &'a str,
     /// The buffer decoded text goes to, after the text.
     out: &'a mut String,
@@ -375,7 +425,7 @@ struct Parser<'a> {
     first_non_ascii_entry: Option<usize>,
 }
 
-impl Parser<'_> {
+impl<const GENERAL: bool> Parser<'_, GENERAL> {
     /// Warns of a continuation backslash on the file's last line.
     fn continuation_at_end(&mut self) {
         self.diagnostics.push(Diagnostic::warning(
@@ -408,38 +458,59 @@ impl Parser<'_> {
             }
             Some(_) => {}
         }
+        if GENERAL {
+            let (backslash, high) = scan::<true>(bytes, i);
+            if bytes.get(backslash) == Some(&b'\\') {
+                return self.escaped(start, i, backslash, None, high);
+            }
+        }
         // The key: up to white space, a separator, the line's end or a
         // backslash.
-        let mut key_end = i;
-        let mut high = 0u8;
-        let stop = loop {
-            let Some(&b) = bytes.get(key_end) else {
-                break EOL;
+        let (mut key_end, mut stop, key_high) = key_end(bytes, i);
+        let mut non_ascii = key_high;
+        let from = self.out.len();
+        let reported = self.diagnostics.len();
+        let mut key = (i, key_end);
+        // The key's first backslash, where the general path starts if this
+        // line needs it.
+        let key_backslash = (stop == BACKSLASH).then_some(key_end);
+        if let Some(backslash) = key_backslash {
+            // Escapes in the key: decode it from the line, unless the line
+            // continues in it.
+            let decoded = unescape::<KEY>(
+                self.text,
+                i,
+                backslash,
+                self.out,
+                self.file,
+                self.line_no,
+                self.diagnostics,
+            );
+            let Some((end, key_high)) = decoded else {
+                self.out.truncate(from);
+                self.diagnostics.truncate(reported);
+                return self.escaped(start, i, backslash, None, non_ascii);
             };
-            let c = class(b);
-            if c != 0 {
-                break c;
-            }
-            high |= b;
-            key_end += 1;
-        };
-        if stop == BACKSLASH {
-            return self.escaped(start, i, key_end, None, high >= 0x80);
+            non_ascii |= key_high;
+            key = (from, self.out.len());
+            key_end = end;
+            stop = bytes.get(end).map_or(EOL, |&b| class(b));
         }
         // White space and at most one separator, as Java skips them.
         let mut value_start = key_end;
         if stop & (WS | SEP) != 0 {
             value_start = skip_separator(bytes, key_end + 1, stop == SEP);
         }
-        let (content_end, value_high) = scan::<true>(bytes, value_start);
-        let non_ascii = high >= 0x80 || value_high;
+        let (mut content_end, value_high) = scan::<true>(bytes, value_start);
+        let before_backslash = non_ascii || value_high;
+        non_ascii = before_backslash;
+        let mut value = (value_start, content_end);
         if bytes.get(content_end) == Some(&b'\\') {
             if !matches!(bytes.get(content_end + 1), None | Some(b'\n' | b'\r')) {
                 // Escapes in the value: decode it to the line's end, unless
                 // the line turns out to continue.
-                let from = self.out.len();
-                let reported = self.diagnostics.len();
-                let decoded = unescape::<true>(
+                let value_from = self.out.len();
+                let decoded = unescape::<LINE>(
                     self.text,
                     value_start,
                     content_end,
@@ -448,31 +519,43 @@ impl Parser<'_> {
                     self.line_no,
                     self.diagnostics,
                 );
-                if let Some((content_end, high)) = decoded {
-                    let end = terminator_end(bytes, content_end);
-                    let property =
-                        Property::spans((i, key_end), (from, self.out.len()), self.line_no);
-                    let prefix = Some(Prefix {
-                        len: value_start - start,
-                        add_separator: value_start == key_end,
-                    });
-                    self.push_entry(start, end, property, prefix, non_ascii || high);
-                    return end;
+                if let Some((line_end, line_high)) = decoded {
+                    non_ascii |= line_high;
+                    content_end = line_end;
+                    value = (value_from, self.out.len());
                 }
+            } else if key_backslash.is_none() && value_start < content_end {
+                // A continuation (the value's first backslash, alone before
+                // the line's end), the value already begun: only the value
+                // is joined.
+                return self.continued_value(
+                    start,
+                    (i, key_end, value_start),
+                    content_end,
+                    content_end + 1,
+                    terminator_end(bytes, content_end + 1),
+                    non_ascii,
+                );
+            }
+            if bytes.get(content_end) == Some(&b'\\') {
+                // The line continues: the general path, from the line's
+                // first backslash, with nothing decoded or reported kept.
                 self.out.truncate(from);
                 self.diagnostics.truncate(reported);
+                return match key_backslash {
+                    Some(backslash) => self.escaped(start, i, backslash, None, key_high),
+                    None => self.escaped(
+                        start,
+                        i,
+                        content_end,
+                        Some((key_end, value_start)),
+                        before_backslash,
+                    ),
+                };
             }
-            return self.escaped(
-                start,
-                i,
-                content_end,
-                Some((key_end, value_start)),
-                non_ascii,
-            );
         }
-        // No backslash: key and value are spans of the text.
         let end = terminator_end(bytes, content_end);
-        let property = Property::spans((i, key_end), (value_start, content_end), self.line_no);
+        let property = Property::spans(key, value, self.line_no);
         let prefix = Some(Prefix {
             len: value_start - start,
             add_separator: value_start == key_end,
@@ -659,21 +742,25 @@ impl Parser<'_> {
                 next_start += 1;
             }
             let (stop, high) = scan::<true>(bytes, next_start);
-            let (line_end, first_backslash) = if bytes.get(stop) == Some(&b'\\') {
+            non_ascii |= high;
+            let (line_end, more) = if bytes.get(stop) != Some(&b'\\') {
+                (stop, false)
+            } else if matches!(bytes.get(stop + 1), None | Some(b'\n' | b'\r')) {
+                // The line's only backslash, a continuation.
+                (stop + 1, true)
+            } else {
                 let (line_end, more_high) = scan::<false>(bytes, stop);
                 non_ascii |= more_high;
-                (line_end, Some(stop))
-            } else {
-                (stop, None)
+                let segment = text.get(next_start..line_end).unwrap_or_default();
+                let more = !trailing_backslashes(segment).is_multiple_of(2);
+                escapes |= stop < line_end - usize::from(more);
+                (line_end, more)
             };
-            non_ascii |= high;
             cur_end = terminator_end(bytes, line_end);
             self.line_no += 1;
-            let segment = text.get(next_start..line_end).unwrap_or_default();
-            let more = !trailing_backslashes(segment).is_multiple_of(2);
-            let kept = segment.len() - usize::from(more);
-            escapes |= first_backslash.is_some_and(|b| b < line_end - usize::from(more));
-            self.out.push_str(segment.get(..kept).unwrap_or_default());
+            let kept = line_end - usize::from(more);
+            self.out
+                .push_str(text.get(next_start..kept).unwrap_or_default());
             if !more {
                 break;
             }
@@ -797,10 +884,9 @@ fn skip_separator(bytes: &[u8], mut at: usize, mut has_sep: bool) -> usize {
 fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
     let digits: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
     let [a, b, c, d] = digits.map(|x| HEX[usize::from(x)]);
-    if (a | b | c | d) & 0xF0 != 0 {
-        return None;
-    }
-    Some(u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d))
+    // A byte that is no digit has bit 40 set, still above bit 16 shifted.
+    let unit = a << 12 | b << 8 | c << 4 | d;
+    u32::try_from(unit).ok().filter(|&u| u <= 0xFFFF)
 }
 
 /// Java's `loadConvert` of `text`, whose first backslash is at `first`,
@@ -816,16 +902,31 @@ fn unescape_into(
     line: usize,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let _ = unescape::<false>(text, 0, first, out, file, line, diagnostics);
+    // Decoding never makes text longer.
+    out.reserve(text.len());
+    let _ = unescape::<WHOLE>(text, 0, first, out, file, line, diagnostics);
 }
 
+/// Where [`unescape`] stops: at the end of the text it is given.
+const WHOLE: u8 = 0;
+/// At the end of the physical line (a value decoded from its line).
+const LINE: u8 = 1;
+/// At the first white space, separator or line end that is not escaped (a
+/// key decoded from its line).
+const KEY: u8 = 2;
+
 /// [`unescape_into`] of `text` from `start`, whose first backslash is at
-/// `first`: to its end, or with `LINE` to the end of the physical line,
-/// returning that end and whether a byte decoded was not ASCII; `None`
-/// when the line ends with a continuation backslash (what was decoded and
-/// reported is then to be dropped).
+/// `first`, up to where `MODE` says; returns that end (for `KEY` the byte
+/// that ends the key, or the text's length) and whether a byte decoded was
+/// not ASCII. With `LINE` or `KEY`, `None` when the line ends with a
+/// continuation backslash first (what was decoded and reported is then to
+/// be dropped).
+///
+/// Text between escapes is copied in runs, one `push_str` each; an escape
+/// that stands for the character after the backslash (`\:`, `\\`, `\ `...)
+/// starts the next run at that character, so it costs no copy of its own.
 #[inline(never)]
-fn unescape<const LINE: bool>(
+fn unescape<const MODE: u8>(
     text: &str,
     start: usize,
     first: usize,
@@ -836,25 +937,21 @@ fn unescape<const LINE: bool>(
 ) -> Option<(usize, bool)> {
     const REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
     let bytes = text.as_bytes();
-    if !LINE {
-        // Decoding never makes text longer.
-        out.reserve(text.len() - start);
-    }
     // A high surrogate waiting for its low half (0: none).
     let mut high = 0u32;
     let mut lone = false;
     let mut non_ascii = false;
-    let mut line_end = text.len();
-    if first > start {
-        out.push_str(text.get(start..first).unwrap_or_default());
-    }
+    // Text from `run` to the next escape is copied as it is.
+    let mut run = start;
     // A backslash is at `at`.
     let mut at = first;
-    loop {
-        if LINE && matches!(bytes.get(at + 1), None | Some(b'\n' | b'\r')) {
-            return None;
+    let end = loop {
+        if at > run {
+            flush_high(out, &mut high, &mut lone);
+            out.push_str(text.get(run..at).unwrap_or_default());
         }
-        let consumed = match bytes.get(at + 1) {
+        // Where the search for the next escape starts.
+        let from = match bytes.get(at + 1) {
             Some(b'u') => match hex4(bytes, at + 2) {
                 Some(unit) => {
                     match unit {
@@ -876,7 +973,8 @@ fn unescape<const LINE: bool>(
                             out.push(char::from_u32(unit).unwrap_or(REPLACEMENT));
                         }
                     }
-                    6
+                    run = at + 6;
+                    at + 6
                 }
                 None => {
                     diagnostics.push(Diagnostic::error(
@@ -888,53 +986,69 @@ fn unescape<const LINE: bool>(
                     ));
                     flush_high(out, &mut high, &mut lone);
                     out.push_str("\\u");
-                    2
+                    run = at + 2;
+                    at + 2
                 }
             },
-            Some(&b) if b.is_ascii() => {
+            // The line continues: not for a decoder of one line.
+            None | Some(b'\n' | b'\r') if MODE != WHOLE => return None,
+            Some(&b @ (b't' | b'n' | b'r' | b'f')) => {
                 flush_high(out, &mut high, &mut lone);
                 out.push(match b {
                     b't' => '\t',
                     b'n' => '\n',
                     b'r' => '\r',
-                    b'f' => '\u{c}',
-                    other => char::from(other),
+                    _ => '\u{c}',
                 });
-                2
+                run = at + 2;
+                at + 2
             }
-            // `\` before a non-ASCII character: the character itself.
-            Some(_) => match text.get(at + 1..).and_then(|t| t.chars().next()) {
-                Some(c) => {
-                    flush_high(out, &mut high, &mut lone);
-                    out.push(c);
-                    non_ascii = true;
-                    1 + c.len_utf8()
+            // Any other character stands for itself: the next run starts
+            // with it (a non-ASCII one is whole: its other bytes are all
+            // >= 0x80, none a backslash or a stop).
+            Some(&b) => {
+                flush_high(out, &mut high, &mut lone);
+                non_ascii |= b >= 0x80;
+                run = at + 1;
+                at + 2
+            }
+            // A trailing backslash (only in a whole text) is dropped.
+            None => {
+                run = at + 1;
+                break text.len();
+            }
+        };
+        if bytes.get(from) == Some(&b'\\') {
+            // Escapes one after the other (`\u00F3\u00F0`): no search.
+            at = from;
+            continue;
+        }
+        match MODE {
+            LINE => {
+                let (stop, h) = scan::<true>(bytes, from);
+                non_ascii |= h;
+                if bytes.get(stop) != Some(&b'\\') {
+                    break stop;
                 }
-                None => 1,
+                at = stop;
+            }
+            KEY => {
+                let (stop, c, h) = key_end(bytes, from);
+                non_ascii |= h;
+                if c != BACKSLASH {
+                    break stop;
+                }
+                at = stop;
+            }
+            _ => match find_backslash(bytes, from) {
+                Some(next) => at = next,
+                None => break text.len(),
             },
-            // The line reader never leaves an unescaped trailing backslash;
-            // were there one, it would be dropped.
-            None => 1,
-        };
-        // The text up to the next backslash (or line end), in one piece.
-        let run = at + consumed;
-        let (next, end) = if LINE {
-            let (stop, high) = scan::<true>(bytes, run);
-            non_ascii |= high;
-            line_end = stop;
-            ((bytes.get(stop) == Some(&b'\\')).then_some(stop), stop)
-        } else {
-            let next = find_backslash(bytes, run);
-            (next, next.unwrap_or(text.len()))
-        };
-        if end > run {
-            flush_high(out, &mut high, &mut lone);
-            out.push_str(text.get(run..end).unwrap_or_default());
         }
-        match next {
-            Some(n) => at = n,
-            None => break,
-        }
+    };
+    if end > run {
+        flush_high(out, &mut high, &mut lone);
+        out.push_str(text.get(run..end).unwrap_or_default());
     }
     flush_high(out, &mut high, &mut lone);
     if lone {
@@ -945,7 +1059,7 @@ fn unescape<const LINE: bool>(
             "a \\uD800-\\uDFFF escape without its other half: write both halves of the surrogate pair (e.g. \\uD83D\\uDE00) or the character itself",
         ));
     }
-    Some((line_end, non_ascii))
+    Some((end, non_ascii))
 }
 
 /// Ends a waiting high surrogate (`high`, 0 for none) as U+FFFD.

@@ -352,3 +352,147 @@ fn escapes_before_and_across_continuations() {
     let codes: Vec<_> = f.diagnostics().iter().map(|d| (d.code, d.line)).collect();
     assert_eq!(codes, [(Code::MalformedUnicodeEscape, Some(5))]);
 }
+
+/// Everything a parse gives (items, properties with their prefixes,
+/// diagnostics, the first non-ASCII entry), as text; with `general`, with
+/// every line that holds a backslash taken by the general path.
+fn describe(text: &str, general: bool) -> String {
+    use std::fmt::Write;
+    let mut buf = text.to_owned();
+    let mut diagnostics = Vec::new();
+    let parsed = if general {
+        parser::parse_general(text, &mut buf, "d.properties", &mut diagnostics)
+    } else {
+        parser::parse(text, &mut buf, "d.properties", &mut diagnostics)
+    };
+    let buf = Arc::new(buf);
+    let mut out = String::new();
+    for mut item in parsed.items {
+        let raw = item.raw.as_str(&buf).to_owned();
+        match &mut item.kind {
+            ItemKind::Entry { property, prefix } => {
+                property.attach(&buf);
+                let prefix = prefix.map(|p| (p.len, p.add_separator));
+                let _ = writeln!(
+                    out,
+                    "entry {raw:?}: {:?} = {:?}, line {}, prefix {prefix:?}",
+                    property.key(),
+                    property.value(),
+                    property.line(),
+                );
+            }
+            ItemKind::Blank => {
+                let _ = writeln!(out, "blank {raw:?}");
+            }
+            ItemKind::Comment => {
+                let _ = writeln!(out, "comment {raw:?}");
+            }
+        }
+    }
+    let _ = writeln!(out, "{diagnostics:?}");
+    let _ = writeln!(
+        out,
+        "first non-ASCII entry {:?}",
+        parsed.first_non_ascii_entry
+    );
+    out
+}
+
+const FRAGMENTS: &[&str] = &[
+    "a",
+    "key",
+    "x",
+    "é",
+    "Þ",
+    "😀",
+    " ",
+    "  ",
+    "\t",
+    "\u{c}",
+    "=",
+    ":",
+    "#",
+    "!",
+    "\\",
+    "\\\\",
+    "\\ ",
+    "\\=",
+    "\\:",
+    "\\#",
+    "\\t",
+    "\\n",
+    "\\r",
+    "\\f",
+    "\\x",
+    "\\é",
+    "\\😀",
+    "\\u00e9",
+    "\\u00E9\\u00F0",
+    "\\u20AC",
+    "\\uD83D\\uDE00",
+    "\\uD83D",
+    "\\uDE00",
+    "\\uD83Dz",
+    "\\u12",
+    "\\u12 =",
+    "\\u",
+    "\\u00g1",
+    "\n",
+    "\r\n",
+    "\r",
+    "\\\n",
+    "\\\r\n",
+    "\\\r",
+    "\\\\\\\n",
+    "\\\n  ",
+    "\n#",
+    "\n!",
+    "\n ",
+    "x=y",
+    "k\\:1=",
+    "v\\u00F3 ",
+    "0123456789abcdef",
+];
+
+// The shortcuts (a key or a value decoded straight from its line, a value
+// joined alone across continuation lines) against the general path, on
+// generated lines full of escapes, separators and continuations.
+#[test]
+fn shortcuts_agree_with_the_general_path() {
+    let mut seed = 0x0dd_ba11_u64;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        for _ in 0..1 + next(24) {
+            text.push_str(FRAGMENTS[next(FRAGMENTS.len())]);
+        }
+        assert_eq!(describe(&text, false), describe(&text, true), "{text:?}");
+    }
+    // The bench's lines and their neighbours.
+    for text in [
+        "name.1=J\\u00F3n \\u00DE\\u00F3r M\\u00fcller 1\n",
+        "long.3 = first part \\\n    second part \\\n    third part 3\n",
+        "path\\:4\\ x : C\\:\\\\dir\\\\file4.p12\n",
+        "path\\:4\\ x \\\n : C\\:\\\\dir\\\\file4.p12\n",
+        "k\\u0041\\\n=v",
+        "k\\=a=b\\u00\\\nF3\\\\",
+        "k\\ =\\\\\\",
+    ] {
+        assert_eq!(describe(text, false), describe(text, true), "{text:?}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn shortcuts_agree_with_the_general_path_on_any_text(
+        parts in proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..30)
+    ) {
+        let text = parts.concat();
+        proptest::prop_assert_eq!(describe(&text, false), describe(&text, true));
+    }
+}

@@ -173,6 +173,96 @@ async fn the_outcome_is_written_once_and_notified() {
 }
 
 #[tokio::test]
+async fn namespaces_keep_their_records_apart() {
+    let store = MemoryStore::new();
+    let in_ns = |ns: &str, id: &str| {
+        NewFlow::new(ns, id, 1, b"{}".to_vec(), t(0))
+            .alias("same-alias")
+            .due(t(1))
+    };
+    for ns in ["one", "two"] {
+        assert!(matches!(
+            store.insert(in_ns(ns, "id")).await.unwrap(),
+            Inserted::Created(r) if r.namespace == ns
+        ));
+    }
+    // The same id and alias in another namespace is another record.
+    assert!(matches!(
+        store
+            .complete("one", "id", b"done".to_vec(), t(2))
+            .await
+            .unwrap(),
+        Completion::Written(_)
+    ));
+    let two = store.get("two", "id").await.unwrap().unwrap();
+    assert_eq!((two.outcome, two.version, two.due), (None, 1, Some(t(1))));
+    assert_eq!(
+        store
+            .get_by_alias("two", "same-alias")
+            .await
+            .unwrap()
+            .unwrap()
+            .namespace,
+        "two"
+    );
+    // Only the namespace asked for is leased, listed and pruned.
+    let leased = store
+        .lease_due(LeaseRequest::new(
+            "two",
+            "r",
+            t(5),
+            Duration::from_secs(9),
+            9,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].namespace, "two");
+    assert!(
+        store
+            .lease_due(LeaseRequest::new(
+                "one",
+                "r",
+                t(5),
+                Duration::from_secs(9),
+                9
+            ))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.waiting("one", 9).await.unwrap().is_empty());
+    assert_eq!(store.waiting("two", 9).await.unwrap().len(), 1);
+    assert_eq!(store.prune("one", t(9), true, 9).await.unwrap(), 1);
+    assert!(store.get("one", "id").await.unwrap().is_none());
+    assert!(
+        store
+            .get_by_alias("one", "same-alias")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.get("two", "id").await.unwrap().is_some());
+    assert!(store.remove("two", "id").await.unwrap());
+    assert!(
+        store
+            .lease_due(LeaseRequest::new(
+                "two",
+                "r",
+                t(50),
+                Duration::from_secs(9),
+                9
+            ))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.get("nowhere", "id").await.unwrap().is_none());
+    assert!(!store.remove("nowhere", "id").await.unwrap());
+    assert_eq!(store.prune("nowhere", t(9), true, 9).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn waiting_remove_and_prune() {
     let store = MemoryStore::new();
     for id in ["a", "b", "c"] {
