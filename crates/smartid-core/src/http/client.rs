@@ -129,18 +129,25 @@ impl HttpClient {
         // it has its own bound; the request's timeout starts once it is
         // held, so a request that waited its turn is not cut short after
         // it was sent (which would lose its answer, and its connection).
-        let wait = request.pool_timeout.unwrap_or(self.settings.pool_timeout);
-        let _permit = tokio::time::timeout(wait, self.connections.acquire())
-            .await
-            .map_err(|_| Error::PoolBusy {
-                url: shown.clone(),
-                max_connections: self.settings.max_connections,
-                waited: wait,
-            })?
-            .map_err(|_| Error::Transport {
-                url: shown.clone(),
-                message: "the client's connection pool is closed".to_owned(),
-            })?;
+        let _permit = match self.connections.try_acquire() {
+            Ok(permit) => permit,
+            // None free: wait for one, with the pool timeout's own bound
+            // (the timer is only set up here, where there is a wait).
+            Err(_) => {
+                let wait = request.pool_timeout.unwrap_or(self.settings.pool_timeout);
+                tokio::time::timeout(wait, self.connections.acquire())
+                    .await
+                    .map_err(|_| Error::PoolBusy {
+                        url: shown.clone(),
+                        max_connections: self.settings.max_connections,
+                        waited: wait,
+                    })?
+                    .map_err(|_| Error::Transport {
+                        url: shown.clone(),
+                        message: "the client's connection pool is closed".to_owned(),
+                    })?
+            }
+        };
         let builder = builder.timeout(timeout);
         let mut response = builder
             .send()
