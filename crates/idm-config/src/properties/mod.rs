@@ -90,7 +90,7 @@ pub struct PropertiesFile {
     /// text).
     source: Arc<String>,
     items: Vec<Item>,
-    /// Key -> index in `items` of the entry that wins (keyed SipHash, see
+    /// Key -> index in `items` of the entry that wins (keyed hashes, see
     /// `KeyIndex`).
     index: KeyIndex,
     diagnostics: Vec<Diagnostic>,
@@ -195,10 +195,10 @@ impl PropertiesFile {
             bom,
             source,
             items,
-            index: KeyIndex::default(),
+            index: parsed.index,
             diagnostics,
         };
-        if file.reindex() {
+        if parsed.repeated {
             file.check_duplicates();
         }
         if encoding == Encoding::Utf8

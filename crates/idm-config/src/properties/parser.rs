@@ -9,6 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::index::KeyIndex;
 use crate::diagnostic::{Code, Diagnostic};
 
 /// One key/value pair as Java would load it, with the line it starts on.
@@ -197,12 +198,19 @@ static HEX: [u64; 256] = {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// A mask with the high bit set in each byte of `word` that equals `byte`.
-/// Only the lowest set bit is exact (a borrow may mark higher bytes), which
-/// is all a search for the first match needs.
+/// A mask with the high bit set in each byte of `word` that equals `byte`:
+/// every such byte is marked, but a borrow may also mark a byte above a
+/// marked one (only the lowest mark is exact).
 fn bytes_equal(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// A mask with the high bit set in each byte of `word` below `limit`
+/// (at most 0x7F, so that a byte below it stays marked when the byte under
+/// it borrows): marked as by `bytes_equal`, the lowest mark exact.
+fn bytes_below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
 }
 
 /// Whether `b` ends a line.
@@ -210,106 +218,99 @@ fn is_eol(b: u8) -> bool {
     b == b'\n' || b == b'\r'
 }
 
-/// Eight bytes from `at` as a little-endian word, if there are eight.
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let chunk: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(chunk))
+/// Candidates for `\n` and `\r`: every byte below 0x0E (a tab or another
+/// control character is a false one, which `is_eol` turns down). One
+/// subtraction instead of two comparisons.
+fn eol_marks(word: u64) -> u64 {
+    bytes_below(word, 0x0E)
 }
 
-/// The bytes of `word` below the byte that `mask`'s lowest bit marks, and
-/// that byte's index.
-fn before_match(word: u64, mask: u64) -> (u64, usize) {
-    let index = mask.trailing_zeros() / 8;
-    // index < 8: the shift is at most 56.
-    (word & ((1u64 << (8 * index)) - 1), index as usize)
+/// The offset of the first byte at or after `from` for which `stop` holds,
+/// or the length, and whether a byte before it is not ASCII. Eight bytes at
+/// a time: `marks` marks (as `bytes_equal` does) at least every byte of a
+/// word for which `stop` holds; each mark from the lowest is checked with
+/// `stop`, so a false one only costs that check.
+#[inline(always)]
+fn find_stop(
+    bytes: &[u8],
+    from: usize,
+    marks: impl Fn(u64) -> u64,
+    stop: impl Fn(u8) -> bool,
+) -> (usize, bool) {
+    let mut at = from;
+    let mut seen = 0u64;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*word);
+        let mut m = marks(w);
+        while m != 0 {
+            // A mark is a byte's high bit: index < 8, the shifts < 64.
+            let index = m.trailing_zeros() / 8;
+            if stop((w >> (8 * index)) as u8) {
+                let before = w & ((1u64 << (8 * index)) - 1);
+                return (at + index as usize, (seen | before) & HIGHS != 0);
+            }
+            m &= m - 1;
+        }
+        seen |= w;
+        at += 8;
+    }
+    let mut high = 0u8;
+    while let Some(&b) = bytes.get(at) {
+        if stop(b) {
+            break;
+        }
+        high |= b;
+        at += 1;
+    }
+    (at, seen & HIGHS != 0 || high >= 0x80)
 }
 
 /// The offset of the first `\n` or `\r` at or after `from`, or the length.
-/// Eight bytes at a time.
 fn find_line_end(bytes: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while let Some(w) = word_at(bytes, i) {
-        let m = bytes_equal(w, b'\n') | bytes_equal(w, b'\r');
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while let Some(&b) = bytes.get(i) {
-        if is_eol(b) {
-            return i;
-        }
-        i += 1;
-    }
-    i
+    find_stop(bytes, from, eol_marks, is_eol).0
 }
 
 /// The offset of the first byte at or after `from` that is `\n`, `\r` or,
 /// with `BACKSLASH`, `\`, or the length; and whether a byte before it and
-/// after `from` is not ASCII. Eight bytes at a time.
+/// after `from` is not ASCII.
 fn scan<const BACKSLASH: bool>(bytes: &[u8], from: usize) -> (usize, bool) {
-    let mut i = from;
-    let mut seen = 0u64;
-    while let Some(w) = word_at(bytes, i) {
-        let mut m = bytes_equal(w, b'\n') | bytes_equal(w, b'\r');
-        if BACKSLASH {
-            m |= bytes_equal(w, b'\\');
-        }
-        if m != 0 {
-            let (before, index) = before_match(w, m);
-            return (i + index, (seen | before) & HIGHS != 0);
-        }
-        seen |= w;
-        i += 8;
+    if BACKSLASH {
+        find_stop(
+            bytes,
+            from,
+            |w| eol_marks(w) | bytes_equal(w, b'\\'),
+            |b| is_eol(b) || b == b'\\',
+        )
+    } else {
+        find_stop(bytes, from, eol_marks, is_eol)
     }
-    let mut high = 0u8;
-    while let Some(&b) = bytes.get(i) {
-        if is_eol(b) || (BACKSLASH && b == b'\\') {
-            break;
-        }
-        high |= b;
-        i += 1;
-    }
-    (i, seen & HIGHS != 0 || high >= 0x80)
 }
 
-/// The offset of the first backslash at or after `from`. Eight bytes at a
-/// time.
+/// The offset of the first backslash at or after `from`.
 fn find_backslash(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(w) = word_at(bytes, i) {
-        let m = bytes_equal(w, b'\\');
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes
-        .get(i..)?
-        .iter()
-        .position(|&b| b == b'\\')
-        .map(|p| i + p)
+    let (at, _) = find_stop(bytes, from, |w| bytes_equal(w, b'\\'), |b| b == b'\\');
+    (at < bytes.len()).then_some(at)
 }
 
-/// The end of a key at or after `from`, byte by byte: the offset of the
-/// first byte of a class (white space, separator, line end, backslash) or
-/// the length, that class (`EOL` at the end), and whether a byte before it
-/// is not ASCII.
+/// The end of a key at or after `from`: the offset of the first byte of a
+/// class (white space, separator, line end, backslash) or the length, that
+/// class (`EOL` at the end), and whether a byte before it is not ASCII.
+/// White space and line ends are all below 0x21 (so are other control
+/// characters: false marks).
+#[inline(always)]
 fn key_end(bytes: &[u8], from: usize) -> (usize, u8, bool) {
-    let mut i = from;
-    let mut high = 0u8;
-    let stop = loop {
-        let Some(&b) = bytes.get(i) else {
-            break EOL;
-        };
-        let c = class(b);
-        if c != 0 {
-            break c;
-        }
-        high |= b;
-        i += 1;
-    };
-    (i, stop, high >= 0x80)
+    let (end, high) = find_stop(
+        bytes,
+        from,
+        |w| {
+            bytes_below(w, 0x21)
+                | bytes_equal(w, b'=')
+                | bytes_equal(w, b':')
+                | bytes_equal(w, b'\\')
+        },
+        |b| class(b) != 0,
+    );
+    (end, bytes.get(end).map_or(EOL, |&b| class(b)), high)
 }
 
 /// The end of the terminator of a line whose content ends at `content_end`.
@@ -353,6 +354,11 @@ pub(crate) struct Parsed {
     pub(crate) items: Vec<Item>,
     /// The index in `items` of the first entry whose raw text is not ASCII.
     pub(crate) first_non_ascii_entry: Option<usize>,
+    /// Each key's winning entry, built as the entries are read (their keys
+    /// are then at hand).
+    pub(crate) index: KeyIndex,
+    /// Whether some key is repeated.
+    pub(crate) repeated: bool,
 }
 
 /// Parses decoded text in one pass over its bytes. `buf` starts with
@@ -390,13 +396,17 @@ fn parse_in<const GENERAL: bool>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Parsed {
     debug_assert!(buf.starts_with(text));
-    // About one item per 40 bytes in real files; a guess, not a limit.
+    // About one item per 40 bytes in real files, two in three of them
+    // entries; guesses, not limits.
+    let items = text.len() / 40 + 1;
     let mut parser = Parser::<GENERAL> {
         text,
         out: buf,
         file,
         diagnostics,
-        items: Vec::with_capacity(text.len() / 40 + 1),
+        items: Vec::with_capacity(items),
+        index: KeyIndex::with_capacity(items / 3 * 2),
+        repeated: false,
         logical: String::new(),
         line_no: 0,
         first_non_ascii_entry: None,
@@ -408,6 +418,8 @@ fn parse_in<const GENERAL: bool>(
     Parsed {
         items: parser.items,
         first_non_ascii_entry: parser.first_non_ascii_entry,
+        index: parser.index,
+        repeated: parser.repeated,
     }
 }
 
@@ -418,6 +430,8 @@ struct Parser<'a, const GENERAL: bool> {
     file: &'a str,
     diagnostics: &'a mut Vec<Diagnostic>,
     items: Vec<Item>,
+    index: KeyIndex,
+    repeated: bool,
     /// Continuation lines joined (reused).
     logical: String,
     /// Physical lines started so far.
@@ -582,6 +596,15 @@ impl<const GENERAL: bool> Parser<'_, GENERAL> {
         if non_ascii && self.first_non_ascii_entry.is_none() {
             self.first_non_ascii_entry = Some(self.items.len());
         }
+        // Keys, parsed or decoded, are ranges of `out` (the text first).
+        let (items, out) = (&self.items, self.out.as_bytes());
+        let key = out.get(property.key.0..property.key.1).unwrap_or_default();
+        self.repeated |= self
+            .index
+            .insert(key, items.len(), |i| match &items.get(i)?.kind {
+                ItemKind::Entry { property: p, .. } => out.get(p.key.0..p.key.1),
+                _ => None,
+            });
         self.items.push(Item {
             raw: Raw::Span(start, end),
             kind: ItemKind::Entry { property, prefix },
@@ -1068,5 +1091,61 @@ fn flush_high(out: &mut String, high: &mut u32, lone: &mut bool) {
         out.push(char::REPLACEMENT_CHARACTER);
         *lone = true;
         *high = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `scan`, `find_line_end`, `find_backslash` and `key_end` work a word
+    /// at a time from marks that may be false (a tab or another control
+    /// character among the line-end candidates): each against the obvious
+    /// byte-by-byte search, from every start, on text where every such
+    /// byte falls at every offset of a word.
+    #[test]
+    fn word_scans_agree_with_byte_scans() {
+        let alphabet: &[u8] = b"ab \t\x0c\x0b\x01\x00\x0e\x1f\x20\x21=:\\\n\r#\xc3\xa9\x80\xff9";
+        let mut seed = 0x5ca1_ab1e_u64;
+        for round in 0..3000 {
+            let len = round % 40;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    alphabet[(seed >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            for from in 0..=len {
+                let rest = &bytes[from..];
+                let first = |stop: &dyn Fn(u8) -> bool| {
+                    let n = rest.iter().position(|&b| stop(b)).unwrap_or(rest.len());
+                    (from + n, rest[..n].iter().any(|&b| b >= 0x80))
+                };
+                let eol = first(&is_eol);
+                let eol_or_backslash = first(&|b| is_eol(b) || b == b'\\');
+                assert_eq!(scan::<false>(&bytes, from), eol, "{bytes:?} from {from}");
+                assert_eq!(
+                    scan::<true>(&bytes, from),
+                    eol_or_backslash,
+                    "{bytes:?} from {from}"
+                );
+                assert_eq!(find_line_end(&bytes, from), eol.0, "{bytes:?} from {from}");
+                let backslash = first(&|b| b == b'\\').0;
+                assert_eq!(
+                    find_backslash(&bytes, from),
+                    (backslash < len).then_some(backslash),
+                    "{bytes:?} from {from}"
+                );
+                let (end, high) = first(&|b| class(b) != 0);
+                let stop = bytes.get(end).map_or(EOL, |&b| class(b));
+                assert_eq!(
+                    key_end(&bytes, from),
+                    (end, stop, high),
+                    "{bytes:?} from {from}"
+                );
+            }
+        }
     }
 }

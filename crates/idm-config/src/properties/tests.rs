@@ -487,6 +487,46 @@ fn shortcuts_agree_with_the_general_path() {
     }
 }
 
+// The key index is built as the entries are read; rebuilt from the items
+// afterwards (as an edit rebuilds it) it must be the same: the same number
+// of keys, the same winner for each, the same answer to "repeated".
+#[test]
+fn index_built_while_parsing_is_the_rebuilt_one() {
+    let mut seed = 0x1dea_u64;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    for round in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..1 + next(40) {
+            text.push_str(FRAGMENTS[next(FRAGMENTS.len())]);
+            if next(3) == 0 {
+                // Few distinct keys, so that many repeat.
+                text.push_str(&format!("\nk{}=v\n", next(1 + round % 50)));
+            }
+        }
+        let parsed = parse(&text);
+        let mut rebuilt = parsed.clone();
+        let repeated = rebuilt.reindex();
+        assert_eq!(parsed.len(), rebuilt.len(), "{text:?}");
+        let duplicates = parsed
+            .diagnostics()
+            .iter()
+            .any(|d| d.code == Code::DuplicateKey);
+        assert_eq!(duplicates, repeated, "{text:?}");
+        for p in parsed.all_entries() {
+            assert_eq!(
+                parsed.index.get(&parsed.items, p.key()),
+                rebuilt.index.get(&rebuilt.items, p.key()),
+                "{text:?}"
+            );
+        }
+    }
+}
+
 proptest::proptest! {
     #[test]
     fn shortcuts_agree_with_the_general_path_on_any_text(
