@@ -94,7 +94,7 @@ impl HttpClient {
     /// [`Error::Tls`], [`Error::Connect`], [`Error::Timeout`], [`Error::PoolBusy`],
     /// [`Error::Transport`], [`Error::BodyTooLarge`].
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse> {
-        crate::http::trace::traced(request, |r| self.exchange(r)).await
+        crate::http::HttpSend::send(self, request).await
     }
 
     /// [`HttpClient::send`] without its tracing.
